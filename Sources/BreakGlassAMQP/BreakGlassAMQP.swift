@@ -1,0 +1,1 @@
+// BreakGlassAMQP: see the module's primary types.

@@ -1,0 +1,1 @@
+// BreakGlassConsole: see the module's primary types.

@@ -1,0 +1,1 @@
+public enum BreakGlassCoreVersion { public static let contract = 1 }

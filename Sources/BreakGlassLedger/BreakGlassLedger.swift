@@ -1,0 +1,1 @@
+// BreakGlassLedger: see the module's primary types.

@@ -1,0 +1,1 @@
+// BreakGlassSimulator: see the module's primary types.

@@ -1,0 +1,1 @@
+// BreakGlassSources: see the module's primary types.
