@@ -121,6 +121,35 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BreakGlassAMQPTests",
+            dependencies: ["BreakGlassAMQP", "BreakGlassCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BreakGlassLedgerTests",
+            dependencies: ["BreakGlassLedger", "BreakGlassCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BreakGlassSourcesTests",
+            dependencies: ["BreakGlassSources", "BreakGlassCore", "BreakGlassSimulator", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BreakGlassConsoleTests",
+            dependencies: ["BreakGlassConsole", "BreakGlassCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BreakGlassSimulatorTests",
+            dependencies: [
+                "BreakGlassSimulator", "BreakGlassCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BreakGlassIntegrationTests",
             dependencies: [
                 "BreakGlassCore",

@@ -1,1 +1,0 @@
-public enum BreakGlassCoreVersion { public static let contract = 1 }
