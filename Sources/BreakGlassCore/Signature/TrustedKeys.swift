@@ -16,6 +16,9 @@ public struct TrustedKeys: Sendable {
 
     public func contains(_ keyID: String) -> Bool { keys[keyID] != nil }
 
+    /// The raw 32-byte public key for `keyID` (public material).
+    public func rawKey(_ keyID: String) -> Data? { keys[keyID] }
+
     /// Whether `signature` is a valid Ed25519 signature by key `keyID` over `body`.
     public func isValidSignature<Bytes: DataProtocol>(_ signature: Data, for body: Bytes, keyID: String) -> Bool {
         guard let raw = keys[keyID], let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {

@@ -1,0 +1,45 @@
+# Shared shell helpers for scripts/test, scripts/demo, scripts/bench and scripts/chaos. Source it.
+
+# The Debian packages the project needs at build and run time.
+BREAKGLASS_APT_PACKAGES=(librabbitmq-dev libsqlite3-dev libssl-dev rabbitmq-server chromium chromium-driver python3-pika openssl curl)
+
+# Installs whatever of BREAKGLASS_APT_PACKAGES is missing (as root, or through sudo).
+ensure_packages() {
+    local missing=()
+    for p in "${BREAKGLASS_APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    local t=$SECONDS
+    echo "[setup] installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    # rabbitmq-server's postinst would try to start a system node; without systemd that fails harmlessly.
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    echo "[setup] installed in $((SECONDS - t)) s"
+    command -v swift >/dev/null || { echo "swift is not on PATH (expected at /opt/swift/usr/bin)" >&2; return 1; }
+}
+
+# Prints a free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_http URL SECONDS: waits until URL answers 2xx.
+wait_http() {
+    local url=$1 deadline=$((SECONDS + $2))
+    until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.2
+    done
+}
+
+# Prints the closing lines of swift test runs so the totals are easy to find.
+summarise_tests() {
+    local files=("$@")
+    echo
+    echo "== test summary =="
+    grep -hE '^(✔|✘|􁁛|􀢄)? ?Test run with [0-9]+ tests?.*(passed|failed)|Executed [0-9]+ tests' "${files[@]}" 2>/dev/null || true
+    grep -hE '✘|􀢄' "${files[@]}" 2>/dev/null | grep -E 'recorded an issue|failed' | head -40 || true
+}
