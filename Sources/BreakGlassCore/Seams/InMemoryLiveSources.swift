@@ -1,0 +1,65 @@
+import Synchronization
+
+/// `LiveSources` for unit tests: records keyed by id, an "unavailable" switch per source, and a count of calls.
+public final class InMemoryLiveSources: LiveSources {
+    private struct State {
+        var cases: [String: CaseRecord] = [:]
+        var tenants: [String: TenantRecord] = [:]
+        var incidents: [String: IncidentRecord] = [:]
+        /// Keyed by `admin_id/ref`.
+        var identities: [String: IdentityAssurance] = [:]
+        var iam: [String: IAMAdminState] = [:]
+        var unavailable: Set<SourceKind> = []
+        var calls: [SourceKind: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func put(_ record: CaseRecord) { state.withLock { $0.cases[record.caseID] = record } }
+    public func put(_ record: TenantRecord) { state.withLock { $0.tenants[record.tenantID] = record } }
+    public func put(_ record: IncidentRecord) { state.withLock { $0.incidents[record.incidentID] = record } }
+    public func put(_ record: IdentityAssurance) {
+        state.withLock { $0.identities["\(record.adminID)/\(record.ref)"] = record }
+    }
+    public func put(_ record: IAMAdminState, tenantID: String) { state.withLock { $0.iam[tenantID] = record } }
+
+    /// Makes a source answer `.unavailable` (true) or normally again (false).
+    public func setUnavailable(_ kind: SourceKind, _ unavailable: Bool = true) {
+        state.withLock { state in
+            if unavailable { state.unavailable.insert(kind) } else { state.unavailable.remove(kind) }
+        }
+    }
+
+    /// How many times a source was asked.
+    public func callCount(_ kind: SourceKind) -> Int { state.withLock { $0.calls[kind] ?? 0 } }
+
+    private func answer<V>(_ kind: SourceKind, _ lookup: (State) -> V?) -> SourceAnswer<V> {
+        state.withLock { state in
+            state.calls[kind, default: 0] += 1
+            if state.unavailable.contains(kind) { return .unavailable(detail: "marked unavailable (in-memory)") }
+            return lookup(state).map { .found($0) } ?? .notFound
+        }
+    }
+
+    public func fetchCase(caseID: String) async -> SourceAnswer<CaseRecord> {
+        answer(.escalationCase) { $0.cases[caseID] }
+    }
+
+    public func fetchTenant(tenantID: String) async -> SourceAnswer<TenantRecord> {
+        answer(.tenant) { $0.tenants[tenantID] }
+    }
+
+    public func fetchIncident(incidentID: String) async -> SourceAnswer<IncidentRecord> {
+        answer(.incident) { $0.incidents[incidentID] }
+    }
+
+    public func fetchIdentityAssurance(adminID: String, ref: String) async -> SourceAnswer<IdentityAssurance> {
+        answer(.identity) { $0.identities["\(adminID)/\(ref)"] }
+    }
+
+    public func fetchIAMAdminState(tenantID: String) async -> SourceAnswer<IAMAdminState> {
+        answer(.iamAdminState) { $0.iam[tenantID] }
+    }
+}
