@@ -1,1 +1,0 @@
-// BreakGlassLedger: see the module's primary types.

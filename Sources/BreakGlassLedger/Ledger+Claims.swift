@@ -1,0 +1,274 @@
+public import BreakGlassCore
+public import Foundation
+import GRDB
+
+extension Ledger {
+    /// Records `requestID` for `key` and tries to own the request.
+    ///
+    /// - A new or received key is claimed (epoch 1 or + 1).
+    /// - A live owner's claim is never taken: `.inProgress`.
+    /// - An in-flight row whose lease expired is taken over with epoch + 1; `Claim.recovery` says whether to
+    ///   restart (nothing submitted) or reconcile (it was `submitting`: never resubmit blindly).
+    /// - A decided key answers `.decided` (granted, rejected, resolved, or halted waiting for a person).
+    ///
+    /// `payload` (the original message body) is stored for recovery and resume when given.
+    public func claim(
+        _ key: RestorationKey, requestID: String, owner: String, payload: Data? = nil, lease: Duration? = nil
+    ) async throws -> ClaimOutcome {
+        try Self.validate(key)
+        guard Identifier.isValid(requestID) else { throw LedgerError.invalidInput("request id") }
+        guard !owner.isEmpty else { throw LedgerError.invalidInput("owner") }
+        let clock = configuration.clock
+        let leaseDuration = lease
+        let outcome: ClaimOutcome = try await write(key) { db in
+            let now = clock()
+            let expires = self.leaseEnd(from: now, leaseDuration)
+            try Self.recordSighting(db, key, requestID: requestID, at: now)
+            guard let entry = try Self.fetchEntry(db, key) else {
+                try db.cachedStatement(sql: """
+                    INSERT INTO restorations (case_id, tenant_id, state, epoch, owner, lease_expires_at, request_id,
+                        payload, created_at, updated_at)
+                    VALUES (?, ?, 'claimed', 1, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [key.caseID, key.tenantID, owner, expires, requestID, payload, now, now])
+                return .claimed(Claim(key: key, epoch: 1, owner: owner, leaseExpiresAt: expires, state: .claimed))
+            }
+            if let decision = entry.decision { return .decided(decision) }
+            var machine = entry.machine
+            var recovery: RestorationStateMachine.Recovery?
+            switch entry.state {
+            case .received:
+                try machine.claim(owner: owner, leaseExpiresAt: expires)
+            default:
+                if case .live(let holder) = machine.liveness(at: now) {
+                    return .inProgress(owner: holder, leaseExpiresAt: entry.leaseExpiresAt ?? now)
+                }
+                recovery = try machine.takeOver(owner: owner, leaseExpiresAt: expires, now: now)
+            }
+            try db.cachedStatement(sql: """
+                UPDATE restorations SET state = ?, epoch = ?, owner = ?, lease_expires_at = ?, request_id = ?,
+                    payload = coalesce(?, payload), in_doubt = in_doubt OR ?, updated_at = ?
+                WHERE case_id = ? AND tenant_id = ? AND epoch = ?
+                """).execute(arguments: [
+                    machine.state.rawValue, machine.epoch, owner, expires, requestID, payload,
+                    recovery == .reconcile, now, key.caseID, key.tenantID, entry.epoch,
+                ])
+            try Self.requireChanged(db, key, epoch: entry.epoch)
+            return .claimed(Claim(
+                key: key, epoch: machine.epoch, owner: owner, leaseExpiresAt: expires, state: machine.state,
+                resumeCount: machine.resumeCount, recovery: recovery))
+        }
+        if case .decided(let decision) = outcome { remember(decision) }
+        return outcome
+    }
+
+    /// Records a request id seen for `key` without claiming (e.g. a redelivery answered from `decision(for:)`).
+    public func recordSighting(_ key: RestorationKey, requestID: String) async throws {
+        try Self.validate(key)
+        guard Identifier.isValid(requestID) else { throw LedgerError.invalidInput("request id") }
+        let clock = configuration.clock
+        try await write(key) { db in try Self.recordSighting(db, key, requestID: requestID, at: clock()) }
+    }
+
+    /// Extends the claim's lease (a long console flow renews before it expires). Fenced by the epoch.
+    public func renew(_ claim: Claim, lease: Duration? = nil) async throws -> Claim {
+        let clock = configuration.clock
+        return try await write(claim.key) { db in
+            let entry = try Self.fencedEntry(db, claim)
+            let now = clock()
+            var machine = entry.machine
+            try machine.renewLease(epoch: claim.epoch, until: self.leaseEnd(from: now, lease))
+            try db.execute(
+                sql: """
+                    UPDATE restorations SET lease_expires_at = ?, updated_at = ?
+                    WHERE case_id = ? AND tenant_id = ? AND epoch = ?
+                    """,
+                arguments: [machine.lease?.expiresAt, now, claim.key.caseID, claim.key.tenantID, claim.epoch])
+            try Self.requireChanged(db, claim.key, epoch: claim.epoch)
+            return Claim(
+                key: claim.key, epoch: claim.epoch, owner: claim.owner,
+                leaseExpiresAt: machine.lease?.expiresAt ?? claim.leaseExpiresAt, state: machine.state,
+                resumeCount: machine.resumeCount, recovery: claim.recovery)
+        }
+    }
+
+    /// claimed → gate-passed, recording the approval references used and the time of the gate's reading.
+    public func passGate(_ claim: Claim, approvalRefs: [String], checkedAt: Date) async throws -> Claim {
+        let clock = configuration.clock
+        return try await write(claim.key) { db in
+            let entry = try Self.fencedEntry(db, claim)
+            var machine = entry.machine
+            try machine.passGate(epoch: claim.epoch)
+            try db.execute(
+                sql: """
+                    UPDATE restorations SET state = ?, approval_refs = ?, recheck_times = ?, updated_at = ?
+                    WHERE case_id = ? AND tenant_id = ? AND epoch = ?
+                    """,
+                arguments: [
+                    machine.state.rawValue, Self.encodeStrings(approvalRefs),
+                    Self.encodeTimes(entry.recheckTimes + [checkedAt]), clock(), claim.key.caseID, claim.key.tenantID,
+                    claim.epoch,
+                ])
+            try Self.requireChanged(db, claim.key, epoch: claim.epoch)
+            return Self.advanced(claim, machine)
+        }
+    }
+
+    /// gate-passed → submitting. Call it, and let it return, BEFORE the final submit click: from here on a dead
+    /// owner leaves the key in doubt, and recovery reconciles instead of submitting again.
+    public func beginSubmitting(_ claim: Claim, recheckedAt: Date) async throws -> Claim {
+        let clock = configuration.clock
+        return try await write(claim.key) { db in
+            let entry = try Self.fencedEntry(db, claim)
+            var machine = entry.machine
+            try machine.beginSubmitting(epoch: claim.epoch)
+            let now = clock()
+            try db.execute(
+                sql: """
+                    UPDATE restorations SET state = ?, recheck_times = ?, submitting_at = ?, updated_at = ?
+                    WHERE case_id = ? AND tenant_id = ? AND epoch = ?
+                    """,
+                arguments: [
+                    machine.state.rawValue, Self.encodeTimes(entry.recheckTimes + [recheckedAt]), now, now,
+                    claim.key.caseID, claim.key.tenantID, claim.epoch,
+                ])
+            try Self.requireChanged(db, claim.key, epoch: claim.epoch)
+            return Self.advanced(claim, machine)
+        }
+    }
+
+    /// Records the outcome under the claim and writes `events` to the outbox in the SAME transaction.
+    /// Returns once both are durable. Fenced by the epoch.
+    @discardableResult
+    public func decide(_ claim: Claim, _ input: DecisionInput, events: [OutboxMessage] = []) async throws -> Decision {
+        let clock = configuration.clock
+        let decision: Decision = try await write(claim.key) { db in
+            let entry = try Self.fencedEntry(db, claim)
+            var machine = entry.machine
+            let now = clock()
+            var confirmationID: String?
+            var grantExpiresAt: Date?
+            var reasons: [ReasonCode] = []
+            var escalate = false
+            var reconciled = false
+            var takeoverID: String?
+            switch input {
+            case .granted(let confirmation, let expiresAt, let wasReconciled):
+                guard !confirmation.isEmpty else { throw LedgerError.invalidInput("confirmation id") }
+                try machine.grant(epoch: claim.epoch)
+                confirmationID = confirmation
+                grantExpiresAt = expiresAt
+                reconciled = wasReconciled
+            case .halted(let record):
+                try machine.halt(epoch: claim.epoch)
+                reasons = record.reasons
+                escalate = record.escalate
+                let sequence = entry.resumeCount + 1
+                let id = TakeoverEntry.id(for: claim.key, sequence: sequence)
+                takeoverID = id
+                let json = String(decoding: try JSONEncoder.ledger.encode(record), as: UTF8.self)
+                try db.execute(
+                    sql: """
+                        INSERT INTO takeovers (id, case_id, tenant_id, sequence, request_id, stage, escalate, record,
+                            created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        id, claim.key.caseID, claim.key.tenantID, sequence, entry.requestID, record.stage.rawValue,
+                        record.escalate, json, now,
+                    ])
+            case .rejected(let codes):
+                try machine.reject(epoch: claim.epoch)
+                reasons = codes
+            }
+            try db.execute(
+                sql: """
+                    UPDATE restorations SET state = ?, owner = NULL, lease_expires_at = NULL, confirmation_id = ?,
+                        grant_expires_at = ?, reasons = ?, escalate = ?, reconciled = ?,
+                        takeover_id = coalesce(?, takeover_id), decided_at = ?, updated_at = ?
+                    WHERE case_id = ? AND tenant_id = ? AND epoch = ?
+                    """,
+                arguments: [
+                    machine.state.rawValue, confirmationID, grantExpiresAt, Self.encodeReasons(reasons), escalate,
+                    reconciled, takeoverID, now, now, claim.key.caseID, claim.key.tenantID, claim.epoch,
+                ])
+            try Self.requireChanged(db, claim.key, epoch: claim.epoch)
+            try Self.insertEvents(db, events, at: now)
+            return Decision(
+                key: claim.key, state: machine.state, requestID: entry.requestID, confirmationID: confirmationID,
+                reasons: reasons, decidedAt: now, revocation: nil)
+        }
+        remember(decision)
+        if !events.isEmpty { doorbell.ring() }
+        return decision
+    }
+
+    /// What `reject(_:requestID:reasons:events:)` did.
+    public enum RejectOutcome: Sendable, Hashable {
+        /// The key was new (or only received) and is now rejected; the events were written.
+        case rejected(Decision)
+        /// The key has other work (in flight or decided): its row is untouched and no event was written.
+        case keyBusy(RestorationState)
+    }
+
+    /// Rejects a message that was never claimed (for example `REQUEST_EXPIRED`). A rejected message never
+    /// changes a key that other work owns or decided; it is still recorded as a sighting.
+    public func reject(
+        _ key: RestorationKey, requestID: String, reasons: [ReasonCode], events: [OutboxMessage] = []
+    ) async throws -> RejectOutcome {
+        try Self.validate(key)
+        guard Identifier.isValid(requestID) else { throw LedgerError.invalidInput("request id") }
+        let clock = configuration.clock
+        let outcome: RejectOutcome = try await write(key) { db in
+            let now = clock()
+            try Self.recordSighting(db, key, requestID: requestID, at: now)
+            var epoch: Int64 = 0
+            if let entry = try Self.fetchEntry(db, key) {
+                guard entry.state == .received else { return .keyBusy(entry.state) }
+                epoch = entry.epoch
+            } else {
+                try db.execute(
+                    sql: """
+                        INSERT INTO restorations (case_id, tenant_id, state, request_id, created_at, updated_at)
+                        VALUES (?, ?, 'received', ?, ?, ?)
+                        """,
+                    arguments: [key.caseID, key.tenantID, requestID, now, now])
+            }
+            var machine = RestorationStateMachine(state: .received, epoch: epoch)
+            try machine.reject(epoch: nil)
+            try db.execute(
+                sql: """
+                    UPDATE restorations SET state = ?, request_id = ?, reasons = ?, decided_at = ?, updated_at = ?
+                    WHERE case_id = ? AND tenant_id = ? AND epoch = ?
+                    """,
+                arguments: [
+                    machine.state.rawValue, requestID, Self.encodeReasons(reasons), now, now, key.caseID,
+                    key.tenantID, epoch,
+                ])
+            try Self.requireChanged(db, key, epoch: epoch)
+            try Self.insertEvents(db, events, at: now)
+            return .rejected(Decision(
+                key: key, state: .rejected, requestID: requestID, confirmationID: nil, reasons: reasons,
+                decidedAt: now, revocation: nil))
+        }
+        if case .rejected(let decision) = outcome {
+            remember(decision)
+            if !events.isEmpty { doorbell.ring() }
+        }
+        return outcome
+    }
+
+    private static func advanced(_ claim: Claim, _ machine: RestorationStateMachine) -> Claim {
+        Claim(
+            key: claim.key, epoch: claim.epoch, owner: claim.owner,
+            leaseExpiresAt: machine.lease?.expiresAt ?? claim.leaseExpiresAt, state: machine.state,
+            resumeCount: machine.resumeCount, recovery: claim.recovery)
+    }
+}
+
+extension JSONEncoder {
+    static var ledger: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

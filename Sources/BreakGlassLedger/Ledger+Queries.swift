@@ -1,0 +1,132 @@
+public import BreakGlassCore
+import Foundation
+import GRDB
+
+extension Ledger {
+    /// The fast path of every redelivery: was this key decided (granted, rejected, resolved, or halted)?
+    ///
+    /// Final decisions are immutable (the schema's triggers), so they are served from memory once seen;
+    /// anything else is read from the file, so decisions written by other processes are always found.
+    /// (A revocation recorded by another process may not show in `Decision.revocation`; `entry(for:)` reads the row.)
+    public func decision(for key: RestorationKey) throws -> Decision? {
+        if let cached = decisionCache.withLock({ $0[key] }) { return cached }
+        let decision = try read(key) { db in try Self.fetchEntry(db, key)?.decision }
+        if let decision { remember(decision) }
+        return decision
+    }
+
+    public func entry(for key: RestorationKey) throws -> LedgerEntry? {
+        try read(key) { db in try Self.fetchEntry(db, key) }
+    }
+
+    /// Rows, most recently changed first; `state` nil for all.
+    public func entries(state: RestorationState? = nil, limit: Int = 100) throws -> [LedgerEntry] {
+        try read(nil) { db in
+            let filter = state == nil ? "" : "WHERE state = ?"
+            let arguments: StatementArguments = state.map { [$0.rawValue, limit] } ?? [limit]
+            return try Row.fetchAll(
+                db, sql: "SELECT \(Self.entryColumns) FROM restorations \(filter) ORDER BY updated_at DESC, id DESC LIMIT ?",
+                arguments: arguments
+            ).map(Self.entry(from:))
+        }
+    }
+
+    /// In-flight rows whose owner's lease expired: `abandoned` ones restart, `inDoubt` ones (submitting) must be
+    /// reconciled. A worker's recovery scan claims them with `claim` (which takes them over, epoch + 1).
+    public func expiredClaims(limit: Int = 100) throws -> [LedgerEntry] {
+        let now = self.now
+        return try read(nil) { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.entryColumns) FROM restorations
+                    WHERE state IN ('claimed', 'gate-passed', 'submitting') AND lease_expires_at <= ?
+                    ORDER BY lease_expires_at LIMIT ?
+                    """,
+                arguments: [now, limit]
+            ).map(Self.entry(from:))
+        }
+    }
+
+    /// Every request id seen for the key, first seen first.
+    public func requestSightings(for key: RestorationKey) throws -> [RequestSighting] {
+        try read(key) { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT request_id, first_seen_at, last_seen_at, seen_count FROM request_sightings
+                    WHERE case_id = ? AND tenant_id = ? ORDER BY first_seen_at, request_id
+                    """,
+                arguments: [key.caseID, key.tenantID]
+            ).map { row in
+                RequestSighting(
+                    requestID: row["request_id"], firstSeenAt: row["first_seen_at"], lastSeenAt: row["last_seen_at"],
+                    count: row["seen_count"])
+            }
+        }
+    }
+
+    /// Takeover records, newest first; `key` nil for all keys; `openOnly` for those nobody resolved yet.
+    public func takeovers(for key: RestorationKey? = nil, openOnly: Bool = false, limit: Int = 100) throws -> [TakeoverEntry] {
+        try read(key) { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let key {
+                conditions.append("case_id = ? AND tenant_id = ?")
+                arguments += [key.caseID, key.tenantID]
+            }
+            if openOnly { conditions.append("resolution IS NULL") }
+            arguments += [limit]
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM takeovers \(filter) ORDER BY created_at DESC, sequence DESC LIMIT ?",
+                arguments: arguments
+            ).map(Self.takeover(from:))
+        }
+    }
+
+    /// One takeover by id (`CASE/TENANT#n`).
+    public func takeover(id: String) throws -> TakeoverEntry? {
+        try read(nil) { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM takeovers WHERE id = ?", arguments: [id]).map(Self.takeover(from:))
+        }
+    }
+
+    public func stats() throws -> LedgerStats {
+        let now = self.now
+        let durability = try durability()
+        return try read(nil) { db in
+            var byState: [RestorationState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM restorations GROUP BY state") {
+                if let state = RestorationState(rawValue: row["state"]) { byState[state] = row["n"] }
+            }
+            return LedgerStats(
+                byState: byState,
+                inFlightExpired: try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) FROM restorations
+                        WHERE state IN ('claimed', 'gate-passed', 'submitting') AND lease_expires_at <= ?
+                        """,
+                    arguments: [now]) ?? 0,
+                openTakeovers: try Int.fetchOne(db, sql: "SELECT count(*) FROM takeovers WHERE resolution IS NULL") ?? 0,
+                pendingEvents: try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NULL") ?? 0,
+                publishedEvents: try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") ?? 0,
+                requestSightings: try Int.fetchOne(db, sql: "SELECT count(*) FROM request_sightings") ?? 0,
+                revoked: try Int.fetchOne(db, sql: "SELECT count(*) FROM restorations WHERE revocation = 'revoked'") ?? 0,
+                journalMode: durability.journalMode,
+                synchronous: durability.synchronous)
+        }
+    }
+
+    static func takeover(from row: Row) throws -> TakeoverEntry {
+        let json: String = row["record"]
+        let record = try JSONDecoder().decode(TakeoverRecord.self, from: Data(json.utf8))
+        let resolution: String? = row["resolution"]
+        return TakeoverEntry(
+            id: row["id"], key: RestorationKey(caseID: row["case_id"], tenantID: row["tenant_id"]),
+            sequence: row["sequence"], requestID: row["request_id"], createdAt: row["created_at"], record: record,
+            resolution: resolution.flatMap(TakeoverEntry.Resolution.init(rawValue:)), resolvedBy: row["resolved_by"],
+            resolvedAt: row["resolved_at"], note: row["note"])
+    }
+}

@@ -1,0 +1,176 @@
+import BreakGlassCore
+public import Foundation
+import GRDB
+public import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The worker's memory: one SQLite file (WAL, `synchronous = FULL`) shared by every worker process.
+///
+/// - At most one grant per `RestorationKey` (UNIQUE, triggers; see `LedgerSchema`).
+/// - Claims with owner, lease and epoch (fencing token); every write checks the epoch.
+/// - A transactional outbox: events are written in the same transaction as the state change they announce;
+///   `OutboxRelay` publishes them.
+/// - Concurrent writes of one process are group-committed (`WriteBatcher`); a write returns only once durable.
+public final class Ledger: Sendable {
+    public struct Configuration: Sendable {
+        /// The SQLite file. Created (with its schema) when missing.
+        public var path: String
+        /// How long a write waits for another process's write lock before failing. Default 30 s.
+        public var busyTimeout: Duration = .seconds(30)
+        /// How long a claim lasts without renewal. Default 60 s.
+        public var leaseDuration: Duration = .seconds(60)
+        /// How often a person may resume one key (issue 10). Default 3.
+        public var maximumResumes: Int = 3
+        /// The most writes group-committed in one transaction. Default 256.
+        public var maximumBatchSize: Int = 256
+        /// Reader connections. Default 4.
+        public var maximumReaders: Int = 4
+        /// Final decisions kept in memory for `decision(for:)`; the cache is emptied when full. Default 100,000.
+        public var decisionCacheLimit: Int = 100_000
+        /// The time source (tests inject a manual clock). Default: the system clock.
+        public var clock: @Sendable () -> Date = { Date() }
+
+        public init(path: String) {
+            self.path = path
+        }
+    }
+
+    public let configuration: Configuration
+    let pool: DatabasePool
+    let batcher: WriteBatcher
+    let logger: Logger
+    let decisionCache = Mutex<[RestorationKey: Decision]>([:])
+    /// Rung after every commit that wrote outbox events (the relay's in-process wake-up).
+    public let doorbell = Doorbell()
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "breakglass.ledger")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        var config = GRDB.Configuration()
+        config.busyMode = .timeout(Self.seconds(configuration.busyTimeout))
+        config.maximumReaderCount = max(1, configuration.maximumReaders)
+        config.label = "breakglass.ledger"
+        config.foreignKeysEnabled = true
+        do {
+            // Creating the file and migrating it are serialised across processes by an advisory file lock:
+            // GRDB's migrator reads the applied migrations outside the migration's transaction.
+            let pool = try Self.withOpenLock(path: configuration.path) { () throws -> DatabasePool in
+                let pool = try DatabasePool(path: configuration.path, configuration: config)
+                try LedgerSchema.migrator.migrate(pool)
+                return pool
+            }
+            // DatabasePool sets synchronous = NORMAL in WAL mode; the ledger needs FULL on the writer: a decision
+            // acknowledged is a decision that survives a power cut.
+            try pool.barrierWriteWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+                guard synchronous == 2 else { throw LedgerError.notDurable(synchronous: synchronous) }
+                let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+                guard journal == "wal" else { throw LedgerError.openFailed(detail: "journal_mode = \(journal)") }
+            }
+            self.pool = pool
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError.openFailed(detail: Self.describe(error), underlying: error)
+        }
+        batcher = WriteBatcher(pool: pool, maximumBatchSize: configuration.maximumBatchSize)
+        logger.debug("ledger opened", metadata: ["breakglass.ledger.path": "\(configuration.path)"])
+    }
+
+    /// The writer connection's durability settings, read back from SQLite.
+    public func durability() throws -> (journalMode: String, synchronous: Int) {
+        try pool.writeWithoutTransaction { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+        }
+    }
+
+    /// `PRAGMA integrity_check` (for tests and `ledger stats`).
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+    }
+
+    // MARK: - Plumbing
+
+    var now: Date { configuration.clock() }
+
+    func leaseEnd(from now: Date, _ duration: Duration?) -> Date {
+        now.addingTimeInterval(Self.seconds(duration ?? configuration.leaseDuration))
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+
+    /// A durable write (group-committed), with errors mapped to `LedgerError`.
+    func write<T: Sendable>(_ key: RestorationKey?, _ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await batcher.write(operation)
+        } catch {
+            throw Self.map(error, key: key)
+        }
+    }
+
+    func read<T>(_ key: RestorationKey?, _ operation: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(operation)
+        } catch {
+            throw Self.map(error, key: key)
+        }
+    }
+
+    static func map(_ error: any Error, key: RestorationKey?) -> LedgerError {
+        if let error = error as? LedgerError { return error }
+        if let error = error as? RestorationStateMachine.TransitionError {
+            switch error.code {
+            case .fenced:
+                return .fenced(key ?? RestorationKey(caseID: "?", tenantID: "?"), held: error.heldEpoch ?? -1,
+                    current: error.currentEpoch)
+            case .leaseHeld:
+                return .leaseHeld(key ?? RestorationKey(caseID: "?", tenantID: "?"), owner: error.owner ?? "?")
+            case .resumeLimit:
+                return .resumeLimit(key ?? RestorationKey(caseID: "?", tenantID: "?"), resumes: Int(error.currentEpoch ?? 0))
+            case .forbidden:
+                return .forbiddenTransition(key, from: error.state, detail: "transition \(error.transition?.rawValue ?? "?")")
+            }
+        }
+        if let error = error as? DatabaseError {
+            let message = error.message ?? ""
+            if error.resultCode == .SQLITE_CONSTRAINT, message.hasPrefix("breakglass:") {
+                return .forbiddenTransition(key, from: nil, detail: message)
+            }
+            return .database(key, detail: "SQLite \(error.extendedResultCode.rawValue): \(message)", underlying: error)
+        }
+        return .database(key, detail: describe(error), underlying: error)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            return "SQLite \(error.extendedResultCode.rawValue): \(error.message ?? "")"
+        }
+        return String(describing: type(of: error))
+    }
+
+    static func validate(_ key: RestorationKey) throws {
+        guard Identifier.isValid(key.caseID), Identifier.isValid(key.tenantID) else {
+            throw LedgerError.invalidInput("restoration key")
+        }
+    }
+
+    private static func withOpenLock<T>(path: String, _ body: () throws -> T) throws -> T {
+        let descriptor = open(path + ".open-lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw LedgerError.openFailed(detail: "cannot create the open lock (errno \(errno))") }
+        defer { close(descriptor) }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw LedgerError.openFailed(detail: "cannot take the open lock (errno \(errno))") }
+        }
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
+    }
+}

@@ -1,0 +1,133 @@
+public import BreakGlassCore
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// Publishes the outbox: every pending event, in order per key, through an `EventPublisher` (publisher
+/// confirms); an event is marked published only after `publish` returned. Pending events are republished at
+/// start and after failures (with back-off), so an event is never lost; a republished event carries the same id.
+///
+/// Wakes at once when this process commits events (`Ledger.doorbell`) and polls for other processes' writes.
+/// One relay publishes at a time across processes (a lease row in the ledger); the others stand by.
+public struct OutboxRelay: Service {
+    public struct Configuration: Sendable {
+        /// Identifies this relay for the cross-process relay lease.
+        public var owner: String
+        /// How often to look for events written by other processes. Default 1 s.
+        public var pollInterval: Duration = .seconds(1)
+        /// Events read per round. Default 200.
+        public var batchSize: Int = 200
+        /// First delay after a failed publish. Default 200 ms.
+        public var initialBackoff: Duration = .milliseconds(200)
+        /// Longest delay between attempts while the broker is down. Default 30 s.
+        public var maximumBackoff: Duration = .seconds(30)
+        /// The relay lease, renewed every round. Default 15 s.
+        public var leaseDuration: Duration = .seconds(15)
+
+        public init(owner: String) {
+            self.owner = owner
+        }
+    }
+
+    /// What one round did.
+    enum Round: Equatable {
+        /// Nothing more pending.
+        case drained
+        /// A full batch was published: look again at once.
+        case more
+        /// A publish (or the ledger) failed: back off.
+        case failed
+        /// Another process's relay holds the lease.
+        case standby
+    }
+
+    let ledger: Ledger
+    let publisher: any EventPublisher
+    let configuration: Configuration
+    let logger: Logger
+
+    public init(
+        ledger: Ledger, publisher: any EventPublisher, configuration: Configuration,
+        logger: Logger = Logger(label: "breakglass.outbox")
+    ) {
+        self.ledger = ledger
+        self.publisher = publisher
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.loop()
+        }
+        try? await ledger.releaseRelayLease(owner: configuration.owner)
+    }
+
+    func loop() async {
+        var backoff = RelayBackoff(initial: configuration.initialBackoff, maximum: configuration.maximumBackoff)
+        while !Task.isCancelled {
+            switch await round() {
+            case .more:
+                backoff.reset()
+            case .drained, .standby:
+                backoff.reset()
+                await ledger.doorbell.wait(timeout: configuration.pollInterval)
+            case .failed:
+                let delay = backoff.nextDelay()
+                logger.info(
+                    "outbox relay backing off",
+                    metadata: [
+                        "breakglass.outbox.failures": "\(backoff.failures)",
+                        "breakglass.outbox.delay_ms": "\(Int(Ledger.seconds(delay) * 1000))",
+                    ])
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// Publishes up to one batch. A key whose event failed is skipped for the rest of the round (order per key).
+    func round() async -> Round {
+        let pending: [OutboxEntry]
+        do {
+            guard try await ledger.acquireRelayLease(owner: configuration.owner, duration: configuration.leaseDuration)
+            else { return .standby }
+            pending = try ledger.pendingEvents(limit: configuration.batchSize)
+        } catch {
+            logger.info("outbox relay cannot read the ledger", metadata: ["breakglass.error": "\(error)"])
+            return .failed
+        }
+        if pending.isEmpty { return .drained }
+        var blocked = Set<RestorationKey>()
+        var published: [Int64] = []
+        var failed: [Int64] = []
+        for entry in pending {
+            if Task.isCancelled { break }
+            if blocked.contains(entry.message.key) { continue }
+            do {
+                try await publisher.publish(entry.message)
+                published.append(entry.sequence)
+            } catch {
+                blocked.insert(entry.message.key)
+                failed.append(entry.sequence)
+                logger.info(
+                    "outbox publish failed",
+                    metadata: [
+                        "breakglass.event_id": "\(entry.message.eventID)",
+                        "breakglass.case_id": "\(entry.message.key.caseID)",
+                        "breakglass.tenant_id": "\(entry.message.key.tenantID)",
+                        "breakglass.error": "\(error)",
+                    ])
+            }
+        }
+        do {
+            try await ledger.markPublished(sequences: published)
+            for sequence in failed { try await ledger.recordFailedAttempt(sequence: sequence) }
+        } catch {
+            // Not marked: they stay pending and are published again (same ids); consumers drop the repeats.
+            logger.info("outbox relay cannot mark events", metadata: ["breakglass.error": "\(error)"])
+            return .failed
+        }
+        if !failed.isEmpty || Task.isCancelled && published.count < pending.count { return .failed }
+        return pending.count == configuration.batchSize ? .more : .drained
+    }
+}
