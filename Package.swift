@@ -92,6 +92,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The worker assembled: configuration loading, the pipeline and its services.
+        .target(
+            name: "BreakGlassWorker",
+            dependencies: [
+                "BreakGlassCore",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "breakglass",
             dependencies: [
@@ -101,6 +111,7 @@ let package = Package(
                 "BreakGlassSources",
                 "BreakGlassConsole",
                 "BreakGlassSimulator",
+                "BreakGlassWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,6 +129,11 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BreakGlassWorkerTests",
+            dependencies: ["BreakGlassWorker", "BreakGlassCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

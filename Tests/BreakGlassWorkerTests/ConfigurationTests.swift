@@ -1,0 +1,89 @@
+import BreakGlassCore
+import BreakGlassWorker
+import Foundation
+import Testing
+
+@Suite("Configuration: YAML file + BREAKGLASS_* environment + --set")
+struct ConfigurationTests {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func writeTemp(_ text: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bg-config-\(UUID().uuidString).yaml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    @Test func defaultsWithoutAnySource() async throws {
+        let values = try await ConfigurationLoader(file: nil, environment: [:]).load()
+        #expect(values.string("amqp.request_queue") == "breakglass.restorations")
+        #expect(values.int("amqp.delivery_limit") == 10)
+        #expect(values.int("amqp.heartbeat_seconds") == 30)
+        #expect(values.int("amqp.prefetch") == nil)
+    }
+
+    @Test func precedenceIsSetOverEnvironmentOverFile() async throws {
+        let file = try writeTemp("amqp:\n  prefetch: 7\n  heartbeat_seconds: 12\nworker:\n  in_flight: 3\n")
+        let env = ["BREAKGLASS_AMQP_PREFETCH": "9", "BREAKGLASS_WORKER_IN_FLIGHT": "4", "UNRELATED": "x"]
+        let values = try await ConfigurationLoader(file: file, environment: env, overrides: ["worker.in_flight": "5"]).load()
+        #expect(values.int("amqp.heartbeat_seconds") == 12)
+        #expect(values.int("amqp.prefetch") == 9)
+        #expect(values.int("worker.in_flight") == 5)
+    }
+
+    @Test func unknownKeysAndBadValuesAreSpecificErrors() async throws {
+        let typo = try writeTemp("amqp:\n  prefech: 7\n")
+        await #expect(throws: ConfigurationError.unknownKey("amqp.prefech", origin: typo)) {
+            try await ConfigurationLoader(file: typo, environment: [:]).load()
+        }
+        let wrongType = try writeTemp("amqp:\n  prefetch: many\n")
+        await #expect(throws: ConfigurationError.invalidValue("amqp.prefetch", expected: "int")) {
+            try await ConfigurationLoader(file: wrongType, environment: [:]).load()
+        }
+        await #expect(throws: ConfigurationError.self) {
+            try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_AMQP_HEARTBEAT_SECONDS": "0"]).load()
+        }
+        await #expect(throws: ConfigurationError.unknownKey("nope.key", origin: "--set")) {
+            try await ConfigurationLoader(file: nil, environment: [:], overrides: ["nope.key": "1"]).load()
+        }
+    }
+
+    @Test func secretsAreNeverListed() async throws {
+        let env = [
+            "BREAKGLASS_SOURCES_TOKEN": "canary-token-4411",
+            "BREAKGLASS_AMQP_URL": "amqp://svc:canary-pass-9@127.0.0.1:5672/",
+            "BREAKGLASS_CONSOLE_PASSWORD": "canary-console-77",
+        ]
+        let values = try await ConfigurationLoader(file: nil, environment: env).load()
+        let listing = values.redactedListing().joined(separator: "\n")
+        for canary in ["canary-token-4411", "canary-pass-9", "canary-console-77"] {
+            #expect(!listing.contains(canary))
+        }
+        #expect(listing.contains("sources.token = <redacted>"))
+        let token = try values.secret("sources.token", fileKey: "sources.token_file")
+        #expect(token?.revealed == "canary-token-4411")
+        #expect("\(token!)" == "<redacted>")
+    }
+
+    @Test func secretFromFile() async throws {
+        let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("bg-token-\(UUID().uuidString)")
+        try "from-file-token\n".write(to: secretFile, atomically: true, encoding: .utf8)
+        let values = try await ConfigurationLoader(
+            file: nil, environment: ["BREAKGLASS_SOURCES_TOKEN_FILE": secretFile.path, "BREAKGLASS_SOURCES_TOKEN": "inline"]
+        ).load()
+        #expect(try values.secret("sources.token", fileKey: "sources.token_file")?.revealed == "from-file-token")
+    }
+
+    @Test func committedExampleMatchesTheRegistryAndLoads() async throws {
+        let path = Self.repoRoot.appendingPathComponent("config/breakglass.example.yaml").path
+        let committed = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(committed == ConfigurationKeys.exampleYAML(), "regenerate with: breakglass config example > config/breakglass.example.yaml")
+        let values = try await ConfigurationLoader(file: path, environment: [:]).load()
+        #expect(values.string("ledger.path") == "run/ledger.sqlite")
+    }
+
+    @Test func environmentNames() {
+        #expect(ConfigurationKeys.spec("amqp.url")?.environmentName == "BREAKGLASS_AMQP_URL")
+        #expect(ConfigurationKeys.spec("amqp.tls.ca_file")?.environmentName == "BREAKGLASS_AMQP_TLS_CA_FILE")
+        #expect(Set(ConfigurationKeys.all.map(\.environmentName)).count == ConfigurationKeys.all.count)
+    }
+}
