@@ -1,1 +1,0 @@
-// BreakGlassSources: see the module's primary types.
