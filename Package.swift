@@ -76,6 +76,7 @@ let package = Package(
             name: "BreakGlassConsole",
             dependencies: [
                 "BreakGlassCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -153,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BreakGlassConsoleTests",
-            dependencies: ["BreakGlassConsole", "BreakGlassCore"],
+            dependencies: ["BreakGlassConsole", "BreakGlassCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
