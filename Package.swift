@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BreakGlassWorkerTests",
-            dependencies: ["BreakGlassWorker", "BreakGlassCore"],
+            dependencies: ["BreakGlassWorker", "BreakGlassCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
