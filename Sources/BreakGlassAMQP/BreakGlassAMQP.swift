@@ -1,1 +1,0 @@
-// BreakGlassAMQP: see the module's primary types.

@@ -1,0 +1,76 @@
+import BreakGlassAMQP
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Helpers for the AMQP integration tests (real RabbitMQ).
+enum AMQPTestSupport {
+    static func uniqueName(_ prefix: String) -> String {
+        "test.\(prefix).\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    static func configuration(url: String? = TestEnvironment.amqpURL, heartbeat: Duration = .seconds(30)) throws
+        -> AMQPConnection.Configuration {
+        var configuration = try AMQPConnection.Configuration(url: url ?? "amqp://guest:guest@127.0.0.1:5672/")
+        configuration.heartbeat = heartbeat
+        configuration.connectTimeout = .seconds(3)
+        configuration.handshakeTimeout = .seconds(3)
+        configuration.rpcTimeout = .seconds(5)
+        configuration.reconnect.initialDelay = .milliseconds(100)
+        configuration.reconnect.maximumDelay = .seconds(1)
+        configuration.connectionName = "breakglass-tests"
+        return configuration
+    }
+
+    static func connect(_ configuration: AMQPConnection.Configuration) async throws -> AMQPConnection {
+        var logger = Logger(label: "breakglass.amqp.test")
+        logger.logLevel = .warning
+        let connection = try AMQPConnection(configuration: configuration, logger: logger)
+        try await connection.waitUntilReady(timeout: .seconds(30))
+        return connection
+    }
+
+    static func message(_ text: String, id: String? = nil, headers: [String: AMQPFieldValue] = [:]) -> AMQPMessage {
+        AMQPMessage(body: Array(text.utf8), properties: .persistent(messageID: id, headers: headers))
+    }
+
+    /// A TCP port on 127.0.0.1 that nothing listens on right now (checked by binding it).
+    static func freePort(in range: ClosedRange<Int> = 26_000...29_000, alsoFree offsets: [Int] = []) -> Int {
+        for _ in 0..<200 {
+            let port = Int.random(in: range)
+            if ([0] + offsets).allSatisfy({ canBind(port + $0) }) { return port }
+        }
+        return Int.random(in: range)
+    }
+
+    static func canBind(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    /// Runs a program, returns its exit status (output discarded unless it fails).
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
