@@ -98,8 +98,16 @@ let package = Package(
             name: "BreakGlassWorker",
             dependencies: [
                 "BreakGlassCore",
+                "BreakGlassAMQP",
+                "BreakGlassLedger",
+                "BreakGlassSources",
+                "BreakGlassConsole",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,141 @@
+public import Logging
+import Foundation
+import BreakGlassCore
+
+/// A swift-log handler writing one JSON object per line (`ts`, `level`, `label`, `msg`, then metadata with dotted
+/// keys such as `breakglass.case_id`), redacted by default: metadata whose key names a secret (token, password,
+/// secret, cookie, authorization, seed, key material) is replaced by `<redacted>`, and e-mail addresses and bearer
+/// tokens in messages and values are masked.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    public var metadataProvider: Logger.MetadataProvider?
+    private let label: String
+    private let sink: LogSink
+
+    public init(label: String, level: Logger.Level = .info, sink: LogSink = .standardError) {
+        self.label = label
+        self.logLevel = level
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        var line = "{\"ts\":\"\(Timestamp.format(Date(), fractional: true))\",\"level\":\"\(event.level.rawValue)\""
+        line += ",\"label\":\(Self.quote(label)),\"msg\":\(Self.quote(LogRedaction.text(event.message.description)))"
+        for key in merged.keys.sorted() {
+            line += ",\(Self.quote(key)):\(Self.quote(LogRedaction.value(key: key, merged[key]!.description)))"
+        }
+        line += "}\n"
+        sink.write(line)
+    }
+
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Where log lines go. Writes are whole lines, serialised by the file descriptor (lines under PIPE_BUF are atomic).
+public struct LogSink: Sendable {
+    let write: @Sendable (String) -> Void
+
+    public init(_ write: @escaping @Sendable (String) -> Void) {
+        self.write = write
+    }
+
+    func write(_ line: String) { write(line) }
+
+    public static let standardError = LogSink { line in
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Foundation.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+}
+
+/// Redaction applied to every log line.
+public enum LogRedaction {
+    static let secretKeyWords = ["token", "password", "secret", "cookie", "authorization", "seed", "private", "credential"]
+
+    public static func value(key: String, _ value: String) -> String {
+        let lowered = key.lowercased()
+        if secretKeyWords.contains(where: { lowered.contains($0) }) { return "<redacted>" }
+        return text(value)
+    }
+
+    /// Masks e-mail addresses, bearer tokens and URL passwords in free text.
+    public static func text(_ text: String) -> String {
+        var result = text
+        result = maskEmails(result)
+        result = maskBearer(result)
+        result = maskURLPasswords(result)
+        return result
+    }
+
+    static func maskEmails(_ text: String) -> String {
+        guard text.contains("@") else { return text }
+        var output = ""
+        var word = ""
+        func flush() {
+            if let at = word.firstIndex(of: "@"), at != word.startIndex, word[word.index(after: at)...].contains(".") {
+                output += "***@***"
+            } else {
+                output += word
+            }
+            word = ""
+        }
+        for character in text {
+            if character.isLetter || character.isNumber || "._%+-@".contains(character) {
+                word.append(character)
+            } else {
+                flush()
+                output.append(character)
+            }
+        }
+        flush()
+        return output
+    }
+
+    static func maskBearer(_ text: String) -> String {
+        guard let range = text.range(of: "Bearer ", options: .caseInsensitive) else { return text }
+        var tail = text[range.upperBound...]
+        let end = tail.firstIndex(where: { $0 == " " || $0 == "\"" || $0 == "," }) ?? tail.endIndex
+        tail = tail[end...]
+        return String(text[..<range.upperBound]) + "<redacted>" + maskBearer(String(tail))
+    }
+
+    static func maskURLPasswords(_ text: String) -> String {
+        // scheme://user:password@host → scheme://user:<redacted>@host
+        guard let scheme = text.range(of: "://") else { return text }
+        let rest = text[scheme.upperBound...]
+        guard let at = rest.firstIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":"),
+            !rest[..<at].contains("/"), !rest[..<at].contains(" ")
+        else { return text }
+        return String(text[..<rest.index(after: colon)]) + "<redacted>" + maskURLPasswords(String(rest[at...]))
+    }
+}
