@@ -1,5 +1,5 @@
 public import Metrics
-import Prometheus
+public import Prometheus
 
 /// The worker's metrics (swift-metrics), exported by the ops server in Prometheus text format.
 /// Names are stable: dashboards and alerts are built on them.
