@@ -36,6 +36,18 @@ enum AMQPTestSupport {
         AMQPMessage(body: Array(text.utf8), properties: .persistent(messageID: id, headers: headers))
     }
 
+    /// Starts the shared test broker again after a test stopped it. `scripts/rabbitmq-node start DIR` needs the
+    /// AMQP port, which is taken from BREAKGLASS_TEST_AMQP_URL.
+    static func startSharedBroker() throws {
+        guard let script = TestEnvironment.rabbitMQNodeScript, let directory = TestEnvironment.rabbitMQDir,
+              let url = TestEnvironment.amqpURL else {
+            throw TestEnvironmentError.missing("BREAKGLASS_TEST_RABBITMQ_NODE_SCRIPT / _DIR / BREAKGLASS_TEST_AMQP_URL")
+        }
+        let port = try AMQPURL(parsing: url).port
+        let status = try run(script, ["start", directory, String(port)])
+        guard status == 0 else { throw TestEnvironmentError.commandFailed("rabbitmq-node start", status) }
+    }
+
     /// A TCP port on 127.0.0.1 that nothing listens on right now (checked by binding it).
     static func freePort(in range: ClosedRange<Int> = 26_000...29_000, alsoFree offsets: [Int] = []) -> Int {
         for _ in 0..<200 {

@@ -150,7 +150,7 @@ struct AMQPTransportTests {
         var generations = Set<UInt64>()
         var restarted = false
         var brokerStopped = false
-        defer { if brokerStopped { _ = try? TestEnvironment.rabbitMQNode("start") } }
+        defer { if brokerStopped { try? AMQPTestSupport.startSharedBroker() } }
         consumeLoop: for try await delivery in try await connection.consume(queue: queue, prefetch: 20) {
             generations.insert(delivery.generation)
             do {
@@ -164,7 +164,7 @@ struct AMQPTransportTests {
                 brokerStopped = true
                 try TestEnvironment.rabbitMQNode("stop")
                 #expect(try await TestEnvironment.waitUntil(timeout: .seconds(20)) { !connection.state.isReady })
-                try TestEnvironment.rabbitMQNode("start")
+                try AMQPTestSupport.startSharedBroker()
                 brokerStopped = false
             }
             if acked.count == total { break consumeLoop }
