@@ -119,7 +119,7 @@ extension Ledger {
     }
 
     func remember(_ decision: Decision) {
-        guard decision.state.isFinal else { return }
+        guard decision.state.isFinal, configuration.decisionCacheLimit > 0 else { return }
         decisionCache.withLock { cache in
             if cache.count >= configuration.decisionCacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[decision.key] = decision

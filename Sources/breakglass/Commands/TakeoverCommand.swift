@@ -1,7 +1,85 @@
 import ArgumentParser
+import BreakGlassCore
+import BreakGlassLedger
+import Foundation
 
-/// Work in progress (issue 4); the real subcommands land shortly.
+/// `breakglass takeover list|show|resolve`: the halted requests waiting for a person.
+///
+/// `resolve` records a human decision (who, what, when) and closes the takeover; it never grants.
+/// (`resume` and `revoke`, which drive the console again, belong to issue 10.)
 struct TakeoverCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "takeover")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "takeover",
+        abstract: "Halted restorations waiting for a person.",
+        subcommands: [List.self, Show.self, Resolve.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List takeovers (open ones unless --all).")
+
+        @OptionGroup var location: LedgerCommand.Location
+        @Flag(name: .long, help: "Include resolved takeovers.") var all = false
+        @Option(name: .long, help: "At most this many.") var limit: Int = 50
+
+        func run() async throws {
+            let ledger = try location.open()
+            let takeovers = try ledger.takeovers(openOnly: !all, limit: limit)
+            print(LedgerFormat.row(["TAKEOVER", "STAGE", "ESC", "REASONS", "RESOLUTION", "CREATED"]))
+            for takeover in takeovers {
+                print(LedgerFormat.row([
+                    takeover.id, takeover.record.stage.rawValue, takeover.record.escalate ? "yes" : "no",
+                    takeover.record.reasons.map(\.rawValue).joined(separator: ","),
+                    takeover.resolution?.rawValue ?? "OPEN", LedgerFormat.time(takeover.createdAt),
+                ]))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a takeover record (CASE/TENANT for the latest, or CASE/TENANT#n).")
+
+        @OptionGroup var location: LedgerCommand.Location
+        @Argument(help: "CASE/TENANT or CASE/TENANT#n") var id: String
+
+        func run() async throws {
+            let ledger = try location.open()
+            let takeover = try TakeoverCommand.find(id, in: ledger)
+            print(LedgerFormat.describe(takeover))
+        }
+    }
+
+    struct Resolve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close a halted restoration by a human decision (it grants nothing).")
+
+        @OptionGroup var location: LedgerCommand.Location
+        @Argument(help: "CASE/TENANT") var key: String
+        @Option(name: .long, help: "Who decides.") var by: String
+        @Option(name: .long, help: "What was decided and why.") var note: String
+
+        func run() async throws {
+            guard let key = RestorationKey(parsing: key) else { throw ValidationError("expected CASE/TENANT") }
+            guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by is required") }
+            let ledger = try location.open()
+            do {
+                let decision = try await ledger.resolve(key, by: by, note: note)
+                print("resolved \(key) by \(by) at \(LedgerFormat.time(decision.decidedAt))")
+            } catch let error as LedgerError {
+                print("refused: \(error.code.rawValue)\(error.state.map { " (state \($0.rawValue))" } ?? "")")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    static func find(_ id: String, in ledger: Ledger) throws -> TakeoverEntry {
+        if id.contains("#") {
+            guard let takeover = try ledger.takeover(id: id) else { throw ValidationError("no takeover \(id)") }
+            return takeover
+        }
+        guard let key = RestorationKey(parsing: id) else { throw ValidationError("expected CASE/TENANT or CASE/TENANT#n") }
+        guard let takeover = try ledger.takeovers(for: key, limit: 1).first else {
+            throw ValidationError("no takeover for \(key)")
+        }
+        return takeover
+    }
 }

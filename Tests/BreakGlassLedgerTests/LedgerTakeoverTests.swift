@@ -1,0 +1,164 @@
+import BreakGlassCore
+import BreakGlassLedger
+import Foundation
+import Testing
+
+@Suite("Ledger takeover: halt, resume, resolve, revocation")
+struct LedgerTakeoverTests {
+    static let record = TakeoverRecord(
+        reasons: [.consoleScopeDrift], stage: .console, escalate: false, screen: "scopes",
+        url: "http://console.local/grants/new", enteredValues: ["tenant": "tnt-1", "note": "•••"],
+        approvalRefs: ["APR-1", "APR-2"], draftID: "DRAFT-4", lastScreenshotPath: "shots/03-scopes.png")
+
+    static func halt(_ ledger: Ledger, _ k: RestorationKey, record: TakeoverRecord = record) async throws -> Claim {
+        let claim = try await ledger.claim(k, requestID: "REQ-1", owner: "w1").requireClaim()
+        let gated = try await ledger.passGate(claim, approvalRefs: ["APR-1"], checkedAt: Date())
+        try await ledger.decide(gated, .halted(record), events: [event("halted-\(k)", k, type: "breakglass.restoration.halted")])
+        return gated
+    }
+
+    @Test func aHaltStoresTheTakeoverRecordWithTheRow() async throws {
+        let fixture = try LedgerFixture()
+        defer { fixture.remove() }
+        let ledger = try fixture.open()
+        let k = key(1)
+        let claim = try await Self.halt(ledger, k)
+        let entry = try #require(try ledger.entry(for: k))
+        #expect(entry.state == .halted)
+        #expect(entry.takeoverID == claim.takeoverID)
+        #expect(entry.takeoverID == "CASE-1/tnt-1#1")
+        #expect(entry.reasons == [.consoleScopeDrift])
+        let takeover = try #require(try ledger.takeover(id: claim.takeoverID))
+        #expect(takeover.record == Self.record)
+        #expect(takeover.resolution == nil)
+        #expect(try ledger.takeovers(openOnly: true).map(\.id) == [claim.takeoverID])
+        // Halted answers redeliveries: a person must act first.
+        guard case .decided(let decision) = try await ledger.claim(k, requestID: "REQ-2", owner: "w2") else {
+            Issue.record("halted is decided for redeliveries")
+            return
+        }
+        #expect(decision.state == .halted)
+    }
+
+    @Test func resumeClaimsAgainUnderTheSameKeyAndCounts() async throws {
+        let fixture = try LedgerFixture()
+        defer { fixture.remove() }
+        let ledger = try fixture.open(maximumResumes: 2)
+        let k = key(2)
+        let first = try await Self.halt(ledger, k)
+        let resumed = try await ledger.resume(
+            k, by: "alice", note: "approval renewed", owner: "w3",
+            events: [event("resumed-1", k, type: "breakglass.restoration.resumed")])
+        #expect(resumed.state == .claimed)
+        #expect(resumed.epoch == first.epoch + 1)
+        #expect(resumed.resumeCount == 1)
+        #expect(resumed.takeoverID == "CASE-2/tnt-1#2")
+        let takeover = try #require(try ledger.takeover(id: first.takeoverID))
+        #expect(takeover.resolution == .resumed)
+        #expect(takeover.resolvedBy == "alice")
+        #expect(takeover.note == "approval renewed")
+        // The old holder's epoch is fenced.
+        let stale = await #expect(throws: LedgerError.self) {
+            _ = try await ledger.passGate(first, approvalRefs: [], checkedAt: Date())
+        }
+        #expect(stale?.code == .fenced)
+        // Halt again, resume again, halt again: the limit (2) refuses a third resume.
+        try await ledger.decide(resumed, .halted(Self.record))
+        let second = try await ledger.resume(k, by: "alice", note: "again", owner: "w3")
+        try await ledger.decide(second, .halted(Self.record))
+        let limit = await #expect(throws: LedgerError.self) {
+            _ = try await ledger.resume(k, by: "alice", note: "third", owner: "w3")
+        }
+        #expect(limit?.code == .resumeLimit)
+        #expect(try ledger.takeovers(for: k).count == 3)
+        #expect(try ledger.events(for: k).map(\.message.eventID).contains("resumed-1"))
+    }
+
+    @Test func anEscalatedHaltResumesOnlyAfterReconciliation() async throws {
+        let fixture = try LedgerFixture()
+        defer { fixture.remove() }
+        let ledger = try fixture.open()
+        let k = key(3)
+        var escalated = Self.record
+        escalated.escalate = true
+        escalated.stage = .postSubmit
+        _ = try await Self.halt(ledger, k, record: escalated)
+        let refused = await #expect(throws: LedgerError.self) {
+            _ = try await ledger.resume(k, by: "bob", note: "retry", owner: "w")
+        }
+        #expect(refused?.code == .escalatedHalt)
+        #expect(try ledger.entry(for: k)?.state == .halted)
+        let claim = try await ledger.resume(k, by: "bob", note: "console shows no grant", owner: "w", afterReconciliation: true)
+        #expect(claim.state == .claimed)
+        #expect(try ledger.entry(for: k)?.escalate == false)
+    }
+
+    @Test func resolveIsATerminalMarkThatGrantsNothing() async throws {
+        let fixture = try LedgerFixture()
+        defer { fixture.remove() }
+        let ledger = try fixture.open()
+        let k = key(4)
+        let claim = try await Self.halt(ledger, k)
+        let decision = try await ledger.resolve(k, by: "carol", note: "handled manually")
+        #expect(decision.state == .resolved)
+        #expect(try ledger.entry(for: k)?.confirmationID == nil)
+        #expect(try ledger.takeover(id: claim.takeoverID)?.resolution == .resolved)
+        let again = await #expect(throws: LedgerError.self) {
+            _ = try await ledger.resume(k, by: "carol", note: "oops", owner: "w")
+        }
+        #expect(again?.code == .forbiddenTransition)
+        let twice = await #expect(throws: LedgerError.self) {
+            _ = try await ledger.resolve(k, by: "carol", note: "twice")
+        }
+        #expect(twice?.code == .forbiddenTransition)
+    }
+
+    @Test func takeoverActionsNeedAHaltedRow() async throws {
+        let fixture = try LedgerFixture()
+        defer { fixture.remove() }
+        let ledger = try fixture.open()
+        _ = try await ledger.claim(key(5), requestID: "REQ-1", owner: "w").requireClaim()
+        for attempt in 0..<2 {
+            let error = await #expect(throws: LedgerError.self) {
+                if attempt == 0 {
+                    _ = try await ledger.resume(key(5), by: "dave", note: "n", owner: "w")
+                } else {
+                    _ = try await ledger.resolve(key(5), by: "dave", note: "n")
+                }
+            }
+            #expect(error?.code == .forbiddenTransition)
+        }
+        let missing = await #expect(throws: LedgerError.self) {
+            _ = try await ledger.resolve(key(6), by: "dave", note: "n")
+        }
+        #expect(missing?.code == .notFound)
+    }
+
+    @Test func revocationIsAMarkBesideTheGrantNotAStepBack() async throws {
+        let fixture = try LedgerFixture()
+        defer { fixture.remove() }
+        let ledger = try fixture.open()
+        let k = key(7)
+        var claim = try await ledger.claim(k, requestID: "REQ-1", owner: "w").requireClaim()
+        let early = await #expect(throws: LedgerError.self) {
+            try await ledger.recordRevocation(k, result: .revoked, by: "erin", reason: "done")
+        }
+        #expect(early?.code == .forbiddenTransition)
+        claim = try await ledger.passGate(claim, approvalRefs: [], checkedAt: Date())
+        claim = try await ledger.beginSubmitting(claim, recheckedAt: Date())
+        try await ledger.decide(claim, .granted(confirmationID: "C-1", expiresAt: nil))
+        try await ledger.recordRevocation(k, result: .failed, by: "erin", reason: "incident closed")
+        try await ledger.recordRevocation(
+            k, result: .revoked, by: "erin", reason: "incident closed",
+            events: [event("revoked-1", k, type: "breakglass.restoration.revoked")])
+        let entry = try #require(try ledger.entry(for: k))
+        #expect(entry.state == .granted)
+        #expect(entry.revocation == .revoked)
+        #expect(entry.revokedBy == "erin")
+        #expect(try ledger.decision(for: k)?.revocation == .revoked)
+        let twice = await #expect(throws: LedgerError.self) {
+            try await ledger.recordRevocation(k, result: .revoked, by: "frank", reason: "again")
+        }
+        #expect(twice?.code == .forbiddenTransition)
+    }
+}
