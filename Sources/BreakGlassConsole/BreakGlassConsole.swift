@@ -1,1 +1,0 @@
-// BreakGlassConsole: see the module's primary types.
