@@ -9,7 +9,7 @@ import Testing
             #expect(date != nil, "\(text)")
             #expect(date.map { Timestamp.format($0) } == text)
         }
-        #expect(Timestamp.parse("2026-11-25T18:20:00Z")?.timeIntervalSince1970 == 1_795_631_400)
+        #expect(Timestamp.parse("2026-11-25T18:20:00Z")?.timeIntervalSince1970 == 1_795_630_800)
     }
 
     @Test(arguments: ["2026-11-25 18:20:00Z", "2026-11-25T18:20:00", "2026-11-25T24:00:00Z", "2026-13-01T00:00:00Z",

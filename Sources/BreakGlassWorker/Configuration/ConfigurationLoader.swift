@@ -36,8 +36,23 @@ public struct ConfigurationLoader: Sendable {
             var values: [AbsoluteConfigKey: ConfigValue] = [:]
             for (key, value) in overrides {
                 let spec = ConfigurationKeys.spec(key)!
+                let content: ConfigContent
+                switch spec.kind {
+                case .string: content = .string(value)
+                case .int:
+                    guard let number = Int(value) else { throw .invalidValue(key, expected: "int") }
+                    content = .int(number)
+                case .double:
+                    guard let number = Double(value) else { throw .invalidValue(key, expected: "double") }
+                    content = .double(number)
+                case .bool:
+                    guard let flag = Bool(value) else { throw .invalidValue(key, expected: "bool") }
+                    content = .bool(flag)
+                case .stringList:
+                    content = .stringArray(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                }
                 values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] =
-                    ConfigValue(.string(value), isSecret: spec.isSecret)
+                    ConfigValue(content, isSecret: spec.isSecret)
             }
             providers.append(InMemoryProvider(name: "command line", values: values))
         }
