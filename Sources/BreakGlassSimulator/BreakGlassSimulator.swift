@@ -1,1 +1,0 @@
-// BreakGlassSimulator: see the module's primary types.
