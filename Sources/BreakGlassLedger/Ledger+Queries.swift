@@ -10,13 +10,28 @@ extension Ledger {
     /// (A revocation recorded by another process may not show in `Decision.revocation`; `entry(for:)` reads the row.)
     public func decision(for key: RestorationKey) throws -> Decision? {
         if let cached = decisionCache.withLock({ $0[key] }) { return cached }
-        let decision = try read(key) { db in try Self.fetchEntry(db, key)?.decision }
+        let decision = try readOne(key) { db in try Self.fetchDecision(db, key) }
         if let decision { remember(decision) }
         return decision
     }
 
+    static func fetchDecision(_ db: Database, _ key: RestorationKey) throws -> Decision? {
+        let statement = try db.cachedStatement(sql: """
+            SELECT state, request_id, confirmation_id, reasons, decided_at, revocation FROM restorations
+            WHERE case_id = ? AND tenant_id = ? AND state IN ('granted', 'rejected', 'resolved', 'halted')
+            """)
+        guard let row = try Row.fetchOne(statement, arguments: [key.caseID, key.tenantID]),
+            let state = RestorationState(rawValue: row["state"])
+        else { return nil }
+        let revocation: String? = row["revocation"]
+        return Decision(
+            key: key, state: state, requestID: row["request_id"], confirmationID: row["confirmation_id"],
+            reasons: decodeStrings(row["reasons"]).compactMap(ReasonCode.init(rawValue:)), decidedAt: row["decided_at"],
+            revocation: revocation.flatMap(Decision.Revocation.init(rawValue:)))
+    }
+
     public func entry(for key: RestorationKey) throws -> LedgerEntry? {
-        try read(key) { db in try Self.fetchEntry(db, key) }
+        try readOne(key) { db in try Self.fetchEntry(db, key) }
     }
 
     /// Rows, most recently changed first; `state` nil for all.

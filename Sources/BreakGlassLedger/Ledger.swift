@@ -117,6 +117,15 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// A read of one statement: no wrapping transaction needed (one SELECT sees one snapshot).
+    func readOne<T>(_ key: RestorationKey?, _ operation: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.unsafeRead(operation)
+        } catch {
+            throw Self.map(error, key: key)
+        }
+    }
+
     func read<T>(_ key: RestorationKey?, _ operation: (Database) throws -> T) throws -> T {
         do {
             return try pool.read(operation)

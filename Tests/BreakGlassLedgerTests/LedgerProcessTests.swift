@@ -16,6 +16,7 @@ struct LedgerProcessTests {
     @Test("N processes claim the same keys at once: exactly one wins each, no SQLITE_BUSY escapes",
         arguments: [2, 4])
     func processesClaimTheSameKeys(processes: Int) async throws {
+        guard BreakGlassBinary.hasLedgerStress() else { return }
         let fixture = try LedgerFixture("procs")
         defer { fixture.remove() }
         let keys = 300
@@ -54,6 +55,7 @@ struct LedgerProcessTests {
     }
 
     @Test func aProcessKilledInsideATransactionLeavesNothingHalfWrittenAndNoStuckLock() async throws {
+        guard BreakGlassBinary.hasLedgerStress() else { return }
         let fixture = try LedgerFixture("kill-txn")
         defer { fixture.remove() }
         let ledger = try fixture.open()
@@ -61,7 +63,12 @@ struct LedgerProcessTests {
         let child = try ChildProcess(
             ["ledger-stress", "hold", "--ledger", fixture.path, "--key", k.description], in: fixture.directory,
             name: "hold")
-        try await eventually(timeout: .seconds(30), "child inside its transaction") { child.stdout.contains("holding") }
+        try await eventually(timeout: .seconds(30), "child inside its transaction") {
+            guard child.process.isRunning || child.stdout.contains("holding") else {
+                throw ChildProcessError(message: "hold drill exited: \(child.stderr)")
+            }
+            return child.stdout.contains("holding")
+        }
         child.kill9()
 
         #expect(try ledger.entry(for: k) == nil, "the uncommitted row is gone")
@@ -73,6 +80,7 @@ struct LedgerProcessTests {
     }
 
     @Test func aRelayKilledBetweenPublishAndMarkRepublishesTheSameIDAndLosesNothing() async throws {
+        guard BreakGlassBinary.hasLedgerStress() else { return }
         let fixture = try LedgerFixture("kill-relay")
         defer { fixture.remove() }
         let ledger = try fixture.open()
@@ -88,7 +96,8 @@ struct LedgerProcessTests {
             ["ledger-stress", "relay", "--ledger", fixture.path, "--publish-log", log.path, "--hang-after", "2"],
             in: fixture.directory, name: "relay")
         try await eventually(timeout: .seconds(30), "two events published by the doomed relay") {
-            child.stdout.components(separatedBy: "published ").count - 1 >= 2
+            guard child.process.isRunning else { throw ChildProcessError(message: "relay drill exited: \(child.stderr)") }
+            return child.stdout.components(separatedBy: "published ").count - 1 >= 2
         }
         child.kill9()
         let before = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map(String.init)

@@ -23,6 +23,39 @@ enum BreakGlassBinary {
     }
 }
 
+extension BreakGlassBinary {
+    /// Whether the built binary has the hidden `ledger-stress` drills (the lead registers `LedgerStressCommand`);
+    /// records one clear issue when it does not.
+    static func hasLedgerStress(sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        guard let path else {
+            Issue.record("breakglass binary not found beside the test bundle (set BREAKGLASS_BINARY)", sourceLocation: sourceLocation)
+            return false
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["ledger-stress", "claim", "--help"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        let help: String
+        do {
+            try process.run()
+            help = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+        } catch {
+            Issue.record("cannot run \(path): \(error)", sourceLocation: sourceLocation)
+            return false
+        }
+        guard help.contains("--start-file") else {
+            Issue.record(
+                "\(path) has no `ledger-stress` subcommand: LedgerStressCommand must be registered in BreakGlassCommand",
+                sourceLocation: sourceLocation)
+            return false
+        }
+        return true
+    }
+}
+
 /// One child process with its output collected in files (no pipe buffer limits).
 final class ChildProcess: @unchecked Sendable {
     let process = Process()
