@@ -1,0 +1,108 @@
+import ArgumentParser
+import BreakGlassConsole
+import Foundation
+
+/// `breakglass evidence verify|show BUNDLE`.
+struct EvidenceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evidence",
+        abstract: "Verify or summarise an evidence bundle.",
+        subcommands: [Verify.self, Show.self]
+    )
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Check a bundle's seal and every artifact (changed, added, removed).",
+            discussion: """
+                Exit 0 when the bundle is intact, 1 with one line per problem otherwise. Without --public-key the
+                seal is checked with the key embedded in the bundle (integrity only); with it, the bundle must have
+                been sealed by that key (authenticity). The key file holds the standard base64 of the raw 32-byte
+                Ed25519 public key.
+                """
+        )
+
+        @Argument(help: "The bundle directory.")
+        var bundle: String
+
+        @Option(name: .long, help: "The worker's evidence public key file (base64 of 32 bytes).")
+        var publicKey: String?
+
+        func run() throws {
+            var verifier = EvidenceVerifier()
+            if let publicKey {
+                do { verifier.trustedPublicKey = try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: publicKey)) } catch {
+                    print("error: \(error.description): \(error.detail)")
+                    throw ExitCode(1)
+                }
+            }
+            let result = verifier.verify(bundle: URL(fileURLWithPath: bundle))
+            if result.isValid {
+                let count = result.manifest?.artifacts.count ?? 0
+                print("ok \(result.manifest?.bundleID ?? bundle): \(count) artifacts intact, seal valid"
+                    + (result.authenticated ? " (trusted key)" : " (embedded key only: pass --public-key to check who sealed it)"))
+                print("manifest sha256 \(result.manifestSHA256 ?? "")")
+                return
+            }
+            print("FAILED \(bundle): \(result.problems.count) problem\(result.problems.count == 1 ? "" : "s")")
+            for problem in result.problems { print("  \(problem)") }
+            throw ExitCode(1)
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show",
+            abstract: "Print a readable summary of a bundle (what happened, artifacts, timing, takeover).")
+
+        @Argument(help: "The bundle directory.")
+        var bundle: String
+
+        func run() throws {
+            let root = URL(fileURLWithPath: bundle)
+            let result = EvidenceVerifier().verify(bundle: root)
+            guard let manifest = result.manifest else {
+                print("not a bundle: \(result.problems.map(\.description).joined(separator: "; "))")
+                throw ExitCode(1)
+            }
+            print("bundle    \(manifest.bundleID)")
+            print("key       \(manifest.caseID)/\(manifest.tenantID)  request \(manifest.requestID)")
+            print("kind      \(manifest.kind)  outcome \(manifest.outcome)"
+                + (manifest.reasons.isEmpty ? "" : "  reasons \(manifest.reasons.joined(separator: ", "))"))
+            print("worker    \(manifest.workerID)  created \(manifest.createdAt)")
+            print("integrity \(result.isValid ? "intact (seal \(result.sealKeyID ?? "?"))" : "FAILED: \(result.problems.count) problem(s), run `evidence verify`")")
+            if let summary = Self.json(root, "summary.json") {
+                for key in summary.keys.sorted() { print("  \(key): \(Self.render(summary[key]))") }
+            }
+            if let timing = Self.json(root, "timing.json") {
+                let windows = timing.keys.filter { $0.hasSuffix("_ms") }.sorted()
+                if !windows.isEmpty { print("timing    " + windows.map { "\($0)=\(Self.render(timing[$0]))" }.joined(separator: "  ")) }
+            }
+            if let takeover = Self.json(root, "takeover.json") {
+                print("takeover")
+                for key in takeover.keys.sorted() { print("  \(key): \(Self.render(takeover[key]))") }
+            }
+            print("artifacts (\(manifest.artifacts.count))")
+            for artifact in manifest.artifacts {
+                print("  \(artifact.path)  \(artifact.bytes) B  \(artifact.sha256.prefix(12))…")
+            }
+        }
+
+        static func json(_ root: URL, _ name: String) -> [String: Any]? {
+            guard let data = try? Data(contentsOf: root.appendingPathComponent(name)) else { return nil }
+            return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        }
+
+        static func render(_ value: Any?) -> String {
+            switch value {
+            case let text as String: return text
+            case let list as [Any]: return list.map { render($0) }.joined(separator: ", ")
+            case let object as [String: Any]:
+                return object.keys.sorted().map { "\($0)=\(render(object[$0]))" }.joined(separator: " ")
+            case let number as NSNumber: return number.stringValue
+            case nil: return "-"
+            default: return "\(value!)"
+            }
+        }
+    }
+}
