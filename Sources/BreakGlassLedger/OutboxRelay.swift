@@ -2,6 +2,7 @@ public import BreakGlassCore
 import Foundation
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// Publishes the outbox: every pending event, in order per key, through an `EventPublisher` (publisher
 /// confirms); an event is marked published only after `publish` returned. Pending events are republished at
@@ -45,6 +46,12 @@ public struct OutboxRelay: Service {
     let publisher: any EventPublisher
     let configuration: Configuration
     let logger: Logger
+    /// Until when this relay holds the cross-process lease (renewed once half of it has passed).
+    private let leaseUntil = LeaseMemo()
+
+    final class LeaseMemo: Sendable {
+        let until = Mutex<Date?>(nil)
+    }
 
     public init(
         ledger: Ledger, publisher: any EventPublisher, configuration: Configuration,
@@ -85,12 +92,21 @@ public struct OutboxRelay: Service {
         }
     }
 
+    /// Takes or renews the relay lease; skips the write while more than half of the lease is left.
+    private func holdLease() async throws -> Bool {
+        let now = ledger.configuration.clock()
+        let half = Ledger.seconds(configuration.leaseDuration) / 2
+        if let until = leaseUntil.until.withLock({ $0 }), until.timeIntervalSince(now) > half { return true }
+        let held = try await ledger.acquireRelayLease(owner: configuration.owner, duration: configuration.leaseDuration)
+        leaseUntil.until.withLock { $0 = held ? now.addingTimeInterval(Ledger.seconds(configuration.leaseDuration)) : nil }
+        return held
+    }
+
     /// Publishes up to one batch. A key whose event failed is skipped for the rest of the round (order per key).
     func round() async -> Round {
         let pending: [OutboxEntry]
         do {
-            guard try await ledger.acquireRelayLease(owner: configuration.owner, duration: configuration.leaseDuration)
-            else { return .standby }
+            guard try await holdLease() else { return .standby }
             pending = try ledger.pendingEvents(limit: configuration.batchSize)
         } catch {
             logger.info("outbox relay cannot read the ledger", metadata: ["breakglass.error": "\(error)"])
@@ -109,7 +125,7 @@ public struct OutboxRelay: Service {
             } catch {
                 blocked.insert(entry.message.key)
                 failed.append(entry.sequence)
-                logger.info(
+                logger.debug(
                     "outbox publish failed",
                     metadata: [
                         "breakglass.event_id": "\(entry.message.eventID)",
