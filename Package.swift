@@ -102,6 +102,7 @@ let package = Package(
                 "BreakGlassLedger",
                 "BreakGlassSources",
                 "BreakGlassConsole",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,4 @@
-public import Metrics
+import Metrics
 public import Prometheus
 
 /// The worker's metrics (swift-metrics), exported by the ops server in Prometheus text format.

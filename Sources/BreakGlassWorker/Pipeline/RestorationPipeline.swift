@@ -1,0 +1,298 @@
+public import BreakGlassConsole
+public import BreakGlassCore
+public import BreakGlassLedger
+import Crypto
+public import Foundation
+public import Logging
+import Synchronization
+
+/// One delivery in, exactly one settlement out: verify → (decided key? ack) → claim → gate → console →
+/// decision with its events in the same ledger transaction → settle. The settlement is returned only once the
+/// decision (or rejection) and its events are durable, so the caller may ack right away.
+///
+/// The pipeline never resubmits blindly: a key whose previous owner died at or after the final click is
+/// reconciled against the console's active grants instead.
+public final class RestorationPipeline: Sendable {
+    public struct Configuration: Sendable {
+        /// The claim owner and evidence author. Required.
+        public var workerID: String
+        /// Gate policy (approval age, identity age, skew, required roles override, service identity).
+        public var gatePolicy: GatePolicy
+        /// CloudEvents `source`. Default `urn:breakglass:worker`.
+        public var eventSource: String = "urn:breakglass:worker"
+        /// The request queue's `x-delivery-limit`; the last delivery the broker allows ends as `DELIVERY_LIMIT`
+        /// when its key is still undecided. Default 10.
+        public var deliveryLimit: Int = 10
+
+        public init(workerID: String, gatePolicy: GatePolicy) {
+            self.workerID = workerID
+            self.gatePolicy = gatePolicy
+        }
+    }
+
+    public let configuration: Configuration
+    let verifier: MessageVerifier
+    let ledger: Ledger
+    let sources: any LiveSources
+    let console: any RestorationConsole
+    let evidence: EvidenceStore
+    let masker: Masker
+    let metrics: WorkerMetrics
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    let events: EventFactory
+
+    public init(
+        configuration: Configuration, verifier: MessageVerifier, ledger: Ledger, sources: any LiveSources,
+        console: any RestorationConsole, evidence: EvidenceStore, masker: Masker, metrics: WorkerMetrics = WorkerMetrics(),
+        logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.verifier = verifier
+        self.ledger = ledger
+        self.sources = sources
+        self.console = console
+        self.evidence = evidence
+        self.masker = masker
+        self.metrics = metrics
+        self.logger = logger
+        self.clock = clock
+        self.events = EventFactory(source: configuration.eventSource)
+    }
+
+    public func process(_ message: InboundMessage) async -> PipelineResult {
+        metrics.delivery(redelivered: message.redelivered)
+        let result: PipelineResult
+        do {
+            result = try await decide(message)
+        } catch let error as LedgerError where error.code == .fenced {
+            // Our claim was taken over (our lease ran out): the new owner decides; this copy is done.
+            logger.notice("claim fenced by a newer owner", metadata: ["breakglass.error": "\(error.code)"])
+            result = PipelineResult(settlement: .ack, result: .inProgress, key: nil)
+        } catch {
+            logger.error("could not record the delivery's outcome; requeueing", metadata: ["breakglass.error": "\(type(of: error))"])
+            result = PipelineResult(settlement: .requeue, result: .failed, key: nil)
+        }
+        switch result.result {
+        case .granted, .halted, .rejected:
+            metrics.outcome(result: result.result.rawValue, reasons: result.reasons.map(\.rawValue))
+        case .duplicate:
+            metrics.duplicateSuppressed()
+        case .inProgress, .failed:
+            break
+        }
+        return result
+    }
+
+    private func decide(_ message: InboundMessage) async throws -> PipelineResult {
+        let now = clock()
+        let request: RestorationRequest
+        do {
+            request = try verifier.verify(body: message.body, signatureHeader: message.signatureHeader, now: now)
+        } catch {
+            return try await reject(message, error, now: now)
+        }
+        var log = logger
+        log[metadataKey: "breakglass.case_id"] = "\(request.caseID)"
+        log[metadataKey: "breakglass.tenant_id"] = "\(request.tenant.id)"
+        log[metadataKey: "breakglass.request_id"] = "\(request.requestID)"
+
+        // A decided key never touches the sources or the console again.
+        if let decision = try ledger.decision(for: request.key) {
+            try await ledger.recordSighting(request.key, requestID: request.requestID)
+            log.info("duplicate of a decided key", metadata: ["breakglass.state": "\(decision.state.rawValue)"])
+            return PipelineResult(settlement: .ack, result: .duplicate, key: request.key)
+        }
+        if let count = message.deliveryCount, count >= configuration.deliveryLimit - 1 {
+            log.warning("last delivery the broker allows for an undecided key", metadata: ["breakglass.delivery_count": "\(count)"])
+            return try await reject(
+                message, Rejection(.deliveryLimit, "x-delivery-count: reached the delivery limit"), now: now, request: request)
+        }
+
+        switch try await ledger.claim(request.key, requestID: request.requestID, owner: configuration.workerID, payload: Data(message.body)) {
+        case .decided:
+            return PipelineResult(settlement: .ack, result: .duplicate, key: request.key)
+        case .inProgress:
+            log.info("another live worker owns the key")
+            return PipelineResult(settlement: .ack, result: .inProgress, key: request.key)
+        case .claimed(let claim):
+            log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
+            if claim.recovery == .reconcile {
+                return try await reconcile(request, claim: claim, logger: log)
+            }
+            return try await run(request, claim: claim, logger: log)
+        }
+    }
+
+    // MARK: - Rejection
+
+    private func reject(_ message: InboundMessage, _ rejection: Rejection, now: Date, request: RestorationRequest? = nil) async throws -> PipelineResult {
+        // A signature failure is rejected before anything is read from the body; an expired or over-limit
+        // request was authenticated and decoded, so its key is known.
+        var known = request
+        if known == nil, rejection.code == .requestExpired {
+            known = try? RequestDecoder.decode(message.body)
+        }
+        let bodyHash = SHA256.hash(data: message.body).map { String(format: "%02x", $0) }.joined()
+        let event = events.rejected(
+            key: known?.key, requestID: known?.requestID, bodySHA256: bodyHash, reasons: [rejection.code],
+            scopes: known?.privilege.scopes ?? [], time: now)
+        let outbox = OutboxMessage(event, key: known?.key ?? .unknown)
+        if let known {
+            switch try await ledger.reject(known.key, requestID: known.requestID, reasons: [rejection.code], events: [outbox]) {
+            case .rejected: break
+            case .keyBusy: try await ledger.enqueueEvents([outbox])
+            }
+        } else {
+            try await ledger.enqueueEvents([outbox])
+        }
+        logger.notice("message rejected", metadata: [
+            "breakglass.reason": "\(rejection.code.rawValue)", "breakglass.detail": "\(rejection.detail)",
+            "breakglass.case_id": "\(known?.caseID ?? "-")",
+        ])
+        return PipelineResult(settlement: .deadLetter, result: .rejected, key: known?.key, reasons: [rejection.code])
+    }
+
+    // MARK: - Gate and console
+
+    private func run(_ request: RestorationRequest, claim: Claim, logger log: Logger) async throws -> PipelineResult {
+        var recorder = EvidenceRecorder(
+            caseID: request.caseID, tenantID: request.tenant.id, requestID: request.requestID,
+            workerID: configuration.workerID, masker: masker)
+        let gateStarted = ContinuousClock.now
+        let (gate, snapshot) = await sources.gate(request, policy: configuration.gatePolicy, clock: clock)
+        metrics.gate(seconds: Self.seconds(since: gateStarted))
+        recorder.document("request.json", request)
+        recorder.document("gate.json", gate)
+        recorder.document("sources.json", snapshot)
+        recorder.step("gate", action: "recheck live sources", outcome: gate.passed ? "passed" : "failed",
+                      detail: gate.findings.map(\.description).joined(separator: "; "))
+        let approvalRefs = request.approvals.map(\.approvalID)
+        guard gate.passed else {
+            log.info("halted at the gate", metadata: ["breakglass.reasons": "\(gate.codes.map(\.rawValue))"])
+            let record = TakeoverRecord(reasons: gate.codes, stage: .gate, escalate: false, approvalRefs: approvalRefs,
+                                        note: gate.findings.map(\.description).joined(separator: "; "))
+            var bundle = recorder.bundle(kind: "restoration", outcome: "halted", reasons: gate.codes.map(\.rawValue))
+            try? bundle.add(path: "takeover.json", data: Self.json(record), mediaType: "application/json")
+            let location = writeEvidence(bundle, logger: log)
+            return try await finish(request, claim: claim, .halted(record), evidence: location)
+        }
+        let gated = Mutex(try await ledger.passGate(claim, approvalRefs: approvalRefs, checkedAt: gate.evaluatedAt))
+        let ledger = self.ledger
+        let clock = self.clock
+        let hooks = SubmissionHooks.live(sources: sources, policy: configuration.gatePolicy) {
+            let current = gated.withLock { $0 }
+            let submitting = try await ledger.beginSubmitting(current, recheckedAt: clock())
+            gated.withLock { $0 = submitting }
+        }
+        let consoleStarted = ContinuousClock.now
+        let outcome = await console.submit(request, recorder: recorder, hooks: hooks)
+        metrics.console(seconds: Self.seconds(since: consoleStarted))
+        if let window = outcome.recheckToClick { metrics.recheckToClick(seconds: window) }
+        if outcome.beforeSubmitRefused {
+            // The ledger refused `submitting`: our claim is gone (fenced). Nothing was clicked; the new owner decides.
+            log.notice("submitting refused by the ledger; leaving the key to its new owner")
+            return PipelineResult(settlement: .ack, result: .inProgress, key: request.key)
+        }
+        return try await finish(request, claim: gated.withLock { $0 }, outcome.decisionInput, evidence: outcome.evidence)
+    }
+
+    private func reconcile(_ request: RestorationRequest, claim: Claim, logger log: Logger) async throws -> PipelineResult {
+        log.warning("in-doubt request: reconciling against the console, never resubmitting")
+        let recorder = EvidenceRecorder(
+            caseID: request.caseID, tenantID: request.tenant.id, requestID: request.requestID,
+            workerID: configuration.workerID, masker: masker)
+        let outcome = await console.reconcile(request, recorder: recorder)
+        return try await finish(request, claim: claim, outcome.decisionInput, evidence: outcome.evidence)
+    }
+
+    /// The decision and its events (outcome or halted, then evidence-ready) in one ledger transaction.
+    private func finish(
+        _ request: RestorationRequest, claim: Claim, _ input: DecisionInput, evidence: EvidenceLocation?
+    ) async throws -> PipelineResult {
+        let now = clock()
+        var outbox: [OutboxMessage] = []
+        let result: PipelineResult
+        switch input {
+        case .granted(let confirmationID, let expiresAt, _):
+            let expiry = expiresAt ?? now.addingTimeInterval(TimeInterval(request.privilege.durationMinutes * 60))
+            outbox.append(OutboxMessage(events.granted(
+                key: request.key, requestID: request.requestID, confirmationID: confirmationID,
+                scopes: request.privilege.scopes, expiresAt: expiry, time: now), key: request.key))
+            result = PipelineResult(settlement: .ack, result: .granted, key: request.key)
+        case .halted(let record):
+            outbox.append(OutboxMessage(events.halted(
+                key: request.key, requestID: request.requestID, attempt: claim.resumeCount,
+                stage: HaltedData.Stage(record.stage), reasons: record.reasons, escalate: record.escalate,
+                takeoverID: claim.takeoverID, time: now), key: request.key))
+            result = PipelineResult(settlement: .ack, result: .halted, key: request.key, reasons: record.reasons)
+        case .rejected(let reasons):
+            result = PipelineResult(settlement: .deadLetter, result: .rejected, key: request.key, reasons: reasons)
+        }
+        if let evidence {
+            outbox.append(OutboxMessage(events.evidenceReady(
+                key: request.key, requestID: request.requestID, bundleID: evidence.bundleID,
+                manifestSHA256: evidence.manifestSHA256, location: evidence.path, artifacts: evidence.artifactCount,
+                time: now), key: request.key))
+        }
+        try await ledger.decide(claim, input, events: outbox)
+        return result
+    }
+
+    private func writeEvidence(_ bundle: EvidenceBundle, logger log: Logger) -> EvidenceLocation? {
+        do {
+            return try evidence.write(bundle)
+        } catch {
+            log.error("evidence bundle could not be written", metadata: ["breakglass.error": "\(error.code)"])
+            return nil
+        }
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    static func json(_ value: some Encodable) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)) ?? Data()
+    }
+}
+
+extension ConsoleOutcome {
+    /// The ledger decision for this console outcome.
+    var decisionInput: DecisionInput {
+        switch result {
+        case .granted(let grant):
+            .granted(confirmationID: grant.confirmationID, expiresAt: grant.expiresAt.flatMap(Timestamp.parse),
+                     reconciled: grant.byReconciliation)
+        case .halted(let record):
+            .halted(record)
+        }
+    }
+}
+
+extension HaltedData.Stage {
+    init(_ stage: TakeoverRecord.Stage) {
+        switch stage {
+        case .gate: self = .gate
+        case .console: self = .console
+        case .preSubmit: self = .preSubmit
+        case .postSubmit: self = .postSubmit
+        case .recovery: self = .recovery
+        }
+    }
+}
+
+extension OutboxMessage {
+    /// The outbox form of an event: its id, type as routing key, encoded body.
+    public init(_ event: CloudEvent<some Encodable & Sendable>, key: RestorationKey) {
+        self.init(eventID: event.id, routingKey: event.type.rawValue, body: event.encoded(), key: key)
+    }
+}
+
+extension RestorationKey {
+    /// Outbox ordering key for events of messages whose key could not be trusted.
+    static let unknown = RestorationKey(caseID: "unknown", tenantID: "unknown")
+}
