@@ -161,6 +161,26 @@ public struct WebDriverSession: Sendable {
         }
     }
 
+    /// Clicks an element that loads a new page (a submit button, a link) and waits until the new document has
+    /// replaced the old one and finished loading. Chromedriver may return from a click before the navigation it
+    /// starts has begun; without this, the next lookup can hit the old page. Throws `timeout` when no new page
+    /// arrives within `timeout` (for example when the server never answers).
+    public func clickAndWaitForNavigation(_ element: WebDriverElement, timeout: Duration) async throws {
+        try await executeScript("window.__breakglassNavigationMarker = true;")
+        try await click(element)
+        try await wait(timeout: timeout) {
+            do {
+                let loaded = try await executeScript(
+                    "return window.__breakglassNavigationMarker === undefined && document.readyState === 'complete';")
+                return loaded == true
+            } catch let error as WebDriverError where error.code == .javascriptError || error.code == .unknownError
+                || error.code == .staleElementReference {
+                // The old document is being torn down: not there yet.
+                return false
+            }
+        }
+    }
+
     /// Waits until an element matching `selector` exists, and returns it.
     public func waitForElement(css selector: String, timeout: Duration) async throws -> WebDriverElement {
         var found: WebDriverElement?
