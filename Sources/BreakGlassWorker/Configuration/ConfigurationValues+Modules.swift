@@ -1,0 +1,75 @@
+public import BreakGlassAMQP
+public import BreakGlassCore
+public import BreakGlassLedger
+public import BreakGlassSources
+import Foundation
+
+/// Maps the loaded configuration into each module's own `Configuration` (loading stays separate from using).
+extension ConfigurationValues {
+    /// `worker.id`, or `<hostname>-<pid>`.
+    public var workerID: String {
+        string("worker.id") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    public func amqpConfiguration() throws -> AMQPConnection.Configuration {
+        var url = try AMQPURL(parsing: string("amqp.url") ?? "amqp://guest:guest@127.0.0.1:5672/")
+        if let password = try secret("amqp.password", fileKey: "amqp.password_file") {
+            url.password = password.revealed
+        }
+        var configuration = AMQPConnection.Configuration(url: url)
+        configuration.heartbeat = .seconds(int("amqp.heartbeat_seconds") ?? 30)
+        configuration.connectTimeout = .seconds(int("amqp.connect_timeout_seconds") ?? 10)
+        configuration.handshakeTimeout = configuration.connectTimeout
+        configuration.rpcTimeout = .seconds(int("amqp.rpc_timeout_seconds") ?? 10)
+        configuration.tls = .init(
+            caFile: string("amqp.tls.ca_file"), certificateFile: string("amqp.tls.cert_file"),
+            keyFile: string("amqp.tls.key_file"))
+        configuration.connectionName = "breakglass \(workerID)"
+        configuration.topology = AMQPTopology(configuration: topologyConfiguration()).declarations
+        return configuration
+    }
+
+    public func topologyConfiguration() -> AMQPTopology.Configuration {
+        var topology = AMQPTopology.Configuration()
+        topology.requestExchange = string("amqp.request_exchange") ?? topology.requestExchange
+        topology.requestQueue = string("amqp.request_queue") ?? topology.requestQueue
+        topology.requestRoutingKey = string("amqp.request_routing_key") ?? topology.requestRoutingKey
+        topology.deadLetterExchange = string("amqp.dead_letter_exchange") ?? topology.deadLetterExchange
+        topology.deadLetterQueue = string("amqp.dead_letter_queue") ?? topology.deadLetterQueue
+        topology.eventExchange = string("amqp.event_exchange") ?? topology.eventExchange
+        topology.deliveryLimit = Int64(int("amqp.delivery_limit") ?? 10)
+        return topology
+    }
+
+    public func ledgerConfiguration() -> Ledger.Configuration {
+        var configuration = Ledger.Configuration(path: string("ledger.path") ?? "run/ledger.sqlite")
+        configuration.leaseDuration = .seconds(int("ledger.lease_seconds") ?? 120)
+        configuration.busyTimeout = .milliseconds(int("ledger.busy_timeout_ms") ?? 5000)
+        return configuration
+    }
+
+    public func sourcesConfiguration() throws -> LiveSourcesClient.Configuration {
+        let token = try secret("sources.token", fileKey: "sources.token_file") ?? Secret("")
+        return LiveSourcesClient.Configuration(
+            baseURL: string("sources.base_url") ?? "http://127.0.0.1:8080",
+            token: token,
+            requestTimeout: .milliseconds(int("sources.timeout_ms") ?? 2000),
+            retryWindow: .seconds(int("sources.retry_window_seconds") ?? 10),
+            caFile: string("sources.ca_file"))
+    }
+
+    public func gatePolicy() -> GatePolicy {
+        GatePolicy(
+            maxApprovalAge: TimeInterval((int("gate.max_approval_age_minutes") ?? 240) * 60),
+            identityAssuranceMaxAge: TimeInterval((int("gate.identity_max_age_minutes") ?? 1440) * 60),
+            clockSkewTolerance: TimeInterval(int("gate.clock_skew_seconds") ?? 30),
+            requiredRolesOverride: stringList("gate.required_roles"),
+            workerServiceIdentity: string("worker.service_identity") ?? "svc-breakglass")
+    }
+
+    public func trustedKeys() throws -> TrustedKeys {
+        try TrustedKeys(contentsOf: URL(fileURLWithPath: string("worker.trusted_keys_file") ?? "config/trusted-keys.json"))
+    }
+
+    public var inFlight: Int { int("worker.in_flight") ?? 2 }
+}
