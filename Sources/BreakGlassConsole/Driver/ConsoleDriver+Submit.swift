@@ -1,0 +1,221 @@
+public import BreakGlassCore
+import Foundation
+
+extension ConsoleDriver {
+    /// Submits one approved request through the console. Never throws: every end is an outcome with evidence.
+    ///
+    /// - Parameters:
+    ///   - gate: the full gate's result and `sources` the snapshot it used, for the evidence (secrets masked).
+    ///   - hooks: the pre-submit recheck, `beforeSubmit` (make `submitting` durable) and the IAM lookup.
+    public func submit(_ request: RestorationRequest, hooks: SubmissionHooks, gate: GateResult? = nil,
+                       sources: SourceSnapshot? = nil) async -> ConsoleOutcome {
+        var state = newState(request)
+        if let gate { state.recorder.document("gate.json", gate) }
+        if let sources { state.recorder.document("sources.json", sources) }
+        logger.info("console flow started", metadata: metadata(request))
+
+        let browser: WebDriverSession
+        do {
+            browser = try await pool.lease()
+        } catch {
+            state.recorder.step("console", action: "lease browser session", outcome: "failed")
+            let failure = ConsoleFailure(.consoleError, "no browser session could be opened")
+            let record = takeoverRecord(failure, request: request, state: state, url: nil)
+            return finish(.halted(record), request: request, state: &state)
+        }
+        let console = ConsoleSession(browser: browser, map: map, baseURL: configuration.baseURL,
+                                     context: context(request), masker: masker)
+        let result: ConsoleOutcome.Result
+        var healthy = true
+        do {
+            let grant = try await runSubmission(console, request: request, hooks: hooks, state: &state)
+            result = .granted(grant)
+        } catch {
+            healthy = !error.sessionBroken
+            result = .halted(await halt(error, console: console, request: request, state: &state))
+        }
+        await pool.release(browser, healthy: healthy && !(state.clicked && result.isHalt))
+        return finish(result, request: request, state: &state)
+    }
+
+    func runSubmission(_ console: ConsoleSession, request: RestorationRequest, hooks: SubmissionHooks,
+                       state: inout FlowState) async throws(ConsoleFailure) -> ConsoleGrant {
+        try await startClean(console, state: &state)
+        for name in map.flow {
+            try await perform(name, console: console, state: &state, pressNext: name != map.submit.screen)
+        }
+
+        // Pre-submit: the recheck, then the console state once more, then the ledger.
+        state.stage = .preSubmit
+        let submitScreen = map.submit.screen
+        state.recorder.mark("recheck_started")
+        let (recheck, snapshot) = await hooks.recheck(request)
+        state.recorder.mark("recheck_finished")
+        state.recorder.document("recheck.json", RecheckRecord(result: recheck, snapshot: snapshot))
+        guard recheck.passed else {
+            state.recorder.step("pre-submit", screen: submitScreen, action: "recheck", outcome: "failed",
+                                detail: recheck.findings.map(\.description).joined(separator: "; "))
+            throw ConsoleFailure(reasons: recheck.codes, "pre-submit recheck failed: \(recheck.findings.map(\.description).joined(separator: "; "))",
+                                 screen: submitScreen)
+        }
+        state.recorder.step("pre-submit", screen: submitScreen, action: "recheck passed")
+        if let screen = map.screen(submitScreen) {
+            try await console.await(screen.recognize, screen: submitScreen)
+            for assertion in screen.assertions { try await console.check(assertion, screen: submitScreen) }
+        }
+        state.recorder.step("pre-submit", screen: submitScreen, action: "console state re-asserted")
+        do {
+            try await hooks.beforeSubmit()
+        } catch {
+            state.beforeSubmitRefused = true
+            state.recorder.step("pre-submit", screen: submitScreen, action: "record submitting", outcome: "failed")
+            throw ConsoleFailure(.consoleError, "submitting could not be recorded; nothing was clicked", screen: submitScreen)
+        }
+        state.recorder.step("pre-submit", screen: submitScreen, action: "submitting recorded")
+
+        // The click. From here on, access may have been granted: every halt escalates.
+        state.stage = .postSubmit
+        try? await console.browser.setTimeouts(.init(pageLoad: .milliseconds(map.timeouts.confirmationMs)))
+        state.clicked = true
+        state.recorder.mark("click")
+        state.recorder.step("post-submit", screen: submitScreen, action: "final click")
+        try await console.press(map.submit.button, what: "submit", screen: submitScreen)
+        let confirmation = try await awaitConfirmation(console, request: request, state: &state)
+        return try await verifyInIAM(confirmation, request: request, hooks: hooks, state: &state)
+    }
+
+    /// Opens the start page with a clean console session (cookies of an earlier request deleted).
+    func startClean(_ console: ConsoleSession, state: inout FlowState) async throws(ConsoleFailure) {
+        try await console.navigate(map.startPath, screen: nil)
+        try await console.wd("delete cookies", screen: nil) { try await console.browser.deleteAllCookies() }
+        try await console.navigate(map.startPath, screen: nil)
+        state.recorder.step("console", action: "opened the console")
+    }
+
+    /// One flow screen: recognise, assertions before filling, fill, assertions after, masked screenshot, next.
+    func perform(_ name: String, console: ConsoleSession, state: inout FlowState, pressNext: Bool) async throws(ConsoleFailure) {
+        guard let screen = map.screen(name) else { throw ConsoleFailure.unexpectedScreen("the map has no screen \(name)", screen: name) }
+        state.screen = name
+        try await console.await(screen.recognize, screen: name)
+        state.recorder.step("console", screen: name, action: "recognised")
+        for assertion in screen.assertions where assertion.assertionPhase == .beforeFill {
+            try await console.check(assertion, screen: name)
+        }
+        for field in screen.fields {
+            let value = try await console.fill(field, screen: name)
+            state.entered[field.field] = value
+            state.recorder.step("console", screen: name, action: "filled \(field.field)",
+                                detail: field.isSecret ? "(secret, not recorded)" : value)
+        }
+        for assertion in screen.assertions where assertion.assertionPhase == .afterFill {
+            try await console.check(assertion, screen: name)
+        }
+        if !screen.assertions.isEmpty {
+            state.recorder.step("console", screen: name, action: "assertions passed", detail: "\(screen.assertions.count)")
+        }
+        if let png = await console.maskedScreenshot(screen: name) {
+            state.recorder.screenshot(png, screen: name, label: "checked")
+        }
+        state.completedScreens.append(name)
+        if pressNext, let next = screen.buttons.next {
+            try await console.press(next, what: "next", screen: name)
+        }
+    }
+
+    enum Confirmed {
+        case confirmed(id: String, status: String, expiresAt: String?)
+        case duplicate(id: String)
+    }
+
+    /// Waits (bounded) for the confirmation or the "grant already exists" page, then parses it.
+    func awaitConfirmation(_ console: ConsoleSession, request: RestorationRequest,
+                           state: inout FlowState) async throws(ConsoleFailure) -> Confirmed {
+        let spec = map.confirmation
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(map.timeouts.confirmationMs))
+        var page: Confirmed?
+        while page == nil {
+            if try await console.wd("confirmation", screen: "confirmation", { try await console.matches(spec.recognize) }) {
+                let id = try await console.text(spec.id.selector, screen: "confirmation")
+                let status = try await console.text(spec.status.selector, screen: "confirmation") ?? ""
+                var expires: String?
+                if let selector = spec.expiresAt?.selector { expires = try await console.text(selector, screen: "confirmation") }
+                if let png = await console.maskedScreenshot(screen: nil) { state.recorder.screenshot(png, screen: "confirmation", label: "result") }
+                state.recorder.mark("confirmation")
+                let idOK = id.map { Self.matches($0, spec.id.pattern) } ?? false
+                let statusOK = spec.status.expected?.contains(status) ?? true
+                state.recorder.document("confirmation.json", ["confirmation_id": id ?? "", "status": status, "expires_at": expires ?? ""])
+                guard let id, idOK, statusOK else {
+                    state.confirmationID = id
+                    throw ConsoleFailure(.confirmationAmbiguous,
+                                         "confirmation page without a usable id or status (id \(id ?? "missing"), status \(status.isEmpty ? "missing" : status))",
+                                         screen: "confirmation")
+                }
+                page = .confirmed(id: id, status: status, expiresAt: expires)
+            } else if let duplicate = spec.duplicate,
+                try await console.wd("confirmation", screen: "confirmation", { try await console.matches(duplicate.recognize) })
+            {
+                let id = try await console.text(duplicate.idSelector, screen: "confirmation") ?? ""
+                if let png = await console.maskedScreenshot(screen: nil) { state.recorder.screenshot(png, screen: "grant-exists", label: "result") }
+                state.recorder.mark("confirmation")
+                state.recorder.document("confirmation.json", ["existing_confirmation_id": id, "status": "already-exists"])
+                guard Self.matches(id, spec.id.pattern) else {
+                    throw ConsoleFailure(.confirmationAmbiguous, "the console says a grant exists but shows no usable id", screen: "confirmation")
+                }
+                page = .duplicate(id: id)
+            } else if let watch = try await console.wd("watch", screen: "confirmation", { try await console.firedWatch(expecting: nil) }) {
+                throw console.watchFailure(watch, screen: "confirmation")
+            } else if clock.now >= deadline {
+                throw ConsoleFailure.timeout("no confirmation within \(map.timeouts.confirmationMs) ms after the click", screen: "confirmation")
+            } else {
+                try? await Task.sleep(for: .milliseconds(map.timeouts.pollMs))
+            }
+        }
+        return page!
+    }
+
+    /// Polls IAM admin-state (bounded) for the confirmed grant.
+    func verifyInIAM(_ confirmed: Confirmed, request: RestorationRequest, hooks: SubmissionHooks,
+                     state: inout FlowState) async throws(ConsoleFailure) -> ConsoleGrant {
+        let (id, status, expires, duplicate): (String, String, String?, Bool) = switch confirmed {
+        case .confirmed(let id, let status, let expiresAt): (id, status, expiresAt, false)
+        case .duplicate(let id): (id, "already-exists", nil, true)
+        }
+        state.confirmationID = id
+        state.recorder.step("post-submit", screen: "confirmation", action: duplicate ? "console reports an existing grant" : "confirmed",
+                            detail: id)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: configuration.grantVerificationWindow)
+        var last = SubmissionHooks.GrantVisibility.absent
+        while true {
+            last = await hooks.grantVisible(request.tenant.id, id)
+            if last == .visible || clock.now >= deadline { break }
+            try? await Task.sleep(for: configuration.grantVerificationInterval)
+        }
+        state.recorder.mark("iam_checked")
+        guard last == .visible else {
+            let why = if case .unavailable = last { "IAM admin-state could not be read" } else { "the grant is not in IAM admin-state" }
+            state.recorder.step("post-submit", action: "verify in IAM", outcome: "failed", detail: why)
+            throw ConsoleFailure(.grantUnverified, "\(why) within the verification window (confirmation \(id))", screen: "confirmation")
+        }
+        state.recorder.step("post-submit", action: "verified in IAM", detail: id)
+        if duplicate { state.notes.append("the console reported an existing grant for this external reference; no new grant was made") }
+        return ConsoleGrant(confirmationID: id, status: status, expiresAt: expires, scopes: request.privilege.scopes,
+                            byReconciliation: duplicate, verifiedInIAM: true)
+    }
+
+    static func matches(_ text: String, _ pattern: String?) -> Bool {
+        guard let pattern else { return !text.isEmpty }
+        guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
+        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    struct RecheckRecord: Encodable {
+        let result: GateResult
+        let snapshot: PreSubmitSnapshot?
+    }
+}
+
+extension ConsoleOutcome.Result {
+    var isHalt: Bool { if case .halted = self { true } else { false } }
+}

@@ -1,0 +1,277 @@
+public import BreakGlassCore
+public import Foundation
+
+/// One request's view of the console through a browser session: the map's operations (recognise, watch, fill,
+/// assert, masked screenshot, press) over `WebDriverSession`. Every failure is a `ConsoleFailure` with the
+/// contract's console reason code.
+public struct ConsoleSession: Sendable {
+    public let browser: WebDriverSession
+    public let map: ConsoleMap
+    public let baseURL: String
+    public let context: ConsoleValue.Context
+    let masker: Masker
+
+    public init(browser: WebDriverSession, map: ConsoleMap, baseURL: String, context: ConsoleValue.Context, masker: Masker) {
+        self.browser = browser
+        self.map = map
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.context = context
+        self.masker = masker
+    }
+
+    /// Runs a WebDriver call; its error becomes a `ConsoleFailure` naming `action`.
+    func wd<T>(_ action: String, screen: String?, _ body: () async throws -> T) async throws(ConsoleFailure) -> T {
+        do {
+            return try await body()
+        } catch let error as WebDriverError {
+            throw error.failure(action, screen: screen)
+        } catch let error as ConsoleFailure {
+            throw error
+        } catch is CancellationError {
+            throw ConsoleFailure(.consoleError, "\(action): cancelled", screen: screen, sessionBroken: true)
+        } catch {
+            throw ConsoleFailure(.consoleError, "\(action): unexpected failure", screen: screen, sessionBroken: true)
+        }
+    }
+
+    // MARK: - Navigation
+
+    /// `path` with `{placeholders}` filled from the context (URL-encoded) and `extra` values.
+    public func url(_ path: String, extra: [String: String] = [:]) -> String {
+        var result = ""
+        var rest = Substring(path)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            result += rest[..<open]
+            let name = String(rest[rest.index(after: open)..<close])
+            let value = extra[name] ?? ConsoleValue(parsing: name)?.text(in: context) ?? ""
+            result += value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
+            rest = rest[rest.index(after: close)...]
+        }
+        return baseURL + result + rest
+    }
+
+    public func navigate(_ path: String, extra: [String: String] = [:], screen: String?) async throws(ConsoleFailure) {
+        let target = url(path, extra: extra)
+        try await wd("navigate", screen: screen) { try await browser.navigate(to: target) }
+    }
+
+    /// The current URL without its query string and fragment (they may carry tokens), masked.
+    public func currentURLForRecord() async -> String? {
+        guard let url = try? await browser.currentURL() else { return nil }
+        let bare = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+        return masker.mask(bare.split(separator: "#", maxSplits: 1).first.map(String.init) ?? bare)
+    }
+
+    /// The page's screen name by the map's marker (what the console calls the page), for reports.
+    public func currentMarker() async -> String? {
+        guard let marker = map.screenMarker,
+            let element = try? await browser.findElementIfPresent(css: marker.selector),
+            let value = try? await browser.attribute(marker.attribute, of: element)
+        else { return nil }
+        return masker.mask(value)
+    }
+
+    // MARK: - Recognition
+
+    func matches(_ recognize: ConsoleMap.Recognize) async throws -> Bool {
+        let found = try await browser.findElements(css: recognize.selector)
+        guard let first = found.first else { return false }
+        guard let text = recognize.text else { return true }
+        let holder: WebDriverElement
+        if let selector = recognize.textSelector {
+            guard let element = try await browser.findElementIfPresent(css: selector) else { return false }
+            holder = element
+        } else {
+            holder = first
+        }
+        return try await browser.text(of: holder).contains(text)
+    }
+
+    /// The first watch rule that matches the page (ignoring those that expect their selector on `screen`).
+    func firedWatch(expecting screen: String?) async throws -> ConsoleMap.Watch? {
+        for watch in map.watch where !(screen.map { (watch.except ?? []).contains($0) } ?? false) {
+            if try await !browser.findElements(css: watch.selector).isEmpty { return watch }
+        }
+        return nil
+    }
+
+    func watchFailure(_ watch: ConsoleMap.Watch, screen: String?) -> ConsoleFailure {
+        ConsoleFailure(watch.reasonCode, "\(watch.name): \(watch.note ?? "watched banner or page shown")", screen: screen)
+    }
+
+    /// Waits (bounded by the map's screen timeout) until `recognize` matches. A watch rule that fires first halts
+    /// with its reason; at the deadline, a page that is some other screen is `CONSOLE_UNEXPECTED_SCREEN`, no page
+    /// at all `CONSOLE_TIMEOUT`.
+    public func await(_ recognize: ConsoleMap.Recognize, screen: String, timeoutMs: Int? = nil) async throws(ConsoleFailure) {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(timeoutMs ?? map.timeouts.screenMs))
+        while true {
+            let recognised = try await wd("recognise", screen: screen) { try await matches(recognize) }
+            if let watch = try await wd("watch", screen: screen, { try await firedWatch(expecting: recognised ? screen : nil) }) {
+                throw watchFailure(watch, screen: screen)
+            }
+            if recognised { return }
+            if clock.now >= deadline {
+                if let marker = await currentMarker() {
+                    throw ConsoleFailure.unexpectedScreen("expected screen \(screen), the console shows \(marker)", screen: screen)
+                }
+                throw ConsoleFailure.timeout("screen \(screen) not recognised within \(timeoutMs ?? map.timeouts.screenMs) ms", screen: screen)
+            }
+            try? await Task.sleep(for: .milliseconds(map.timeouts.pollMs))
+        }
+    }
+
+    // MARK: - Fill
+
+    /// Fills one field; returns the masked value entered (for the takeover record and evidence).
+    public func fill(_ field: ConsoleMap.Field, screen: String) async throws(ConsoleFailure) -> String {
+        let action = "fill \(field.field) (\(field.selector))"
+        switch field.fieldKind {
+        case .text:
+            let value = field.source.text(in: context)
+            try await wd(action, screen: screen) {
+                let element = try await browser.findElement(css: field.selector)
+                try await browser.clear(element)
+                try await browser.sendKeys(value, to: element)
+            }
+            return field.isSecret ? Masker.replacement : masker.mask(value)
+        case .checkbox:
+            let wanted = ["true", "yes", "1", "on"].contains(field.source.text(in: context).lowercased())
+            try await wd(action, screen: screen) {
+                let element = try await browser.findElement(css: field.selector)
+                if try await browser.isSelected(element) != wanted { try await browser.click(element) }
+            }
+            return wanted ? "checked" : "unchecked"
+        case .checkboxes:
+            let wanted = Set(field.source.list(in: context))
+            let attribute = field.valueAttribute ?? "value"
+            try await wd(action, screen: screen) {
+                let boxes = try await browser.findElements(css: field.selector)
+                guard !boxes.isEmpty else {
+                    throw ConsoleFailure.unexpectedScreen("\(field.field): no element matches \(field.selector)", screen: screen)
+                }
+                for box in boxes {
+                    let value = try await browser.attribute(attribute, of: box) ?? ""
+                    if try await browser.isSelected(box) != wanted.contains(value) { try await browser.click(box) }
+                }
+            }
+            return masker.mask(wanted.sorted().joined(separator: ", "))
+        }
+    }
+
+    // MARK: - Assertions
+
+    /// Checks one assertion; a failure carries the assertion's reason code and what was seen (masked).
+    public func check(_ assertion: ConsoleMap.Assertion, screen: String) async throws(ConsoleFailure) {
+        let label = "\(assertion.kind) \(assertion.selector)"
+        func fail(_ seen: String) -> ConsoleFailure {
+            ConsoleFailure(assertion.reasonCode, "assertion \(label) failed: \(masker.mask(seen))"
+                + (assertion.note.map { " (\($0))" } ?? ""), screen: screen)
+        }
+        let expectedText = assertion.source?.text(in: context) ?? ""
+        let expectedList = Set(assertion.source?.list(in: context) ?? [])
+        let elements = try await wd("assert \(label)", screen: screen) { try await browser.findElements(css: assertion.selector) }
+        switch assertion.assertionKind {
+        case .present:
+            if elements.isEmpty { throw fail("no element matches") }
+        case .absent:
+            if !elements.isEmpty { throw fail("\(elements.count) element(s) match") }
+        case .textEquals, .textContains, .valueEquals:
+            guard let first = elements.first else { throw fail("no element matches") }
+            let seen: String = try await wd("assert \(label)", screen: screen) {
+                assertion.assertionKind == .valueEquals
+                    ? (try await browser.property("value", of: first).string ?? "")
+                    : try await browser.text(of: first)
+            }
+            let trimmed = seen.trimmingCharacters(in: .whitespacesAndNewlines)
+            let ok = assertion.assertionKind == .textContains ? trimmed.contains(expectedText) : trimmed == expectedText
+            if !ok { throw fail("shows \"\(trimmed)\", expected \"\(expectedText)\"") }
+        case .checkedExactly:
+            guard !elements.isEmpty else { throw fail("no element matches") }
+            let attribute = assertion.attribute ?? "value"
+            var checked: Set<String> = []
+            try await wd("assert \(label)", screen: screen) {
+                for element in elements where try await browser.isSelected(element) {
+                    checked.insert(try await browser.attribute(attribute, of: element) ?? "")
+                }
+            }
+            if checked != expectedList {
+                let broader = checked.subtracting(expectedList).sorted()
+                let missing = expectedList.subtracting(checked).sorted()
+                throw fail("checked [\(checked.sorted().joined(separator: ", "))]"
+                    + (broader.isEmpty ? "" : "; not approved: \(broader.joined(separator: ", "))")
+                    + (missing.isEmpty ? "" : "; missing: \(missing.joined(separator: ", "))"))
+            }
+        case .listEquals:
+            var values: [String] = []
+            try await wd("assert \(label)", screen: screen) {
+                for element in elements {
+                    if let attribute = assertion.attribute {
+                        values.append(try await browser.attribute(attribute, of: element) ?? "")
+                    } else {
+                        values.append(try await browser.text(of: element).trimmingCharacters(in: .whitespacesAndNewlines))
+                    }
+                }
+            }
+            if Set(values) != expectedList || values.count != expectedList.count {
+                throw fail("lists [\(values.joined(separator: ", "))], expected [\(expectedList.sorted().joined(separator: ", "))]")
+            }
+        }
+    }
+
+    // MARK: - Reading, pressing, screenshots
+
+    /// Trimmed text of the first element matching `selector`, or `nil` when none.
+    public func text(_ selector: String, screen: String?) async throws(ConsoleFailure) -> String? {
+        try await wd("read \(selector)", screen: screen) {
+            guard let element = try await browser.findElementIfPresent(css: selector) else { return nil }
+            return try await browser.text(of: element).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    public func press(_ selector: String, what: String, screen: String?) async throws(ConsoleFailure) {
+        try await wd("press \(what) (\(selector))", screen: screen) {
+            let element = try await browser.findElement(css: selector)
+            try await browser.click(element)
+        }
+    }
+
+    static let maskScript = """
+        var selectors = arguments[0], count = 0;
+        for (var i = 0; i < selectors.length; i++) {
+          var nodes;
+          try { nodes = document.querySelectorAll(selectors[i]); } catch (e) { continue; }
+          for (var j = 0; j < nodes.length; j++) {
+            var r = nodes[j].getBoundingClientRect();
+            if (r.width === 0 && r.height === 0) { continue; }
+            var d = document.createElement('div');
+            d.setAttribute('data-breakglass-mask', '1');
+            d.style.cssText = 'position:fixed;left:' + (r.left - 2) + 'px;top:' + (r.top - 2) + 'px;width:' + (r.width + 4) +
+              'px;height:' + (r.height + 4) + 'px;background:#000;z-index:2147483647;pointer-events:none';
+            (document.body || document.documentElement).appendChild(d);
+            count++;
+          }
+        }
+        return count;
+        """
+
+    static let unmaskScript = """
+        var nodes = document.querySelectorAll('[data-breakglass-mask]');
+        for (var i = 0; i < nodes.length; i++) { nodes[i].remove(); }
+        return nodes.length;
+        """
+
+    /// A PNG of the viewport with the map's mask selectors (global and the screen's) covered by black boxes, like
+    /// Playwright's `mask`. The boxes are removed afterwards. `nil` when the screenshot could not be taken.
+    public func maskedScreenshot(screen: String?) async -> Data? {
+        let selectors = map.mask + (screen.flatMap { map.screen($0)?.mask } ?? [])
+        do {
+            _ = try await browser.executeScript(Self.maskScript, arguments: [.array(selectors.map { .string($0) })])
+            let png = try await browser.screenshot()
+            _ = try? await browser.executeScript(Self.unmaskScript)
+            return png
+        } catch {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,59 @@
+public import BreakGlassCore
+public import Foundation
+
+/// What the console driver asks of the rest of the worker at the moments that matter, as closures so the driver
+/// does not depend on the ledger or the sources client.
+public struct SubmissionHooks: Sendable {
+    /// The pre-submit recheck (gate issue), right before the final click: the result and, for evidence, the
+    /// snapshot it was computed from.
+    public var recheck: @Sendable (RestorationRequest) async -> (GateResult, PreSubmitSnapshot?)
+    /// Called after the recheck and the console-state assertions passed, right before the click: the caller makes
+    /// `submitting` durable in the ledger here. Throwing stops the flow without clicking.
+    public var beforeSubmit: @Sendable () async throws -> Void
+    /// Whether IAM admin-state shows the grant (`grant_ref` = confirmation id) for the tenant now.
+    public var grantVisible: @Sendable (_ tenantID: String, _ confirmationID: String) async -> GrantVisibility
+
+    public enum GrantVisibility: Sendable, Hashable {
+        case visible
+        case absent
+        /// The source could not be read (counts as not verified once the window is over).
+        case unavailable(String)
+    }
+
+    public init(
+        recheck: @escaping @Sendable (RestorationRequest) async -> (GateResult, PreSubmitSnapshot?),
+        beforeSubmit: @escaping @Sendable () async throws -> Void,
+        grantVisible: @escaping @Sendable (String, String) async -> GrantVisibility
+    ) {
+        self.recheck = recheck
+        self.beforeSubmit = beforeSubmit
+        self.grantVisible = grantVisible
+    }
+
+    /// Hooks over the live sources: the gate's pre-submit recheck with `policy`, and the IAM admin-state lookup.
+    public static func live(
+        sources: any LiveSources, policy: GatePolicy, beforeSubmit: @escaping @Sendable () async throws -> Void
+    ) -> SubmissionHooks {
+        SubmissionHooks(
+            recheck: { request in
+                let (result, snapshot) = await sources.preSubmitRecheck(request, policy: policy)
+                return (result, snapshot)
+            },
+            beforeSubmit: beforeSubmit,
+            grantVisible: { tenantID, confirmationID in
+                await Self.iamShows(sources: sources, tenantID: tenantID, confirmationID: confirmationID)
+            })
+    }
+
+    /// Looks the grant up in the IAM admin-state.
+    public static func iamShows(sources: any LiveSources, tenantID: String, confirmationID: String) async -> GrantVisibility {
+        switch await sources.fetchIAMAdminState(tenantID: tenantID) {
+        case .found(let state):
+            return state.activeBreakglassSessions.contains { $0.grantRef == confirmationID } ? .visible : .absent
+        case .notFound:
+            return .absent
+        case .unavailable(let detail):
+            return .unavailable(detail)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+public import BreakGlassCore
+
+extension WebDriverError {
+    /// The contract's console reason code for a failed WebDriver command.
+    ///
+    /// - time (`timeout`, `script timeout`, the client's own command timeout) → `CONSOLE_TIMEOUT`;
+    /// - the page is not what the map describes (`no such element`, `stale element reference`, `element not
+    ///   interactable`, `element click intercepted`, `invalid selector`, `no such frame`) → `CONSOLE_UNEXPECTED_SCREEN`;
+    /// - everything else (driver unreachable, session lost, JavaScript error, unknown) → `CONSOLE_ERROR`.
+    public var reasonCode: ReasonCode {
+        if code.isTimeout { return .consoleTimeout }
+        switch code {
+        case .noSuchElement, .staleElementReference, .elementNotInteractable, .elementClickIntercepted, .invalidSelector,
+            .noSuchFrame, .invalidElementState, .moveTargetOutOfBounds:
+            return .consoleUnexpectedScreen
+        default:
+            return .consoleError
+        }
+    }
+
+    /// As a flow failure on `screen`; `action` names what was attempted (no data).
+    func failure(_ action: String, screen: String?) -> ConsoleFailure {
+        ConsoleFailure(reasonCode, "\(action): WebDriver \(code.rawValue)", screen: screen, sessionBroken: code.isSessionFatal || code.isTimeout)
+    }
+}
