@@ -87,7 +87,7 @@ struct GateMutation: Sendable, CustomStringConvertible {
         },
         GateMutation("two approvals by one person", .sodViolation) { f, p in
             let i = pick(p)
-            let j = (i + 1) % 3
+            let j = (i + 2) % 3
             let person = f.caseRecord.approvals[j].approverID
             f.caseRecord.approvals[i].approverID = person
             f.request.approvals[i].approverID = person

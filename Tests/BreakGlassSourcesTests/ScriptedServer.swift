@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// A tiny misbehaving HTTP server for the client's failure paths: every GET goes to `handler`, which decides the
+/// status, body and content type (or hangs). Runs on a free loopback port for the duration of `body`.
+enum ScriptedServer {
+    struct Answer: Sendable {
+        var status: Int
+        var body: String
+        var contentType: String = "application/json"
+        static func json(_ body: String) -> Answer { Answer(status: 200, body: body) }
+        static func status(_ code: Int) -> Answer { Answer(status: code, body: #"{"error":"x"}"#) }
+    }
+
+    static func with<R>(
+        _ handler: @escaping @Sendable (_ path: String, _ authorization: String?) async -> Answer,
+        _ body: (_ baseURL: String) async throws -> R
+    ) async throws -> R {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("**") { request, _ -> Response in
+            let answer = await handler(request.uri.path, request.headers[.authorization])
+            var headers = HTTPFields()
+            headers[.contentType] = answer.contentType
+            return Response(
+                status: .init(code: answer.status), headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+            logger: Logger(label: "test.scripted", factory: { _ in SwiftLogNoOpLogHandler() }))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer { continuation.finish() }
+                try await app.run()
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            defer { group.cancelAll() }
+            return try await body("http://127.0.0.1:\(port)")
+        }
+    }
+}
