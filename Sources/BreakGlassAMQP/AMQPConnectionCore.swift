@@ -26,7 +26,10 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
 
     struct Inbox {
         var commands: [Command] = []
+        /// The eventfd was written since the I/O thread last took the commands.
         var signaled = false
+        /// The I/O thread is (about to be) in a long poll: every command must wake it.
+        var longSleep = true
         var accepting = true
     }
 
@@ -141,12 +144,19 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
     }
 
     /// Adds a command for the I/O thread; false when the connection is closed (the caller fails it).
+    ///
+    /// Settlements (acks) do not wake the thread while it is streaming: it then polls with a 1 ms timeout and
+    /// picks them up in batches (which the ack coalescer turns into few frames). Everything else, and any
+    /// command while the thread is idle in a long poll, wakes it at once through the eventfd.
     @discardableResult
     func enqueue(_ command: Command) -> Bool {
+        let urgent: Bool
+        if case .settle = command { urgent = false } else { urgent = true }
         let signal: Bool? = inbox.withLock { inbox in
             guard inbox.accepting else { return nil }
             inbox.commands.append(command)
             if inbox.signaled { return false }
+            guard urgent || inbox.longSleep || inbox.commands.count >= 64 else { return false }
             inbox.signaled = true
             return true
         }
@@ -221,6 +231,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
         inbox.withLock { inbox in
             swap(&inbox.commands, &local)
             inbox.signaled = false
+            inbox.longSleep = false
         }
     }
 
@@ -241,7 +252,12 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
             if remaining <= .zero || closing { return }
             var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
             let milliseconds = Int32(min(250, max(1, ReconnectBackoff.seconds(remaining) * 1000)))
-            if poll(&fds, 1, milliseconds) > 0 { drainWakeFD() }
+            let idle = inbox.withLock { inbox -> Bool in
+                guard inbox.commands.isEmpty else { return false }
+                inbox.longSleep = true
+                return true
+            }
+            if idle, poll(&fds, 1, milliseconds) > 0 { drainWakeFD() }
         }
     }
 
@@ -468,11 +484,14 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
                    pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
         var zero = timeval(tv_sec: 0, tv_usec: 0)
         var frame = amqp_frame_t()
+        let clock = ContinuousClock()
+        var lastActivity = clock.now
         while true {
             takeCommands(into: &local)
             if !local.isEmpty {
                 for command in local { try handle(command) }
                 local.removeAll(keepingCapacity: true)
+                lastActivity = clock.now
             }
             try flushAcks()
             if !blocked, !waitingPublishes.isEmpty { try sendWaitingPublishes() }
@@ -495,10 +514,19 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
             }
             if amqp_frames_enqueued(connection) == 0 { amqp_maybe_release_buffers(connection) }
             guard drained else { continue }
-            if inbox.withLock({ $0.signaled }) { continue }
+            if frames > 0 { lastActivity = clock.now }
+            // Streaming (activity in the last 50 ms): short polls, acks are collected without wake-ups.
+            // Idle: long polls, and every command wakes the thread.
+            let streaming = lastActivity.duration(to: clock.now) < .milliseconds(50)
+            let idle = inbox.withLock { inbox -> Bool in
+                guard inbox.commands.isEmpty else { return false }
+                inbox.longSleep = !streaming
+                return true
+            }
+            guard idle else { continue }
             fds[0].revents = 0
             fds[1].revents = 0
-            if poll(&fds, 2, 200) > 0, fds[1].revents != 0 { drainWakeFD() }
+            if poll(&fds, 2, streaming ? 1 : 200) > 0, fds[1].revents != 0 { drainWakeFD() }
         }
     }
 
@@ -615,10 +643,15 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
         guard let connection else { throw AMQPError.notConnected() }
         let arena = CArena()
         var properties = arena.properties(pending.message.properties)
-        let status: Int32 = pending.message.body.withUnsafeBytes { body in
-            let bytes = amqp_bytes_t(len: body.count, bytes: body.count == 0 ? nil : UnsafeMutableRawPointer(mutating: body.baseAddress))
-            return amqp_basic_publish(connection, Self.publishChannel, arena.bytes(pending.exchange),
-                                      arena.bytes(pending.routingKey), pending.mandatory ? 1 : 0, 0, &properties, bytes)
+        var exchange = pending.exchange
+        var routingKey = pending.routingKey
+        let status: Int32 = exchange.withUTF8 { exchangeBytes in
+            routingKey.withUTF8 { routingKeyBytes in
+                pending.message.body.withUnsafeBytes { body in
+                    amqp_basic_publish(connection, Self.publishChannel, Self.bytes(exchangeBytes), Self.bytes(routingKeyBytes),
+                                       pending.mandatory ? 1 : 0, 0, &properties, Self.bytes(body))
+                }
+            }
         }
         guard status == AMQP_STATUS_OK.rawValue else {
             // Not (completely) written: the broker cannot have taken it. Send it again after reconnecting.
@@ -626,6 +659,14 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
             throw Self.statusError(status)
         }
         confirms.register(pending)
+    }
+
+    private static func bytes(_ buffer: UnsafeBufferPointer<UInt8>) -> amqp_bytes_t {
+        amqp_bytes_t(len: buffer.count, bytes: buffer.count == 0 ? nil : UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+    }
+
+    private static func bytes(_ buffer: UnsafeRawBufferPointer) -> amqp_bytes_t {
+        amqp_bytes_t(len: buffer.count, bytes: buffer.count == 0 ? nil : UnsafeMutableRawPointer(mutating: buffer.baseAddress))
     }
 
     private func sendWaitingPublishes() throws {

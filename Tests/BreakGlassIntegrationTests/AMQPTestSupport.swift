@@ -26,7 +26,7 @@ enum AMQPTestSupport {
 
     static func connect(_ configuration: AMQPConnection.Configuration) async throws -> AMQPConnection {
         var logger = Logger(label: "breakglass.amqp.test")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["BREAKGLASS_TEST_AMQP_LOG"] == "1" ? .debug : .warning
         let connection = try AMQPConnection(configuration: configuration, logger: logger)
         try await connection.waitUntilReady(timeout: .seconds(30))
         return connection
@@ -44,8 +44,18 @@ enum AMQPTestSupport {
             throw TestEnvironmentError.missing("BREAKGLASS_TEST_RABBITMQ_NODE_SCRIPT / _DIR / BREAKGLASS_TEST_AMQP_URL")
         }
         let port = try AMQPURL(parsing: url).port
-        let status = try run(script, ["start", directory, String(port)])
+        let status = shell([script, "start", directory, String(port)])
         guard status == 0 else { throw TestEnvironmentError.commandFailed("rabbitmq-node start", status) }
+    }
+
+    /// Runs a command through /bin/sh and waits with waitpid. Used for commands that leave a daemon behind
+    /// (`rabbitmq-node start`): Foundation's `Process.waitUntilExit` can hang when the daemon inherits its
+    /// descriptors.
+    @discardableResult
+    static func shell(_ arguments: [String]) -> Int32 {
+        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let status = system("\(quoted) </dev/null >/dev/null 2>&1")
+        return status == -1 ? -1 : (status >> 8) & 0xff
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on right now (checked by binding it).
@@ -72,17 +82,4 @@ enum AMQPTestSupport {
         }
     }
 
-    /// Runs a program, returns its exit status (output discarded unless it fails).
-    @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
 }
