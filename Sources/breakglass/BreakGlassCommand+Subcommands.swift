@@ -3,9 +3,24 @@ import ArgumentParser
 extension BreakGlassCommand {
     /// Every subcommand, in the order `--help` lists them.
     static let registered: [any ParsableCommand.Type] = [
+        // The worker and its reference environment.
+        RunCommand.self,
+        SimCommand.self,
+        EnqueueCommand.self,
+        TopologyCommand.self,
+        // People: the ledger, takeovers, evidence.
+        LedgerCommand.self,
+        TakeoverCommand.self,
+        EvidenceCommand.self,
+        ConsoleCommand.self,
+        // Producers' tools.
         KeygenCommand.self,
         SignCommand.self,
         CheckCommand.self,
         ConfigCommand.self,
+        // Hidden: benchmarks and test drivers.
+        BenchLedgerCommand.self,
+        BenchGateCommand.self,
+        LedgerStressCommand.self,
     ]
 }

@@ -1,4 +1,4 @@
-public import BreakGlassCore
+import BreakGlassCore
 import Foundation
 
 extension ConsoleDriver {

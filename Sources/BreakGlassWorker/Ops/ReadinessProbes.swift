@@ -1,6 +1,6 @@
 public import BreakGlassAMQP
 public import BreakGlassLedger
-import Foundation
+public import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

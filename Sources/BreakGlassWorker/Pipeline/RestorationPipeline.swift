@@ -156,26 +156,25 @@ public final class RestorationPipeline: Sendable {
     // MARK: - Gate and console
 
     private func run(_ request: RestorationRequest, claim: Claim, logger log: Logger) async throws -> PipelineResult {
-        var recorder = EvidenceRecorder(
-            caseID: request.caseID, tenantID: request.tenant.id, requestID: request.requestID,
-            workerID: configuration.workerID, masker: masker)
         let gateStarted = ContinuousClock.now
         let (gate, snapshot) = await sources.gate(request, policy: configuration.gatePolicy, clock: clock)
         metrics.gate(seconds: Self.seconds(since: gateStarted))
-        recorder.document("request.json", request)
-        recorder.document("gate.json", gate)
-        recorder.document("sources.json", snapshot)
-        recorder.step("gate", action: "recheck live sources", outcome: gate.passed ? "passed" : "failed",
-                      detail: gate.findings.map(\.description).joined(separator: "; "))
         let approvalRefs = request.approvals.map(\.approvalID)
         guard gate.passed else {
             log.info("halted at the gate", metadata: ["breakglass.reasons": "\(gate.codes.map(\.rawValue))"])
             let record = TakeoverRecord(reasons: gate.codes, stage: .gate, escalate: false, approvalRefs: approvalRefs,
                                         note: gate.findings.map(\.description).joined(separator: "; "))
-            var bundle = recorder.bundle(kind: "restoration", outcome: "halted", reasons: gate.codes.map(\.rawValue))
-            try? bundle.add(path: "takeover.json", data: Self.json(record), mediaType: "application/json")
-            let location = writeEvidence(bundle, logger: log)
-            return try await finish(request, claim: claim, .halted(record), evidence: location)
+            var recorder = EvidenceRecorder(
+                caseID: request.caseID, tenantID: request.tenant.id, requestID: request.requestID,
+                workerID: configuration.workerID, masker: masker)
+            recorder.document("request.json", request)
+            recorder.document("gate.json", gate)
+            recorder.document("sources.json", snapshot)
+            recorder.document("takeover.json", record)
+            recorder.step("gate", action: "recheck live sources", outcome: "failed",
+                          detail: gate.findings.map(\.description).joined(separator: "; "))
+            let bundle = recorder.bundle(kind: "restoration", outcome: "halted", reasons: gate.codes.map(\.rawValue))
+            return try await finish(request, claim: claim, .halted(record), evidence: writeEvidence(bundle, logger: log))
         }
         let gated = Mutex(try await ledger.passGate(claim, approvalRefs: approvalRefs, checkedAt: gate.evaluatedAt))
         let ledger = self.ledger
@@ -186,7 +185,7 @@ public final class RestorationPipeline: Sendable {
             gated.withLock { $0 = submitting }
         }
         let consoleStarted = ContinuousClock.now
-        let outcome = await console.submit(request, recorder: recorder, hooks: hooks)
+        let outcome = await console.submit(request, hooks: hooks, gate: gate, sources: snapshot)
         metrics.console(seconds: Self.seconds(since: consoleStarted))
         if let window = outcome.recheckToClick { metrics.recheckToClick(seconds: window) }
         if outcome.beforeSubmitRefused {
@@ -199,10 +198,10 @@ public final class RestorationPipeline: Sendable {
 
     private func reconcile(_ request: RestorationRequest, claim: Claim, logger log: Logger) async throws -> PipelineResult {
         log.warning("in-doubt request: reconciling against the console, never resubmitting")
-        let recorder = EvidenceRecorder(
-            caseID: request.caseID, tenantID: request.tenant.id, requestID: request.requestID,
-            workerID: configuration.workerID, masker: masker)
-        let outcome = await console.reconcile(request, recorder: recorder)
+        let sources = self.sources
+        let outcome = await console.reconcile(request) { tenantID, confirmationID in
+            await SubmissionHooks.iamShows(sources: sources, tenantID: tenantID, confirmationID: confirmationID)
+        }
         return try await finish(request, claim: claim, outcome.decisionInput, evidence: outcome.evidence)
     }
 

@@ -1,0 +1,166 @@
+import BreakGlassAMQP
+import BreakGlassConsole
+import BreakGlassCore
+import BreakGlassLedger
+import BreakGlassSources
+import Foundation
+import Hummingbird
+public import Logging
+import ServiceLifecycle
+
+/// The worker, assembled from its configuration: broker connection, ledger, live sources, console driver with
+/// its browser pool (and chromedriver when no WebDriver URL is configured), the pipeline, the consumer, the
+/// outbox relay and the ops server, run as one `ServiceGroup` that stops on SIGTERM/SIGINT.
+///
+/// Shutdown order (reverse of start): stop consuming and drain in-flight requests (halted safely past the
+/// deadline), stop the ops server, flush the outbox, close the broker connection, stop chromedriver.
+public struct WorkerApplication: Sendable {
+    public let values: ConfigurationValues
+    public let logger: Logger
+
+    public init(values: ConfigurationValues, logger: Logger) {
+        self.values = values
+        self.logger = logger
+    }
+
+    /// Runs until a shutdown signal (or `stop`), then drains and returns. `onReady` gets the ops port once bound.
+    public func run(onOpsBound: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        _ = MetricsBootstrap.registry
+        let workerID = values.workerID
+        var log = logger
+        log[metadataKey: "breakglass.worker_id"] = "\(workerID)"
+
+        let ledger = try Ledger(configuration: values.ledgerConfiguration(), logger: log)
+        let verifier = MessageVerifier(trustedKeys: try values.trustedKeys())
+        let amqp = try AMQPConnection(configuration: values.amqpConfiguration(), logger: log)
+        let sourcesConfiguration = try values.sourcesConfiguration()
+        let sources = try LiveSourcesClient(configuration: sourcesConfiguration, logger: log)
+
+        let evidence = try EvidenceStore(root: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
+                                         key: try evidenceKey(), logger: log)
+        let map = try ConsoleMap.load(file: URL(fileURLWithPath: values.string("console.map_file") ?? "config/consoles/reference.yaml"))
+        let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
+
+        var services: [any Service] = []
+        let chromedriver: ChromedriverSupervisor?
+        let webDriverURL: String
+        if let configured = values.string("webdriver.url") {
+            chromedriver = nil
+            webDriverURL = configured
+        } else {
+            // The port is chosen now so the browser pool knows the URL; restarts reuse it.
+            let port = ChromedriverSupervisor.freePort()
+            let supervisor = ChromedriverSupervisor(
+                configuration: .init(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: port),
+                logger: log)
+            chromedriver = supervisor
+            services.append(supervisor)
+            webDriverURL = "http://127.0.0.1:\(port)"
+        }
+        let pool = BrowserPool(
+            client: WebDriverClient(configuration: .init(
+                url: webDriverURL, chromiumBinary: values.string("webdriver.chromium_path"))),
+            configuration: .init(maximumSessions: values.inFlight))
+        let driver = ConsoleDriver(
+            configuration: .init(
+                baseURL: values.string("console.url") ?? "http://127.0.0.1:8080/console", map: map,
+                username: values.string("console.username") ?? "svc-breakglass", password: password, workerID: workerID,
+                grantVerificationWindow: .seconds(values.int("console.grant_verify_window_seconds") ?? 15),
+                extraSecrets: [sourcesConfiguration.token]),
+            pool: pool, evidence: evidence, logger: log)
+
+        var pipelineConfiguration = RestorationPipeline.Configuration(workerID: workerID, gatePolicy: values.gatePolicy())
+        pipelineConfiguration.eventSource = values.string("worker.event_source") ?? pipelineConfiguration.eventSource
+        pipelineConfiguration.deliveryLimit = values.int("amqp.delivery_limit") ?? 10
+        let pipeline = RestorationPipeline(
+            configuration: pipelineConfiguration, verifier: verifier, ledger: ledger, sources: sources, console: driver,
+            evidence: evidence, masker: driver.masker, logger: log)
+
+        var consumerConfiguration = ConsumerService.Configuration()
+        consumerConfiguration.queue = values.topologyConfiguration().requestQueue
+        consumerConfiguration.inFlight = values.inFlight
+        consumerConfiguration.drainTimeout = .seconds(values.int("worker.drain_seconds") ?? 30)
+        let consumer = ConsumerService(connection: amqp, pipeline: pipeline, configuration: consumerConfiguration, logger: log)
+        let relay = OutboxRelay(
+            ledger: ledger, publisher: AMQPEventPublisher(connection: amqp, exchange: values.topologyConfiguration().eventExchange),
+            configuration: .init(owner: workerID), logger: log)
+
+        services.append(BrokerService(connection: amqp))
+        services.append(RelayService(relay: relay, logger: log))
+        if let port = values.int("ops.port"), port > 0 {
+            let probes: [any ReadinessProbe] = [
+                BrokerProbe(connection: amqp), LedgerProbe(ledger: ledger),
+                WebDriverProbe { chromedriver.map { $0.url?.appendingPathComponent("status") } ?? URL(string: webDriverURL + "/status") },
+            ]
+            services.append(OpsServer.application(
+                configuration: .init(host: values.string("ops.host") ?? "127.0.0.1", port: port), probes: probes,
+                logger: log, onBound: onOpsBound))
+        }
+        services.append(consumer)
+        services.append(PoolCloser(pool: pool))
+
+        log.info("worker starting", metadata: ["breakglass.in_flight": "\(values.inFlight)"])
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: log))
+        try await group.run()
+        try? await sources.shutdown()
+        log.info("worker stopped")
+    }
+
+    func evidenceKey() throws -> EvidenceKey {
+        if let file = values.string("evidence.key_file") {
+            return try EvidenceKey(keyID: "evidence", seedFile: URL(fileURLWithPath: file))
+        }
+        // No key configured: one per evidence directory, created once (0600) beside it, its public half published.
+        let dir = URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence")
+        let seedURL = dir.deletingLastPathComponent().appendingPathComponent("evidence-key.seed")
+        if !FileManager.default.fileExists(atPath: seedURL.path) {
+            try FileManager.default.createDirectory(at: dir.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let (key, seed) = EvidenceKey.generate(keyID: "evidence")
+            let created = FileManager.default.createFile(
+                atPath: seedURL.path, contents: Data((seed + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            if created {
+                try Data((key.publicKeyBase64 + "\n").utf8).write(
+                    to: dir.deletingLastPathComponent().appendingPathComponent("evidence-key.pub"), options: .atomic)
+            }
+        }
+        return try EvidenceKey(keyID: "evidence", seedFile: seedURL)
+    }
+}
+
+/// The broker connection as a service: runs until shutdown, then closes (after the consumer and relay stopped).
+struct BrokerService: Service {
+    let connection: AMQPConnection
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            await connection.run()
+        }
+        await connection.close()
+    }
+}
+
+/// The outbox relay, with a final bounded flush on graceful shutdown.
+struct RelayService: Service {
+    let relay: OutboxRelay
+    let logger: Logger
+
+    func run() async throws {
+        try await relay.run()
+        let drained = await relay.flush(deadline: .seconds(10))
+        logger.info("outbox flushed on shutdown", metadata: ["breakglass.outbox.drained": "\(drained)"])
+    }
+}
+
+/// Closes the browser sessions on shutdown, after the consumer finished.
+struct PoolCloser: Service {
+    let pool: BrowserPool
+
+    func run() async {
+        try? await gracefulShutdown()
+        await pool.close()
+    }
+}
