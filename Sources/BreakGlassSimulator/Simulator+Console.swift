@@ -104,6 +104,10 @@ extension Simulator {
             let faults = await self.state.faults(for: nil)
             if let delay = faults.pageDelayMs, delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
             let session = if let existing { existing } else { await self.state.newSession() }
+            if faults.errorAtScreen == ConsoleScreen.login.rawValue {
+                return Self.errorPage(ConsoleCall(session: session, faults: faults), status: .internalServerError, code: "internal",
+                                      message: "The console could not complete the request. Try again later.")
+            }
             let page = ConsolePage(screen: .login, drift: faults.drifts(on: "login"), csrfToken: session.csrfToken, signedIn: false)
             let expired = request.uri.queryParameters.get("expired") == "1"
             return SimulatorResponse.html(page.render(ConsoleViews.login(page, expired: expired, error: nil)),
@@ -115,6 +119,7 @@ extension Simulator {
                 return Self.toLogin(expired: true)
             }
             let faults = await self.state.faults(for: nil)
+            if let delay = faults.pageDelayMs, delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
             let call = ConsoleCall(session: session, faults: faults)
             guard let token = form.value("csrf_token"), SimulatorRandom.constantTimeEquals(token, session.csrfToken) else {
                 self.logger.info("console login refused: CSRF check failed")

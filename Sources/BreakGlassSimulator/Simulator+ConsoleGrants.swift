@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 
 /// Submit, confirmation, the active-grants listing and the revoke screen.
 extension Simulator {
@@ -68,12 +69,14 @@ extension Simulator {
         }
     }
 
-    /// Holds a request until `milliseconds` pass or the state releases hanging requests (reset, shutdown).
+    /// Holds a request until `milliseconds` pass, the state releases hanging requests (reset, `withRunning` ending)
+    /// or the server shuts down.
     func hang(milliseconds: Int) async {
         let generation = await state.hangGeneration
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(milliseconds))
-        while clock.now < deadline, await state.hangGeneration == generation, !Task.isCancelled {
+        while clock.now < deadline, await state.hangGeneration == generation, !Task.isCancelled,
+              !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .milliseconds(100))
         }
     }

@@ -107,12 +107,14 @@ final class ConsoleHTTPWalker {
         last = answer
     }
 
+    @discardableResult
     func login(username: String = "svc-breakglass", password: String = "sample-console-password") async throws -> SimulatorTestSupport.Answer {
         try await get("/console/login")
         return try await postFollow("/console/login", [("username", username), ("password", password)])
     }
 
     /// From a signed-in session, fills every screen up to the acknowledgement page.
+    @discardableResult
     func fill(tenant: String, reference: String, incident: String, scopes: [String], minutes: Int,
               approvals: String = "APR-1, APR-2, APR-3", packet: String = "PKT-77",
               sha: String = String(repeating: "ab", count: 32)) async throws -> SimulatorTestSupport.Answer {

@@ -100,12 +100,12 @@ public struct WebDriverSession: Sendable {
 
     /// An HTML attribute; `nil` when absent.
     public func attribute(_ name: String, of element: WebDriverElement) async throws -> String? {
-        try await send(.GET, "/element/\(element.id)/attribute/\(name.pathSegment)", template: "/element/{element}/attribute/{name}").string
+        try await send(.GET, "/element/\(element.id)/attribute/\(name.webDriverPathSegment)", template: "/element/{element}/attribute/{name}").string
     }
 
     /// A DOM property (`value`, `checked`, ...).
     public func property(_ name: String, of element: WebDriverElement) async throws -> WebDriverJSON {
-        try await send(.GET, "/element/\(element.id)/property/\(name.pathSegment)", template: "/element/{element}/property/{name}")
+        try await send(.GET, "/element/\(element.id)/property/\(name.webDriverPathSegment)", template: "/element/{element}/property/{name}")
     }
 
     /// Whether a checkbox, radio button or option is selected.
@@ -189,11 +189,5 @@ public struct WebDriverSession: Sendable {
             return found != nil
         }
         return found!
-    }
-}
-
-extension String {
-    var pathSegment: String {
-        addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? self
     }
 }
