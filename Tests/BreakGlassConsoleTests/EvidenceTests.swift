@@ -37,7 +37,7 @@ struct EvidenceTests {
         #expect(files.contains { $0.hasPrefix("screenshots/01-login-filled.png") })
         for file in files {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path, isDirectory: &isDirectory)
             if isDirectory.boolValue { continue }
             let text = String(decoding: try Data(contentsOf: root.appendingPathComponent(file)), as: UTF8.self)
             #expect(!text.contains("canary-password-1"), "\(file) leaks the canary")

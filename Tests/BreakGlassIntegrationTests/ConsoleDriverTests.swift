@@ -43,15 +43,17 @@ struct ConsoleDriverTests {
         }
     }
 
-    @Test("a second submission for the same key: the console refuses, no second grant, reported as reconciled")
-    func duplicateExternalReference() async throws {
+    @Test("a second submission for the same key after a grant stops at the existing session: no click, still one grant")
+    func secondSubmissionSameKey() async throws {
         try await ConsoleHarness.run { h in
             let first = await h.driver.submit(ConsoleHarness.request(), hooks: h.hooks())
-            let id = try #require(first.grant?.confirmationID)
+            _ = try #require(first.grant)
             let again = await h.driver.submit(ConsoleHarness.request(requestID: "REQ-IT-REPLAY"), hooks: h.hooks())
-            let grant = try #require(again.grant, "\(String(describing: again.takeover))")
-            #expect(grant.byReconciliation)
-            #expect(grant.confirmationID == id)
+            let record = try #require(again.takeover)
+            #expect(record.reasons == [.consoleExistingSession])
+            #expect(!again.clicked)
+            #expect(record.draftID != nil)
+            #expect(await h.beforeSubmitCalls.value == 1)
             #expect(await h.grantCount(ConsoleHarness.request()) == 1)
         }
     }

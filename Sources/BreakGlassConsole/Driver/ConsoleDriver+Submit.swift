@@ -79,16 +79,19 @@ extension ConsoleDriver {
         state.clicked = true
         state.recorder.mark("click")
         state.recorder.step("post-submit", screen: submitScreen, action: "final click")
-        try await console.press(map.submit.button, what: "submit", screen: submitScreen)
+        try await console.press(map.submit.button, what: "submit", screen: submitScreen,
+                                navigationTimeoutMs: map.timeouts.confirmationMs)
         let confirmation = try await awaitConfirmation(console, request: request, state: &state)
         return try await verifyInIAM(confirmation, request: request, hooks: hooks, state: &state)
     }
 
     /// Opens the start page with a clean console session (cookies of an earlier request deleted).
     func startClean(_ console: ConsoleSession, state: inout FlowState) async throws(ConsoleFailure) {
-        try await console.navigate(map.startPath, screen: nil)
-        try await console.wd("delete cookies", screen: nil) { try await console.browser.deleteAllCookies() }
-        try await console.navigate(map.startPath, screen: nil)
+        let first = map.flow.first
+        state.screen = first
+        try await console.navigate(map.startPath, screen: first)
+        try await console.wd("delete cookies", screen: first) { try await console.browser.deleteAllCookies() }
+        try await console.navigate(map.startPath, screen: first)
         state.recorder.step("console", action: "opened the console")
     }
 

@@ -1,5 +1,5 @@
 public import BreakGlassCore
-public import Foundation
+import Foundation
 public import Logging
 
 /// Drives the emergency admin console for one request at a time per browser session, as its console map

@@ -229,10 +229,21 @@ public struct ConsoleSession: Sendable {
         }
     }
 
-    public func press(_ selector: String, what: String, screen: String?) async throws(ConsoleFailure) {
+    /// Clicks the element matching `selector`, then waits (bounded by `navigationTimeoutMs`, default the map's
+    /// screen timeout) until the page it was on has been replaced, so the next recognition never sees the old page.
+    /// A click that does not load a new document is not an error here: the recognition that follows decides.
+    public func press(_ selector: String, what: String, screen: String?, navigationTimeoutMs: Int? = nil) async throws(ConsoleFailure) {
         try await wd("press \(what) (\(selector))", screen: screen) {
             let element = try await browser.findElement(css: selector)
+            _ = try await browser.executeScript("window.__breakglassPage = true; return true;")
             try await browser.click(element)
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(navigationTimeoutMs ?? map.timeouts.screenMs))
+        while clock.now < deadline {
+            let old = try? await browser.executeScript("return window.__breakglassPage === true;")
+            if old?.bool == false { return }
+            try? await Task.sleep(for: .milliseconds(map.timeouts.pollMs))
         }
     }
 
