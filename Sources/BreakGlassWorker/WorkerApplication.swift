@@ -118,13 +118,18 @@ public struct WorkerApplication: Sendable {
         let dir = URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence")
         let seedURL = dir.deletingLastPathComponent().appendingPathComponent("evidence-key.seed")
         if !FileManager.default.fileExists(atPath: seedURL.path) {
+            // Several workers may start at once: the seed is written to a private temporary file and linked into
+            // place, which fails if another worker won; only the winner publishes the public half.
             try FileManager.default.createDirectory(at: dir.deletingLastPathComponent(), withIntermediateDirectories: true)
             let (key, seed) = EvidenceKey.generate(keyID: "evidence")
-            let created = FileManager.default.createFile(
-                atPath: seedURL.path, contents: Data((seed + "\n").utf8), attributes: [.posixPermissions: 0o600])
-            if created {
-                try Data((key.publicKeyBase64 + "\n").utf8).write(
-                    to: dir.deletingLastPathComponent().appendingPathComponent("evidence-key.pub"), options: .atomic)
+            let temporary = seedURL.path + ".\(ProcessInfo.processInfo.processIdentifier).tmp"
+            if FileManager.default.createFile(atPath: temporary, contents: Data((seed + "\n").utf8),
+                                              attributes: [.posixPermissions: 0o600]) {
+                if link(temporary, seedURL.path) == 0 {
+                    try Data((key.publicKeyBase64 + "\n").utf8).write(
+                        to: dir.deletingLastPathComponent().appendingPathComponent("evidence-key.pub"), options: .atomic)
+                }
+                unlink(temporary)
             }
         }
         return try EvidenceKey(keyID: "evidence", seedFile: seedURL)
