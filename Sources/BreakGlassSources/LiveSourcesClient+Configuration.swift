@@ -11,8 +11,8 @@ extension LiveSourcesClient {
         public var requestTimeout: Duration
         /// Time allowed to establish a connection. Default 1 s.
         public var connectTimeout: Duration
-        /// Total time a fetch may spend retrying an unavailable source before answering `.unavailable`
-        /// (`SOURCE_UNAVAILABLE`). Default 8 s.
+        /// Time during which a fetch may start new attempts at an unavailable source before answering
+        /// `.unavailable` (`SOURCE_UNAVAILABLE`); a fetch ends within `retryWindow + requestTimeout`. Default 8 s.
         public var retryWindow: Duration
         /// First pause between attempts; doubled after each failure up to `maximumBackoff`, with jitter. Default
         /// 100 ms.

@@ -111,12 +111,13 @@ public final class LiveSourcesClient: LiveSources {
         var attempts = 0
         while true {
             attempts += 1
-            let remaining = clock.now.duration(to: deadline)
             if Task.isCancelled {
                 return .unavailable(detail: "the fetch was cancelled after \(attempts - 1) attempt(s)")
             }
-            let timeout = min(configuration.requestTimeout, max(remaining, .milliseconds(10)))
-            let outcome: Attempt<Value> = await attempt(path: path, timeout: timeout, validate: validate)
+            // Every attempt gets the full per-call timeout; the window bounds when attempts start, so a fetch ends
+            // within `retryWindow + requestTimeout`.
+            let outcome: Attempt<Value> = await attempt(
+                path: path, timeout: configuration.requestTimeout, validate: validate)
             switch outcome {
             case .found(let value):
                 if attempts > 1 { logger.debug("live source answered after retries", metadata: ["breakglass.attempts": "\(attempts)"]) }

@@ -90,7 +90,7 @@ struct LiveSourcesGateTests {
         var world = SourcesWorld()
         scenario.mutate(&world)
         let request = world.request
-        try await world.withClient(retryWindow: .milliseconds(300)) { client, running in
+        try await world.withClient { client, running in
             await scenario.live(running)
             let sources: any LiveSources
             var wrongClient: LiveSourcesClient?

@@ -63,7 +63,7 @@ struct SourcesWorld {
         return try await simulator.withRunning { running in
             let client = try LiveSourcesClient(
                 configuration: .init(
-                    baseURL: running.baseURL, token: Secret(Self.apiToken), requestTimeout: .seconds(1),
+                    baseURL: running.baseURL, token: Secret(Self.apiToken), requestTimeout: .seconds(3),
                     retryWindow: retryWindow, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(200)),
                 logger: logger)
             do {
