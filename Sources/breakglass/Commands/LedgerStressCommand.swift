@@ -43,8 +43,10 @@ struct LedgerStressCommand: AsyncParsableCommand {
                         for index in stride(from: lane, to: keys, by: lanes) {
                             let key = RestorationKey(caseID: "CASE-STRESS-\(index)", tenantID: "tnt-stress")
                             switch try await ledger.claim(key, requestID: "REQ-\(index)-\(owner)", owner: owner) {
-                            case .claimed(let claim):
+                            case .claimed(var claim):
                                 if decide {
+                                    claim = try await ledger.passGate(claim, approvalRefs: ["APR-1"], checkedAt: Date())
+                                    claim = try await ledger.beginSubmitting(claim, recheckedAt: Date())
                                     try await ledger.decide(
                                         claim, .granted(confirmationID: "CONF-\(index)", expiresAt: nil),
                                         events: [OutboxMessage(
