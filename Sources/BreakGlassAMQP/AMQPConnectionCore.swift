@@ -329,7 +329,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
         for index in incoming.indices { incoming[index] = nil }
 
         for declaration in configuration.topology + rememberedDeclarations {
-            try declareOrRecover(declaration, rethrowAsFatal: true)
+            try declare(declaration)
         }
         for tag in consumerOrder {
             guard let entry = consumers[tag] else { continue }
@@ -417,7 +417,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
         }
     }
 
-    private func declareOrRecover(_ declaration: AMQPTopology.Declaration, rethrowAsFatal: Bool) throws {
+    private func declare(_ declaration: AMQPTopology.Declaration) throws {
         try onOperationChannel { connection in
             let arena = CArena()
             switch declaration {
@@ -554,6 +554,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
             do {
                 try ensureQueueExists(entry.queue)
             } catch let error as AMQPError where error.code == .brokerClosed {
+                entry.continuation.finish(throwing: error)
                 continuation.resume(throwing: error)
                 return
             }
@@ -562,7 +563,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
                 try startConsumer(entry)
                 continuation.resume()
             } catch {
-                removeConsumer(entry.tag, error: nil)
+                removeConsumer(entry.tag, error: error as? AMQPError ?? .protocolError("basic.consume failed"))
                 continuation.resume(throwing: error)
                 throw error
             }
@@ -576,7 +577,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
         case .declare(let declarations, let continuation):
             do {
                 for declaration in declarations {
-                    try declareOrRecover(declaration, rethrowAsFatal: false)
+                    try declare(declaration)
                     if !rememberedDeclarations.contains(declaration), !configuration.topology.contains(declaration) {
                         rememberedDeclarations.append(declaration)
                     }

@@ -2,10 +2,11 @@ import BreakGlassAMQP
 import Foundation
 import Testing
 
-/// `amqps://` against a second, private broker with a TLS listener and a CA made by the test (openssl).
+/// A second, private broker (so the shared one is not disturbed): `amqps://` with a CA made by the test
+/// (openssl), and a resource alarm (`connection.blocked`).
 @Suite(.serialized, .enabled(if: TestEnvironment.hasRabbitMQ, Comment(rawValue: TestEnvironment.skipHint)))
 struct AMQPTLSTests {
-    @Test func tlsWithTestCAWorksAndAWrongCAIsRefused() async throws {
+    @Test func tlsWithTestCAWorksWrongCAIsRefusedAndBlockedIsSurfaced() async throws {
         let script = try #require(TestEnvironment.rabbitMQNodeScript)
         let directory = try TestEnvironment.scratchDirectory("amqp-tls")
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
@@ -57,5 +58,20 @@ struct AMQPTLSTests {
         #expect(sawTLSFailure)
         #expect(!refused.state.isReady)
         await refused.close()
+
+        // Resource alarm on the private broker: the connection reports `blocked`, the publish waits, and it is
+        // confirmed once the alarm clears.
+        let plain = try await AMQPTestSupport.connect(AMQPTestSupport.configuration(url: "amqp://guest:guest@127.0.0.1:\(port)/"))
+        let alarmQueue = AMQPTestSupport.uniqueName("alarm")
+        try await plain.declare([.queue(name: alarmQueue, durable: false)])
+        #expect(AMQPTestSupport.shell([script, "ctl", nodeDirectory, "set_vm_memory_high_watermark", "0"]) == 0)
+        let publish = Task { try await plain.publish(AMQPTestSupport.message("during alarm"), exchange: "", routingKey: alarmQueue) }
+        let sawBlocked = try await TestEnvironment.waitUntil(timeout: .seconds(20)) { plain.state == .blocked }
+        #expect(sawBlocked)
+        #expect(AMQPTestSupport.shell([script, "ctl", nodeDirectory, "set_vm_memory_high_watermark", "0.4"]) == 0)
+        try await publish.value
+        #expect(try await TestEnvironment.waitUntil(timeout: .seconds(20)) { plain.state == .ready })
+        #expect(try await plain.queueStatus(alarmQueue).messageCount == 1)
+        await plain.close()
     }
 }

@@ -137,6 +137,24 @@ struct AMQPTransportTests {
         await connection.close()
     }
 
+    @Test func brokerCancellationEndsTheConsumerWithAnError() async throws {
+        let connection = try await AMQPTestSupport.connect(AMQPTestSupport.configuration())
+        let queue = AMQPTestSupport.uniqueName("cancelled")
+        try await connection.declare([.queue(name: queue, durable: false)])
+        let consumer = try await connection.consume(queue: queue, prefetch: 1)
+        let other = try await AMQPTestSupport.connect(AMQPTestSupport.configuration())
+        try await other.deleteQueue(queue)
+        do {
+            for try await _ in consumer { Issue.record("no delivery expected") }
+            Issue.record("the consumer must end with an error")
+        } catch let error as AMQPError {
+            #expect(error.code == .consumerCancelled)
+        }
+        #expect(connection.state == .ready)
+        await other.close()
+        await connection.close()
+    }
+
     @Test func consumerRecoversFromBrokerRestartWithNothingLost() async throws {
         let configuration = try AMQPTestSupport.configuration(heartbeat: .seconds(5))
         let connection = try await AMQPTestSupport.connect(configuration)
