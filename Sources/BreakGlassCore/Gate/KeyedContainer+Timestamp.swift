@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 extension KeyedDecodingContainer {
     /// Decodes a strict RFC 3339 UTC time (`Timestamp.parse`); anything else is `dataCorrupted`.
