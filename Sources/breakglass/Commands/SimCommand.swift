@@ -84,7 +84,7 @@ struct SimCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("cannot create the \(what) token file \(file)")
             }
-            logger.info("generated a \(what) token", metadata: ["breakglass.token_file": "\(file)"])
+            logger.info("generated a token file", metadata: ["breakglass.token_kind": "\(what)", "breakglass.token_file": "\(file)"])
             return token
         }
         if let token = ProcessInfo.processInfo.environment[environment]?.trimmingCharacters(in: .whitespacesAndNewlines),
