@@ -93,6 +93,9 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
     private var confirms = ConfirmTracker<PendingPublish>()
     private var acks = AckCoalescer()
     private var incoming: [Incoming?] = [nil, nil, nil, nil]
+    /// Deliveries read in the current pass, handed to their consumers together at the end of the pass (one
+    /// consumer wake-up per batch instead of one per message).
+    private var readyDeliveries: [(AsyncThrowingStream<AMQPDelivery, any Error>.Continuation, AMQPDelivery)] = []
     private var blocked = false
     private var closing = false
     private var thread: Thread?
@@ -512,6 +515,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
                 try handleFrame(frame)
                 frames += 1
             }
+            flushDeliveries()
             if amqp_frames_enqueued(connection) == 0 { amqp_maybe_release_buffers(connection) }
             guard drained else { continue }
             if frames > 0 { lastActivity = clock.now }
@@ -749,6 +753,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
         case BG_AMQP_BASIC_CANCEL_METHOD:
             let cancel = decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
             let tag = CBridge.string(cancel.consumer_tag)
+            flushDeliveries()
             logger.info("AMQP consumer cancelled by the broker", metadata: ["breakglass.amqp.consumer_tag": "\(tag)"])
             removeConsumer(tag, error: AMQPError.consumerCancelled())
         case BG_AMQP_CONNECTION_BLOCKED_METHOD:
@@ -778,10 +783,10 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
         switch content.kind {
         case .delivery(let consumerTag, let tag, let redelivered, let exchange, let routingKey):
             if let consumer = consumers[consumerTag] {
-                consumer.continuation.yield(AMQPDelivery(
+                readyDeliveries.append((consumer.continuation, AMQPDelivery(
                     body: content.body, properties: content.properties, exchange: exchange, routingKey: routingKey,
                     consumerTag: consumerTag, deliveryTag: tag, redelivered: redelivered, generation: generation,
-                    settler: AMQPSettler(target: self)))
+                    settler: AMQPSettler(target: self))))
             } else if let connection, acks.settledIndividually(tag) {
                 // A delivery racing a cancel: give it back to the queue at once.
                 try check(amqp_basic_reject(connection, Self.consumerChannel, tag, 1))
@@ -792,6 +797,12 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
                 $0.exchange == exchange && $0.routingKey == routingKey && $0.message.body == body
             }
         }
+    }
+
+    private func flushDeliveries() {
+        guard !readyDeliveries.isEmpty else { return }
+        for (continuation, delivery) in readyDeliveries { continuation.yield(delivery) }
+        readyDeliveries.removeAll(keepingCapacity: true)
     }
 
     private func resolve(_ settled: [(PendingPublish, ConfirmTracker<PendingPublish>.Outcome)]) {
@@ -809,6 +820,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
 
     private func teardown(after error: AMQPError) {
         liveGeneration.store(0, ordering: .releasing)
+        flushDeliveries()
         if let connection {
             amqp_destroy_connection(connection)
         }

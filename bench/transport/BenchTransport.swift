@@ -10,7 +10,11 @@ import Logging
 @main
 struct BenchTransport {
     static func main() async throws {
-        let arguments = CommandLine.arguments
+        // Off the main actor: a worker consumes on the global concurrent executor, not on the main queue.
+        try await run(CommandLine.arguments)
+    }
+
+    nonisolated static func run(_ arguments: [String]) async throws {
         guard arguments.count == 7, let count = Int(arguments[3]), let size = Int(arguments[4]),
               let prefetch = UInt16(arguments[5]), let window = Int(arguments[6]) else {
             FileHandle.standardError.write(Data("usage: bench-transport URL QUEUE COUNT BODY_BYTES PREFETCH WINDOW\n".utf8))

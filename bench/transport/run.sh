@@ -6,7 +6,7 @@
 # package product). Writes bench/results/transport.json.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-messages=50000 size=1024 prefetch=200 window=1000 rounds=2
+messages=50000 size=1024 prefetch=200 window=1000 rounds=2 clients="c breakglass pika"
 while [ $# -gt 0 ]; do
     case "$1" in
     --messages) messages=$2; shift 2 ;;
@@ -14,6 +14,7 @@ while [ $# -gt 0 ]; do
     --prefetch) prefetch=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --clients) clients=$2; shift 2 ;;  # for quick comparisons; the JSON needs all three
     *) echo "bench transport: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -55,7 +56,7 @@ trap cleanup EXIT
 
 results=$(mktemp)
 for round in $(seq 1 "$rounds"); do
-    for client in c breakglass pika; do
+    for client in $clients; do
         queue="bench.transport.$client.$round.$$"
         echo "== round $round: $client ($messages x $size B, prefetch $prefetch)" >&2
         case "$client" in
@@ -72,7 +73,8 @@ import json, statistics, sys, datetime, os, subprocess
 path, out, messages, size, prefetch, window, rounds = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:8])
 runs = [json.loads(line) for line in open(path) if line.strip()]
 def median(client, key):
-    return round(statistics.median(r[key] for r in runs if r["client"] == client), 1)
+    values = [r[key] for r in runs if r["client"] == client]
+    return round(statistics.median(values), 1) if values else float("nan")
 consume = {c: median(c, "consume_msgs_per_s") for c in ("breakglass", "c", "pika")}
 publish = {c: median(c, "publish_msgs_per_s") for c in ("breakglass", "c", "pika")}
 result = {
