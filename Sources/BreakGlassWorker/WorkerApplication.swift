@@ -42,21 +42,13 @@ public struct WorkerApplication: Sendable {
         let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
 
         var services: [any Service] = []
-        let chromedriver: ChromedriverSupervisor?
-        let webDriverURL: String
-        if let configured = values.string("webdriver.url") {
-            chromedriver = nil
-            webDriverURL = configured
-        } else {
-            // The port is chosen now so the browser pool knows the URL; restarts reuse it.
-            let port = ChromedriverSupervisor.freePort()
-            let supervisor = ChromedriverSupervisor(
-                configuration: .init(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: port),
-                logger: log)
-            chromedriver = supervisor
-            services.append(supervisor)
-            webDriverURL = "http://127.0.0.1:\(port)"
-        }
+        // No WebDriver URL configured: the worker starts and supervises chromedriver on a free loopback port.
+        let supervisor = ChromeDriverSupervisor(
+            configuration: .init(mode: values.string("webdriver.url").map { .external(url: $0) }
+                ?? .managed(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick())),
+            logger: log)
+        let webDriverURL = supervisor.url
+        services.append(ChromeDriverService(supervisor: supervisor))
         let pool = BrowserPool(
             client: WebDriverClient(configuration: .init(
                 url: webDriverURL, chromiumBinary: values.string("webdriver.chromium_path"))),
@@ -90,7 +82,7 @@ public struct WorkerApplication: Sendable {
         if let port = values.int("ops.port"), port > 0 {
             let probes: [any ReadinessProbe] = [
                 BrokerProbe(connection: amqp), LedgerProbe(ledger: ledger),
-                WebDriverProbe { chromedriver.map { $0.url?.appendingPathComponent("status") } ?? URL(string: webDriverURL + "/status") },
+                WebDriverProbe { URL(string: webDriverURL + "/status") },
             ]
             services.append(OpsServer.application(
                 configuration: .init(host: values.string("ops.host") ?? "127.0.0.1", port: port), probes: probes,
@@ -157,6 +149,18 @@ struct RelayService: Service {
         try await relay.run()
         let drained = await relay.flush(deadline: .seconds(10))
         logger.info("outbox flushed on shutdown", metadata: ["breakglass.outbox.drained": "\(drained)"])
+    }
+}
+
+/// chromedriver's supervisor as a service: stops (terminating chromedriver) once everything else has.
+struct ChromeDriverService: Service {
+    let supervisor: ChromeDriverSupervisor
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            try await supervisor.run()
+        }
+        await supervisor.stop()
     }
 }
 
