@@ -18,7 +18,7 @@ struct BenchGateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds to measure (after the warm-up).") var seconds: Double = 10
     @Option(name: .long, help: "Seconds of warm-up, not measured.") var warmup: Double = 2
     @Option(name: .long, help: "Gate decisions in flight at once (requests handled concurrently).")
-    var concurrency: Int = 16
+    var concurrency: Int = 8
     @Option(name: .long, help: "Distinct cases/tenants served by the simulator.") var cases: Int = 200
     @Option(name: .long, help: "Live sources base URL; default: start the simulator in this process.")
     var url: String?
