@@ -29,7 +29,7 @@ extension Ledger {
                     INSERT INTO restorations (case_id, tenant_id, state, epoch, owner, lease_expires_at, request_id,
                         payload, created_at, updated_at)
                     VALUES (?, ?, 'claimed', 1, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [key.caseID, key.tenantID, owner, expires, requestID, payload, now, now])
+                    """).execute(arguments: [key.caseID, key.tenantID, owner, ts(expires), requestID, payload, ts(now), ts(now)])
                 return .claimed(Claim(key: key, epoch: 1, owner: owner, leaseExpiresAt: expires, state: .claimed))
             }
             if let decision = entry.decision { return .decided(decision) }
@@ -49,8 +49,8 @@ extension Ledger {
                     payload = coalesce(?, payload), in_doubt = in_doubt OR ?, updated_at = ?
                 WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                 """).execute(arguments: [
-                    machine.state.rawValue, machine.epoch, owner, expires, requestID, payload,
-                    recovery == .reconcile, now, key.caseID, key.tenantID, entry.epoch,
+                    machine.state.rawValue, machine.epoch, owner, ts(expires), requestID, payload,
+                    recovery == .reconcile, ts(now), key.caseID, key.tenantID, entry.epoch,
                 ])
             try Self.requireChanged(db, key, epoch: entry.epoch)
             return .claimed(Claim(
@@ -82,7 +82,7 @@ extension Ledger {
                     UPDATE restorations SET lease_expires_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                     """,
-                arguments: [machine.lease?.expiresAt, now, claim.key.caseID, claim.key.tenantID, claim.epoch])
+                arguments: [tsOptional(machine.lease?.expiresAt), ts(now), claim.key.caseID, claim.key.tenantID, claim.epoch])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)
             return Claim(
                 key: claim.key, epoch: claim.epoch, owner: claim.owner,
@@ -100,12 +100,13 @@ extension Ledger {
             try machine.passGate(epoch: claim.epoch)
             try db.execute(
                 sql: """
-                    UPDATE restorations SET state = ?, approval_refs = ?, recheck_times = ?, updated_at = ?
+                    UPDATE restorations SET state = ?, approval_refs = ?, recheck_times = json_insert(recheck_times, '$[#]', ?),
+                        updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                     """,
                 arguments: [
                     machine.state.rawValue, Self.encodeStrings(approvalRefs),
-                    Self.encodeTimes(entry.recheckTimes + [checkedAt]), clock(), claim.key.caseID, claim.key.tenantID,
+                    ts(checkedAt), ts(clock()), claim.key.caseID, claim.key.tenantID,
                     claim.epoch,
                 ])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)
@@ -124,11 +125,12 @@ extension Ledger {
             let now = clock()
             try db.execute(
                 sql: """
-                    UPDATE restorations SET state = ?, recheck_times = ?, submitting_at = ?, updated_at = ?
+                    UPDATE restorations SET state = ?, recheck_times = json_insert(recheck_times, '$[#]', ?), submitting_at = ?,
+                        updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                     """,
                 arguments: [
-                    machine.state.rawValue, Self.encodeTimes(entry.recheckTimes + [recheckedAt]), now, now,
+                    machine.state.rawValue, ts(recheckedAt), ts(now), ts(now),
                     claim.key.caseID, claim.key.tenantID, claim.epoch,
                 ])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)
@@ -174,7 +176,7 @@ extension Ledger {
                         """,
                     arguments: [
                         id, claim.key.caseID, claim.key.tenantID, sequence, entry.requestID, record.stage.rawValue,
-                        record.escalate, json, now,
+                        record.escalate, json, ts(now),
                     ])
             case .rejected(let codes):
                 try machine.reject(epoch: claim.epoch)
@@ -188,8 +190,8 @@ extension Ledger {
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                     """,
                 arguments: [
-                    machine.state.rawValue, confirmationID, grantExpiresAt, Self.encodeReasons(reasons), escalate,
-                    reconciled, takeoverID, now, now, claim.key.caseID, claim.key.tenantID, claim.epoch,
+                    machine.state.rawValue, confirmationID, tsOptional(grantExpiresAt), Self.encodeReasons(reasons), escalate,
+                    reconciled, takeoverID, ts(now), ts(now), claim.key.caseID, claim.key.tenantID, claim.epoch,
                 ])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)
             try Self.insertEvents(db, events, at: now)
@@ -231,7 +233,7 @@ extension Ledger {
                         INSERT INTO restorations (case_id, tenant_id, state, request_id, created_at, updated_at)
                         VALUES (?, ?, 'received', ?, ?, ?)
                         """,
-                    arguments: [key.caseID, key.tenantID, requestID, now, now])
+                    arguments: [key.caseID, key.tenantID, requestID, ts(now), ts(now)])
             }
             var machine = RestorationStateMachine(state: .received, epoch: epoch)
             try machine.reject(epoch: nil)
@@ -241,7 +243,7 @@ extension Ledger {
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                     """,
                 arguments: [
-                    machine.state.rawValue, requestID, Self.encodeReasons(reasons), now, now, key.caseID,
+                    machine.state.rawValue, requestID, Self.encodeReasons(reasons), ts(now), ts(now), key.caseID,
                     key.tenantID, epoch,
                 ])
             try Self.requireChanged(db, key, epoch: epoch)

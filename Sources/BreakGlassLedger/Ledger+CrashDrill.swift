@@ -18,7 +18,7 @@ extension Ledger {
                             created_at, updated_at)
                         VALUES (?, ?, 'claimed', 1, 'crash-drill', ?, 'REQ-crash-drill', ?, ?)
                         """,
-                    arguments: [key.caseID, key.tenantID, now.addingTimeInterval(3600), now, now])
+                    arguments: [key.caseID, key.tenantID, ts(now.addingTimeInterval(3600)), ts(now), ts(now)])
                 try Self.insertEvents(
                     db,
                     [OutboxMessage(eventID: "crash-drill-\(key)", routingKey: "crash.drill", body: Data("{}".utf8), key: key)],

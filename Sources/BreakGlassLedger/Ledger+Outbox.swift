@@ -34,7 +34,7 @@ extension Ledger {
                 UPDATE outbox SET published_at = ?, attempts = attempts + 1, last_attempt_at = ?
                 WHERE seq = ? AND published_at IS NULL
                 """)
-            for sequence in sequences { try statement.execute(arguments: [now, now, sequence]) }
+            for sequence in sequences { try statement.execute(arguments: [ts(now), ts(now), sequence]) }
         }
     }
 
@@ -44,7 +44,7 @@ extension Ledger {
         try await write(nil) { db in
             try db.execute(
                 sql: "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ? WHERE seq = ? AND published_at IS NULL",
-                arguments: [clock(), sequence])
+                arguments: [ts(clock()), sequence])
         }
     }
 
@@ -60,7 +60,7 @@ extension Ledger {
                     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
                     WHERE relay_lease.owner = excluded.owner OR relay_lease.expires_at <= ?
                     """,
-                arguments: [owner, expires, now])
+                arguments: [owner, ts(expires), ts(now)])
             return db.changesCount == 1
         }
     }
@@ -92,7 +92,7 @@ extension Ledger {
                         WHERE r.case_id = outbox.case_id AND r.tenant_id = outbox.tenant_id
                           AND r.state IN ('granted', 'rejected', 'resolved') AND r.decided_at < ?)
                     """,
-                arguments: [cutoff, cutoff])
+                arguments: [ts(cutoff), ts(cutoff)])
             let deleted = db.changesCount
             let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NULL") ?? 0
             return PruneResult(deletedEvents: deleted, keptPendingEvents: pending)
@@ -105,6 +105,7 @@ extension Ledger {
             message: OutboxMessage(
                 eventID: row["event_id"], routingKey: row["routing_key"], body: row["body"],
                 contentType: row["content_type"], key: RestorationKey(caseID: row["case_id"], tenantID: row["tenant_id"])),
-            createdAt: row["created_at"], publishedAt: row["published_at"], attempts: row["attempts"])
+            createdAt: date(row["created_at"]) ?? Date(timeIntervalSince1970: 0), publishedAt: date(row["published_at"]),
+            attempts: row["attempts"])
     }
 }

@@ -26,7 +26,7 @@ extension Ledger {
         let revocation: String? = row["revocation"]
         return Decision(
             key: key, state: state, requestID: row["request_id"], confirmationID: row["confirmation_id"],
-            reasons: decodeStrings(row["reasons"]).compactMap(ReasonCode.init(rawValue:)), decidedAt: row["decided_at"],
+            reasons: decodeStrings(row["reasons"]).compactMap(ReasonCode.init(rawValue:)), decidedAt: date(row["decided_at"]),
             revocation: revocation.flatMap(Decision.Revocation.init(rawValue:)))
     }
 
@@ -58,7 +58,7 @@ extension Ledger {
                     WHERE state IN ('claimed', 'gate-passed', 'submitting') AND lease_expires_at <= ?
                     ORDER BY lease_expires_at LIMIT ?
                     """,
-                arguments: [now, limit]
+                arguments: [ts(now), limit]
             ).map(Self.entry(from:))
         }
     }
@@ -75,7 +75,8 @@ extension Ledger {
                 arguments: [key.caseID, key.tenantID]
             ).map { row in
                 RequestSighting(
-                    requestID: row["request_id"], firstSeenAt: row["first_seen_at"], lastSeenAt: row["last_seen_at"],
+                    requestID: row["request_id"], firstSeenAt: Self.date(row["first_seen_at"]) ?? Date(timeIntervalSince1970: 0),
+                    lastSeenAt: Self.date(row["last_seen_at"]) ?? Date(timeIntervalSince1970: 0),
                     count: row["seen_count"])
             }
         }
@@ -123,7 +124,7 @@ extension Ledger {
                         SELECT count(*) FROM restorations
                         WHERE state IN ('claimed', 'gate-passed', 'submitting') AND lease_expires_at <= ?
                         """,
-                    arguments: [now]) ?? 0,
+                    arguments: [ts(now)]) ?? 0,
                 openTakeovers: try Int.fetchOne(db, sql: "SELECT count(*) FROM takeovers WHERE resolution IS NULL") ?? 0,
                 pendingEvents: try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NULL") ?? 0,
                 publishedEvents: try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") ?? 0,
@@ -140,8 +141,9 @@ extension Ledger {
         let resolution: String? = row["resolution"]
         return TakeoverEntry(
             id: row["id"], key: RestorationKey(caseID: row["case_id"], tenantID: row["tenant_id"]),
-            sequence: row["sequence"], requestID: row["request_id"], createdAt: row["created_at"], record: record,
+            sequence: row["sequence"], requestID: row["request_id"],
+            createdAt: date(row["created_at"]) ?? Date(timeIntervalSince1970: 0), record: record,
             resolution: resolution.flatMap(TakeoverEntry.Resolution.init(rawValue:)), resolvedBy: row["resolved_by"],
-            resolvedAt: row["resolved_at"], note: row["note"])
+            resolvedAt: date(row["resolved_at"]), note: row["note"])
     }
 }

@@ -2,6 +2,10 @@ import BreakGlassCore
 import Foundation
 import GRDB
 
+/// Timestamps are stored as REAL seconds since 1970 (UTC): cheap to write and compare, exact to the microsecond.
+func ts(_ date: Date) -> Double { date.timeIntervalSince1970 }
+func tsOptional(_ date: Date?) -> Double? { date?.timeIntervalSince1970 }
+
 /// Row mapping and small SQL helpers shared by the ledger's operations.
 extension Ledger {
     static let entryColumns = """
@@ -28,7 +32,7 @@ extension Ledger {
             state: state,
             epoch: row["epoch"],
             owner: row["owner"],
-            leaseExpiresAt: row["lease_expires_at"],
+            leaseExpiresAt: date(row["lease_expires_at"]),
             requestID: row["request_id"],
             resumeCount: row["resume_count"],
             takeoverID: row["takeover_id"],
@@ -36,24 +40,45 @@ extension Ledger {
             recheckTimes: decodeStrings(row["recheck_times"]).compactMap(Double.init).map(Date.init(timeIntervalSince1970:)),
             reasons: decodeStrings(row["reasons"]).compactMap(ReasonCode.init(rawValue:)),
             confirmationID: row["confirmation_id"],
-            grantExpiresAt: row["grant_expires_at"],
+            grantExpiresAt: date(row["grant_expires_at"]),
             escalate: row["escalate"],
             inDoubt: row["in_doubt"],
             reconciled: row["reconciled"],
             revocation: revocationText.flatMap(Decision.Revocation.init(rawValue:)),
             revokedBy: row["revoked_by"],
-            revokedAt: row["revoked_at"],
-            createdAt: row["created_at"],
-            updatedAt: row["updated_at"],
-            submittingAt: row["submitting_at"],
-            decidedAt: row["decided_at"],
+            revokedAt: date(row["revoked_at"]),
+            createdAt: date(row["created_at"]) ?? Date(timeIntervalSince1970: 0),
+            updatedAt: date(row["updated_at"]) ?? Date(timeIntervalSince1970: 0),
+            submittingAt: date(row["submitting_at"]),
+            decidedAt: date(row["decided_at"]),
             payload: row["payload"])
     }
 
-    /// JSON array of strings (numbers are kept as their text).
+    /// JSON array of strings, escaped by hand (JSONSerialization is slow on Linux and this is on every write).
     static func encodeStrings(_ values: [String]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: values, options: [])) ?? Data("[]".utf8)
-        return String(decoding: data, as: UTF8.self)
+        var out = "["
+        for (index, value) in values.enumerated() {
+            if index > 0 { out += "," }
+            out += "\""
+            for scalar in value.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                default:
+                    if scalar.value < 0x20 {
+                        let hex = String(scalar.value, radix: 16)
+                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    } else {
+                        out.unicodeScalars.append(scalar)
+                    }
+                }
+            }
+            out += "\""
+        }
+        return out + "]"
     }
 
     static func decodeStrings(_ text: String?) -> [String] {
@@ -65,8 +90,9 @@ extension Ledger {
         }
     }
 
-    static func encodeTimes(_ times: [Date]) -> String {
-        "[" + times.map { String(format: "%.3f", $0.timeIntervalSince1970) }.joined(separator: ",") + "]"
+
+    static func date(_ seconds: Double?) -> Date? {
+        seconds.map(Date.init(timeIntervalSince1970:))
     }
 
     static func encodeReasons(_ reasons: [ReasonCode]) -> String {
@@ -79,7 +105,7 @@ extension Ledger {
             VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (case_id, tenant_id, request_id)
             DO UPDATE SET last_seen_at = excluded.last_seen_at, seen_count = seen_count + 1
-            """).execute(arguments: [key.caseID, key.tenantID, requestID, now, now])
+            """).execute(arguments: [key.caseID, key.tenantID, requestID, ts(now), ts(now)])
     }
 
     /// Inserts events in the current transaction. The same event id twice is the same logical event: kept once.
@@ -94,7 +120,7 @@ extension Ledger {
                 ON CONFLICT (event_id) DO NOTHING
                 """).execute(arguments: [
                     event.eventID, event.key.caseID, event.key.tenantID, event.routingKey, event.contentType,
-                    event.body, now,
+                    event.body, ts(now),
                 ])
         }
     }

@@ -37,7 +37,7 @@ extension Ledger {
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                     """,
                 arguments: [
-                    machine.state.rawValue, machine.epoch, owner, expires, now, key.caseID, key.tenantID, entry.epoch,
+                    machine.state.rawValue, machine.epoch, owner, ts(expires), ts(now), key.caseID, key.tenantID, entry.epoch,
                 ])
             try Self.requireChanged(db, key, epoch: entry.epoch)
             try Self.insertEvents(db, events, at: now)
@@ -71,7 +71,7 @@ extension Ledger {
                     UPDATE restorations SET state = ?, decided_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                     """,
-                arguments: [machine.state.rawValue, now, now, key.caseID, key.tenantID, entry.epoch])
+                arguments: [machine.state.rawValue, ts(now), ts(now), key.caseID, key.tenantID, entry.epoch])
             try Self.requireChanged(db, key, epoch: entry.epoch)
             try Self.insertEvents(db, events, at: now)
             return Decision(
@@ -104,7 +104,7 @@ extension Ledger {
                         updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                     """,
-                arguments: [result.rawValue, person, reason, now, now, key.caseID, key.tenantID, entry.epoch])
+                arguments: [result.rawValue, person, reason, ts(now), ts(now), key.caseID, key.tenantID, entry.epoch])
             try Self.requireChanged(db, key, epoch: entry.epoch)
             try Self.insertEvents(db, events, at: now)
         }
@@ -121,7 +121,7 @@ extension Ledger {
                 UPDATE takeovers SET resolution = ?, resolved_by = ?, resolved_at = ?, note = ?
                 WHERE id = ? AND resolution IS NULL
                 """,
-            arguments: [resolution.rawValue, person, now, note, id])
+            arguments: [resolution.rawValue, person, ts(now), note, id])
         guard db.changesCount == 1 else {
             throw LedgerError.forbiddenTransition(key, from: .halted, detail: "takeover already resolved")
         }

@@ -52,7 +52,15 @@ public final class Ledger: Sendable {
         self.configuration = configuration
         self.logger = logger
         var config = GRDB.Configuration()
-        config.busyMode = .timeout(Self.seconds(configuration.busyTimeout))
+        // SQLite's stock busy handler sleeps 1, 2, 5, … up to 100 ms between attempts: fine for a lock held long,
+        // poor when several processes take turns committing small transactions. Poll briefly first, then every ms.
+        let budget = Self.seconds(configuration.busyTimeout)
+        config.busyMode = .callback { tries in
+            let waited = tries < 100 ? Double(tries) * 0.0001 : 0.01 + Double(tries - 100) * 0.001
+            guard waited < budget else { return false }
+            usleep(tries < 100 ? 100 : 1000)
+            return true
+        }
         config.maximumReaderCount = max(1, configuration.maximumReaders)
         config.label = "breakglass.ledger"
         config.foreignKeysEnabled = true

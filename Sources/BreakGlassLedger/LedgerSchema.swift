@@ -17,6 +17,7 @@ enum LedgerSchema {
         values.map { "'\($0)'" }.joined(separator: ", ")
     }
 
+    // Times are REAL seconds since 1970 (UTC) everywhere.
     private static func createTables(_ db: Database) throws {
         let states = sqlList(RestorationState.allCases.map(\.rawValue))
         let inFlight = sqlList(RestorationState.allCases.filter(\.isInFlight).map(\.rawValue))
@@ -36,27 +37,27 @@ enum LedgerSchema {
                 state TEXT NOT NULL CHECK (state IN (\(states))),
                 epoch INTEGER NOT NULL DEFAULT 0 CHECK (epoch >= 0),
                 owner TEXT,
-                lease_expires_at TEXT,
+                lease_expires_at REAL,
                 request_id TEXT NOT NULL,
                 payload BLOB,
                 resume_count INTEGER NOT NULL DEFAULT 0 CHECK (resume_count >= 0),
                 takeover_id TEXT REFERENCES takeovers(id),
                 approval_refs TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(approval_refs)),
-                recheck_times TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(recheck_times)),
+                recheck_times TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(recheck_times)),  -- [seconds since 1970, …]
                 reasons TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(reasons)),
                 confirmation_id TEXT,
-                grant_expires_at TEXT,
+                grant_expires_at REAL,
                 escalate INTEGER NOT NULL DEFAULT 0 CHECK (escalate IN (0, 1)),
                 in_doubt INTEGER NOT NULL DEFAULT 0 CHECK (in_doubt IN (0, 1)),
                 reconciled INTEGER NOT NULL DEFAULT 0 CHECK (reconciled IN (0, 1)),
                 revocation TEXT CHECK (revocation IN ('revoked', 'failed')),
                 revoked_by TEXT,
                 revoke_reason TEXT,
-                revoked_at TEXT,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                submitting_at TEXT,
-                decided_at TEXT,
+                revoked_at REAL,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                submitting_at REAL,
+                decided_at REAL,
                 UNIQUE (case_id, tenant_id),
                 -- in flight ⇔ an owner and a lease
                 CHECK ((state IN (\(inFlight))) = (owner IS NOT NULL AND lease_expires_at IS NOT NULL)),
@@ -71,8 +72,8 @@ enum LedgerSchema {
                 case_id TEXT NOT NULL,
                 tenant_id TEXT NOT NULL,
                 request_id TEXT NOT NULL,
-                first_seen_at TEXT NOT NULL,
-                last_seen_at TEXT NOT NULL,
+                first_seen_at REAL NOT NULL,
+                last_seen_at REAL NOT NULL,
                 seen_count INTEGER NOT NULL DEFAULT 1 CHECK (seen_count >= 1),
                 PRIMARY KEY (case_id, tenant_id, request_id)
             ) WITHOUT ROWID;
@@ -86,10 +87,10 @@ enum LedgerSchema {
                 stage TEXT NOT NULL CHECK (stage IN (\(stages))),
                 escalate INTEGER NOT NULL CHECK (escalate IN (0, 1)),
                 record TEXT NOT NULL CHECK (json_valid(record)),
-                created_at TEXT NOT NULL,
+                created_at REAL NOT NULL,
                 resolution TEXT CHECK (resolution IN ('resumed', 'resolved')),
                 resolved_by TEXT,
-                resolved_at TEXT,
+                resolved_at REAL,
                 note TEXT,
                 UNIQUE (case_id, tenant_id, sequence),
                 CHECK ((resolution IS NULL) = (resolved_by IS NULL)),
@@ -104,10 +105,10 @@ enum LedgerSchema {
                 routing_key TEXT NOT NULL CHECK (routing_key <> ''),
                 content_type TEXT NOT NULL,
                 body BLOB NOT NULL,
-                created_at TEXT NOT NULL,
-                published_at TEXT,
+                created_at REAL NOT NULL,
+                published_at REAL,
                 attempts INTEGER NOT NULL DEFAULT 0,
-                last_attempt_at TEXT
+                last_attempt_at REAL
             );
             CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
             CREATE INDEX outbox_key ON outbox (case_id, tenant_id);
@@ -116,7 +117,7 @@ enum LedgerSchema {
             CREATE TABLE relay_lease (
                 id INTEGER PRIMARY KEY CHECK (id = 1),
                 owner TEXT NOT NULL,
-                expires_at TEXT NOT NULL
+                expires_at REAL NOT NULL
             );
             """)
         for edge in RestorationStateMachine.allowedTransitions {

@@ -187,6 +187,17 @@ struct LedgerClaimTests {
         #expect(try ledger.requestSightings(for: busy).map(\.requestID) == ["REQ-1", "REQ-OLD"])
     }
 
+    @Test func storedListsSurviveAnyCharacters() async throws {
+        let fixture = try LedgerFixture()
+        defer { fixture.remove() }
+        let ledger = try fixture.open()
+        let refs = ["APR-1", "quote\"d", "back\\slash", "line\nbreak", "tab\t", "\u{01}ctl", "ünïcødé ✓"]
+        let claim = try await ledger.claim(key(9), requestID: "REQ-1", owner: "w").requireClaim()
+        _ = try await ledger.passGate(claim, approvalRefs: refs, checkedAt: fixture.clock.now)
+        #expect(try ledger.entry(for: key(9))?.approvalRefs == refs)
+        #expect(try ledger.entry(for: key(9))?.recheckTimes == [fixture.clock.now])
+    }
+
     @Test func badInputIsRefusedWithASpecificCode() async throws {
         let fixture = try LedgerFixture()
         defer { fixture.remove() }
