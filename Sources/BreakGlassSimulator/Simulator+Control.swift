@@ -84,6 +84,21 @@ extension Simulator {
                 }
             }
         }
+        control.post("fixtures/merge") { request, _ -> Response in
+            switch await Self.decodeBody(SimulatorFixtures.self, request, limit: limit) {
+            case .failure(let error): return Self.answer(error)
+            case .success(let addition):
+                do {
+                    let merged = try await state.fixtures.merging(addition).resolved(at: await state.now)
+                    await state.replaceFixtures(merged)
+                    logger.info("fixtures merged", metadata: ["breakglass.tenants": "\(addition.tenants.count)",
+                                                              "breakglass.cases": "\(addition.cases.count)"])
+                    return SimulatorResponse.json(OK())
+                } catch let error as SimulatorError {
+                    return SimulatorResponse.badRequest("\(error.description): \(error.detail)")
+                }
+            }
+        }
         control.post("reset") { _, _ -> Response in
             await state.reset()
             logger.info("simulator reset")

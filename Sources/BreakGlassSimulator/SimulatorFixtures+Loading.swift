@@ -68,6 +68,25 @@ extension SimulatorFixtures {
         return copy
     }
 
+    /// `other`'s tenants, incidents, cases, identities (matched by id) and IAM states (by tenant) replace or add to
+    /// these; the console settings stay.
+    public func merging(_ other: SimulatorFixtures) -> SimulatorFixtures {
+        func upsert<T>(_ base: [T], _ new: [T], _ key: (T) -> String) -> [T] {
+            var result = base
+            for item in new {
+                if let index = result.firstIndex(where: { key($0) == key(item) }) { result[index] = item } else { result.append(item) }
+            }
+            return result
+        }
+        var copy = self
+        copy.tenants = upsert(tenants, other.tenants, \.tenantID)
+        copy.incidents = upsert(incidents, other.incidents, \.incidentID)
+        copy.cases = upsert(cases, other.cases, \.caseID)
+        copy.identities = upsert(identities, other.identities) { "\($0.adminID)/\($0.ref)" }
+        copy.iam.merge(other.iam) { _, new in new }
+        return copy
+    }
+
     /// Checks what decoding cannot: unique ids, allowed status words, known references, sane console settings.
     public func validate() throws {
         func unique(_ ids: [String], _ what: String) throws {

@@ -48,6 +48,33 @@ struct SimulatorControlTests {
         }
     }
 
+    @Test func mergeAddsAndReplacesByID() async throws {
+        try await S.withSimulator { sim in
+            let addition = """
+            {"tenants":[{"tenant_id":"tnt-4f9a2c","name":"Acme Renamed","status":"suspended"},
+                        {"tenant_id":"tnt-extra","name":"Extra Ltd"}],
+             "iam":{"tnt-extra":{"sessions":[{"grant_ref":"BG-EXTRA001","expires_at":"now+1h"}]}}}
+            """
+            let merged = try await S.request(.POST, sim.baseURL + "/control/fixtures/merge", token: S.controlToken, json: addition)
+            #expect(merged.status == 200)
+            let acme = try await S.request(.GET, sim.baseURL + "/v1/tenants/tnt-4f9a2c", token: S.apiToken)
+            #expect(acme.json["name"] as? String == "Acme Renamed")
+            #expect(acme.json["status"] as? String == "suspended")
+            #expect(try await S.request(.GET, sim.baseURL + "/v1/tenants/tnt-extra", token: S.apiToken).status == 200)
+            // Untouched entries and the console settings stay.
+            #expect(try await S.request(.GET, sim.baseURL + "/v1/cases/CASE-88121", token: S.apiToken).status == 200)
+            #expect(await sim.state.fixtures.console.serviceAccount.username == "svc-breakglass")
+            let state = try await S.request(.GET, sim.baseURL + "/v1/iam/tenants/tnt-extra/admin-state", token: S.apiToken)
+            let sessions = state.json["active_breakglass_sessions"] as? [[String: Any]]
+            #expect(sessions?.first?["grant_ref"] as? String == "BG-EXTRA001")
+            // Expired sessions are not active.
+            let expired = #"{"iam":{"tnt-extra":{"sessions":[{"grant_ref":"BG-OLD00001","expires_at":"now-1m"}]}}}"#
+            #expect(try await S.request(.POST, sim.baseURL + "/control/fixtures/merge", token: S.controlToken, json: expired).status == 200)
+            let after = try await S.request(.GET, sim.baseURL + "/v1/iam/tenants/tnt-extra/admin-state", token: S.apiToken)
+            #expect((after.json["active_breakglass_sessions"] as? [[String: Any]])?.isEmpty == true)
+        }
+    }
+
     @Test func revokeAndRenewAnApproval() async throws {
         try await S.withSimulator { sim in
             let url = sim.baseURL + "/control/cases/CASE-88121/approvals/APR-2"

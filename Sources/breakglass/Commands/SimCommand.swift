@@ -15,6 +15,14 @@ struct SimCommand: AsyncParsableCommand {
         BREAKGLASS_SIM_API_TOKEN); the control API (/control) needs the token of --control-token-file (or \
         BREAKGLASS_SIM_CONTROL_TOKEN). A token file that does not exist yet is created with a random token (mode 0600). \
         The console is at http://HOST:PORT/console/login; its service account is in the fixtures.
+
+        Control API (JSON): GET|PUT /control/fixtures, POST /control/fixtures/merge, POST /control/reset,
+        POST /control/cases/{case_id}/approvals/{approval_id} {"action": "revoke"|"renew"|"pending"},
+        GET|PUT|DELETE /control/faults, PUT /control/faults/global, PUT|DELETE /control/faults/tenants/{tenant_id},
+        POST /control/release-hangs, GET /control/grants[?tenant_id=&external_reference=] (grant counts).
+        Fault modes: id_drift, broader_scope_prechecked, expiration_control_missing, existing_session_banner,
+        wrong_tenant_after_lookup, page_delay_ms, error_at_screen, session_expires_at_screen, ambiguous_confirmation,
+        confirmation_hang (+ confirmation_hang_ms), grant_absent_from_iam, revoke_failure ("error"|"silent").
         """
     )
 
