@@ -230,6 +230,9 @@ struct ConsoleDriverTests {
             #expect(grant.verifiedInIAM)
             #expect(!reconciled.clicked)
             #expect(await h.grantCount(request) == 1)
+            // One browser session served both flows: reused with a cleaned profile.
+            #expect(await h.driver.pool.created == 1)
+            #expect(await h.driver.pool.reused == 1)
             let summary = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: URL(fileURLWithPath: try #require(reconciled.evidence).path).appendingPathComponent("summary.json")))
             #expect(summary["outcome"] == "granted-by-reconciliation")
             #expect(try h.verifyAll() == 2)

@@ -1,0 +1,114 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+public import Logging
+
+/// Keeps a WebDriver endpoint available to the worker: either a configured URL (someone else runs chromedriver),
+/// or a `chromedriver --port=N` child process that it starts, waits for (`GET /status` ready), restarts when it
+/// dies, and stops on shutdown. Wrap `run()` in a swift-service-lifecycle `Service` (it returns when cancelled).
+public actor ChromeDriverSupervisor {
+    public struct Configuration: Sendable {
+        public enum Mode: Sendable, Hashable {
+            /// Use a running driver at this URL.
+            case external(url: String)
+            /// Start `binary --port=<port>` (default binary `/usr/bin/chromedriver`).
+            case managed(binary: String, port: Int)
+        }
+
+        public var mode: Mode
+        /// Bound on the driver becoming ready after a start. Default 20 s.
+        public var readyTimeout: Duration
+        /// How often `run()` checks the child process. Default 500 ms.
+        public var checkInterval: Duration
+        /// Wait before a restart after the child died. Default 1 s.
+        public var restartDelay: Duration
+
+        public init(mode: Mode, readyTimeout: Duration = .seconds(20), checkInterval: Duration = .milliseconds(500),
+                    restartDelay: Duration = .seconds(1)) {
+            self.mode = mode
+            self.readyTimeout = readyTimeout
+            self.checkInterval = checkInterval
+            self.restartDelay = restartDelay
+        }
+    }
+
+    public let configuration: Configuration
+    let logger: Logger
+    private var process: Process?
+    /// Times the managed driver was (re)started.
+    public private(set) var starts = 0
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "breakglass.chromedriver")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The managed child's process id, when one runs.
+    public var processIdentifier: Int32? { process?.isRunning == true ? process?.processIdentifier : nil }
+
+    /// The driver's base URL.
+    public nonisolated var url: String {
+        switch configuration.mode {
+        case .external(let url): url.hasSuffix("/") ? String(url.dropLast()) : url
+        case .managed(_, let port): "http://127.0.0.1:\(port)"
+        }
+    }
+
+    /// Whether the driver answers `GET /status` with `ready: true`.
+    public func isReady() async -> Bool {
+        (try? await WebDriverClient(configuration: .init(url: url, commandTimeout: .seconds(2))).isReady()) ?? false
+    }
+
+    /// Starts the managed driver if it is not running, then waits until it is ready (bounded).
+    public func start() async throws {
+        if case .managed(let binary, let port) = configuration.mode, process?.isRunning != true {
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: binary)
+            child.arguments = ["--port=\(port)"]
+            child.standardOutput = FileHandle.nullDevice
+            child.standardError = FileHandle.nullDevice
+            do { try child.run() } catch {
+                throw WebDriverError(code: .sessionNotCreated, command: "start chromedriver")
+            }
+            process = child
+            starts += 1
+            logger.info("chromedriver started", metadata: ["breakglass.port": "\(port)"])
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: configuration.readyTimeout)
+        while clock.now < deadline {
+            if await isReady() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw WebDriverError(code: .commandTimedOut, command: "GET /status")
+    }
+
+    /// Starts, then watches the child until cancelled (restarting it when it dies); stops it on the way out.
+    public func run() async throws {
+        try await start()
+        do {
+            while !Task.isCancelled {
+                try await Task.sleep(for: configuration.checkInterval)
+                if case .managed = configuration.mode, process?.isRunning != true {
+                    logger.info("chromedriver exited; restarting")
+                    try await Task.sleep(for: configuration.restartDelay)
+                    try await start()
+                }
+            }
+        } catch is CancellationError {}
+        stop()
+    }
+
+    /// Stops the managed driver: SIGTERM, up to 5 s for it to exit, then SIGKILL. (Polls instead of
+    /// `waitUntilExit`, which can block forever inside Swift concurrency on Linux.)
+    public func stop() {
+        guard let child = process else { return }
+        process = nil
+        guard child.isRunning else { return }
+        child.terminate()
+        for _ in 0..<250 where child.isRunning { usleep(20_000) }
+        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        logger.info("chromedriver stopped")
+    }
+}
