@@ -84,7 +84,7 @@ struct EnqueueCommand: AsyncParsableCommand {
                         inFlight -= 1
                         progress.record(ok)
                     }
-                    let message = Self.message(for: item.body, signer: signer)
+                    let message = AMQPMessage.signedRequest(body: item.body, signer: signer)
                     let origin = item.origin
                     group.addTask {
                         do {
@@ -122,17 +122,6 @@ struct EnqueueCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("… \(done) published (\(confirmed) confirmed, \(failed) failed)\n".utf8))
             }
         }
-    }
-
-    static func message(for body: [UInt8], signer: RequestSigner) -> AMQPMessage {
-        let header = signer.signature(for: body).value
-        var requestID: String?
-        if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
-            requestID = object["request_id"] as? String
-        }
-        return AMQPMessage(body: body, properties: .persistent(
-            contentType: "application/json", messageID: requestID,
-            headers: ["x-breakglass-signature": .string(header)]))
     }
 
     /// The request bodies of all inputs, in order, read lazily file by file.
