@@ -86,8 +86,9 @@ public struct ConsoleDriver: Sendable {
         return FlowState(recorder: recorder)
     }
 
-    func context(_ request: RestorationRequest) -> ConsoleValue.Context {
-        ConsoleValue.Context(request: request, username: configuration.username, password: configuration.password)
+    func context(_ request: RestorationRequest, confirmationID: String? = nil, revokeReason: String? = nil) -> ConsoleValue.Context {
+        ConsoleValue.Context(request: request, username: configuration.username, password: configuration.password,
+                             confirmationID: confirmationID, revokeReason: revokeReason)
     }
 
     /// The request as evidence: identifiers, scopes, duration, approval references; person ids shortened.

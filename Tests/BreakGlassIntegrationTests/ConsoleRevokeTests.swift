@@ -1,0 +1,57 @@
+import BreakGlassConsole
+import BreakGlassCore
+import BreakGlassSimulator
+import Foundation
+import Testing
+
+@Suite("Console revoke (Chromium + simulator)", .serialized, .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
+struct ConsoleRevokeTests {
+    @Test("revoke ends the grant in the console and in IAM, with a revocation bundle")
+    func revoke() async throws {
+        try await ConsoleHarness.run { h in
+            let request = ConsoleHarness.request()
+            let id = try #require(await h.driver.submit(request, hooks: h.hooks()).grant?.confirmationID)
+            let sources = h.sources
+            let result = await h.driver.revoke(request, confirmationID: id, reason: "incident resolved", revokedBy: "sec-lead-1",
+                                               grantVisible: { t, r in await SubmissionHooks.iamShows(sources: sources, tenantID: t, confirmationID: r) })
+            #expect(result.revoked, "\(String(describing: result.takeover))")
+            #expect(result.clicked)
+            #expect(await h.grants(request).first?.status == "revoked")
+            let location = try #require(result.evidence)
+            let verification = EvidenceVerifier(trustedPublicKey: h.key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: location.path))
+            #expect(verification.isValid)
+            #expect(verification.manifest?.kind == "revocation")
+            try h.expectNoCanaries()
+        }
+    }
+
+    @Test("a revoke that says revoked but leaves the IAM session: failed, escalated")
+    func silentFailure() async throws {
+        try await ConsoleHarness.run(verificationWindow: .milliseconds(600)) { h in
+            let request = ConsoleHarness.request()
+            let id = try #require(await h.driver.submit(request, hooks: h.hooks()).grant?.confirmationID)
+            await h.sim.state.setGlobalFaults(.init(revokeFailure: .silent))
+            let sources = h.sources
+            let result = await h.driver.revoke(request, confirmationID: id, reason: "incident resolved", revokedBy: "sec-lead-1",
+                                               grantVisible: { t, r in await SubmissionHooks.iamShows(sources: sources, tenantID: t, confirmationID: r) })
+            #expect(!result.revoked)
+            #expect(result.takeover?.reasons == [.grantUnverified])
+            #expect(result.takeover?.escalate == true)
+        }
+    }
+
+    @Test("a revoke error page: failed, escalated, the grant stays")
+    func errorPage() async throws {
+        try await ConsoleHarness.run { h in
+            let request = ConsoleHarness.request()
+            let id = try #require(await h.driver.submit(request, hooks: h.hooks()).grant?.confirmationID)
+            await h.sim.state.setGlobalFaults(.init(revokeFailure: .error))
+            let sources = h.sources
+            let result = await h.driver.revoke(request, confirmationID: id, reason: "incident resolved", revokedBy: "sec-lead-1",
+                                               grantVisible: { t, r in await SubmissionHooks.iamShows(sources: sources, tenantID: t, confirmationID: r) })
+            #expect(!result.revoked)
+            #expect(result.takeover?.reasons == [.consoleError])
+            #expect(await h.grants(request).first?.status == "active")
+        }
+    }
+}
