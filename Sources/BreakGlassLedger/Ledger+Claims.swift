@@ -77,12 +77,10 @@ extension Ledger {
             let now = clock()
             var machine = entry.machine
             try machine.renewLease(epoch: claim.epoch, until: self.leaseEnd(from: now, lease))
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     UPDATE restorations SET lease_expires_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """,
-                arguments: [tsOptional(machine.lease?.expiresAt), ts(now), claim.key.caseID, claim.key.tenantID, claim.epoch])
+                    """).execute(arguments: [tsOptional(machine.lease?.expiresAt), ts(now), claim.key.caseID, claim.key.tenantID, claim.epoch])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)
             return Claim(
                 key: claim.key, epoch: claim.epoch, owner: claim.owner,
@@ -98,13 +96,11 @@ extension Ledger {
             let entry = try Self.fencedEntry(db, claim)
             var machine = entry.machine
             try machine.passGate(epoch: claim.epoch)
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     UPDATE restorations SET state = ?, approval_refs = ?, recheck_times = json_insert(recheck_times, '$[#]', ?),
                         updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """,
-                arguments: [
+                    """).execute(arguments: [
                     machine.state.rawValue, Self.encodeStrings(approvalRefs),
                     ts(checkedAt), ts(clock()), claim.key.caseID, claim.key.tenantID,
                     claim.epoch,
@@ -123,13 +119,11 @@ extension Ledger {
             var machine = entry.machine
             try machine.beginSubmitting(epoch: claim.epoch)
             let now = clock()
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     UPDATE restorations SET state = ?, recheck_times = json_insert(recheck_times, '$[#]', ?), submitting_at = ?,
                         updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """,
-                arguments: [
+                    """).execute(arguments: [
                     machine.state.rawValue, ts(recheckedAt), ts(now), ts(now),
                     claim.key.caseID, claim.key.tenantID, claim.epoch,
                 ])
@@ -168,13 +162,11 @@ extension Ledger {
                 let id = TakeoverEntry.id(for: claim.key, sequence: sequence)
                 takeoverID = id
                 let json = String(decoding: try JSONEncoder.ledger.encode(record), as: UTF8.self)
-                try db.execute(
-                    sql: """
+                try db.cachedStatement(sql: """
                         INSERT INTO takeovers (id, case_id, tenant_id, sequence, request_id, stage, escalate, record,
                             created_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
+                        """).execute(arguments: [
                         id, claim.key.caseID, claim.key.tenantID, sequence, entry.requestID, record.stage.rawValue,
                         record.escalate, json, ts(now),
                     ])
@@ -182,14 +174,12 @@ extension Ledger {
                 try machine.reject(epoch: claim.epoch)
                 reasons = codes
             }
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     UPDATE restorations SET state = ?, owner = NULL, lease_expires_at = NULL, confirmation_id = ?,
                         grant_expires_at = ?, reasons = ?, escalate = ?, reconciled = ?,
                         takeover_id = coalesce(?, takeover_id), decided_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """,
-                arguments: [
+                    """).execute(arguments: [
                     machine.state.rawValue, confirmationID, tsOptional(grantExpiresAt), Self.encodeReasons(reasons), escalate,
                     reconciled, takeoverID, ts(now), ts(now), claim.key.caseID, claim.key.tenantID, claim.epoch,
                 ])
@@ -228,21 +218,17 @@ extension Ledger {
                 guard entry.state == .received else { return .keyBusy(entry.state) }
                 epoch = entry.epoch
             } else {
-                try db.execute(
-                    sql: """
+                try db.cachedStatement(sql: """
                         INSERT INTO restorations (case_id, tenant_id, state, request_id, created_at, updated_at)
                         VALUES (?, ?, 'received', ?, ?, ?)
-                        """,
-                    arguments: [key.caseID, key.tenantID, requestID, ts(now), ts(now)])
+                        """).execute(arguments: [key.caseID, key.tenantID, requestID, ts(now), ts(now)])
             }
             var machine = RestorationStateMachine(state: .received, epoch: epoch)
             try machine.reject(epoch: nil)
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     UPDATE restorations SET state = ?, request_id = ?, reasons = ?, decided_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """,
-                arguments: [
+                    """).execute(arguments: [
                     machine.state.rawValue, requestID, Self.encodeReasons(reasons), ts(now), ts(now), key.caseID,
                     key.tenantID, epoch,
                 ])

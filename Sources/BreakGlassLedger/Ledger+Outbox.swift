@@ -42,9 +42,7 @@ extension Ledger {
     public func recordFailedAttempt(sequence: Int64) async throws {
         let clock = configuration.clock
         try await write(nil) { db in
-            try db.execute(
-                sql: "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ? WHERE seq = ? AND published_at IS NULL",
-                arguments: [ts(clock()), sequence])
+            try db.cachedStatement(sql: "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ? WHERE seq = ? AND published_at IS NULL").execute(arguments: [ts(clock()), sequence])
         }
     }
 
@@ -54,13 +52,11 @@ extension Ledger {
         return try await write(nil) { db in
             let now = clock()
             let expires = now.addingTimeInterval(Self.seconds(duration))
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO relay_lease (id, owner, expires_at) VALUES (1, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
                     WHERE relay_lease.owner = excluded.owner OR relay_lease.expires_at <= ?
-                    """,
-                arguments: [owner, ts(expires), ts(now)])
+                    """).execute(arguments: [owner, ts(expires), ts(now)])
             return db.changesCount == 1
         }
     }
@@ -68,7 +64,7 @@ extension Ledger {
     /// Gives the relay lease up (on shutdown) so another process's relay takes over at once.
     public func releaseRelayLease(owner: String) async throws {
         try await write(nil) { db in
-            try db.execute(sql: "DELETE FROM relay_lease WHERE owner = ?", arguments: [owner])
+            try db.cachedStatement(sql: "DELETE FROM relay_lease WHERE owner = ?").execute(arguments: [owner])
         }
     }
 
@@ -83,16 +79,14 @@ extension Ledger {
     /// redelivery; the schema refuses it too), and nothing of an undecided key is touched.
     public func prune(olderThan cutoff: Date) async throws -> PruneResult {
         try await write(nil) { db in
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     DELETE FROM outbox
                     WHERE published_at IS NOT NULL AND published_at < ?
                       AND EXISTS (
                         SELECT 1 FROM restorations r
                         WHERE r.case_id = outbox.case_id AND r.tenant_id = outbox.tenant_id
                           AND r.state IN ('granted', 'rejected', 'resolved') AND r.decided_at < ?)
-                    """,
-                arguments: [ts(cutoff), ts(cutoff)])
+                    """).execute(arguments: [ts(cutoff), ts(cutoff)])
             let deleted = db.changesCount
             let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NULL") ?? 0
             return PruneResult(deletedEvents: deleted, keptPendingEvents: pending)

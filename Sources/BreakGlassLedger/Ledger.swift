@@ -98,6 +98,9 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Write transactions this instance committed and the operations they carried (group commit at work).
+    public var writeStatistics: (transactions: Int, operations: Int) { batcher.statistics }
+
     /// `PRAGMA integrity_check` (for tests and `ledger stats`).
     public func integrityCheck() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }

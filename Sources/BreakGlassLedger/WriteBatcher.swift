@@ -18,6 +18,14 @@ final class WriteBatcher: Sendable {
     private struct State {
         var queue: [Entry] = []
         var draining = false
+        var transactions = 0
+        var operations = 0
+    }
+
+    /// Transactions committed and operations they carried, since opening (operations / transactions = the
+    /// average group-commit batch).
+    var statistics: (transactions: Int, operations: Int) {
+        state.withLock { ($0.transactions, $0.operations) }
     }
 
     private let pool: DatabasePool
@@ -45,13 +53,20 @@ final class WriteBatcher: Sendable {
     }
 
     private func drain() async {
+        var first = true
         while true {
+            // Before a follow-up batch, let the writers just answered queue their next write: bigger batches,
+            // fewer fsyncs. (The first batch goes at once: nobody waits longer than needed when idle.)
+            if !first { await Task.yield() }
+            first = false
             let batch: [Entry] = state.withLock { state in
                 guard !state.queue.isEmpty else {
                     state.draining = false
                     return []
                 }
                 let count = min(state.queue.count, maximumBatchSize)
+                state.transactions += 1
+                state.operations += count
                 let batch = Array(state.queue.prefix(count))
                 state.queue.removeFirst(count)
                 return batch

@@ -194,6 +194,10 @@ struct BenchLedgerCommand: AsyncParsableCommand {
                 "full_cycle": "claim, gate-passed, submitting, granted + 2 events: 4 durable writes",
                 "lookup": "decision(for:) of decided keys; final decisions from memory, halted and uncached from the file",
                 "cores": ProcessInfo.processInfo.activeProcessorCount,
+                "load_average_at_end": (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
+                    .split(separator: " ").prefix(3).joined(separator: " ") ?? "?",
+                "writes_per_commit_single_process": singleLedger.writeStatistics.transactions > 0
+                    ? Double(singleLedger.writeStatistics.operations) / Double(singleLedger.writeStatistics.transactions) : 0,
                 "date": Date().formatted(.iso8601),
             ]
             let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
@@ -223,7 +227,10 @@ struct BenchLedgerCommand: AsyncParsableCommand {
             let seconds = try await BenchLedgerCommand.measure(count: cycles, concurrency: concurrency) { index in
                 try await BenchLedgerCommand.cycle(ledger, index: index, prefix: prefix)
             }
-            print("{\"cycles_per_s\": \(Double(cycles) / seconds), \"seconds\": \(seconds)}")
+            let statistics = ledger.writeStatistics
+            print(
+                "{\"cycles_per_s\": \(Double(cycles) / seconds), \"seconds\": \(seconds), "
+                    + "\"transactions\": \(statistics.transactions), \"operations\": \(statistics.operations)}")
         }
     }
 }
