@@ -82,7 +82,7 @@ public struct WorkerApplication: Sendable {
         if let port = values.int("ops.port"), port > 0 {
             let probes: [any ReadinessProbe] = [
                 BrokerProbe(connection: amqp), LedgerProbe(ledger: ledger),
-                WebDriverProbe { URL(string: webDriverURL + "/status") },
+                WebDriverProbe { await supervisor.isReady() },
             ]
             services.append(OpsServer.application(
                 configuration: .init(host: values.string("ops.host") ?? "127.0.0.1", port: port), probes: probes,

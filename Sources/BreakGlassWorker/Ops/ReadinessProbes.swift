@@ -1,9 +1,6 @@
 public import BreakGlassAMQP
 public import BreakGlassLedger
 public import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Broker connected and not blocked (`connection.blocked` makes publishers wait: not ready).
 public struct BrokerProbe: ReadinessProbe {
@@ -52,25 +49,15 @@ public struct LedgerProbe: ReadinessProbe {
 
 /// The WebDriver endpoint answers `/status` with `ready: true`.
 public struct WebDriverProbe: ReadinessProbe {
-    let statusURL: @Sendable () -> URL?
+    let isReady: @Sendable () async -> Bool
 
-    public init(statusURL: @escaping @Sendable () -> URL?) {
-        self.statusURL = statusURL
+    public init(isReady: @escaping @Sendable () async -> Bool) {
+        self.isReady = isReady
     }
 
     public func check() async -> [Readiness.Check] {
-        guard let url = statusURL() else { return [.init(name: "webdriver", ok: false, detail: "not started")] }
-        var request = URLRequest(url: url)
-        request.timeoutInterval = 2
-        do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            guard (response as? HTTPURLResponse)?.statusCode == 200,
-                let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-                let value = object["value"] as? [String: Any], value["ready"] as? Bool == true
-            else { return [.init(name: "webdriver", ok: false, detail: "not ready")] }
-            return [.init(name: "webdriver", ok: true, detail: "ready")]
-        } catch {
-            return [.init(name: "webdriver", ok: false, detail: "unreachable")]
-        }
+        await isReady()
+            ? [.init(name: "webdriver", ok: true, detail: "ready")]
+            : [.init(name: "webdriver", ok: false, detail: "not ready or unreachable")]
     }
 }
