@@ -135,9 +135,39 @@ extension Ledger {
         throw LedgerError.fenced(key, held: epoch, current: current)
     }
 
+    /// The few columns a transition needs (cheaper than a whole `LedgerEntry` on the hot path).
+    struct TransitionRow {
+        let state: RestorationState
+        let epoch: Int64
+        let resumeCount: Int
+        let requestID: String
+        let machine: RestorationStateMachine
+    }
+
+    static func fetchTransitionRow(_ db: Database, _ key: RestorationKey) throws -> TransitionRow? {
+        let statement = try db.cachedStatement(sql: """
+            SELECT state, epoch, owner, lease_expires_at, resume_count, request_id FROM restorations
+            WHERE case_id = ? AND tenant_id = ?
+            """)
+        guard let row = try Row.fetchOne(statement, arguments: [key.caseID, key.tenantID]) else { return nil }
+        guard let state = RestorationState(rawValue: row[0]) else {
+            throw LedgerError.database(key, detail: "unknown state in the ledger", underlying: nil)
+        }
+        let epoch: Int64 = row[1]
+        let owner: String? = row[2]
+        let lease: Double? = row[3]
+        let resumeCount: Int = row[4]
+        return TransitionRow(
+            state: state, epoch: epoch, resumeCount: resumeCount, requestID: row[5],
+            machine: RestorationStateMachine(
+                state: state, epoch: epoch,
+                lease: owner.flatMap { owner in lease.map { .init(owner: owner, expiresAt: Date(timeIntervalSince1970: $0)) } },
+                resumeCount: resumeCount))
+    }
+
     /// Loads the row and checks the caller's epoch before any transition.
-    static func fencedEntry(_ db: Database, _ claim: Claim) throws -> LedgerEntry {
-        guard let entry = try fetchEntry(db, claim.key) else { throw LedgerError.notFound(claim.key) }
+    static func fencedEntry(_ db: Database, _ claim: Claim) throws -> TransitionRow {
+        guard let entry = try fetchTransitionRow(db, claim.key) else { throw LedgerError.notFound(claim.key) }
         guard entry.epoch == claim.epoch else {
             throw LedgerError.fenced(claim.key, held: claim.epoch, current: entry.epoch)
         }
