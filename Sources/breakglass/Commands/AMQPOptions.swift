@@ -37,6 +37,11 @@ struct AMQPOptions: ParsableArguments {
     }
 }
 
+/// A runtime failure of an AMQP subcommand: printed as "Error: ..." without the usage text.
+struct AMQPCommandError: Error, CustomStringConvertible {
+    let description: String
+}
+
 extension AMQPError {
     /// A one-line explanation for the terminal (code, broker reply code and text; never a password).
     var terminalMessage: String {

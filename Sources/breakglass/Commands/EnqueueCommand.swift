@@ -42,6 +42,9 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Declare the contract topology first.")
     var declare = false
 
+    @Option(help: "Seconds to wait for the broker before giving up.")
+    var timeout: Int = 30
+
     @OptionGroup var connection: AMQPOptions
 
     func validate() throws {
@@ -60,17 +63,17 @@ struct EnqueueCommand: AsyncParsableCommand {
         do {
             signer = try RequestSigner(keyID: keyID ?? keyURL.deletingPathExtension().lastPathComponent, seedFile: keyURL)
         } catch {
-            throw ValidationError("cannot use signing key \(key): \(error)")
+            throw AMQPCommandError(description: "cannot use signing key \(key): \(error)")
         }
         var logger = Logger(label: "breakglass.enqueue")
         logger.logLevel = .warning
         let amqp = try AMQPConnection(configuration: try connection.configuration(), logger: logger)
         do {
-            try await amqp.waitUntilReady(timeout: .seconds(30))
+            try await amqp.waitUntilReady(timeout: .seconds(timeout))
             if declare { try await amqp.declare(AMQPTopology()) }
         } catch let error as AMQPError {
             await amqp.close()
-            throw ValidationError("broker not usable: \(error.terminalMessage)")
+            throw AMQPCommandError(description: "broker not usable: \(error.terminalMessage)")
         }
 
         let progress = Progress()
@@ -124,7 +127,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         }
     }
 
-    /// The request bodies of all inputs, in order, read lazily file by file.
+    /// The request bodies of all inputs, in order (all inputs are read before publishing starts).
     static func items(files: [String], lines: Bool) -> AsyncThrowingStream<Item, any Error> {
         AsyncThrowingStream { continuation in
             do {
@@ -136,7 +139,7 @@ struct EnqueueCommand: AsyncParsableCommand {
                         do {
                             data = try Data(contentsOf: URL(fileURLWithPath: file))
                         } catch {
-                            throw ValidationError("cannot read \(file)")
+                            throw AMQPCommandError(description: "cannot read \(file)")
                         }
                     }
                     let asLines = lines || file == "-" || file.hasSuffix(".jsonl") || file.hasSuffix(".ndjson")

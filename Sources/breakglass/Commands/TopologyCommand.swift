@@ -58,7 +58,7 @@ struct TopologyCommand: AsyncParsableCommand {
                 try await amqp.declare(names.topology)
             } catch let error as AMQPError {
                 await amqp.close()
-                throw ValidationError("topology declare failed: \(error.terminalMessage)")
+                throw AMQPCommandError(description: "topology declare failed: \(error.terminalMessage)")
             }
             await amqp.close()
             for declaration in names.topology.declarations { print("declared \(Show.describe(declaration))") }
