@@ -21,7 +21,7 @@ struct GateMutation: Sendable, CustomStringConvertible {
 
     static let all: [GateMutation] = [
         GateMutation("case does not exist", .caseNotFound) { f, _ in f.caseAnswer = .notFound },
-        GateMutation("case answer for another case", .caseNotFound) { f, p in f.caseRecord.caseID = "CASE-\(p)" },
+        GateMutation("case answer for another case", .caseNotFound) { f, p in f.caseRecord.caseID = "CASE-x\(p)" },
         GateMutation("case closed", .caseClosed) { f, _ in f.caseRecord.status = .closed },
         GateMutation("packet id differs", .packetMismatch) { f, p in f.caseRecord.packet.id = "PKT-x\(p)" },
         GateMutation("packet hash differs", .packetMismatch) { f, p in
@@ -97,9 +97,9 @@ struct GateMutation: Sendable, CustomStringConvertible {
             let approver = f.caseRecord.approvals[pick(p)].approverID
             f.iam.directoryRoles[approver] = p % 2 == 0 ? nil : ["some-other-role"]
         },
-        GateMutation("case tenant differs", .tenantMismatch) { f, p in f.caseRecord.tenantID = "tnt-\(p)" },
+        GateMutation("case tenant differs", .tenantMismatch) { f, p in f.caseRecord.tenantID = "tnt-x\(p)" },
         GateMutation("tenant does not exist", .tenantMismatch) { f, _ in f.tenantAnswer = .notFound },
-        GateMutation("tenant answer for another tenant", .tenantMismatch) { f, p in f.tenant.tenantID = "tnt-\(p)" },
+        GateMutation("tenant answer for another tenant", .tenantMismatch) { f, p in f.tenant.tenantID = "tnt-x\(p)" },
         GateMutation("tenant name differs", .tenantMismatch) { f, p in f.tenant.name = "Acme Corp \(p)" },
         GateMutation("IAM has no admin state", .tenantMismatch) { f, _ in f.iamAnswer = .notFound },
         GateMutation("tenant not active", .tenantInactive) { f, p in
@@ -107,12 +107,12 @@ struct GateMutation: Sendable, CustomStringConvertible {
         },
         GateMutation("incident does not exist", .incidentMismatch) { f, _ in f.incidentAnswer = .notFound },
         GateMutation("incident answer for another incident", .incidentMismatch) { f, p in
-            f.incident.incidentID = "INC-\(p)"
+            f.incident.incidentID = "INC-x\(p)"
         },
         GateMutation("incident does not list the tenant", .incidentMismatch) { f, _ in
             f.incident.tenantIDs.removeAll { $0 == f.request.tenant.id }
         },
-        GateMutation("case incident differs", .incidentMismatch) { f, p in f.caseRecord.incidentID = "INC-\(p)" },
+        GateMutation("case incident differs", .incidentMismatch) { f, p in f.caseRecord.incidentID = "INC-x\(p)" },
         GateMutation("incident not active", .incidentNotActive) { f, p in
             f.incident.status = p % 2 == 0 ? .mitigated : .resolved
         },
@@ -126,10 +126,10 @@ struct GateMutation: Sendable, CustomStringConvertible {
             f.identity.verifiedAt = f.now.addingTimeInterval(f.policy.clockSkewTolerance + Double(p))
         },
         GateMutation("identity answer for another admin", .identityUnverified) { f, p in
-            f.identity.adminID = "adm-\(p)"
+            f.identity.adminID = "adm-x\(p)"
         },
         GateMutation("case requester differs", .identityUnverified) { f, p in
-            f.caseRecord.requesterAdminID = "adm-\(p)"
+            f.caseRecord.requesterAdminID = "adm-x\(p)"
         },
         GateMutation("scope beyond the approved ones", .scopeExceedsApproval) { f, p in
             f.request.privilege.scopes.append("scope.\(p)")

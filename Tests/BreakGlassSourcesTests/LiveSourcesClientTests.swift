@@ -151,7 +151,7 @@ struct LiveSourcesClientTests {
             calls.withLock { $0 += 1 }
             return answer
         }) { baseURL in
-            let client = try Self.client(baseURL, retryWindow: .milliseconds(300), requestTimeout: .seconds(3))
+            let client = try Self.client(baseURL, retryWindow: .seconds(2), requestTimeout: .seconds(3))
             let result = await client.fetchTenant(tenantID: "tnt-1")
             try await client.shutdown()
             guard case .unavailable(let detail) = result else {
