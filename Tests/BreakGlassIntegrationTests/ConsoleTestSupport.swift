@@ -19,6 +19,7 @@ struct ConsoleHarness {
     let evidenceRoot: URL
     let key: EvidenceKey
     let beforeSubmitCalls: Counter
+    let logs: ConsoleLogCapture
 
     actor Counter {
         var value = 0
@@ -46,21 +47,23 @@ struct ConsoleHarness {
         map.timeouts = .init(screenMs: 5_000, confirmationMs: 4_000, pollMs: 50)
         let key = EvidenceKey.generate(keyID: "console-it").key
         let root = try TestEnvironment.scratchDirectory("console-evidence")
+        let logs = ConsoleLogCapture()
+        let logger = Logger(label: "test.console") { _ in ConsoleLogCapture.Handler(capture: logs) }
         try await simulator.withRunning { sim in
             let client = WebDriverClient(configuration: .init(url: TestEnvironment.webDriverURL ?? "http://127.0.0.1:9",
                                                               chromiumBinary: TestEnvironment.chromiumBinary))
-            let pool = BrowserPool(client: client, configuration: .init(maximumSessions: 1, pageLoadTimeout: pageLoad))
+            let pool = BrowserPool(client: client, configuration: .init(maximumSessions: 1, pageLoadTimeout: pageLoad), logger: logger)
             let sources = try LiveSourcesClient(
                 configuration: .init(baseURL: sim.baseURL, token: Secret(apiToken), retryWindow: .seconds(2)),
-                logger: Logger(label: "test.sources"))
+                logger: logger)
             let driver = ConsoleDriver(
                 configuration: .init(baseURL: sim.baseURL, map: map, username: "svc-breakglass",
                                      password: Secret(consolePassword), workerID: "worker-it",
                                      grantVerificationWindow: verificationWindow,
                                      grantVerificationInterval: .milliseconds(100), extraSecrets: [Secret(apiToken)]),
-                pool: pool, evidence: try EvidenceStore(root: root, key: key))
+                pool: pool, evidence: try EvidenceStore(root: root, key: key, logger: logger), logger: logger)
             let harness = ConsoleHarness(sim: sim, driver: driver, sources: sources, evidenceRoot: root, key: key,
-                                         beforeSubmitCalls: Counter())
+                                         beforeSubmitCalls: Counter(), logs: logs)
             do {
                 try await body(harness)
             } catch {
@@ -115,6 +118,11 @@ struct ConsoleHarness {
             checked += 1
         }
         #expect(checked > 0)
+        let lines = logs.lines
+        #expect(!lines.isEmpty)
+        for line in lines {
+            for canary in canaries { #expect(!line.contains(canary), "a log line contains a canary") }
+        }
     }
 
     static func request(caseID: String = "CASE-88121", tenantID: String = "tnt-4f9a2c", tenantName: String = "Acme Corp",
@@ -130,5 +138,32 @@ struct ConsoleHarness {
             ],
             packet: .init(id: "PKT-77", sha256: "23fe31254e0ef4cad1ac7ec26cb3f684d90828704d14856d223621fd022c1106"),
             enqueuedAt: Date(), notAfter: Date().addingTimeInterval(3600))
+    }
+}
+
+/// Every log line (message and metadata) the console parts wrote, at every level.
+final class ConsoleLogCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+
+    var lines: [String] { lock.withLock { stored } }
+
+    func append(_ line: String) { lock.withLock { stored.append(line) } }
+
+    struct Handler: LogHandler {
+        let capture: ConsoleLogCapture
+        var metadata: Logger.Metadata = [:]
+        var metadataProvider: Logger.MetadataProvider?
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
+            capture.append("\(event.level) \(event.message) \(all.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
+        }
     }
 }
