@@ -194,6 +194,30 @@ struct AMQPTransportTests {
         await connection.close()
     }
 
+    @Test func heartbeatsAreServicedWhileTheApplicationHoldsADelivery() async throws {
+        let heartbeat = Duration.seconds(2)
+        let connection = try await AMQPTestSupport.connect(AMQPTestSupport.configuration(heartbeat: heartbeat))
+        let queue = AMQPTestSupport.uniqueName("busy")
+        try await connection.declare([.queue(name: queue, durable: false)])
+        try await connection.publish(AMQPTestSupport.message("slow work"), exchange: "", routingKey: queue)
+        let states = connection.stateUpdates()
+        let consumer = try await connection.consume(queue: queue, prefetch: 1)
+        var iterator = consumer.makeAsyncIterator()
+        let delivery = try #require(try await iterator.next())
+        // The application is busy for 3x the heartbeat interval without touching the connection: the behaviour
+        // under test is that nothing happens meanwhile (the connection thread keeps the heartbeats going).
+        try await Task.sleep(for: heartbeat * 3)
+        #expect(connection.state == .ready)
+        try delivery.ack()
+        #expect(try await TestEnvironment.waitUntil { try await connection.queueStatus(queue).messageCount == 0 })
+        consumer.cancel()
+        try await connection.deleteQueue(queue)
+        await connection.close()
+        var seen: [AMQPConnectionState] = []
+        for await state in states { seen.append(state) }
+        #expect(!seen.contains { if case .reconnecting = $0 { return true } else { return false } })
+    }
+
     @Test func frozenBrokerIsNoticedWithinTwoHeartbeatsAndConnectionResumes() async throws {
         let heartbeat = Duration.seconds(2)
         let connection = try await AMQPTestSupport.connect(AMQPTestSupport.configuration(heartbeat: heartbeat))
