@@ -69,7 +69,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
 
         @Option(name: .long, help: "Scratch directory for the ledger files.") var dir: String
         @Option(name: .long, help: "Claim+decide cycles per measurement (per process).") var cycles: Int = 6000
-        @Option(name: .long, help: "Cycles in flight per process (group commit).") var concurrency: Int = 32
+        @Option(name: .long, help: "Cycles in flight per process (group commit), like a worker's prefetch.") var concurrency: Int = 64
         @Option(name: .long, help: "Processes for the multi-process measurement.") var processes: Int = 4
         @Option(name: .long, help: "Decided-key lookups.") var lookups: Int = 1_000_000
         @Option(name: .long, help: "Write the JSON report here.") var output: String?
