@@ -55,7 +55,7 @@ public struct WorkerApplication: Sendable {
             configuration: .init(maximumSessions: values.inFlight))
         let driver = ConsoleDriver(
             configuration: .init(
-                baseURL: values.string("console.url") ?? "http://127.0.0.1:8080/console", map: map,
+                baseURL: values.string("console.url") ?? "http://127.0.0.1:8080", map: map,
                 username: values.string("console.username") ?? "svc-breakglass", password: password, workerID: workerID,
                 grantVerificationWindow: .seconds(values.int("console.grant_verify_window_seconds") ?? 15),
                 extraSecrets: [sourcesConfiguration.token]),

@@ -43,3 +43,8 @@ summarise_tests() {
     grep -hE '^(✔|✘|􁁛|􀢄)? ?Test run with [0-9]+ tests?.*(passed|failed)|Executed [0-9]+ tests' "${files[@]}" 2>/dev/null || true
     grep -hE '✘|􀢄' "${files[@]}" 2>/dev/null | grep -E 'recorded an issue|failed' | head -40 || true
 }
+
+# The Debian interpreter, where apt's python3-pika lives (a pyenv python3 earlier on PATH does not have it).
+system_python() {
+    if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi
+}

@@ -84,7 +84,7 @@ public enum ConfigurationKeys {
         .init("gate.required_roles", .stringList, default: nil,
               "Override of the IAM policy's required_approval_roles (default: use the live policy)."),
         // console
-        .init("console.url", .string, default: "http://127.0.0.1:8080/console", "Start URL of the emergency admin console."),
+        .init("console.url", .string, default: "http://127.0.0.1:8080", "Base URL of the emergency admin console (the map's paths are relative to it)."),
         .init("console.map_file", .string, default: "config/consoles/reference.yaml", "Console map (screens, fields, assertions)."),
         .init("console.username", .string, default: "svc-breakglass", "Console service account."),
         .init("console.password", .string, default: nil, secret: true, "Console password. Prefer console.password_file."),
