@@ -157,3 +157,23 @@ struct EvidenceTests {
         #expect(!String(reflecting: loaded).contains(seed))
     }
 }
+
+@Suite("Evidence-ready event")
+struct EvidenceEventTests {
+    @Test("the event carries the bundle id, manifest hash, location and artifact count; same bundle, same id")
+    func event() throws {
+        let key = EvidenceKey.generate(keyID: "k").key
+        let store = try EvidenceStore(root: try EvidenceTestSupport.scratch(), key: key)
+        let location = try store.write(try EvidenceTestSupport.sampleBundle())
+        let factory = EventFactory(source: "urn:breakglass:test")
+        let restorationKey = RestorationKey(caseID: "CASE-1", tenantID: "tnt-1")
+        let event = factory.evidenceReady(key: restorationKey, requestID: "REQ-1", location: location)
+        #expect(event.type == .evidenceReady)
+        #expect(event.subject == "CASE-1/tnt-1")
+        #expect(event.data.bundleID == location.bundleID)
+        #expect(event.data.manifestSHA256 == location.manifestSHA256)
+        #expect(event.data.location == location.path)
+        #expect(event.data.artifacts == location.artifactCount)
+        #expect(factory.evidenceReady(key: restorationKey, requestID: "REQ-1", location: location).id == event.id)
+    }
+}
