@@ -158,7 +158,11 @@ let package = Package(
         ),
         .testTarget(
             name: "BreakGlassSourcesTests",
-            dependencies: ["BreakGlassSources", "BreakGlassCore", "BreakGlassSimulator", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BreakGlassSources", "BreakGlassCore", "BreakGlassSimulator",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
