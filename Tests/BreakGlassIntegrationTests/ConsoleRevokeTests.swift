@@ -55,3 +55,35 @@ struct ConsoleRevokeTests {
         }
     }
 }
+
+@Suite("Console resume from a draft (Chromium + simulator)", .serialized, .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
+struct ConsoleResumeTests {
+    @Test("a scope-drift halt saves a draft; once fixed, resuming from it grants exactly the approved scopes, once")
+    func resumeFromDraft() async throws {
+        try await ConsoleHarness.run { h in
+            await h.sim.state.setGlobalFaults(.init(broaderScopePrechecked: true))
+            let request = ConsoleHarness.request()
+            let halted = await h.driver.submit(request, hooks: h.hooks())
+            let draft = try #require(halted.takeover?.draftID)
+            await h.sim.state.clearFaults()
+            let resumed = await h.driver.submit(request, hooks: h.hooks(), resumeDraftID: draft)
+            let grant = try #require(resumed.grant, "\(String(describing: resumed.takeover))")
+            let made = await h.grants(request)
+            #expect(made.map(\.confirmationID) == [grant.confirmationID])
+            #expect(made.first?.scopes == ["admins.restore", "users.reset-mfa"])
+            let steps = try String(contentsOf: URL(fileURLWithPath: try #require(resumed.evidence).path).appendingPathComponent("steps.jsonl"),
+                                   encoding: .utf8)
+            #expect(steps.contains("draft reopened"))
+        }
+    }
+
+    @Test("an unknown draft falls back to a fresh flow")
+    func unknownDraft() async throws {
+        try await ConsoleHarness.run { h in
+            let request = ConsoleHarness.request()
+            let outcome = await h.driver.submit(request, hooks: h.hooks(), resumeDraftID: "DRAFT-NOPE0000")
+            #expect(outcome.grant != nil, "\(String(describing: outcome.takeover))")
+            #expect(await h.grantCount(request) == 1)
+        }
+    }
+}

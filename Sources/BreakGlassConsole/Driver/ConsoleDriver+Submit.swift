@@ -2,13 +2,23 @@ public import BreakGlassCore
 import Foundation
 
 extension ConsoleDriver {
+    /// Submits one approved request through the console (a fresh flow). See the variant with `resumeDraftID`.
+    public func submit(_ request: RestorationRequest, hooks: SubmissionHooks, gate: GateResult? = nil,
+                       sources: SourceSnapshot? = nil) async -> ConsoleOutcome {
+        await submit(request, hooks: hooks, gate: gate, sources: sources, resumeDraftID: nil)
+    }
+
     /// Submits one approved request through the console. Never throws: every end is an outcome with evidence.
     ///
     /// - Parameters:
     ///   - gate: the full gate's result and `sources` the snapshot it used, for the evidence (secrets masked).
     ///   - hooks: the pre-submit recheck, `beforeSubmit` (make `submitting` durable) and the IAM lookup.
+    ///   - resumeDraftID: a draft saved by an earlier halt (issue 10, takeover resume). When the map can open
+    ///     drafts, the flow signs in, opens it and continues from the screen the console shows; every later screen
+    ///     is filled and asserted again from this request (a resume never broadens it), and the acknowledgement's
+    ///     assertions re-check every value. When the draft cannot be opened, a fresh flow runs.
     public func submit(_ request: RestorationRequest, hooks: SubmissionHooks, gate: GateResult? = nil,
-                       sources: SourceSnapshot? = nil) async -> ConsoleOutcome {
+                       sources: SourceSnapshot? = nil, resumeDraftID: String?) async -> ConsoleOutcome {
         var state = newState(request)
         if let gate { state.recorder.document("gate.json", gate) }
         if let sources { state.recorder.document("sources.json", sources) }
@@ -28,7 +38,8 @@ extension ConsoleDriver {
         let result: ConsoleOutcome.Result
         var healthy = true
         do {
-            let grant = try await runSubmission(console, request: request, hooks: hooks, state: &state)
+            let grant = try await runSubmission(console, request: request, hooks: hooks, resumeDraftID: resumeDraftID,
+                                                state: &state)
             result = .granted(grant)
         } catch {
             healthy = !error.sessionBroken
@@ -39,9 +50,22 @@ extension ConsoleDriver {
     }
 
     func runSubmission(_ console: ConsoleSession, request: RestorationRequest, hooks: SubmissionHooks,
-                       state: inout FlowState) async throws(ConsoleFailure) -> ConsoleGrant {
+                       resumeDraftID: String?, state: inout FlowState) async throws(ConsoleFailure) -> ConsoleGrant {
         try await startClean(console, state: &state)
-        for name in map.flow {
+        var remaining = map.flow[...]
+        if let resumeDraftID, let open = map.draft?.openPath, let first = map.flow.first {
+            try await perform(first, console: console, state: &state, pressNext: true)
+            try await console.navigate(open, extra: ["draft_id": resumeDraftID], screen: nil)
+            if let shown = try await recogniseAnyFlowScreen(console, after: first) {
+                state.recorder.step("console", screen: shown, action: "draft reopened", detail: resumeDraftID)
+                state.notes.append("resumed from draft \(resumeDraftID) at screen \(shown)")
+                remaining = map.flow[map.flow.firstIndex(of: shown)!...]
+            } else {
+                state.recorder.step("console", action: "draft could not be opened; fresh flow", outcome: "failed", detail: resumeDraftID)
+                try await startClean(console, state: &state)
+            }
+        }
+        for name in remaining {
             try await perform(name, console: console, state: &state, pressNext: name != map.submit.screen)
         }
 
@@ -83,6 +107,24 @@ extension ConsoleDriver {
                                 navigationTimeoutMs: map.timeouts.confirmationMs)
         let confirmation = try await awaitConfirmation(console, request: request, state: &state)
         return try await verifyInIAM(confirmation, request: request, hooks: hooks, state: &state)
+    }
+
+    /// Which flow screen (after `first`) the console shows, waiting up to the screen timeout; `nil` when none
+    /// (an error page, a missing draft).
+    func recogniseAnyFlowScreen(_ console: ConsoleSession, after first: String) async throws(ConsoleFailure) -> String? {
+        let candidates = map.flow.drop { $0 == first }.compactMap { map.screen($0) }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(map.timeouts.screenMs))
+        while clock.now < deadline {
+            for screen in candidates {
+                if try await console.wd("recognise", screen: screen.name, { try await console.matches(screen.recognize) }) {
+                    return screen.name
+                }
+            }
+            if try await console.wd("watch", screen: nil, { try await console.firedWatch(expecting: nil) }) != nil { return nil }
+            try? await Task.sleep(for: .milliseconds(map.timeouts.pollMs))
+        }
+        return nil
     }
 
     /// Opens the start page with a clean console session (cookies of an earlier request deleted).
