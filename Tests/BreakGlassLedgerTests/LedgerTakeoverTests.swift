@@ -74,6 +74,18 @@ struct LedgerTakeoverTests {
         #expect(try ledger.events(for: k).map(\.message.eventID).contains("resumed-1"))
     }
 
+    @Test func aHaltedDecisionIsNeverServedStaleAfterAnotherProcessResumedIt() async throws {
+        let fixture = try LedgerFixture()
+        defer { fixture.remove() }
+        let worker = try fixture.open()
+        let person = try fixture.open()
+        let k = key(8)
+        _ = try await Self.halt(worker, k)
+        #expect(try worker.decision(for: k)?.state == .halted)
+        _ = try await person.resume(k, by: "alice", note: "renewed", owner: "w2")
+        #expect(try worker.decision(for: k) == nil, "halted is not cached: the resume is seen at once")
+    }
+
     @Test func anEscalatedHaltResumesOnlyAfterReconciliation() async throws {
         let fixture = try LedgerFixture()
         defer { fixture.remove() }
