@@ -177,3 +177,24 @@ struct EvidenceEventTests {
         #expect(factory.evidenceReady(key: restorationKey, requestID: "REQ-1", location: location).id == event.id)
     }
 }
+
+@Suite("Evidence public key files")
+struct EvidencePublicKeyFileTests {
+    @Test("raw base64 and trusted-keys JSON are both read; the seal's key id selects from several")
+    func files() throws {
+        let a = EvidenceKey.generate(keyID: "ev-a").key
+        let b = EvidenceKey.generate(keyID: "ev-b").key
+        let dir = try EvidenceTestSupport.scratch()
+        let raw = dir.appendingPathComponent("ev.pub")
+        try Data((a.publicKeyBase64 + "\n").utf8).write(to: raw)
+        #expect(try EvidenceVerifier.readPublicKey(file: raw) == a.publicKeyRaw)
+        let json = dir.appendingPathComponent("trusted-keys.json")
+        try JSONEncoder().encode(["ev-a": a.publicKeyBase64, "ev-b": b.publicKeyBase64]).write(to: json)
+        #expect(try EvidenceVerifier.readPublicKey(file: json, keyID: "ev-b") == b.publicKeyRaw)
+        #expect(throws: EvidenceError.self) { try EvidenceVerifier.readPublicKey(file: json) }
+        #expect(throws: EvidenceError.self) { try EvidenceVerifier.readPublicKey(file: json, keyID: "ev-c") }
+        let store = try EvidenceStore(root: dir.appendingPathComponent("bundles"), key: b)
+        let location = try store.write(try EvidenceTestSupport.sampleBundle())
+        #expect(EvidenceVerifier.sealKeyID(bundle: URL(fileURLWithPath: location.path)) == "ev-b")
+    }
+}

@@ -12,15 +12,37 @@ public struct EvidenceVerifier: Sendable {
         self.trustedPublicKey = trustedPublicKey
     }
 
-    /// Reads a public key file: the standard base64 of the raw 32-byte Ed25519 public key.
-    public static func readPublicKey(file url: URL) throws(EvidenceError) -> Data {
+    /// Reads a public key file: the standard base64 of the raw 32-byte Ed25519 public key, or a trusted-keys JSON
+    /// object (`{"<key id>": "<base64>"}`, as `breakglass keygen` writes), from which `keyID` is taken (or the only
+    /// key when `keyID` is nil).
+    public static func readPublicKey(file url: URL, keyID: String? = nil) throws(EvidenceError) -> Data {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw .keyUnreadable(url.path) }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        var text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("{") {
+            guard let keys = try? JSONDecoder().decode([String: String].self, from: data) else {
+                throw .keyInvalid("the trusted-keys file must be a JSON object from key id to base64 public key")
+            }
+            if let keyID {
+                guard let value = keys[keyID] else { throw .keyInvalid("the trusted-keys file has no key \(keyID)") }
+                text = value
+            } else {
+                guard keys.count == 1, let only = keys.values.first else {
+                    throw .keyInvalid("the trusted-keys file holds several keys; the seal's key id selects one")
+                }
+                text = only
+            }
+        }
         guard let raw = Data(base64Encoded: text), raw.count == 32,
             (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil
         else { throw .keyInvalid("the public key must be the standard base64 of a raw 32-byte Ed25519 public key") }
         return raw
+    }
+
+    /// The key id in a bundle's seal, if readable (to pick the trusted key).
+    public static func sealKeyID(bundle url: URL) -> String? {
+        guard let data = try? Data(contentsOf: url.appendingPathComponent(EvidenceManifest.sealFileName)) else { return nil }
+        return (try? JSONDecoder().decode(EvidenceSeal.self, from: data))?.keyID
     }
 
     public func verify(bundle url: URL) -> EvidenceVerification {

@@ -25,13 +25,14 @@ struct EvidenceCommand: ParsableCommand {
         @Argument(help: "The bundle directory.")
         var bundle: String
 
-        @Option(name: .long, help: "The worker's evidence public key file (base64 of 32 bytes).")
+        @Option(name: .long, help: "The worker's evidence public key: a file with the base64 of the 32-byte key, or a trusted-keys JSON.")
         var publicKey: String?
 
         func run() throws {
             var verifier = EvidenceVerifier()
             if let publicKey {
-                do { verifier.trustedPublicKey = try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: publicKey)) } catch {
+                let keyID = EvidenceVerifier.sealKeyID(bundle: URL(fileURLWithPath: bundle))
+                do { verifier.trustedPublicKey = try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: publicKey), keyID: keyID) } catch {
                     print("error: \(error.description): \(error.detail)")
                     throw ExitCode(1)
                 }
