@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakGlassConsole
+import BreakGlassCore
 import Foundation
 
 /// `breakglass evidence verify|show BUNDLE`.
@@ -79,9 +80,15 @@ struct EvidenceCommand: ParsableCommand {
                 let windows = timing.keys.filter { $0.hasSuffix("_ms") }.sorted()
                 if !windows.isEmpty { print("timing    " + windows.map { "\($0)=\(Self.render(timing[$0]))" }.joined(separator: "  ")) }
             }
-            if let takeover = Self.json(root, "takeover.json") {
-                print("takeover")
-                for key in takeover.keys.sorted() { print("  \(key): \(Self.render(takeover[key]))") }
+            if let data = try? Data(contentsOf: root.appendingPathComponent("takeover.json")),
+                let record = try? JSONDecoder().decode(TakeoverRecord.self, from: data)
+            {
+                print("takeover  reasons \(record.reasons.map(\.rawValue).joined(separator: ", "))  stage \(record.stage.rawValue)  escalate \(record.escalate)")
+                print("  screen \(record.screen ?? "-")  url \(record.url ?? "-")  draft \(record.draftID ?? "-")")
+                print("  approval refs \(record.approvalRefs.joined(separator: ", "))")
+                for (field, value) in record.enteredValues.sorted(by: { $0.key < $1.key }) { print("  entered \(field): \(value)") }
+                if let shot = record.lastScreenshotPath { print("  last screenshot \(shot)") }
+                if let note = record.note { print("  note: \(note)") }
             }
             print("artifacts (\(manifest.artifacts.count))")
             for artifact in manifest.artifacts {
