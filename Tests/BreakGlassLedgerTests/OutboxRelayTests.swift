@@ -80,6 +80,23 @@ struct OutboxRelayTests {
         #expect(attempts.allSatisfy { $0 >= 1 })
     }
 
+    @Test func aFailingKeyKeepsItsOrderAndDoesNotHoldOtherKeysBack() async throws {
+        let fixture = try LedgerFixture()
+        defer { fixture.remove() }
+        let ledger = try fixture.open()
+        try await Self.decideKeys(ledger, 0..<3)
+        let publisher = InMemoryEventPublisher()
+        publisher.setFailing(keys: [key(1)])
+        let relay = OutboxRelay(ledger: ledger, publisher: publisher, configuration: Self.relayConfiguration())
+        #expect(await relay.round() == .failed)
+        #expect(publisher.published.map(\.eventID) == ["outcome-0", "evidence-0", "outcome-2", "evidence-2"])
+        #expect(publisher.failedAttempts == 1, "evidence-1 is not tried before outcome-1 went through")
+        #expect(try ledger.pendingEvents().map(\.message.eventID) == ["outcome-1", "evidence-1"])
+        publisher.setFailing(keys: [])
+        #expect(await relay.round() == .drained)
+        #expect(publisher.published.suffix(2).map(\.eventID) == ["outcome-1", "evidence-1"])
+    }
+
     @Test func backoffBoundsTheRetryRate() async throws {
         // Without back-off a failing publisher would be hit thousands of times per second.
         let fixture = try LedgerFixture()

@@ -10,6 +10,7 @@ public final class InMemoryEventPublisher: EventPublisher {
     private struct State {
         var published: [OutboxMessage] = []
         var failing = false
+        var failingKeys: Set<RestorationKey> = []
         var failedAttempts = 0
     }
 
@@ -24,6 +25,12 @@ public final class InMemoryEventPublisher: EventPublisher {
         state.withLock { $0.failing = failing }
     }
 
+    /// Makes later `publish` calls for these keys throw (one consumer's partition down, a poisoned key), while
+    /// other keys go through. An empty set heals them.
+    public func setFailing(keys: Set<RestorationKey>) {
+        state.withLock { $0.failingKeys = keys }
+    }
+
     /// Every message accepted so far, in order (republications included).
     public var published: [OutboxMessage] { state.withLock { $0.published } }
 
@@ -32,7 +39,7 @@ public final class InMemoryEventPublisher: EventPublisher {
 
     public func publish(_ message: OutboxMessage) async throws {
         try state.withLock { state in
-            if state.failing {
+            if state.failing || state.failingKeys.contains(message.key) {
                 state.failedAttempts += 1
                 throw Unavailable()
             }
