@@ -100,14 +100,16 @@ public actor ChromeDriverSupervisor {
         stop()
     }
 
-    /// Stops the managed driver: SIGTERM, up to 5 s for it to exit, then SIGKILL. (Polls instead of
-    /// `waitUntilExit`, which can block forever inside Swift concurrency on Linux.)
+    /// Stops the managed driver: SIGTERM, up to 2 s for it to exit, then SIGKILL. (Polls instead of
+    /// `waitUntilExit`, which can block forever inside Swift concurrency on Linux.) A child spawned by `Process`
+    /// inherits the runtime's blocked signals, SIGTERM included, so the SIGKILL is what usually ends it: close the
+    /// browser sessions (`BrowserPool.close()`) before stopping the driver, or their Chromium processes outlive it.
     public func stop() {
         guard let child = process else { return }
         process = nil
         guard child.isRunning else { return }
         child.terminate()
-        for _ in 0..<250 where child.isRunning { usleep(20_000) }
+        for _ in 0..<100 where child.isRunning { usleep(20_000) }
         if child.isRunning { kill(child.processIdentifier, SIGKILL) }
         logger.info("chromedriver stopped")
     }
