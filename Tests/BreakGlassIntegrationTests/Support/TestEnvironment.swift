@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where the real parts for integration tests are, as `./scripts/test` passes them.
 ///
 /// - `BREAKGLASS_TEST_AMQP_URL`: `amqp://guest:guest@127.0.0.1:PORT/` of a private RabbitMQ node.
@@ -54,23 +58,24 @@ enum TestEnvironment {
     }
 
     /// Runs `scripts/rabbitmq-node <command> <dir>` for the test broker (stop, start, restart, kill, pid).
+    ///
+    /// Output goes through a file, not a pipe, and the command runs through `system()`: a broker start leaves
+    /// daemons (epmd) that would inherit a pipe and keep `readDataToEndOfFile`/`waitUntilExit` waiting forever.
     @discardableResult
     static func rabbitMQNode(_ command: String) throws -> String {
         guard let script = rabbitMQNodeScript, let dir = rabbitMQDir else {
             throw TestEnvironmentError.missing("BREAKGLASS_TEST_RABBITMQ_NODE_SCRIPT / BREAKGLASS_TEST_RABBITMQ_DIR")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: script)
-        process.arguments = [command, dir]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestEnvironmentError.commandFailed("rabbitmq-node \(command)", process.terminationStatus)
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("rabbitmq-node-\(UUID().uuidString).out")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let quoted = [script, command, dir, ">", output.path].map { $0 == ">" ? $0 : "'" + $0 + "'" }.joined(separator: " ")
+        let status = system("\(quoted) </dev/null 2>&1")
+        let exit = status == -1 ? -1 : (status >> 8) & 0xff
+        guard exit == 0 else {
+            throw TestEnvironmentError.commandFailed("rabbitmq-node \(command)", exit)
         }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Polls `condition` until it holds or `timeout` passes. The deadline is a bound, never a synchronisation.

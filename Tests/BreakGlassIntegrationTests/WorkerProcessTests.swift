@@ -1,0 +1,201 @@
+import BreakGlassAMQP
+import BreakGlassCore
+import BreakGlassLedger
+import BreakGlassSimulator
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The assembled worker as ops run it: the real `breakglass run` binary against the real broker, the simulator
+/// (live sources + console, in-process) and Chromium through a chromedriver the worker starts itself.
+@Suite("breakglass run (the worker process)", .serialized)
+struct WorkerProcessTests {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let apiToken = "worker-it-source-token-3f9"
+    static let controlToken = "worker-it-control-token-7a1"
+
+    static var binary: URL? {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("breakglass")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// One worker process with its own ledger, evidence and ops port.
+    final class WorkerProcess: @unchecked Sendable {
+        let process = Process()
+        let dir: URL
+        let opsPort: Int
+        let log: URL
+
+        init(dir: URL, amqpURL: String, simURL: String, trustedKeys: URL, drainSeconds: Int) throws {
+            self.dir = dir
+            self.opsPort = Int.random(in: 30_000...39_000)
+            self.log = dir.appendingPathComponent("worker.log")
+            let tokenFile = dir.appendingPathComponent("sources.token")
+            try WorkerProcessTests.apiToken.write(to: tokenFile, atomically: true, encoding: .utf8)
+            let passwordFile = dir.appendingPathComponent("console.password")
+            try "sample-console-password".write(to: passwordFile, atomically: true, encoding: .utf8)
+            guard let binary = WorkerProcessTests.binary else { throw TestEnvironmentError.missing("the breakglass binary") }
+            process.executableURL = binary
+            process.arguments = ["run", "--config", WorkerProcessTests.repoRoot.appendingPathComponent("config/demo/worker.yaml").path]
+            process.currentDirectoryURL = WorkerProcessTests.repoRoot
+            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BREAKGLASS_") || $0.key.hasPrefix("BREAKGLASS_TEST_") }
+            environment.merge([
+                "BREAKGLASS_WORKER_ID": "it-\(opsPort)",
+                "BREAKGLASS_AMQP_URL": amqpURL,
+                "BREAKGLASS_AMQP_HEARTBEAT_SECONDS": "2",
+                "BREAKGLASS_WORKER_TRUSTED_KEYS_FILE": trustedKeys.path,
+                "BREAKGLASS_WORKER_DRAIN_SECONDS": String(drainSeconds),
+                "BREAKGLASS_LEDGER_PATH": dir.appendingPathComponent("ledger.sqlite").path,
+                "BREAKGLASS_EVIDENCE_DIR": dir.appendingPathComponent("evidence").path,
+                "BREAKGLASS_SOURCES_BASE_URL": simURL,
+                "BREAKGLASS_SOURCES_TOKEN_FILE": tokenFile.path,
+                "BREAKGLASS_CONSOLE_URL": simURL,
+                "BREAKGLASS_CONSOLE_PASSWORD_FILE": passwordFile.path,
+                "BREAKGLASS_OPS_PORT": String(opsPort),
+            ]) { _, new in new }
+            process.environment = environment
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+        }
+
+        /// `/readyz` status code, nil when the ops server does not answer.
+        func readyStatus() -> Int? {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(opsPort).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { return nil }
+            let request = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            _ = request.withCString { send(fd, $0, strlen($0), 0) }
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, 64, 0) }
+            guard n > 12 else { return nil }
+            return Int(String(decoding: buffer[9..<12], as: UTF8.self))
+        }
+
+        func terminate() -> Int32 {
+            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    }
+
+    /// A signed request for the sample fixtures' clean case (CASE-88121 / tnt-4f9a2c).
+    static func signedRequest(signer: RequestSigner, requestID: String) -> (body: [UInt8], header: String) {
+        let now = Date()
+        let body = """
+            {"schema":"breakglass.restoration.approved/v1","request_id":"\(requestID)","case_id":"CASE-88121",\
+            "tenant":{"id":"tnt-4f9a2c","name":"Acme Corp"},"incident":{"id":"INC-5521"},\
+            "requester":{"admin_id":"adm-7781","identity_assurance_ref":"IDV-9912"},\
+            "privilege":{"role":"tenant-admin","scopes":["admins.restore","users.reset-mfa"],"duration_minutes":120},\
+            "approvals":[{"role":"incident-command","approval_id":"APR-1","approver_id":"u-ic-12"},\
+            {"role":"security","approval_id":"APR-2","approver_id":"u-sec-3"},\
+            {"role":"customer-account-authority","approval_id":"APR-3","approver_id":"c-ceo-1"}],\
+            "packet":{"id":"PKT-77","sha256":"23fe31254e0ef4cad1ac7ec26cb3f684d90828704d14856d223621fd022c1106"},\
+            "enqueued_at":"\(Timestamp.format(now))","not_after":"\(Timestamp.format(now.addingTimeInterval(1800)))"}
+            """
+        let bytes = Array(body.utf8)
+        return (bytes, signer.signature(for: bytes).value)
+    }
+
+    /// Runs `body` with the simulator, a declared topology with a private request queue, and trusted keys.
+    static func withWorld(
+        _ body: (RunningSimulator, URL, RequestSigner, String, AMQPConnection) async throws -> Void
+    ) async throws {
+        let amqpURL = try #require(TestEnvironment.amqpURL)
+        let fixtures = try SimulatorFixtures.load(contentsOf: repoRoot.appendingPathComponent("config/simulator.fixtures.yaml"))
+        let simulator = try Simulator(configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
+        let dir = try TestEnvironment.scratchDirectory("worker-it")
+        let (signer, _) = RequestSigner.generate(keyID: "escalation-it")
+        let keys = dir.appendingPathComponent("trusted-keys.json")
+        try TrustedKeys(raw: ["escalation-it": signer.publicKeyRaw]).jsonDocument().write(to: keys)
+        var configuration = try AMQPConnection.Configuration(url: amqpURL)
+        configuration.topology = AMQPTopology().declarations
+        let connection = try AMQPConnection(configuration: configuration)
+        connection.start()
+        try await connection.waitUntilReady(timeout: .seconds(30))
+        _ = try await connection.purgeQueue(AMQPTopology.Configuration().requestQueue)
+        try await simulator.withRunning { sim in
+            try await body(sim, dir, signer, amqpURL, connection)
+        }
+        await connection.close()
+    }
+
+    @Test("SIGTERM during a console flow leaves a takeover record or a grant, never a half-state",
+          .enabled(if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil, .init(rawValue: TestEnvironment.skipHint)))
+    func sigtermDuringConsoleFlow() async throws {
+        try await Self.withWorld { sim, dir, signer, amqpURL, connection in
+            // Slow console pages so the flow is surely in progress when the signal arrives.
+            await sim.state.setTenantFaults(FaultModes(pageDelayMs: 700), tenantID: "tnt-4f9a2c")
+            let worker = try WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL,
+                                           trustedKeys: dir.appendingPathComponent("trusted-keys.json"), drainSeconds: 2)
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 }, "\(worker.logText.suffix(2000))")
+            let (body, header) = Self.signedRequest(signer: signer, requestID: "REQ-IT-SIGTERM")
+            try await connection.publish(
+                AMQPMessage(body: body, properties: .persistent(messageID: "REQ-IT-SIGTERM", headers: ["x-breakglass-signature": .string(header)])),
+                exchange: "breakglass.requests", routingKey: "restoration.approved")
+            let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+            let key = RestorationKey(caseID: "CASE-88121", tenantID: "tnt-4f9a2c")
+            // In the console: past the gate, not decided.
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(30)) {
+                (try? ledger.entry(for: key))?.state == .gatePassed
+            })
+            let status = worker.terminate()
+            #expect(status == 0, "exit status after SIGTERM")
+            let entry = try #require(try ledger.entry(for: key))
+            #expect(entry.state == .granted || entry.state == .halted, "state \(entry.state)")
+            if entry.state == .halted {
+                let takeovers = try ledger.takeovers(for: key)
+                #expect(takeovers.count == 1)
+            } else {
+                #expect(entry.confirmationID != nil)
+            }
+            // The console agrees with the ledger: a grant exists exactly when the ledger says granted.
+            let grants = await sim.state.grantCounts().filter { $0.externalReference == "CASE-88121/tnt-4f9a2c" }
+            #expect(grants.map(\.count).reduce(0, +) == (entry.state == .granted ? 1 : 0))
+            #expect(worker.logText.contains("consumer stopped"))
+        }
+    }
+
+    @Test("/readyz goes unready when the broker stops and ready again when it returns",
+          .enabled(if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil, .init(rawValue: TestEnvironment.skipHint)))
+    func readinessFollowsTheBroker() async throws {
+        try await Self.withWorld { sim, dir, _, amqpURL, _ in
+            let worker = try WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL,
+                                           trustedKeys: dir.appendingPathComponent("trusted-keys.json"), drainSeconds: 2)
+            defer { _ = worker.terminate() }
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 }, "\(worker.logText.suffix(2000))")
+            try TestEnvironment.rabbitMQNode("stop")
+            do {
+                #expect(try await TestEnvironment.waitUntil(timeout: .seconds(30)) { worker.readyStatus() == 503 })
+            } catch {
+                _ = try? TestEnvironment.rabbitMQNode("start")
+                throw error
+            }
+            try TestEnvironment.rabbitMQNode("start")
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 })
+        }
+    }
+}
