@@ -88,6 +88,7 @@ public struct WorkerApplication: Sendable {
                 configuration: .init(host: values.string("ops.host") ?? "127.0.0.1", port: port), probes: probes,
                 logger: log, onBound: onOpsBound))
         }
+        services.append(GaugeSampler(ledger: ledger, pool: pool, metrics: WorkerMetrics()))
         services.append(consumer)
         services.append(PoolCloser(pool: pool))
 
