@@ -35,10 +35,11 @@ struct WorkerProcessTests {
         let opsPort: Int
         let log: URL
 
-        init(dir: URL, amqpURL: String, simURL: String, trustedKeys: URL, drainSeconds: Int) throws {
+        init(dir: URL, amqpURL: String, simURL: String, trustedKeys: URL, drainSeconds: Int, leaseSeconds: Int = 120,
+             name: String = "worker") throws {
             self.dir = dir
             self.opsPort = Int.random(in: 30_000...39_000)
-            self.log = dir.appendingPathComponent("worker.log")
+            self.log = dir.appendingPathComponent("\(name).log")
             let tokenFile = dir.appendingPathComponent("sources.token")
             try WorkerProcessTests.apiToken.write(to: tokenFile, atomically: true, encoding: .utf8)
             let passwordFile = dir.appendingPathComponent("console.password")
@@ -54,6 +55,7 @@ struct WorkerProcessTests {
                 "BREAKGLASS_AMQP_HEARTBEAT_SECONDS": "2",
                 "BREAKGLASS_WORKER_TRUSTED_KEYS_FILE": trustedKeys.path,
                 "BREAKGLASS_WORKER_DRAIN_SECONDS": String(drainSeconds),
+                "BREAKGLASS_LEDGER_LEASE_SECONDS": String(leaseSeconds),
                 "BREAKGLASS_LEDGER_PATH": dir.appendingPathComponent("ledger.sqlite").path,
                 "BREAKGLASS_EVIDENCE_DIR": dir.appendingPathComponent("evidence").path,
                 "BREAKGLASS_SOURCES_BASE_URL": simURL,
@@ -100,6 +102,37 @@ struct WorkerProcessTests {
         }
 
         var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+        /// kill -9, as a crash would; then its orphaned chromedriver (and browsers) are stopped too.
+        func crash() {
+            let pid = process.processIdentifier
+            let children = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            var orphans: [Int32] = []
+            for task in children {
+                let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+                orphans += text.split(separator: " ").compactMap { Int32($0) }
+            }
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+            for child in orphans { kill(child, SIGKILL) }
+        }
+    }
+
+    /// Waits until the ledger says `submitting` and the console has made the grant (the click happened).
+    static func submittedAndGranted(ledgerPath: String, key: RestorationKey, state: SimulatorState, reference: String) async throws -> Bool {
+        let ledger = try Ledger(configuration: .init(path: ledgerPath))
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(60))
+        while clock.now < deadline {
+            let row = try? ledger.entry(for: key)
+            if row?.state == .submitting, await grantCount(state, reference) == 1 { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    static func grantCount(_ state: SimulatorState, _ reference: String) async -> Int {
+        await state.grantCounts().filter { $0.externalReference == reference }.map(\.count).reduce(0, +)
     }
 
     /// A signed request for the sample fixtures' clean case (CASE-88121 / tnt-4f9a2c).
@@ -196,6 +229,47 @@ struct WorkerProcessTests {
             }
             try TestEnvironment.rabbitMQNode("start")
             #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 })
+        }
+    }
+
+    @Test("kill -9 right after the click, then a restart: reconciled from the console, never resubmitted",
+          .enabled(if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil, .init(rawValue: TestEnvironment.skipHint)))
+    func crashAfterClickIsReconciled() async throws {
+        try await Self.withWorld { sim, dir, signer, amqpURL, connection in
+            // The console grants on submit, then never answers: the worker is stuck after its click.
+            await sim.state.setTenantFaults(FaultModes(confirmationHang: true), tenantID: "tnt-4f9a2c")
+            let keys = dir.appendingPathComponent("trusted-keys.json")
+            let first = try WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: keys,
+                                          drainSeconds: 2, leaseSeconds: 3, name: "first")
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { first.readyStatus() == 200 }, "\(first.logText.suffix(2000))")
+            let (body, header) = Self.signedRequest(signer: signer, requestID: "REQ-IT-CRASH")
+            try await connection.publish(
+                AMQPMessage(body: body, properties: .persistent(messageID: "REQ-IT-CRASH", headers: ["x-breakglass-signature": .string(header)])),
+                exchange: "breakglass.requests", routingKey: "restoration.approved")
+            let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+            let key = RestorationKey(caseID: "CASE-88121", tenantID: "tnt-4f9a2c")
+            let reference = "CASE-88121/tnt-4f9a2c"
+            let simState = sim.state
+            let ledgerPath = dir.appendingPathComponent("ledger.sqlite").path
+            let clicked = try await Self.submittedAndGranted(ledgerPath: ledgerPath, key: key, state: simState, reference: reference)
+            #expect(clicked, "\(first.logText.suffix(3000))")
+            first.crash()
+            await sim.state.setTenantFaults(nil, tenantID: "tnt-4f9a2c")
+            await sim.state.releaseHangingRequests()
+
+            // A new worker on the same ledger gets the redelivered message, waits out the dead owner's lease,
+            // and reconciles against the console's active grants.
+            let second = try WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: keys,
+                                           drainSeconds: 2, leaseSeconds: 3, name: "second")
+            defer { _ = second.terminate() }
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(90)) {
+                (try? ledger.entry(for: key))?.state == .granted
+            }, "\(second.logText.suffix(3000))")
+            let entry = try #require(try ledger.entry(for: key))
+            #expect(entry.reconciled, "granted by reconciliation")
+            #expect(entry.inDoubt)
+            let finalCount = await Self.grantCount(simState, reference)
+            #expect(finalCount == 1, "never resubmitted")
         }
     }
 }

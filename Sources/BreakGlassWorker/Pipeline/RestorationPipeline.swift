@@ -109,18 +109,34 @@ public final class RestorationPipeline: Sendable {
                 message, Rejection(.deliveryLimit, "x-delivery-count: reached the delivery limit"), now: now, request: request)
         }
 
-        switch try await ledger.claim(request.key, requestID: request.requestID, owner: configuration.workerID, payload: Data(message.body)) {
-        case .decided:
-            return PipelineResult(settlement: .ack, result: .duplicate, key: request.key)
-        case .inProgress:
-            log.info("another live worker owns the key")
-            return PipelineResult(settlement: .ack, result: .inProgress, key: request.key)
-        case .claimed(let claim):
-            log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
-            if claim.recovery == .reconcile {
-                return try await reconcile(request, claim: claim, logger: log)
+        var outcome = try await ledger.claim(
+            request.key, requestID: request.requestID, owner: configuration.workerID, payload: Data(message.body))
+        while true {
+            switch outcome {
+            case .decided:
+                return PipelineResult(settlement: .ack, result: .duplicate, key: request.key)
+            case .inProgress(let owner, let leaseExpiresAt):
+                // Another owner holds the key. It may be alive (a duplicate copy is being processed) or dead
+                // (this is its own message, redelivered when its connection dropped). Acking now could lose the
+                // only copy of an in-doubt key, so hold this delivery until the owner decides or its lease
+                // lapses, then take over (reconciling if it was submitting).
+                log.info("another worker owns the key; waiting for its decision or its lease", metadata: ["breakglass.owner": "\(owner)"])
+                let wait = min(2.0, max(0.2, leaseExpiresAt.timeIntervalSince(clock()) + 0.1))
+                do {
+                    try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+                } catch {
+                    // Shutting down: give the delivery back; whoever gets it next carries on.
+                    return PipelineResult(settlement: .requeue, result: .inProgress, key: request.key)
+                }
+                outcome = try await ledger.claim(
+                    request.key, requestID: request.requestID, owner: configuration.workerID, payload: Data(message.body))
+            case .claimed(let claim):
+                log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
+                if claim.recovery == .reconcile {
+                    return try await reconcile(request, claim: claim, logger: log)
+                }
+                return try await run(request, claim: claim, logger: log)
             }
-            return try await run(request, claim: claim, logger: log)
         }
     }
 
