@@ -1,6 +1,6 @@
 public import BreakGlassAMQP
 public import BreakGlassLedger
-public import Foundation
+import Foundation
 
 /// Broker connected and not blocked (`connection.blocked` makes publishers wait: not ready).
 public struct BrokerProbe: ReadinessProbe {

@@ -192,7 +192,7 @@ public final class RestorationPipeline: Sendable {
             let bundle = recorder.bundle(kind: "restoration", outcome: "halted", reasons: gate.codes.map(\.rawValue))
             return try await finish(request, claim: claim, .halted(record), evidence: writeEvidence(bundle, logger: log))
         }
-        let gated = Mutex(try await ledger.passGate(claim, approvalRefs: approvalRefs, checkedAt: gate.evaluatedAt))
+        let gated = ClaimBox(try await ledger.passGate(claim, approvalRefs: approvalRefs, checkedAt: gate.evaluatedAt))
         let ledger = self.ledger
         let clock = self.clock
         let hooks = SubmissionHooks.live(sources: sources, policy: configuration.gatePolicy) {
@@ -201,7 +201,31 @@ public final class RestorationPipeline: Sendable {
             gated.withLock { $0 = submitting }
         }
         let consoleStarted = ContinuousClock.now
-        let outcome = await console.submit(request, hooks: hooks, gate: gate, sources: snapshot)
+        // The claim's lease is renewed while the console flow runs, so a slow console never lets a live claim
+        // lapse (another worker would then take the key over). The renewal stops with the flow.
+        let renewEvery = ledger.configuration.leaseDuration / 3
+        let outcome = await withTaskGroup(of: ConsoleOutcome?.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    do {
+                        try await Task.sleep(for: renewEvery)
+                        let current = gated.withLock { $0 }
+                        let renewed = try await ledger.renew(current)
+                        gated.withLock { $0 = renewed }
+                    } catch {
+                        return nil  // cancelled, or fenced: the flow's own writes will say so
+                    }
+                }
+                return nil
+            }
+            group.addTask { await self.console.submit(request, hooks: hooks, gate: gate, sources: snapshot) }
+            var result: ConsoleOutcome?
+            for await value in group where value != nil {
+                result = value
+                group.cancelAll()
+            }
+            return result!
+        }
         metrics.console(seconds: Self.seconds(since: consoleStarted))
         if let window = outcome.recheckToClick { metrics.recheckToClick(seconds: window) }
         if outcome.beforeSubmitRefused {
@@ -272,6 +296,19 @@ public final class RestorationPipeline: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)) ?? Data()
+    }
+}
+
+/// The current claim of one flow, shared by the submit hook and the lease renewal.
+final class ClaimBox: Sendable {
+    private let claim: Mutex<Claim>
+
+    init(_ claim: Claim) {
+        self.claim = Mutex(claim)
+    }
+
+    func withLock<T>(_ body: (inout Claim) -> T) -> T {
+        claim.withLock { body(&$0) }
     }
 }
 
