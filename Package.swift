@@ -188,6 +188,7 @@ let package = Package(
                 "BreakGlassSources",
                 "BreakGlassConsole",
                 "BreakGlassSimulator",
+                "BreakGlassWorker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
