@@ -33,9 +33,8 @@ public struct OutcomeData: Sendable, Hashable, Codable {
 
 /// `data` of `breakglass.restoration.halted`.
 public struct HaltedData: Sendable, Hashable, Codable {
-    public enum Stage: String, Sendable, Hashable, Codable, CaseIterable {
-        case gate, console, preSubmit = "pre-submit", postSubmit = "post-submit", recovery
-    }
+    /// The contract's stages; the same type the takeover record carries, so a halt and its event never disagree.
+    public typealias Stage = TakeoverRecord.Stage
 
     public var caseID: String
     public var tenantID: String

@@ -105,7 +105,6 @@ public struct ConfigurationLoader: Sendable {
     /// Unknown keys in the YAML file are an error (a typo must not silently fall back to a default).
     static func checkKnownKeys(inYAMLFile file: String) throws(ConfigurationError) {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw .unreadableFile(file) }
-        var section = ""
         var stack: [(indent: Int, name: String)] = []
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
@@ -119,7 +118,6 @@ public struct ConfigurationLoader: Sendable {
             let path = (stack.map(\.name) + [name]).joined(separator: ".")
             if rest.isEmpty {
                 stack.append((indent, name))
-                section = path
                 if !ConfigurationKeys.all.contains(where: { $0.name.hasPrefix(path + ".") || $0.name == path }) {
                     throw .unknownKey(path, origin: file)
                 }
@@ -127,7 +125,6 @@ public struct ConfigurationLoader: Sendable {
                 throw .unknownKey(path, origin: file)
             }
         }
-        _ = section
     }
 }
 

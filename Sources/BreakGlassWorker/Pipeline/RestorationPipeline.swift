@@ -262,7 +262,7 @@ public final class RestorationPipeline: Sendable {
         case .halted(let record):
             outbox.append(OutboxMessage(events.halted(
                 key: request.key, requestID: request.requestID, attempt: claim.resumeCount,
-                stage: HaltedData.Stage(record.stage), reasons: record.reasons, escalate: record.escalate,
+                stage: record.stage, reasons: record.reasons, escalate: record.escalate,
                 takeoverID: claim.takeoverID, time: now), key: request.key))
             result = PipelineResult(settlement: .ack, result: .halted, key: request.key, reasons: record.reasons)
         case .rejected(let reasons):
@@ -321,18 +321,6 @@ extension ConsoleOutcome {
                      reconciled: grant.byReconciliation)
         case .halted(let record):
             .halted(record)
-        }
-    }
-}
-
-extension HaltedData.Stage {
-    init(_ stage: TakeoverRecord.Stage) {
-        switch stage {
-        case .gate: self = .gate
-        case .console: self = .console
-        case .preSubmit: self = .preSubmit
-        case .postSubmit: self = .postSubmit
-        case .recovery: self = .recovery
         }
     }
 }
