@@ -19,20 +19,26 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-build=${BENCH_BUILD_DIR:-$root/.build/bench-transport}
+build=${BENCH_BUILD_DIR:-$root/.build-release/bench-transport}
 mkdir -p "$build" "$root/bench/results"
+# Every compiler run of the project goes through one lock (2-core machine: one compiler at a time).
+lock=${BREAKGLASS_BUILD_LOCK:-/tmp/breakglass-build.lock}
 
 echo "== building (release)" >&2
 cc -O2 -o "$build/bench_c" "$root/bench/transport/bench_c.c" $(pkg-config --cflags --libs librabbitmq)
-log_sources=$(find "$root/.build/checkouts/swift-log/Sources/Logging" -name '*.swift')
-if [ -z "$log_sources" ]; then echo "bench transport: swift-log checkout missing (run swift build once)" >&2; exit 1; fi
-swiftc -O -wmo -parse-as-library -package-name swift_log -module-name Logging -emit-module -emit-module-path "$build/Logging.swiftmodule" \
+checkouts=""
+for candidate in "$root/.build-release/checkouts" "$root/.build/checkouts"; do
+    [ -d "$candidate/swift-log/Sources/Logging" ] && { checkouts=$candidate; break; }
+done
+if [ -z "$checkouts" ]; then echo "bench transport: swift-log checkout missing (run the release build once)" >&2; exit 1; fi
+log_sources=$(find "$checkouts/swift-log/Sources/Logging" -name '*.swift')
+flock "$lock" swiftc -O -wmo -parse-as-library -package-name swift_log -module-name Logging -emit-module -emit-module-path "$build/Logging.swiftmodule" \
     -emit-library -static -o "$build/libLogging.a" $log_sources >&2
-swiftc -O -wmo -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny \
+flock "$lock" swiftc -O -wmo -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny \
     -enable-upcoming-feature InternalImportsByDefault -module-name BreakGlassAMQP -I "$build" -I "$root/Sources/CRabbitMQ" \
     -emit-module -emit-module-path "$build/BreakGlassAMQP.swiftmodule" -emit-library -static -o "$build/libBreakGlassAMQP.a" \
     "$root"/Sources/BreakGlassAMQP/*.swift >&2
-swiftc -O -wmo -parse-as-library -swift-version 6 -module-name BenchTransport -I "$build" -I "$root/Sources/CRabbitMQ" \
+flock "$lock" swiftc -O -wmo -parse-as-library -swift-version 6 -module-name BenchTransport -I "$build" -I "$root/Sources/CRabbitMQ" \
     -L "$build" -lBreakGlassAMQP -lLogging -lswiftSynchronization -lrabbitmq -o "$build/bench-transport" "$root/bench/transport/BenchTransport.swift" >&2
 # Debian's python3-pika lives in the system interpreter (a pyenv python3 on PATH does not see it).
 python=""

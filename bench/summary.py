@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Reads bench/results/<area>.json of one `scripts/bench` run, writes bench/results/summary.json (every figure
+under a stable snake_case name, with its baseline, ratio, target and whether it is met) and prints one table.
+
+usage: summary.py RESULTS_DIR [--command "..."] [--since EPOCH]
+Only result files written at or after --since count (figures of an older run are never mixed in).
+"""
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+
+
+def load(directory, name, since):
+    path = directory / f"{name}.json"
+    if not path.exists() or path.stat().st_mtime < since:
+        return None
+    return json.loads(path.read_text())
+
+
+def dig(doc, *keys):
+    for key in keys:
+        if doc is None:
+            return None
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc
+
+
+class Figures:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, name, label, value, unit, target=None, higher_is_better=True, baseline=None, baseline_label=None,
+            source=None):
+        """A figure; with `baseline`, `value` is compared as a ratio value/baseline against `target`."""
+        row = {"name": name, "label": label, "value": value, "unit": unit, "source": source}
+        measured = value
+        if baseline is not None:
+            row["baseline"] = baseline
+            row["baseline_label"] = baseline_label
+            measured = round(value / baseline, 3) if value is not None and baseline else None
+            row["ratio"] = measured
+        if target is not None:
+            row["target"] = target
+            row["target_op"] = ">=" if higher_is_better else "<="
+            if measured is None:
+                row["met"] = None
+            else:
+                row["met"] = measured >= target if higher_is_better else measured <= target
+                # How far from the target: positive = headroom, negative = missed by that fraction of the target.
+                row["margin_pct"] = round(((measured - target) / target if higher_is_better else (target - measured) / target) * 100, 1)
+        self.rows.append(row)
+
+
+def fmt(value, unit=""):
+    if value is None:
+        return "—"
+    if isinstance(value, float) and abs(value) >= 100:
+        text = f"{value:,.0f}"
+    elif isinstance(value, float):
+        text = f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    else:
+        text = f"{value:,}" if isinstance(value, int) else str(value)
+    return f"{text} {unit}".strip()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("results")
+    parser.add_argument("--command", default="scripts/bench")
+    parser.add_argument("--since", type=float, default=0)
+    args = parser.parse_args()
+    directory = pathlib.Path(args.results)
+    area = {name: load(directory, name, args.since) for name in (
+        "transport", "duplicate_path", "gate_path", "console_path", "startup", "worker_rss", "gate", "ledger")}
+
+    f = Figures()
+    t = area["transport"]
+    if t:
+        c = dig(t, "consume_ack_msgs_per_s")
+        f.add("transport_consume_vs_c", "transport: BreakGlassAMQP consume+ack vs raw rabbitmq-c", c["breakglass"], "msg/s",
+              target=0.9, baseline=c["c"], baseline_label="raw C", source="transport.json")
+        f.add("transport_consume_vs_pika", "transport: BreakGlassAMQP consume+ack vs pika", c["breakglass"], "msg/s",
+              target=2.5, baseline=c["pika"], baseline_label="pika", source="transport.json")
+    d = area["duplicate_path"]
+    if d:
+        f.add("duplicate_path_vs_c", f"duplicate path: 1 worker on redeliveries of decided keys vs raw C consume+ack "
+              f"(prefetch {d['prefetch']})", d["worker_msgs_per_s"], "msg/s", target=0.7, baseline=d["raw_c_msgs_per_s"],
+              baseline_label="raw C", source="duplicate_path.json")
+    g = area["gate_path"]
+    if g:
+        f.add("gate_path_requests_per_s", f"gate path: new requests halting at the gate, 1 worker (in_flight {g['in_flight']})",
+              g["requests_per_s"], "req/s", target=500, source="gate_path.json")
+        f.add("gate_path_p99_ms", "gate path: p99 claim -> halted decision durable", dig(g, "latency_ms", "p99"), "ms",
+              target=50, higher_is_better=False, source="gate_path.json")
+    cp = area["console_path"]
+    if cp:
+        one = dig(cp, "worker", "sessions_1")
+        four = dig(cp, "worker", "sessions_4")
+        script = cp["script"]
+        f.add("console_p50_vs_script", "console: p50 delivery -> granted (1 session) vs hand-written WebDriver script",
+              dig(one, "delivery_to_granted_s", "p50"), "s", target=1.2, higher_is_better=False,
+              baseline=script["p50_s"], baseline_label="script", source="console_path.json")
+        f.add("console_p95_vs_script", "console: p95 delivery -> granted (1 session) vs hand-written WebDriver script",
+              dig(one, "delivery_to_granted_s", "p95"), "s", target=1.2, higher_is_better=False,
+              baseline=script["p95_s"], baseline_label="script", source="console_path.json")
+        f.add("console_4_vs_1_sessions", "console: grants/min with 4 browser sessions vs 1", four["grants_per_min"],
+              "grants/min", target=3.0, baseline=one["grants_per_min"], baseline_label="1 session",
+              source="console_path.json")
+        f.add("recheck_to_click_p95_ms", "console: recheck -> click window p95 (evidence timing.json)",
+              cp["recheck_to_click_ms_p95"], "ms", target=300, higher_is_better=False, source="console_path.json")
+    rss = area["worker_rss"]
+    if rss:
+        f.add("worker_rss_peak_mib", "worker RSS under load, peak (VmHWM, browsers excluded)", rss["vm_hwm_mib_max"], "MiB",
+              target=64, higher_is_better=False, source="worker_rss.json")
+    s = area["startup"]
+    if s:
+        f.add("start_to_ready_ms", f"start -> /readyz 200 (median of {s['runs']})", s["start_to_ready_ms_median"], "ms",
+              target=1000, higher_is_better=False, source="startup.json")
+        f.add("start_to_ready_max_ms", f"start -> /readyz 200 (worst of {s['runs']})", s["start_to_ready_ms_max"], "ms",
+              target=1000, higher_is_better=False, source="startup.json")
+    gd = area["gate"]
+    if gd:
+        f.add("gate_decisions_per_s", "gate decisions in process (bench-gate, issue 6)", dig(gd, "rates", "decisions_per_s"),
+              "dec/s", target=500, source="gate.json")
+        f.add("gate_decisions_p99_ms", "gate decision p99 in process (bench-gate, issue 6)", dig(gd, "latency_ms", "p99"),
+              "ms", target=50, higher_is_better=False, source="gate.json")
+    led = area["ledger"]
+    if led:
+        f.add("ledger_claim_decide_per_s", "ledger: durable claim+decide cycles/s, 1 process (issue 4)",
+              dig(led, "rates", "claim_decide_per_s"), "cycles/s", target=2000, source="ledger.json")
+        f.add("ledger_decided_lookups_per_s", "ledger: decided-key lookups/s (issue 4)",
+              dig(led, "rates", "decided_lookup_per_s"), "lookups/s", target=100000, source="ledger.json")
+
+    try:
+        swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        swift = None
+    summary = {
+        "command": args.command,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "swift": swift,
+                    "load_average_at_end": round(os.getloadavg()[0], 2)},
+        "quick": any(dig(area[k], "quick") for k in area if area[k]),
+        "figures": {row["name"]: {k: v for k, v in row.items() if k != "name"} for row in f.rows},
+        "met": sum(1 for row in f.rows if row.get("met") is True),
+        "missed": [row["name"] for row in f.rows if row.get("met") is False],
+        "not_measured": [row["name"] for row in f.rows if row.get("target") is not None and row.get("met") is None],
+    }
+    (directory / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+    header = ("figure", "value", "baseline", "ratio", "target", "met?")
+    lines = []
+    for row in f.rows:
+        target = row.get("target")
+        op = "≥" if row.get("target_op") == ">=" else "≤"
+        if "baseline" in row:
+            target_text = f"{op} {target}×"
+            baseline = f"{fmt(row['baseline'], row['unit'])} ({row['baseline_label']})"
+            ratio = fmt(row.get("ratio")) + "×" if row.get("ratio") is not None else "—"
+        else:
+            target_text = f"{op} {fmt(float(target), row['unit'])}" if target is not None else "—"
+            baseline, ratio = "—", "—"
+        met = row.get("met")
+        if met is None:
+            met_text = "not measured"
+        elif met:
+            met_text = f"yes (+{row['margin_pct']} %)"
+        else:
+            met_text = f"NO, missed by {-row['margin_pct']} %"
+        lines.append((row["label"], fmt(row["value"], row["unit"]), baseline, ratio, target_text, met_text))
+    widths = [max(len(str(x[i])) for x in [header] + lines) for i in range(len(header))]
+    print()
+    print(f"breakglass benchmarks — {summary['date']} — {os.cpu_count()} cores — load {summary['machine']['load_average_at_end']}"
+          + (" — QUICK (small counts)" if summary["quick"] else ""))
+    for row in [header, tuple("-" * w for w in widths)] + lines:
+        print(" | ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+    print(f"\n{summary['met']} of {len(f.rows)} targets met; missed: {', '.join(summary['missed']) or 'none'}")
+    print(f"written: {directory / 'summary.json'}")
+
+
+if __name__ == "__main__":
+    main()
