@@ -11,6 +11,7 @@ extension BreakGlassCommand {
         // People: the ledger, takeovers, evidence.
         LedgerCommand.self,
         TakeoverCommand.self,
+        ReportCommand.self,
         EvidenceCommand.self,
         ConsoleCommand.self,
         // Producers' tools.

@@ -6,7 +6,7 @@ public import Foundation
 /// - rejected outcome: per message (the SHA-256 of its exact body), so a redelivered or republished copy of
 ///   the same message maps to the same id;
 /// - halted: per key and attempt (an attempt is incremented by each human resume);
-/// - evidence-ready: per bundle; revoked: per key and confirmation id; resumed: per takeover id.
+/// - evidence-ready: per bundle; revoked: per key and confirmation id (each failed attempt its own); resumed: per takeover id.
 public struct EventFactory: Sendable {
     public let source: String
 
@@ -62,15 +62,21 @@ public struct EventFactory: Sendable {
         return event(.evidenceReady, subject: key.description, discriminator: "bundle:\(bundleID)", time: time, data: data)
     }
 
+    /// A revocation. `result: revoked` is one logical event per grant; each `failed` attempt is its own event
+    /// (`attempt` names it, e.g. its evidence bundle id), so a later successful revocation is never dropped as
+    /// a duplicate of an earlier failure.
     public func revoked(
         key: RestorationKey, confirmationID: String, revokedBy: String, reason: String, result: RevokedData.Result,
-        time: Date
+        attempt: String? = nil, time: Date
     ) -> CloudEvent<RevokedData> {
         let data = RevokedData(
             caseID: key.caseID, tenantID: key.tenantID, confirmationID: confirmationID, revokedBy: revokedBy,
             reason: reason, result: result
         )
-        return event(.revoked, subject: key.description, discriminator: "confirmation:\(confirmationID)", time: time, data: data)
+        let discriminator = result == .revoked
+            ? "confirmation:\(confirmationID)"
+            : "confirmation:\(confirmationID):failed:\(attempt ?? Timestamp.format(time, fractional: true))"
+        return event(.revoked, subject: key.description, discriminator: discriminator, time: time, data: data)
     }
 
     public func resumed(key: RestorationKey, takeoverID: String, resumedBy: String, note: String, time: Date)

@@ -51,6 +51,7 @@ public enum ConfigurationKeys {
         .init("ledger.path", .string, default: "run/ledger.sqlite", "SQLite ledger file, shared by the workers of a host."),
         .init("ledger.lease_seconds", .int, default: "120", "Claim lease; an expired claim may be taken over (epoch + 1)."),
         .init("ledger.busy_timeout_ms", .int, default: "5000", "SQLite busy timeout."),
+        .init("ledger.max_resumes", .int, default: "3", "How often a person may resume one key (takeover resume)."),
         // amqp
         .init("amqp.url", .string, default: "amqp://guest:guest@127.0.0.1:5672/", secret: true,
               "Broker URL (amqp:// or amqps://). Its password is a secret: prefer amqp.password_file."),

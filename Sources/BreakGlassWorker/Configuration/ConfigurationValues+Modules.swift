@@ -45,6 +45,7 @@ extension ConfigurationValues {
         var configuration = Ledger.Configuration(path: string("ledger.path") ?? "run/ledger.sqlite")
         configuration.leaseDuration = .seconds(int("ledger.lease_seconds") ?? 120)
         configuration.busyTimeout = .milliseconds(int("ledger.busy_timeout_ms") ?? 5000)
+        configuration.maximumResumes = int("ledger.max_resumes") ?? 3
         return configuration
     }
 

@@ -171,7 +171,8 @@ public final class RestorationPipeline: Sendable {
 
     // MARK: - Gate and console
 
-    private func run(_ request: RestorationRequest, claim: Claim, logger log: Logger) async throws -> PipelineResult {
+    /// Gate → console → decision under `claim`. `resumeDraftID`: the draft an earlier halt saved (takeover resume).
+    func run(_ request: RestorationRequest, claim: Claim, logger log: Logger, resumeDraftID: String? = nil) async throws -> PipelineResult {
         let gateStarted = ContinuousClock.now
         let (gate, snapshot) = await sources.gate(request, policy: configuration.gatePolicy, clock: clock)
         metrics.gate(seconds: Self.seconds(since: gateStarted))
@@ -218,7 +219,9 @@ public final class RestorationPipeline: Sendable {
                 }
                 return nil
             }
-            group.addTask { await self.console.submit(request, hooks: hooks, gate: gate, sources: snapshot) }
+            group.addTask {
+                await self.console.submit(request, hooks: hooks, gate: gate, sources: snapshot, resumeDraftID: resumeDraftID)
+            }
             var result: ConsoleOutcome?
             for await value in group where value != nil {
                 result = value

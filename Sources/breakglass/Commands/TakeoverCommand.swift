@@ -1,17 +1,21 @@
 import ArgumentParser
 import BreakGlassCore
 import BreakGlassLedger
+import BreakGlassWorker
 import Foundation
+import Logging
 
-/// `breakglass takeover list|show|resolve`: the halted requests waiting for a person.
+/// `breakglass takeover list|show|resolve|resume|revoke`: the halted requests waiting for a person, and the
+/// grants a person takes back.
 ///
-/// `resolve` records a human decision (who, what, when) and closes the takeover; it never grants.
-/// (`resume` and `revoke`, which drive the console again, belong to issue 10.)
+/// `resolve` records a human decision (who, what, when) and closes the takeover; it never grants. `resume` runs a
+/// halted request again (the original message, never broadened) through the gate and the console; `revoke` takes a
+/// grant back through the console's revoke screen. Both take the same configuration as `breakglass run`.
 struct TakeoverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "takeover",
         abstract: "Halted restorations waiting for a person.",
-        subcommands: [List.self, Show.self, Resolve.self]
+        subcommands: [List.self, Show.self, Resolve.self, Resume.self, Revoke.self]
     )
 
     struct List: AsyncParsableCommand {

@@ -1,0 +1,173 @@
+public import BreakGlassConsole
+public import BreakGlassCore
+public import BreakGlassLedger
+import Foundation
+import Logging
+
+/// The human side (issue 10): a person resumes a halted request, or revokes a granted one.
+extension RestorationPipeline {
+    /// Resumes a halted request after a person addressed its cause, then runs it again under the same key
+    /// through the full gate and console flow (from the halt's saved draft when there is one).
+    ///
+    /// - The request is the ORIGINAL message body the ledger stored for the key: scope, duration and tenant can
+    ///   never be broadened by a resume. Its `not_after` still applies (refused once it has passed).
+    /// - An escalated halt (access may have been granted) is refused unless `afterReconciliation`; then the
+    ///   console's active grants are read first: a grant for the key → refused (`grantExists`; the person closes
+    ///   the takeover with `resolve` instead), unreadable → refused (`reconciliationFailed`), none → resumed.
+    /// - Who and why go into a sealed `resume` evidence bundle (written first: no bundle, no resume), into the
+    ///   takeover's resolution, and into the `resumed` event, written to the outbox in the same transaction as the
+    ///   resume. The run then ends like any other: `outcome` or `halted`, then `evidence-ready`.
+    /// - At most `Ledger.Configuration.maximumResumes` resumes per key.
+    public func resume(
+        _ key: RestorationKey, by person: String, note: String, afterReconciliation: Bool = false
+    ) async throws(TakeoverError) -> ResumeOutcome {
+        let person = person.trimmingCharacters(in: .whitespacesAndNewlines)
+        let note = note.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !person.isEmpty else { throw .invalidInput(key, "--by is empty") }
+        guard !note.isEmpty else { throw .invalidInput(key, "--note is empty") }
+        let entry = try halted(key)
+        let request = try originalRequest(entry)
+        guard clock() < request.notAfter else { throw .requestExpired(key) }
+        guard entry.resumeCount < ledger.configuration.maximumResumes else {
+            throw .resumeLimit(key, resumes: entry.resumeCount)
+        }
+        let takeover: TakeoverEntry
+        do {
+            guard let open = try ledger.takeovers(for: key, openOnly: true, limit: 1).first, open.id == entry.takeoverID else {
+                throw TakeoverError.wrongState(key, entry.state, expected: .halted)
+            }
+            takeover = open
+        } catch let error as TakeoverError {
+            throw error
+        } catch {
+            throw Self.ledgerError(key, error)
+        }
+        var log = logger
+        log[metadataKey: "breakglass.case_id"] = "\(key.caseID)"
+        log[metadataKey: "breakglass.tenant_id"] = "\(key.tenantID)"
+        log[metadataKey: "breakglass.takeover_id"] = "\(takeover.id)"
+
+        var grantCheck: EvidenceLocation?
+        if entry.escalate {
+            guard afterReconciliation else { throw .escalated(key) }
+            let check = await console.checkActiveGrants(request)
+            grantCheck = check.evidence
+            switch check.result {
+            case .none:
+                log.notice("reconciliation: no active grant for the key; resume allowed")
+            case .found(let grants):
+                log.warning("reconciliation: the console shows an active grant for the key; resume refused")
+                throw .grantExists(key, confirmationIDs: grants.map(\.confirmationID), evidencePath: check.evidence?.path)
+            case .unknown(let reasons, _):
+                log.warning("reconciliation: the console's active grants could not be read; resume refused")
+                throw .reconciliationFailed(key, reasons: reasons, evidencePath: check.evidence?.path)
+            }
+        }
+
+        // The person's decision, sealed before anything changes.
+        let now = clock()
+        var recorder = EvidenceRecorder(
+            caseID: key.caseID, tenantID: key.tenantID, requestID: request.requestID, workerID: configuration.workerID,
+            masker: masker)
+        recorder.document("resume.json", ResumeRecord(
+            takeoverID: takeover.id, resumedBy: person, note: note, resumedAt: Timestamp.format(now),
+            resumeNumber: entry.resumeCount + 1, maximumResumes: ledger.configuration.maximumResumes,
+            escalated: entry.escalate, afterReconciliation: entry.escalate && afterReconciliation,
+            grantCheckBundle: grantCheck?.bundleID, draftID: entry.escalate ? nil : takeover.record.draftID,
+            requestID: request.requestID, scopes: request.privilege.scopes, durationMinutes: request.privilege.durationMinutes))
+        recorder.document("takeover.json", takeover.record)
+        recorder.step("takeover", action: "resumed by a person", detail: "\(takeover.id) by \(person)")
+        let resumeEvidence: EvidenceLocation
+        do {
+            resumeEvidence = try evidence.write(recorder.bundle(kind: "resume", outcome: "resumed", reasons: []))
+        } catch {
+            throw .evidenceFailed(key, error.description)
+        }
+
+        let resumed = events.resumed(key: key, takeoverID: takeover.id, resumedBy: person, note: note, time: now)
+        let claim: Claim
+        do {
+            claim = try await ledger.resume(
+                key, by: person, note: note, owner: configuration.workerID,
+                afterReconciliation: entry.escalate && afterReconciliation, events: [OutboxMessage(resumed, key: key)])
+        } catch {
+            throw Self.ledgerError(key, error)
+        }
+        log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
+        log.notice("takeover resumed; running the request again", metadata: ["breakglass.resumes": "\(claim.resumeCount)"])
+
+        let result: PipelineResult
+        do {
+            result = try await run(request, claim: claim, logger: log, resumeDraftID: entry.escalate ? nil : takeover.record.draftID)
+        } catch {
+            throw Self.ledgerError(key, error)
+        }
+        metrics.outcome(result: result.result.rawValue, reasons: result.reasons.map(\.rawValue))
+        return ResumeOutcome(
+            key: key, takeoverID: takeover.id, resumeEvidence: resumeEvidence, grantCheckEvidence: grantCheck, result: result,
+            entry: try? ledger.entry(for: key))
+    }
+
+    // MARK: - Shared by resume and revoke
+
+    func halted(_ key: RestorationKey) throws(TakeoverError) -> LedgerEntry {
+        let entry = try row(key)
+        guard entry.state == .halted else { throw .wrongState(key, entry.state, expected: .halted) }
+        return entry
+    }
+
+    func row(_ key: RestorationKey) throws(TakeoverError) -> LedgerEntry {
+        do {
+            guard let entry = try ledger.entry(for: key) else { throw TakeoverError.notFound(key) }
+            return entry
+        } catch let error as TakeoverError {
+            throw error
+        } catch {
+            throw Self.ledgerError(key, error)
+        }
+    }
+
+    /// The request exactly as the original message said it (the body the worker verified and stored).
+    func originalRequest(_ entry: LedgerEntry) throws(TakeoverError) -> RestorationRequest {
+        guard let payload = entry.payload, !payload.isEmpty else { throw .payloadMissing(entry.key) }
+        let request: RestorationRequest
+        do {
+            request = try RequestDecoder.decode(Array(payload))
+        } catch {
+            throw .payloadUnreadable(entry.key, error.code.rawValue)
+        }
+        guard request.key == entry.key else { throw .payloadUnreadable(entry.key, "the stored body belongs to another key") }
+        return request
+    }
+
+    static func ledgerError(_ key: RestorationKey, _ error: any Error) -> TakeoverError {
+        guard let error = error as? LedgerError else {
+            return TakeoverError.ledger(key, .database(key, detail: String(describing: type(of: error)), underlying: error))
+        }
+        switch error.code {
+        case .escalatedHalt: return .escalated(key)
+        case .resumeLimit: return .resumeLimit(key, resumes: -1)
+        case .notFound: return .notFound(key)
+        default: return .ledger(key, error)
+        }
+    }
+}
+
+/// `resume.json` of a resume bundle: the person's decision and what the run may use (never more than the
+/// original request).
+struct ResumeRecord: Encodable {
+    let takeoverID, resumedBy, note, resumedAt: String
+    let resumeNumber, maximumResumes: Int
+    let escalated, afterReconciliation: Bool
+    let grantCheckBundle, draftID: String?
+    let requestID: String
+    let scopes: [String]
+    let durationMinutes: Int
+
+    enum CodingKeys: String, CodingKey {
+        case takeoverID = "takeover_id", resumedBy = "resumed_by", note, resumedAt = "resumed_at"
+        case resumeNumber = "resume_number", maximumResumes = "maximum_resumes", escalated
+        case afterReconciliation = "after_reconciliation", grantCheckBundle = "grant_check_bundle", draftID = "draft_id"
+        case requestID = "request_id", scopes, durationMinutes = "duration_minutes"
+    }
+}

@@ -1,0 +1,164 @@
+public import BreakGlassCore
+public import BreakGlassLedger
+public import Foundation
+
+/// The figures break-glass is judged by (issue 10), computed from ledger rows and evidence facts by a pure
+/// function (`compute`). Its JSON form (`format` = `breakglass.report/v1`) is stable and documented in
+/// docs/REPORT.md: fields are only ever added.
+public struct GovernanceReport: Sendable, Hashable, Codable {
+    public static let format = "breakglass.report/v1"
+
+    public var format: String
+    public var generatedAt: String
+    /// Requests first seen at or after this instant (all when absent).
+    public var since: String?
+    public var requests: Requests
+    public var grants: Grants
+    public var anomaliesBeforeSubmission: Anomalies
+    public var rejections: Rejections
+    public var halts: Halts
+    public var evidence: Evidence
+    public var recheckToSubmitMs: Window
+    public var escalations: Escalations
+
+    public struct Requests: Sendable, Hashable, Codable {
+        public var total: Int
+        /// By ledger state: granted, halted, rejected, resolved, in_flight (claimed, gate-passed, submitting), received.
+        public var byOutcome: [String: Int]
+        /// Request ids seen beyond the first per key (redeliveries, replays, republished duplicates), all suppressed.
+        public var duplicatesSuppressed: Int
+        /// Keys a person resumed at least once, and resumes in all.
+        public var resumedKeys: Int
+        public var resumes: Int
+    }
+
+    public struct Grants: Sendable, Hashable, Codable {
+        public var total: Int
+        /// Without over-privilege, without a duplicate and without a later revocation.
+        public var clean: Int
+        public var cleanRate: Double?
+        public var overPrivileged: [String]
+        public var duplicates: [String]
+        /// Revocation recorded as `revoked`.
+        public var revoked: [String]
+        /// Revocation tried and not confirmed (`failed`): access may still be active.
+        public var revocationFailed: [String]
+        /// Granted by an in-doubt reconciliation (the console showed the grant) rather than a confirmation page.
+        public var byReconciliation: Int
+    }
+
+    public struct Anomalies: Sendable, Hashable, Codable {
+        /// Halts before the final click (stage gate, console or pre-submit; never escalated).
+        public var total: Int
+        /// Each reason code counted once per halt.
+        public var byReason: [String: Int]
+        /// Each halt counted once per category it touches; see `Category`.
+        public var byCategory: [String: Int]
+    }
+
+    public struct Rejections: Sendable, Hashable, Codable {
+        public var total: Int
+        public var byReason: [String: Int]
+    }
+
+    public struct Halts: Sendable, Hashable, Codable {
+        /// Every halt (takeover record), including those later resumed or resolved.
+        public var total: Int
+        public var complete: Int
+        public var completeRate: Double?
+        /// Takeover ids of incomplete records.
+        public var incomplete: [String]
+        public var open: Int
+        public var resumed: Int
+        public var resolved: Int
+    }
+
+    public struct Evidence: Sendable, Hashable, Codable {
+        /// Grants whose evidence was looked for.
+        public var grantsChecked: Int
+        public var verified: Int
+        public var verifiedRate: Double?
+        public var failures: [Failure]
+
+        public struct Failure: Sendable, Hashable, Codable {
+            public var key: String
+            public var bundleID: String?
+            public var problems: [String]
+
+            public init(key: String, bundleID: String?, problems: [String]) {
+                self.key = key
+                self.bundleID = bundleID
+                self.problems = problems
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case key, bundleID = "bundle_id", problems
+            }
+        }
+    }
+
+    public struct Window: Sendable, Hashable, Codable {
+        public var samples: Int
+        public var p50: Double?
+        public var p95: Double?
+        public var max: Double?
+    }
+
+    public struct Escalations: Sendable, Hashable, Codable {
+        /// Halts where access may have been granted (at or after the final click).
+        public var total: Int
+        /// Of those, still waiting for a person.
+        public var open: Int
+        public var takeoverIDs: [String]
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, generatedAt = "generated_at", since, requests, grants
+        case anomaliesBeforeSubmission = "anomalies_before_submission", rejections, halts, evidence
+        case recheckToSubmitMs = "recheck_to_submit_ms", escalations
+    }
+}
+
+extension GovernanceReport.Requests {
+    enum CodingKeys: String, CodingKey {
+        case total, byOutcome = "by_outcome", duplicatesSuppressed = "duplicates_suppressed"
+        case resumedKeys = "resumed_keys", resumes
+    }
+}
+
+extension GovernanceReport.Grants {
+    enum CodingKeys: String, CodingKey {
+        case total, clean, cleanRate = "clean_rate", overPrivileged = "over_privileged", duplicates, revoked
+        case revocationFailed = "revocation_failed", byReconciliation = "by_reconciliation"
+    }
+}
+
+extension GovernanceReport.Anomalies {
+    enum CodingKeys: String, CodingKey {
+        case total, byReason = "by_reason", byCategory = "by_category"
+    }
+}
+
+extension GovernanceReport.Rejections {
+    enum CodingKeys: String, CodingKey {
+        case total, byReason = "by_reason"
+    }
+}
+
+extension GovernanceReport.Halts {
+    enum CodingKeys: String, CodingKey {
+        case total, complete, completeRate = "complete_rate", incomplete, open, resumed, resolved
+    }
+}
+
+extension GovernanceReport.Evidence {
+    enum CodingKeys: String, CodingKey {
+        case grantsChecked = "grants_checked", verified, verifiedRate = "verified_rate", failures
+    }
+}
+
+extension GovernanceReport.Escalations {
+    enum CodingKeys: String, CodingKey {
+        case total, open, takeoverIDs = "takeover_ids"
+    }
+}

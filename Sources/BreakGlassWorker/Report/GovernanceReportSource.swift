@@ -1,0 +1,74 @@
+public import BreakGlassConsole
+public import BreakGlassCore
+public import BreakGlassLedger
+public import Foundation
+
+/// Reads what `GovernanceReport.compute` needs: every ledger row, takeover and sighting, and every grant bundle
+/// of the evidence store, each verified (seal and artifact hashes; with the trusted key when one is given).
+public struct GovernanceReportSource: Sendable {
+    public let ledger: Ledger
+    public let evidenceRoot: URL
+    /// The evidence public key (raw 32 bytes); nil verifies with the key embedded in each seal.
+    public let trustedPublicKey: Data?
+
+    public init(ledger: Ledger, evidenceRoot: URL, trustedPublicKey: Data? = nil) {
+        self.ledger = ledger
+        self.evidenceRoot = evidenceRoot
+        self.trustedPublicKey = trustedPublicKey
+    }
+
+    public func input(since: Date? = nil, now: Date = Date()) throws -> GovernanceReport.Input {
+        let entries = try ledger.entries(limit: Int.max)
+        let takeovers = try ledger.takeovers(limit: Int.max)
+        var sightings: [RestorationKey: Int] = [:]
+        for entry in entries where since.map({ entry.createdAt >= $0 }) ?? true {
+            sightings[entry.key] = try ledger.requestSightings(for: entry.key).reduce(0) { $0 + $1.count }
+        }
+        return GovernanceReport.Input(
+            entries: entries, takeovers: takeovers, sightings: sightings, grantBundles: grantBundles(), since: since,
+            generatedAt: now)
+    }
+
+    /// Bundles whose manifest says a grant, by key, oldest first. Unreadable manifests are skipped (such a grant
+    /// then shows as "no grant evidence bundle").
+    func grantBundles() -> [RestorationKey: [GovernanceReport.GrantBundle]] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: evidenceRoot.path)) ?? []
+        let verifier = EvidenceVerifier(trustedPublicKey: trustedPublicKey)
+        var result: [RestorationKey: [(String, GovernanceReport.GrantBundle)]] = [:]
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let directory = evidenceRoot.appendingPathComponent(name, isDirectory: true)
+            guard let data = try? Data(contentsOf: directory.appendingPathComponent(EvidenceManifest.fileName)),
+                let manifest = try? JSONDecoder().decode(EvidenceManifest.self, from: data),
+                manifest.outcome.hasPrefix("granted")
+            else { continue }
+            let verification = verifier.verify(bundle: directory)
+            let grant = (try? Data(contentsOf: directory.appendingPathComponent("grant.json")))
+                .flatMap { try? JSONDecoder().decode(ConsoleGrant.self, from: $0) }
+            let timing = (try? Data(contentsOf: directory.appendingPathComponent("timing.json")))
+                .flatMap { try? JSONDecoder().decode([String: String].self, from: $0) }
+            let bundle = GovernanceReport.GrantBundle(
+                bundleID: manifest.bundleID,
+                verified: verification.isValid && (trustedPublicKey == nil || verification.authenticated),
+                problems: verification.problems.map(\.description), confirmationID: grant?.confirmationID,
+                scopes: grant?.scopes, recheckToClickMs: timing?["recheck_to_click_ms"].flatMap(Double.init))
+            result[RestorationKey(caseID: manifest.caseID, tenantID: manifest.tenantID), default: []]
+                .append((manifest.createdAt, bundle))
+        }
+        return result.mapValues { $0.sorted { $0.0 < $1.0 }.map(\.1) }
+    }
+}
+
+extension GovernanceReportSource {
+    /// The evidence public key as the configuration knows it, without creating anything: the public half of
+    /// `evidence.key_file`, else `evidence-key.pub` beside the evidence directory (written by the worker that
+    /// generated the key), else nil (bundles are then checked with the key embedded in their seal only).
+    public static func evidencePublicKey(_ values: ConfigurationValues) throws -> Data? {
+        if let file = values.string("evidence.key_file") {
+            return try EvidenceKey(keyID: "evidence", seedFile: URL(fileURLWithPath: file)).publicKeyRaw
+        }
+        let dir = URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence")
+        let pub = dir.deletingLastPathComponent().appendingPathComponent("evidence-key.pub")
+        guard FileManager.default.fileExists(atPath: pub.path) else { return nil }
+        return try EvidenceVerifier.readPublicKey(file: pub)
+    }
+}

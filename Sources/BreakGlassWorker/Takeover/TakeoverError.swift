@@ -1,0 +1,104 @@
+public import BreakGlassCore
+public import BreakGlassLedger
+
+/// Why a person's takeover action (resume, revoke) was refused or could not be completed. `description` stays
+/// generic; the fields carry the details (identifiers and codes only, never a secret or personal data).
+public struct TakeoverError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// No restoration for the key.
+        case notFound = "not-found"
+        /// The action needs another state (resume: `halted`; revoke: `granted`).
+        case wrongState = "wrong-state"
+        /// The ledger holds no original message body for the key (it cannot be run again or revoked safely).
+        case payloadMissing = "payload-missing"
+        /// The stored body no longer decodes, or belongs to another key.
+        case payloadUnreadable = "payload-unreadable"
+        /// The original request's `not_after` has passed: it must not be acted on again.
+        case requestExpired = "request-expired"
+        /// Resumed as often as `ledger.max_resumes` allows.
+        case resumeLimit = "resume-limit"
+        /// An escalated halt (access may have been granted) needs `--after-reconciliation`.
+        case escalated
+        /// The reconciliation found an active grant for the key in the console: resuming would grant twice.
+        case grantExists = "grant-exists"
+        /// The console's active grants could not be read: whether a grant exists is unknown.
+        case reconciliationFailed = "reconciliation-failed"
+        /// The grant was already revoked.
+        case alreadyRevoked = "already-revoked"
+        /// The evidence bundle recording the person's decision could not be written (nothing was changed).
+        case evidenceFailed = "evidence-failed"
+        /// The person or the note/reason is empty.
+        case invalidInput = "invalid-input"
+        /// The ledger refused or failed (see `ledgerCode`).
+        case ledger
+    }
+
+    public let code: Code
+    public let key: RestorationKey?
+    public let state: RestorationState?
+    /// Confirmation ids of grants the console showed (`grantExists`).
+    public let confirmationIDs: [String]
+    /// Reason codes of a failed console check (`reconciliationFailed`).
+    public let reasons: [ReasonCode]
+    /// The evidence bundle written on the way, if any (the grant check).
+    public let evidencePath: String?
+    public let ledgerCode: LedgerError.Code?
+    /// Extra operator detail: a field name, a count. Never a secret.
+    public let detail: String?
+
+    public var description: String { "takeover action refused (\(code.rawValue))" }
+
+    init(_ code: Code, key: RestorationKey?, state: RestorationState? = nil, confirmationIDs: [String] = [],
+         reasons: [ReasonCode] = [], evidencePath: String? = nil, ledgerCode: LedgerError.Code? = nil, detail: String? = nil) {
+        self.code = code
+        self.key = key
+        self.state = state
+        self.confirmationIDs = confirmationIDs
+        self.reasons = reasons
+        self.evidencePath = evidencePath
+        self.ledgerCode = ledgerCode
+        self.detail = detail
+    }
+
+    public static func notFound(_ key: RestorationKey) -> Self { Self(.notFound, key: key) }
+
+    public static func wrongState(_ key: RestorationKey, _ state: RestorationState, expected: RestorationState) -> Self {
+        Self(.wrongState, key: key, state: state, detail: "expected \(expected.rawValue)")
+    }
+
+    public static func payloadMissing(_ key: RestorationKey) -> Self { Self(.payloadMissing, key: key) }
+
+    public static func payloadUnreadable(_ key: RestorationKey, _ detail: String) -> Self {
+        Self(.payloadUnreadable, key: key, detail: detail)
+    }
+
+    public static func requestExpired(_ key: RestorationKey) -> Self { Self(.requestExpired, key: key) }
+
+    public static func resumeLimit(_ key: RestorationKey, resumes: Int) -> Self {
+        Self(.resumeLimit, key: key, state: .halted, detail: "resumed \(resumes) times")
+    }
+
+    public static func escalated(_ key: RestorationKey) -> Self { Self(.escalated, key: key, state: .halted) }
+
+    public static func grantExists(_ key: RestorationKey, confirmationIDs: [String], evidencePath: String?) -> Self {
+        Self(.grantExists, key: key, state: .halted, confirmationIDs: confirmationIDs, evidencePath: evidencePath)
+    }
+
+    public static func reconciliationFailed(_ key: RestorationKey, reasons: [ReasonCode], evidencePath: String?) -> Self {
+        Self(.reconciliationFailed, key: key, state: .halted, reasons: reasons, evidencePath: evidencePath)
+    }
+
+    public static func alreadyRevoked(_ key: RestorationKey) -> Self { Self(.alreadyRevoked, key: key, state: .granted) }
+
+    public static func evidenceFailed(_ key: RestorationKey, _ detail: String) -> Self {
+        Self(.evidenceFailed, key: key, detail: detail)
+    }
+
+    public static func invalidInput(_ key: RestorationKey?, _ detail: String) -> Self {
+        Self(.invalidInput, key: key, detail: detail)
+    }
+
+    public static func ledger(_ key: RestorationKey?, _ error: LedgerError) -> Self {
+        Self(.ledger, key: key, state: error.state, ledgerCode: error.code, detail: error.detail)
+    }
+}

@@ -1,0 +1,111 @@
+import BreakGlassAMQP
+public import BreakGlassConsole
+import BreakGlassCore
+public import BreakGlassLedger
+import BreakGlassSources
+import Foundation
+public import Logging
+
+/// The parts a person's takeover command (`takeover resume`, `takeover revoke`) needs, assembled from the SAME
+/// configuration as `breakglass run` (file, `BREAKGLASS_*` environment, `--set`), for one command in the CLI
+/// process: the ledger, the live sources, the evidence store and key, the console driver with one browser
+/// session (chromedriver started for the command when no `webdriver.url` is configured), and the pipeline.
+public struct TakeoverRuntime: Sendable {
+    public let values: ConfigurationValues
+    public let logger: Logger
+    /// The claim owner and evidence author of this command: `takeover-<worker id>`.
+    public let ownerID: String
+
+    public init(values: ConfigurationValues, logger: Logger) {
+        self.values = values
+        self.logger = logger
+        self.ownerID = "takeover-\(values.workerID)"
+    }
+
+    /// Runs `body` with the pipeline, then closes the browser session, chromedriver and the sources client.
+    public func withPipeline<T: Sendable>(_ body: (RestorationPipeline, Ledger) async throws -> T) async throws -> T {
+        let ledger = try Ledger(configuration: values.ledgerConfiguration(), logger: logger)
+        let sourcesConfiguration = try values.sourcesConfiguration()
+        let sources = try LiveSourcesClient(configuration: sourcesConfiguration, logger: logger)
+        let application = WorkerApplication(values: values, logger: logger)
+        let evidence = try EvidenceStore(root: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
+                                         key: try application.evidenceKey(), logger: logger)
+        let map = try ConsoleMap.load(file: URL(fileURLWithPath: values.string("console.map_file") ?? "config/consoles/reference.yaml"))
+        let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
+        let supervisor = ChromeDriverSupervisor(
+            configuration: .init(mode: values.string("webdriver.url").map { .external(url: $0) }
+                ?? .managed(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick())),
+            logger: logger)
+        let pool = BrowserPool(
+            client: WebDriverClient(configuration: .init(url: supervisor.url, chromiumBinary: values.string("webdriver.chromium_path"))),
+            configuration: .init(maximumSessions: 1))
+        let driver = ConsoleDriver(
+            configuration: .init(
+                baseURL: values.string("console.url") ?? "http://127.0.0.1:8080", map: map,
+                username: values.string("console.username") ?? "svc-breakglass", password: password, workerID: ownerID,
+                grantVerificationWindow: .seconds(values.int("console.grant_verify_window_seconds") ?? 15),
+                extraSecrets: [sourcesConfiguration.token]),
+            pool: pool, evidence: evidence, logger: logger)
+        // A takeover never reads a message from the broker: the request is the body the ledger stored when a worker
+        // verified it, so no trusted request keys are needed here.
+        var configuration = RestorationPipeline.Configuration(workerID: ownerID, gatePolicy: values.gatePolicy())
+        configuration.eventSource = values.string("worker.event_source") ?? configuration.eventSource
+        let pipeline = RestorationPipeline(
+            configuration: configuration, verifier: MessageVerifier(trustedKeys: TrustedKeys()), ledger: ledger,
+            sources: sources, console: driver, evidence: evidence, masker: driver.masker, logger: logger)
+        do {
+            try await supervisor.start()
+            let result = try await body(pipeline, ledger)
+            await pool.close()
+            await supervisor.stop()
+            try? await sources.shutdown()
+            return result
+        } catch {
+            await pool.close()
+            await supervisor.stop()
+            try? await sources.shutdown()
+            throw error
+        }
+    }
+
+    /// What `flushOutbox` did.
+    public enum FlushResult: Sendable, Hashable {
+        /// Every pending event was published (with publisher confirms).
+        case published
+        /// Some events stay in the outbox: the broker could not be reached in time, or another process's relay
+        /// holds the relay lease. A worker's relay publishes every pending row; nothing is lost.
+        case leftForRelay
+    }
+
+    /// Publishes the outbox to the configured broker within `deadline` (the command's events, and anything else
+    /// pending, in order per key), or leaves it for the workers' relays.
+    public func flushOutbox(_ ledger: Ledger, deadline: Duration = .seconds(15)) async -> FlushResult {
+        let connection: AMQPConnection
+        do {
+            var configuration = try values.amqpConfiguration()
+            configuration.connectionName = "breakglass \(ownerID)"
+            connection = try AMQPConnection(configuration: configuration, logger: logger)
+        } catch {
+            logger.notice("broker not configured for this command; events left in the outbox", metadata: [
+                "breakglass.error": "\(type(of: error))",
+            ])
+            return .leftForRelay
+        }
+        connection.start()
+        do {
+            try await connection.waitUntilReady(timeout: deadline)
+        } catch {
+            logger.notice("broker not reachable; events left in the outbox for the workers' relays")
+            await connection.close()
+            return .leftForRelay
+        }
+        let relay = OutboxRelay(
+            ledger: ledger, publisher: AMQPEventPublisher(connection: connection, exchange: values.topologyConfiguration().eventExchange),
+            configuration: .init(owner: ownerID), logger: logger)
+        let drained = await relay.flush(deadline: deadline)
+        // Hand the relay lease back at once: the workers' relays need not wait for it to lapse.
+        try? await ledger.releaseRelayLease(owner: ownerID)
+        await connection.close()
+        return drained ? .published : .leftForRelay
+    }
+}

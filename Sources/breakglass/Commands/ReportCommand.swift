@@ -1,0 +1,65 @@
+import ArgumentParser
+import BreakGlassConsole
+import BreakGlassCore
+import BreakGlassLedger
+import BreakGlassWorker
+import Foundation
+
+/// `breakglass report`: the governance figures from the ledger and the evidence store (docs/REPORT.md).
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Governance figures: outcomes, clean grants, anomalies caught, takeover records, evidence, timings.",
+        discussion: """
+            Reads the ledger (ledger.path) and the evidence store (evidence.dir) of the same configuration as \
+            `breakglass run`; verifies every grant's evidence bundle with the evidence key (evidence.key_file, or \
+            evidence-key.pub beside the evidence directory, or --public-key). Read-only. The JSON form is stable \
+            (format breakglass.report/v1, documented in docs/REPORT.md).
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json, csv
+    }
+
+    @OptionGroup var options: ConfigOptions
+    @Option(name: .long, help: "Only requests first seen at or after DATE (RFC 3339, YYYY-MM-DD, or an age: 7d, 24h, 30m).")
+    var since: String?
+    @Option(name: .long, help: "table, json or csv.") var format: Format = .table
+    @Option(name: .long, help: "Evidence public key file (base64 or trusted-keys JSON); default: from the configuration.")
+    var publicKey: String?
+
+    func run() async throws {
+        let values = try await options.load()
+        let now = Date()
+        let sinceDate = try since.map { text -> Date in
+            if let date = Timestamp.parse(text) { return date }
+            if let date = Timestamp.parse(text + "T00:00:00Z") { return date }
+            if let age = LedgerFormat.parseAge(text) { return now.addingTimeInterval(-age) }
+            throw ValidationError("--since: expected RFC 3339, YYYY-MM-DD or an age like 7d")
+        }
+        let path = values.ledgerConfiguration().path
+        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no ledger at \(path)") }
+        let ledger: Ledger
+        do { ledger = try Ledger(configuration: values.ledgerConfiguration()) } catch let error as LedgerError {
+            throw ValidationError("cannot open the ledger: \(error.code.rawValue)")
+        }
+        let key: Data?
+        do {
+            key = try publicKey.map { try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: $0)) }
+                ?? GovernanceReportSource.evidencePublicKey(values)
+        } catch {
+            throw ValidationError("cannot read the evidence public key: \(error)")
+        }
+        let source = GovernanceReportSource(
+            ledger: ledger, evidenceRoot: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
+            trustedPublicKey: key)
+        let report = GovernanceReport.compute(try source.input(since: sinceDate, now: now))
+        switch format {
+        case .json: FileHandle.standardOutput.write(report.json())
+        case .csv: print(report.csv(), terminator: "")
+        case .table:
+            print(report.table(), terminator: "")
+            if key == nil { print("(evidence checked against the keys embedded in the seals: no trusted evidence key configured)") }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import BreakGlassCore
+import BreakGlassLedger
+import BreakGlassWorker
+import Foundation
+import Logging
+
+extension TakeoverCommand {
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resume a halted restoration whose cause a person addressed, and run it again.",
+            discussion: """
+                Runs the ORIGINAL request stored in the ledger (scope, duration and tenant can never be broadened) \
+                through the full gate and console flow under the same key, from the halt's saved draft when there is \
+                one. An escalated halt (access may have been granted) needs --after-reconciliation: the console's \
+                active grants are read first, and a grant for the key refuses the resume (close the takeover with \
+                `takeover resolve` instead). At most ledger.max_resumes resumes per key. Who and why go into the \
+                ledger, a sealed `resume` evidence bundle and the `resumed` event.
+
+                Events are written to the outbox with the decision, then published to the configured broker when it \
+                answers (else the workers' relays publish them; nothing is lost).
+
+                Exit status: 0 resumed and granted; 3 resumed but halted again (a new takeover record); \
+                1 refused or failed (nothing was resumed unless it says so).
+                """)
+
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "CASE/TENANT") var key: String
+        @Option(name: .long, help: "Who decides (a person, not a service).") var by: String
+        @Option(name: .long, help: "What was addressed and why the request may run again.") var note: String
+        @Flag(name: .long, help: "For an escalated halt: resume only if the console shows no grant for the key.")
+        var afterReconciliation = false
+        @Flag(name: .long, help: "Leave the events in the outbox for the workers' relays (do not connect to the broker).")
+        var noPublish = false
+
+        func run() async throws {
+            guard let key = RestorationKey(parsing: key) else { throw ValidationError("expected CASE/TENANT") }
+            let values = try await options.load()
+            LoggingSetup.bootstrap(values)
+            let runtime = TakeoverRuntime(values: values, logger: Logger(label: "breakglass.takeover"))
+            let (outcome, flush): (ResumeOutcome?, TakeoverRuntime.FlushResult?) = try await runtime.withPipeline { pipeline, ledger in
+                do {
+                    let outcome = try await pipeline.resume(key, by: by, note: note, afterReconciliation: afterReconciliation)
+                    return (outcome, noPublish ? nil : await runtime.flushOutbox(ledger))
+                } catch {
+                    TakeoverCommand.report(error)
+                    return (nil, nil)
+                }
+            }
+            guard let outcome else { throw ExitCode(1) }
+            print("resumed \(outcome.takeoverID) by \(by)")
+            print("resume evidence: \(outcome.resumeEvidence.path)")
+            if let check = outcome.grantCheckEvidence { print("reconciliation evidence (no grant found): \(check.path)") }
+            let entry = outcome.entry
+            switch outcome.result.result {
+            case .granted:
+                print("granted: confirmation \(entry?.confirmationID ?? "-")")
+            case .halted:
+                print("halted again: \(outcome.result.reasons.map(\.rawValue).joined(separator: ", ")) (takeover \(entry?.takeoverID ?? "-"))")
+            default:
+                print("run ended: \(outcome.result.result.rawValue)")
+            }
+            TakeoverCommand.printEvents(flush)
+            if outcome.result.result != .granted { throw ExitCode(3) }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take a grant back early through the console's revoke screen.",
+            discussion: """
+                Drives the revoke screen of the console map for the key's confirmation id, checks in IAM admin-state \
+                that the session is gone, writes a sealed `revocation` evidence bundle, records the revocation in \
+                the ledger and publishes `breakglass.restoration.revoked` (through the outbox, as `resume` does). \
+                When it cannot be confirmed, the result is `failed` (with a takeover record in the bundle; access \
+                may still be active) and the command may be run again.
+
+                Exit status: 0 revoked; 2 failed (not confirmed); 1 refused.
+                """)
+
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "CASE/TENANT") var key: String
+        @Option(name: .long, help: "Who decides (a person).") var by: String
+        @Option(name: .long, help: "Why the grant is taken back.") var reason: String
+        @Flag(name: .long, help: "Leave the events in the outbox for the workers' relays (do not connect to the broker).")
+        var noPublish = false
+
+        func run() async throws {
+            guard let key = RestorationKey(parsing: key) else { throw ValidationError("expected CASE/TENANT") }
+            let values = try await options.load()
+            LoggingSetup.bootstrap(values)
+            let runtime = TakeoverRuntime(values: values, logger: Logger(label: "breakglass.takeover"))
+            let (outcome, flush): (RevocationOutcome?, TakeoverRuntime.FlushResult?) = try await runtime.withPipeline { pipeline, ledger in
+                do {
+                    let outcome = try await pipeline.revoke(key, by: by, reason: reason)
+                    return (outcome, noPublish ? nil : await runtime.flushOutbox(ledger))
+                } catch {
+                    TakeoverCommand.report(error)
+                    return (nil, nil)
+                }
+            }
+            guard let outcome else { throw ExitCode(1) }
+            print("\(outcome.result.rawValue): \(key) confirmation \(outcome.confirmationID) by \(by)")
+            print("revocation evidence: \(outcome.evidence?.path ?? "NOT WRITTEN (see the log)")")
+            if let takeover = outcome.takeover {
+                print("not confirmed: \(takeover.reasons.map(\.rawValue).joined(separator: ", ")); access may still be active")
+                if let note = takeover.note { print("note: \(note)") }
+            }
+            TakeoverCommand.printEvents(flush)
+            if outcome.result != .revoked { throw ExitCode(2) }
+        }
+    }
+
+    /// One line per refusal: the code and what to do about it (identifiers only).
+    static func report(_ error: TakeoverError) {
+        let key = error.key.map { "\($0)" } ?? "-"
+        let text: String
+        switch error.code {
+        case .notFound: text = "no restoration for \(key)"
+        case .wrongState:
+            text = "\(key) is \(error.state?.rawValue ?? "?"), \(error.detail ?? "")"
+        case .payloadMissing: text = "the ledger holds no original message for \(key); it cannot be run again"
+        case .payloadUnreadable: text = "the stored message for \(key) cannot be read (\(error.detail ?? "?"))"
+        case .requestExpired: text = "the original request's not_after has passed; a new approved request is needed"
+        case .resumeLimit: text = "\(key) was resumed as often as ledger.max_resumes allows"
+        case .escalated:
+            text = "\(key) halted after the final click (access may have been granted): use --after-reconciliation"
+        case .grantExists:
+            text = "the console shows an active grant for \(key) (\(error.confirmationIDs.joined(separator: ", "))): "
+                + "not resumed; record it with `takeover resolve` (evidence: \(error.evidencePath ?? "-"))"
+        case .reconciliationFailed:
+            text = "the console's active grants could not be read (\(error.reasons.map(\.rawValue).joined(separator: ", "))): "
+                + "not resumed (evidence: \(error.evidencePath ?? "-"))"
+        case .alreadyRevoked: text = "\(key) was already revoked"
+        case .evidenceFailed: text = "the evidence bundle could not be written; nothing was changed (\(error.detail ?? ""))"
+        case .invalidInput: text = error.detail ?? "invalid input"
+        case .ledger: text = "the ledger refused: \(error.ledgerCode?.rawValue ?? "?") \(error.detail ?? "")"
+        }
+        FileHandle.standardError.write(Data("refused (\(error.code.rawValue)): \(text)\n".utf8))
+    }
+
+    static func report(_ error: any Error) {
+        if let error = error as? TakeoverError { return report(error) }
+        FileHandle.standardError.write(Data("failed: \(error)\n".utf8))
+    }
+
+    static func printEvents(_ flush: TakeoverRuntime.FlushResult?) {
+        switch flush {
+        case .published?: print("events: published")
+        case .leftForRelay?: print("events: in the outbox; a worker's relay publishes them")
+        case nil: print("events: in the outbox (--no-publish); a worker's relay publishes them")
+        }
+    }
+}

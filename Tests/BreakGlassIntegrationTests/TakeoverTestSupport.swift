@@ -1,0 +1,67 @@
+import BreakGlassConsole
+import BreakGlassCore
+import BreakGlassLedger
+import BreakGlassSimulator
+import BreakGlassWorker
+import Foundation
+import Logging
+import Testing
+
+/// The pipeline as a takeover command runs it: the real simulator (sources + console), a real headless Chromium,
+/// a real ledger file and evidence store; messages signed with a test key go through `process` first.
+struct TakeoverHarness {
+    let console: ConsoleHarness
+    let pipeline: RestorationPipeline
+    let ledger: Ledger
+    let signer: RequestSigner
+
+    static let key = RestorationKey(caseID: "CASE-88121", tenantID: "tnt-4f9a2c")
+
+    static func run(maximumResumes: Int = 3, _ body: (TakeoverHarness) async throws -> Void) async throws {
+        try await ConsoleHarness.run(verificationWindow: .seconds(3)) { h in
+            let dir = try TestEnvironment.scratchDirectory("takeover-ledger")
+            var ledgerConfiguration = Ledger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
+            ledgerConfiguration.maximumResumes = maximumResumes
+            let ledger = try Ledger(configuration: ledgerConfiguration)
+            let (signer, _) = RequestSigner.generate(keyID: "escalation-it")
+            let pipeline = RestorationPipeline(
+                configuration: .init(workerID: "takeover-it", gatePolicy: GatePolicy()),
+                verifier: MessageVerifier(trustedKeys: TrustedKeys(raw: ["escalation-it": signer.publicKeyRaw])),
+                ledger: ledger, sources: h.sources, console: h.driver, evidence: h.driver.evidence, masker: h.driver.masker,
+                logger: Logger(label: "test.takeover") { _ in ConsoleLogCapture.Handler(capture: h.logs) })
+            try await body(TakeoverHarness(console: h, pipeline: pipeline, ledger: ledger, signer: signer))
+        }
+    }
+
+    /// A signed copy of the sample clean request (CASE-88121 / tnt-4f9a2c), through the pipeline as a delivery.
+    func deliver(requestID: String = "REQ-TK-1") async -> PipelineResult {
+        let (body, header) = WorkerProcessTests.signedRequest(signer: signer, requestID: requestID)
+        return await pipeline.process(InboundMessage(body: body, signatureHeader: header, messageID: requestID))
+    }
+
+    func entry() throws -> LedgerEntry { try #require(try ledger.entry(for: Self.key)) }
+
+    func grantCount() async -> Int {
+        await console.sim.state.grants(tenantID: nil, externalReference: Self.key.description).count
+    }
+
+    /// The outbox events of the key, as (routing key, data object).
+    func events() throws -> [(type: String, data: [String: Any])] {
+        try ledger.events(for: Self.key).map { entry in
+            let object = try JSONSerialization.jsonObject(with: entry.message.body) as? [String: Any] ?? [:]
+            return (entry.message.routingKey, object["data"] as? [String: Any] ?? [:])
+        }
+    }
+
+    func eventTypes() throws -> [String] {
+        try events().map { $0.type.replacingOccurrences(of: "breakglass.restoration.", with: "") }
+    }
+
+    /// The bundle verifies with the evidence key and is of `kind`.
+    func expectVerified(_ location: EvidenceLocation?, kind: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let path = try #require(location?.path, sourceLocation: sourceLocation)
+        let verification = EvidenceVerifier(trustedPublicKey: console.key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: path))
+        #expect(verification.isValid, "\(verification.problems)", sourceLocation: sourceLocation)
+        #expect(verification.manifest?.kind == kind, sourceLocation: sourceLocation)
+    }
+}
