@@ -1,6 +1,6 @@
-public import BreakGlassConsole
+import BreakGlassConsole
 public import BreakGlassCore
-public import BreakGlassLedger
+import BreakGlassLedger
 import Foundation
 import Logging
 
@@ -146,7 +146,7 @@ extension RestorationPipeline {
         }
         switch error.code {
         case .escalatedHalt: return .escalated(key)
-        case .resumeLimit: return .resumeLimit(key, resumes: -1)
+        case .resumeLimit: return .resumeLimit(key, resumes: nil)
         case .notFound: return .notFound(key)
         default: return .ledger(key, error)
         }

@@ -1,4 +1,4 @@
-public import BreakGlassConsole
+import BreakGlassConsole
 public import BreakGlassCore
 import BreakGlassLedger
 import Foundation

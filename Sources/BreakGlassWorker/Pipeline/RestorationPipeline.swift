@@ -239,7 +239,8 @@ public final class RestorationPipeline: Sendable {
         return try await finish(request, claim: gated.withLock { $0 }, outcome.decisionInput, evidence: outcome.evidence)
     }
 
-    private func reconcile(_ request: RestorationRequest, claim: Claim, logger log: Logger) async throws -> PipelineResult {
+    /// In-doubt recovery under `claim`: reconcile against the console, never resubmit.
+    func reconcile(_ request: RestorationRequest, claim: Claim, logger log: Logger) async throws -> PipelineResult {
         log.warning("in-doubt request: reconciling against the console, never resubmitting")
         let sources = self.sources
         let outcome = await console.reconcile(request) { tenantID, confirmationID in

@@ -23,6 +23,8 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
         case grantExists = "grant-exists"
         /// The console's active grants could not be read: whether a grant exists is unknown.
         case reconciliationFailed = "reconciliation-failed"
+        /// A live owner holds the key (its lease has not lapsed): leave it alone.
+        case inProgress = "in-progress"
         /// The grant was already revoked.
         case alreadyRevoked = "already-revoked"
         /// The evidence bundle recording the person's decision could not be written (nothing was changed).
@@ -74,8 +76,8 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
 
     public static func requestExpired(_ key: RestorationKey) -> Self { Self(.requestExpired, key: key) }
 
-    public static func resumeLimit(_ key: RestorationKey, resumes: Int) -> Self {
-        Self(.resumeLimit, key: key, state: .halted, detail: "resumed \(resumes) times")
+    public static func resumeLimit(_ key: RestorationKey, resumes: Int?) -> Self {
+        Self(.resumeLimit, key: key, state: .halted, detail: resumes.map { "resumed \($0) times" })
     }
 
     public static func escalated(_ key: RestorationKey) -> Self { Self(.escalated, key: key, state: .halted) }
@@ -86,6 +88,10 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
 
     public static func reconciliationFailed(_ key: RestorationKey, reasons: [ReasonCode], evidencePath: String?) -> Self {
         Self(.reconciliationFailed, key: key, state: .halted, reasons: reasons, evidencePath: evidencePath)
+    }
+
+    public static func inProgress(_ key: RestorationKey, owner: String) -> Self {
+        Self(.inProgress, key: key, detail: "owner \(owner)")
     }
 
     public static func alreadyRevoked(_ key: RestorationKey) -> Self { Self(.alreadyRevoked, key: key, state: .granted) }

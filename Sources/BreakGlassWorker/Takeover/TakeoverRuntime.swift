@@ -1,5 +1,5 @@
 import BreakGlassAMQP
-public import BreakGlassConsole
+import BreakGlassConsole
 import BreakGlassCore
 public import BreakGlassLedger
 import BreakGlassSources

@@ -111,6 +111,53 @@ extension TakeoverCommand {
         }
     }
 
+    struct Recover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take over a key whose owner died mid-run (e.g. a killed `takeover resume`), safely.",
+            discussion: """
+                For a row still in flight (claimed, gate-passed, submitting) whose lease has lapsed and whose message \
+                will not be delivered again. A `submitting` row is reconciled against the console's active grants and \
+                never submitted again; an earlier one runs the full gate and console flow. Who and why go into a \
+                sealed `recovery` evidence bundle. Refused while a live owner holds the lease.
+
+                Exit status: 0 granted; 3 halted (a takeover record); 1 refused.
+                """)
+
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "CASE/TENANT") var key: String
+        @Option(name: .long, help: "Who decides.") var by: String
+        @Option(name: .long, help: "Why.") var note: String
+        @Flag(name: .long, help: "Leave the events in the outbox for the workers' relays (do not connect to the broker).")
+        var noPublish = false
+
+        func run() async throws {
+            guard let key = RestorationKey(parsing: key) else { throw ValidationError("expected CASE/TENANT") }
+            let values = try await options.load()
+            LoggingSetup.bootstrap(values)
+            let runtime = TakeoverRuntime(values: values, logger: Logger(label: "breakglass.takeover"))
+            let (outcome, flush): (RecoveryOutcome?, TakeoverRuntime.FlushResult?) = try await runtime.withPipeline { pipeline, ledger in
+                do {
+                    let outcome = try await pipeline.recover(key, by: by, note: note)
+                    return (outcome, noPublish ? nil : await runtime.flushOutbox(ledger))
+                } catch {
+                    TakeoverCommand.report(error)
+                    return (nil, nil)
+                }
+            }
+            guard let outcome else { throw ExitCode(1) }
+            print("took over \(key) from \(outcome.previousOwner ?? "-") (\(outcome.recovery == .reconcile ? "reconciled, nothing resubmitted" : "restarted"))")
+            print("recovery evidence: \(outcome.evidence.path)")
+            switch outcome.result.result {
+            case .granted: print("granted: confirmation \(outcome.entry?.confirmationID ?? "-")")
+            case .halted:
+                print("halted: \(outcome.result.reasons.map(\.rawValue).joined(separator: ", ")) (takeover \(outcome.entry?.takeoverID ?? "-"))")
+            default: print("run ended: \(outcome.result.result.rawValue)")
+            }
+            TakeoverCommand.printEvents(flush)
+            if outcome.result.result != .granted { throw ExitCode(3) }
+        }
+    }
+
     /// One line per refusal: the code and what to do about it (identifiers only).
     static func report(_ error: TakeoverError) {
         let key = error.key.map { "\($0)" } ?? "-"
@@ -131,6 +178,7 @@ extension TakeoverCommand {
         case .reconciliationFailed:
             text = "the console's active grants could not be read (\(error.reasons.map(\.rawValue).joined(separator: ", "))): "
                 + "not resumed (evidence: \(error.evidencePath ?? "-"))"
+        case .inProgress: text = "a live owner holds \(key) (\(error.detail ?? "")); wait for its decision or its lease"
         case .alreadyRevoked: text = "\(key) was already revoked"
         case .evidenceFailed: text = "the evidence bundle could not be written; nothing was changed (\(error.detail ?? ""))"
         case .invalidInput: text = error.detail ?? "invalid input"

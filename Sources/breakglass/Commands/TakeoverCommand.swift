@@ -15,7 +15,7 @@ struct TakeoverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "takeover",
         abstract: "Halted restorations waiting for a person.",
-        subcommands: [List.self, Show.self, Resolve.self, Resume.self, Revoke.self]
+        subcommands: [List.self, Show.self, Resolve.self, Resume.self, Revoke.self, Recover.self]
     )
 
     struct List: AsyncParsableCommand {
