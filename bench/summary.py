@@ -170,8 +170,10 @@ def main():
             met_text = "not measured"
         elif met:
             met_text = f"yes (+{row['margin_pct']} %)"
+        elif row.get("target_op") == ">=":
+            met_text = f"NO, {-row['margin_pct']} % short"
         else:
-            met_text = f"NO, missed by {-row['margin_pct']} %"
+            met_text = f"NO, {-row['margin_pct']} % over"
         lines.append((row["label"], fmt(row["value"], row["unit"]), baseline, ratio, target_text, met_text))
     widths = [max(len(str(x[i])) for x in [header] + lines) for i in range(len(header))]
     print()

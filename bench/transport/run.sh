@@ -32,12 +32,17 @@ for candidate in "$root/.build-release/checkouts" "$root/.build/checkouts"; do
 done
 if [ -z "$checkouts" ]; then echo "bench transport: swift-log checkout missing (run the release build once)" >&2; exit 1; fi
 log_sources=$(find "$checkouts/swift-log/Sources/Logging" -name '*.swift')
+# The transport layer alone: files that need BreakGlassCore (the signed-request wire form) are not part of it.
+amqp_sources=()
+for file in "$root"/Sources/BreakGlassAMQP/*.swift; do
+    grep -q "import BreakGlassCore" "$file" || amqp_sources+=("$file")
+done
 flock "$lock" swiftc -O -wmo -parse-as-library -package-name swift_log -module-name Logging -emit-module -emit-module-path "$build/Logging.swiftmodule" \
     -emit-library -static -o "$build/libLogging.a" $log_sources >&2
 flock "$lock" swiftc -O -wmo -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny \
     -enable-upcoming-feature InternalImportsByDefault -module-name BreakGlassAMQP -I "$build" -I "$root/Sources/CRabbitMQ" \
     -emit-module -emit-module-path "$build/BreakGlassAMQP.swiftmodule" -emit-library -static -o "$build/libBreakGlassAMQP.a" \
-    "$root"/Sources/BreakGlassAMQP/*.swift >&2
+    "${amqp_sources[@]}" >&2
 flock "$lock" swiftc -O -wmo -parse-as-library -swift-version 6 -module-name BenchTransport -I "$build" -I "$root/Sources/CRabbitMQ" \
     -L "$build" -lBreakGlassAMQP -lLogging -lswiftSynchronization -lrabbitmq -o "$build/bench-transport" "$root/bench/transport/BenchTransport.swift" >&2
 # Debian's python3-pika lives in the system interpreter (a pyenv python3 on PATH does not see it).
