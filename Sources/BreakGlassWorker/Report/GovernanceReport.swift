@@ -1,6 +1,6 @@
-public import BreakGlassCore
-public import BreakGlassLedger
-public import Foundation
+import BreakGlassCore
+import BreakGlassLedger
+import Foundation
 
 /// The figures break-glass is judged by (issue 10), computed from ledger rows and evidence facts by a pure
 /// function (`compute`). Its JSON form (`format` = `breakglass.report/v1`) is stable and documented in

@@ -1,5 +1,5 @@
-public import BreakGlassConsole
-public import BreakGlassCore
+import BreakGlassConsole
+import BreakGlassCore
 public import BreakGlassLedger
 public import Foundation
 
