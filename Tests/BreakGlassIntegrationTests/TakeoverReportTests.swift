@@ -149,6 +149,10 @@ struct TakeoverReportTests {
         _ = try await ledger.reject(k(13), requestID: "REQ-R13", reasons: [.requestExpired])
         _ = try await ledger.reject(k(14), requestID: "REQ-R14", reasons: [.deliveryLimit])
         _ = try await w.claim(k(15))
+        // A forged message: rejected before its key could be read (only its outcome event says so).
+        let forged = EventFactory(source: "urn:test").rejected(key: nil, requestID: nil, bodySHA256: String(repeating: "ab", count: 32),
+                                                                reasons: [.signatureInvalid], time: clock.now)
+        try await ledger.enqueueEvents([OutboxMessage(forged, key: RestorationKey(caseID: "unknown", tenantID: "unknown"))])
 
         let source = GovernanceReportSource(ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
         let report = GovernanceReport.compute(try source.input(since: t0, now: t0.addingTimeInterval(3600)))
@@ -156,7 +160,8 @@ struct TakeoverReportTests {
         #expect(report.format == "breakglass.report/v1")
         #expect(report.requests.total == 15)
         #expect(report.requests.byOutcome == ["granted": 7, "halted": 4, "resolved": 1, "rejected": 2, "in_flight": 1])
-        #expect(report.requests.duplicatesSuppressed == 1)
+        #expect(report.requests.replaysSuppressed == 1)
+        #expect(report.requests.sightings == 16)
         #expect(report.requests.resumedKeys == 1)
         #expect(report.requests.resumes == 1)
 
@@ -177,8 +182,9 @@ struct TakeoverReportTests {
         #expect(report.anomaliesBeforeSubmission.byCategory == [
             "stale_or_revoked_approval": 1, "scope_drift": 1, "existing_session": 1, "tenant_mismatch": 2, "console_drift": 1,
         ])
-        #expect(report.rejections.total == 2)
-        #expect(report.rejections.byReason == ["REQUEST_EXPIRED": 1, "DELIVERY_LIMIT": 1])
+        #expect(report.rejections.total == 3)
+        #expect(report.rejections.withoutKey == 1)
+        #expect(report.rejections.byReason == ["REQUEST_EXPIRED": 1, "DELIVERY_LIMIT": 1, "SIGNATURE_INVALID": 1])
 
         #expect(report.halts.total == 6)
         #expect(report.halts.complete == 5)

@@ -7,21 +7,50 @@ extension GovernanceReport {
     public struct Input: Sendable {
         public var entries: [LedgerEntry]
         public var takeovers: [TakeoverEntry]
-        /// Request ids seen per key (from the ledger's sightings), for the duplicates suppressed.
-        public var sightings: [RestorationKey: Int]
+        /// The ledger's request sightings per key.
+        public var sightings: [RestorationKey: Sightings]
+        /// Rejections of messages whose key could not be read (signature, schema): their reason codes and time,
+        /// from the outbox's `outcome` events under `unknown/unknown` (until the outbox is pruned).
+        public var keylessRejections: [KeylessRejection]
         /// The evidence bundles whose outcome is a grant (`granted`, `granted-by-reconciliation`), per key.
         public var grantBundles: [RestorationKey: [GrantBundle]]
         public var since: Date?
         public var generatedAt: Date
 
-        public init(entries: [LedgerEntry], takeovers: [TakeoverEntry], sightings: [RestorationKey: Int] = [:],
-                    grantBundles: [RestorationKey: [GrantBundle]] = [:], since: Date? = nil, generatedAt: Date) {
+        public init(entries: [LedgerEntry], takeovers: [TakeoverEntry], sightings: [RestorationKey: Sightings] = [:],
+                    keylessRejections: [KeylessRejection] = [], grantBundles: [RestorationKey: [GrantBundle]] = [:],
+                    since: Date? = nil, generatedAt: Date) {
+            self.keylessRejections = keylessRejections
             self.entries = entries
             self.takeovers = takeovers
             self.sightings = sightings
             self.grantBundles = grantBundles
             self.since = since
             self.generatedAt = generatedAt
+        }
+    }
+
+    /// The request ids seen for one key.
+    public struct Sightings: Sendable, Hashable {
+        /// Distinct request ids.
+        public var requestIDs: Int
+        /// Every sighting (the ledger counts each delivery or re-check of a request id).
+        public var count: Int
+
+        public init(requestIDs: Int, count: Int) {
+            self.requestIDs = requestIDs
+            self.count = count
+        }
+    }
+
+    /// A message rejected before its key could be read.
+    public struct KeylessRejection: Sendable, Hashable {
+        public var reasons: [ReasonCode]
+        public var at: Date
+
+        public init(reasons: [ReasonCode], at: Date) {
+            self.reasons = reasons
+            self.at = at
         }
     }
 
@@ -87,9 +116,10 @@ extension GovernanceReport {
             let name = entry.state.isInFlight ? "in_flight" : entry.state.rawValue
             byOutcome[name, default: 0] += 1
         }
-        let duplicates = entries.reduce(0) { $0 + max(0, (input.sightings[$1.key] ?? 1) - 1) }
+        let replays = entries.reduce(0) { $0 + max(0, (input.sightings[$1.key]?.requestIDs ?? 1) - 1) }
+        let sightings = entries.reduce(0) { $0 + (input.sightings[$1.key]?.count ?? 0) }
         let requests = Requests(
-            total: entries.count, byOutcome: byOutcome, duplicatesSuppressed: duplicates,
+            total: entries.count, byOutcome: byOutcome, replaysSuppressed: replays, sightings: sightings,
             resumedKeys: entries.filter { $0.resumeCount > 0 }.count, resumes: entries.reduce(0) { $0 + $1.resumeCount })
 
         // Grants and their evidence.
@@ -156,12 +186,17 @@ extension GovernanceReport {
         for entry in rejected {
             for code in Set(entry.reasons) { rejectedReasons[code.rawValue, default: 0] += 1 }
         }
+        let keyless = input.keylessRejections.filter { rejection in input.since.map { rejection.at >= $0 } ?? true }
+        for rejection in keyless {
+            for code in Set(rejection.reasons) { rejectedReasons[code.rawValue, default: 0] += 1 }
+        }
 
         return GovernanceReport(
             format: format, generatedAt: Timestamp.format(input.generatedAt), since: input.since.map { Timestamp.format($0) },
             requests: requests, grants: grants,
             anomaliesBeforeSubmission: Anomalies(total: caught, byReason: byReason, byCategory: byCategory),
-            rejections: Rejections(total: rejected.count, byReason: rejectedReasons), halts: halts, evidence: evidence,
+            rejections: Rejections(total: rejected.count + keyless.count, withoutKey: keyless.count, byReason: rejectedReasons),
+            halts: halts, evidence: evidence,
             recheckToSubmitMs: window(windows),
             escalations: Escalations(
                 total: escalated.count, open: escalated.filter { $0.resolution == nil }.count,

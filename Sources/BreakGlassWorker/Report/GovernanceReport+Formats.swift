@@ -29,7 +29,7 @@ extension GovernanceReport {
         var lines = ["break-glass governance report (\(format)), generated \(generatedAt)" + (since.map { ", since \($0)" } ?? "")]
         lines.append("")
         lines.append("requests                      \(requests.total)  (\(counts(requests.byOutcome)))")
-        lines.append("  duplicates suppressed       \(requests.duplicatesSuppressed)")
+        lines.append("  replays suppressed          \(requests.replaysSuppressed)  (\(requests.sightings) sighting(s) of request ids)")
         lines.append("  resumed by a person         \(requests.resumedKeys) key(s), \(requests.resumes) resume(s)")
         lines.append("grants                        \(grants.total)")
         lines.append("  clean (no over-privilege,   \(grants.clean)  \(percent(grants.cleanRate))")
@@ -42,7 +42,7 @@ extension GovernanceReport {
         lines.append("anomalies before submission   \(anomaliesBeforeSubmission.total)")
         lines.append("  by category                 \(counts(anomaliesBeforeSubmission.byCategory))")
         lines.append("  by reason                   \(counts(anomaliesBeforeSubmission.byReason))")
-        lines.append("rejections                    \(rejections.total)  (\(counts(rejections.byReason)))")
+        lines.append("rejections                    \(rejections.total)  (\(rejections.withoutKey) without a readable key; \(counts(rejections.byReason)))")
         lines.append("halts                         \(halts.total)  (open \(halts.open), resumed \(halts.resumed), resolved \(halts.resolved))")
         lines.append("  complete takeover record    \(halts.complete)  \(percent(halts.completeRate))")
         lines.append("  incomplete                  \(list(halts.incomplete))")

@@ -25,8 +25,10 @@ public struct GovernanceReport: Sendable, Hashable, Codable {
         public var total: Int
         /// By ledger state: granted, halted, rejected, resolved, in_flight (claimed, gate-passed, submitting), received.
         public var byOutcome: [String: Int]
-        /// Request ids seen beyond the first per key (redeliveries, replays, republished duplicates), all suppressed.
-        public var duplicatesSuppressed: Int
+        /// Request ids seen beyond the first per key (replays or republications under a new `request_id`); none ran.
+        public var replaysSuppressed: Int
+        /// Every sighting of a request id for these keys (deliveries, redeliveries, a waiting worker's re-checks).
+        public var sightings: Int
         /// Keys a person resumed at least once, and resumes in all.
         public var resumedKeys: Int
         public var resumes: Int
@@ -57,7 +59,9 @@ public struct GovernanceReport: Sendable, Hashable, Codable {
     }
 
     public struct Rejections: Sendable, Hashable, Codable {
+        /// Rejected messages: those whose key was read, and those rejected before it could be (`without_key`).
         public var total: Int
+        public var withoutKey: Int
         public var byReason: [String: Int]
     }
 
@@ -121,7 +125,7 @@ public struct GovernanceReport: Sendable, Hashable, Codable {
 
 extension GovernanceReport.Requests {
     enum CodingKeys: String, CodingKey {
-        case total, byOutcome = "by_outcome", duplicatesSuppressed = "duplicates_suppressed"
+        case total, byOutcome = "by_outcome", replaysSuppressed = "replays_suppressed", sightings
         case resumedKeys = "resumed_keys", resumes
     }
 }
@@ -141,7 +145,7 @@ extension GovernanceReport.Anomalies {
 
 extension GovernanceReport.Rejections {
     enum CodingKeys: String, CodingKey {
-        case total, byReason = "by_reason"
+        case total, withoutKey = "without_key", byReason = "by_reason"
     }
 }
 

@@ -20,13 +20,30 @@ public struct GovernanceReportSource: Sendable {
     public func input(since: Date? = nil, now: Date = Date()) throws -> GovernanceReport.Input {
         let entries = try ledger.entries(limit: Int.max)
         let takeovers = try ledger.takeovers(limit: Int.max)
-        var sightings: [RestorationKey: Int] = [:]
+        var sightings: [RestorationKey: GovernanceReport.Sightings] = [:]
         for entry in entries where since.map({ entry.createdAt >= $0 }) ?? true {
-            sightings[entry.key] = try ledger.requestSightings(for: entry.key).reduce(0) { $0 + $1.count }
+            let seen = try ledger.requestSightings(for: entry.key)
+            sightings[entry.key] = .init(requestIDs: seen.count, count: seen.reduce(0) { $0 + $1.count })
         }
         return GovernanceReport.Input(
-            entries: entries, takeovers: takeovers, sightings: sightings, grantBundles: grantBundles(), since: since,
-            generatedAt: now)
+            entries: entries, takeovers: takeovers, sightings: sightings, keylessRejections: try keylessRejections(),
+            grantBundles: grantBundles(), since: since, generatedAt: now)
+    }
+
+    /// `outcome` events with `result: rejected` written under `unknown/unknown` (messages rejected before their key
+    /// could be read).
+    func keylessRejections() throws -> [GovernanceReport.KeylessRejection] {
+        try ledger.events(for: RestorationKey(caseID: "unknown", tenantID: "unknown")).compactMap { entry in
+            guard entry.message.routingKey == EventType.outcome.rawValue,
+                let event = try? JSONDecoder().decode(Envelope.self, from: entry.message.body),
+                event.data.result == .rejected
+            else { return nil }
+            return .init(reasons: event.data.reasons ?? [], at: entry.createdAt)
+        }
+    }
+
+    struct Envelope: Decodable {
+        let data: OutcomeData
     }
 
     /// Bundles whose manifest says a grant, by key, oldest first. Unreadable manifests are skipped (such a grant
