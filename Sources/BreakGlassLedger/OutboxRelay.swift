@@ -121,6 +121,7 @@ public struct OutboxRelay: Service {
             if blocked.contains(entry.message.key) { continue }
             do {
                 try await publisher.publish(entry.message)
+                CrashPoint.reach(.afterPublish)
                 published.append(entry.sequence)
             } catch {
                 blocked.insert(entry.message.key)

@@ -184,6 +184,11 @@ extension Simulator {
             await state.setTenantFaults(nil, tenantID: tenantID)
             return SimulatorResponse.json(OK())
         }
+        // The authenticated console session cookies issued so far: secrets a leak scan must never find in
+        // evidence, logs or events (control token only, like everything here).
+        control.get("sessions/issued") { _, _ -> Response in
+            SimulatorResponse.json(["session_ids": await state.issuedSessionIDs])
+        }
         control.get("grants") { request, _ -> Response in
             let tenantID = request.uri.queryParameters.get("tenant_id")
             let reference = request.uri.queryParameters.get("external_reference")

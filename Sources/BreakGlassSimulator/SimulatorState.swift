@@ -11,6 +11,8 @@ public actor SimulatorState {
     public private(set) var grants: [SimulatorGrant] = []
     private var drafts: [String: Draft] = [:]
     private var sessions: [String: ConsoleSession] = [:]
+    /// Every authenticated session id ever issued (a chaos run's leak scan looks for them; bounded).
+    private(set) var issuedSessionIDs: [String] = []
     /// Bumped by `reset` and `releaseHangingRequests`; hanging submits end when it changes.
     public private(set) var hangGeneration = 0
     private let clock: @Sendable () -> Date
@@ -205,6 +207,7 @@ public actor SimulatorState {
         let session = ConsoleSession(id: SimulatorRandom.token(), csrfToken: SimulatorRandom.token(),
                                      authenticated: true, lastSeen: clock())
         sessions[session.id] = session
+        if issuedSessionIDs.count < 100_000 { issuedSessionIDs.append(session.id) }
         return session
     }
 

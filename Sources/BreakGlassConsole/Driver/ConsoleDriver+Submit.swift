@@ -105,7 +105,9 @@ extension ConsoleDriver {
         state.recorder.step("post-submit", screen: submitScreen, action: "final click")
         try await console.press(map.submit.button, what: "submit", screen: submitScreen,
                                 navigationTimeoutMs: map.timeouts.confirmationMs)
+        CrashPoint.reach(.afterClick)
         let confirmation = try await awaitConfirmation(console, request: request, state: &state)
+        CrashPoint.reach(.afterConfirmation)
         return try await verifyInIAM(confirmation, request: request, hooks: hooks, state: &state)
     }
 

@@ -131,6 +131,7 @@ public final class RestorationPipeline: Sendable {
                 outcome = try await ledger.claim(
                     request.key, requestID: request.requestID, owner: configuration.workerID, payload: Data(message.body))
             case .claimed(let claim):
+                CrashPoint.reach(.afterClaim)
                 log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
                 if claim.recovery == .reconcile {
                     return try await reconcile(request, claim: claim, logger: log)
@@ -194,12 +195,14 @@ public final class RestorationPipeline: Sendable {
             return try await finish(request, claim: claim, .halted(record), evidence: writeEvidence(bundle, logger: log))
         }
         let gated = ClaimBox(try await ledger.passGate(claim, approvalRefs: approvalRefs, checkedAt: gate.evaluatedAt))
+        CrashPoint.reach(.afterGate)
         let ledger = self.ledger
         let clock = self.clock
         let hooks = SubmissionHooks.live(sources: sources, policy: configuration.gatePolicy) {
             let current = gated.withLock { $0 }
             let submitting = try await ledger.beginSubmitting(current, recheckedAt: clock())
             gated.withLock { $0 = submitting }
+            CrashPoint.reach(.beforeClick)
         }
         let consoleStarted = ContinuousClock.now
         // The claim's lease is renewed while the console flow runs, so a slow console never lets a live claim
@@ -279,6 +282,7 @@ public final class RestorationPipeline: Sendable {
                 time: now), key: request.key))
         }
         try await ledger.decide(claim, input, events: outbox)
+        CrashPoint.reach(.afterDecision)
         return result
     }
 

@@ -1,4 +1,5 @@
 public import BreakGlassAMQP
+import BreakGlassCore
 import Foundation
 public import Logging
 public import ServiceLifecycle
@@ -96,6 +97,7 @@ public struct ConsumerService: Service {
             switch result.settlement {
             case .ack:
                 try delivery.ack()
+                CrashPoint.reach(.afterAck)
             case .deadLetter:
                 try delivery.reject(requeue: false)
             case .requeue:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BreakGlassCore
 import BreakGlassWorker
 import Foundation
 import Logging
@@ -14,11 +15,13 @@ struct RunCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: ConfigOptions
+    @Flag(name: .long, help: .hidden) var enableCrashPoints = false
 
     func run() async throws {
         let values = try await options.load()
         LoggingSetup.bootstrap(values)
         let logger = Logger(label: "breakglass.worker")
+        try CrashPoints.armFromEnvironment(explicitlyEnabled: enableCrashPoints, logger: logger)
         try await WorkerApplication(values: values, logger: logger).run()
     }
 }
@@ -35,6 +38,31 @@ enum LoggingSetup {
             }
         } else {
             LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        }
+    }
+}
+
+/// `BREAKGLASS_CRASH_AT=<point>[@<n>]` (chaos runs, issue 9): armed in debug builds, or in any build with
+/// `run --enable-crash-points`; otherwise the worker refuses to start rather than silently ignore it.
+enum CrashPoints {
+    static func armFromEnvironment(explicitlyEnabled: Bool, logger: Logger) throws {
+        guard let text = ProcessInfo.processInfo.environment[CrashPoint.environmentVariable], !text.isEmpty else { return }
+        var enabled = explicitlyEnabled
+        #if DEBUG
+        enabled = true
+        #endif
+        guard enabled else {
+            throw ValidationError("\(CrashPoint.environmentVariable) is set but crash points are off in this build (pass --enable-crash-points)")
+        }
+        guard let arming = CrashPoint.Arming(parsing: text) else {
+            let names = CrashPoint.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("\(CrashPoint.environmentVariable): expected <point>[@<n>] with a point among \(names)")
+        }
+        logger.warning("crash point armed", metadata: ["breakglass.crash_point": "\(arming.point.rawValue)", "breakglass.crash_hit": "\(arming.hit)"])
+        CrashPoint.arm(arming) { point in
+            let line = "breakglass: crash point \(point.rawValue) reached; SIGKILL\n"
+            line.withCString { _ = write(2, $0, strlen($0)) }
+            kill(getpid(), SIGKILL)
         }
     }
 }
