@@ -196,3 +196,17 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer target for decode + signature parsing (issue 9). Declared only when `scripts/fuzz` sets
+// BREAKGLASS_FUZZ=1; it builds it in its own build path (.build-fuzz) with `-sanitize=fuzzer`, so the normal build
+// and `swift test` never see it. Run `scripts/fuzz [SECONDS]`.
+if Context.environment["BREAKGLASS_FUZZ"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "BreakGlassFuzz",
+            dependencies: ["BreakGlassCore"],
+            swiftSettings: swiftSettings + [.enableExperimentalFeature("Extern"), .unsafeFlags(["-parse-as-library"])]
+        )
+    )
+    package.products.append(.executable(name: "BreakGlassFuzz", targets: ["BreakGlassFuzz"]))
+}

@@ -2,9 +2,9 @@ import BreakGlassCore
 import Foundation
 import Testing
 
-/// A deterministic, in-CI cousin of the libFuzzer target: ≥ 10,000 inputs mutated from a seed corpus, each
-/// signed (so the decoder is reached) or not, each must end in `accepted` or one specific rejection code —
-/// never a crash, never an unexpected code.
+/// A deterministic, in-CI cousin of the libFuzzer target (`scripts/fuzz`): 12,000 inputs mutated from its seed
+/// corpus (``FuzzSeeds``), body or header, signed or not. Each must end in `accepted` or the one rejection code of
+/// the contract that an independent oracle predicts, with a `<path>: <rule>` detail — never a crash, never another code.
 @Suite("Mutated inputs")
 struct MutationCorpusTests {
     /// A small deterministic PRNG (SplitMix64) so every run sees the same inputs.
@@ -43,46 +43,74 @@ struct MutationCorpusTests {
         return bytes
     }
 
-    static func seeds() -> [[UInt8]] {
-        let f = RequestFixtures.self
-        return [
-            Array(f.validBody),
-            Array(f.body(f.validObject())),
-            Array(f.mutated("privilege.scopes", .set(["a", "b", "c"]))),
-            Array(f.mutated("approvals", .set([["role": "security", "approval_id": "A", "approver_id": "B"]]))),
-        ]
-    }
+    /// The contract's rejection codes (§6) that a message itself can earn (`DELIVERY_LIMIT` is the broker's).
+    static let rejectionCodes = Set(ReasonCode.allCases.filter { $0.category == .rejected && $0 != .deliveryLimit })
 
-    @Test func tenThousandMutationsEndInAVerdict() {
+    @Test func twelveThousandMutationsEachEndInTheirExactVerdict() {
         var rng = SplitMix64(state: 0xB4EA_6C1A_55)
-        let seeds = Self.seeds()
-        let allowedForSigned: Set<ReasonCode> = [.schemaInvalid, .payloadTooLarge, .requestExpired]
+        let seeds = FuzzSeeds.all()
+        let f = RequestFixtures.self
         var verdicts: [String: Int] = [:]
-        for iteration in 0..<12_000 {
-            let input = Self.mutate(seeds[iteration % seeds.count], &rng)
-            let body = Data(input)
-            // Half signed correctly (reaches the decoder), a quarter with a stale signature, a quarter unsigned.
-            let header: String?
-            switch iteration % 4 {
-            case 0, 1: header = RequestFixtures.header(for: body)
-            case 2: header = RequestFixtures.header(for: Data(seeds[0]))
-            default: header = nil
+        let total = 12_000
+        for iteration in 0..<total {
+            let seed = seeds[(iteration / 5) % seeds.count]
+            var body = seed.body
+            var header = seed.header
+            let expected: ReasonCode?
+            switch iteration % 5 {
+            case 0, 1:
+                // A mutated body with a correct signature: exactly the decoder's verdict, then expiry.
+                body = Data(Self.mutate(Array(seed.body), &rng))
+                header = f.header(for: body)
+                do {
+                    let request = try RequestDecoder.decode(Array(body))
+                    expected = request.notAfter <= f.now ? .requestExpired : nil
+                } catch {
+                    expected = error.code
+                }
+            case 2:
+                // A mutated body under the seed's header: the header's own verdict, or a signature that no longer matches.
+                body = Data(Self.mutate(Array(seed.body), &rng))
+                let headerFails = [ReasonCode.signatureMissing, .signatureInvalid, .unknownKey].contains(seed.expected)
+                expected = body == seed.body || headerFails ? seed.expected : .signatureInvalid
+            case 3:
+                // A mutated header over the seed's body.
+                let mutated = String(decoding: Self.mutate(Array((seed.header ?? "").utf8), &rng), as: UTF8.self)
+                header = mutated
+                let original = seed.header.flatMap { try? SignatureHeader(parsing: $0) }
+                if mutated.isEmpty {
+                    expected = .signatureMissing
+                } else if let parsed = try? SignatureHeader(parsing: mutated) {
+                    if parsed == original {
+                        expected = seed.expected
+                    } else {
+                        expected = f.trustedKeys.contains(parsed.keyID) ? .signatureInvalid : .unknownKey
+                    }
+                } else {
+                    expected = .signatureInvalid
+                }
+            default:
+                header = nil
+                expected = .signatureMissing
             }
             do {
-                _ = try RequestFixtures.verifier.verify(body: body, signatureHeader: header, now: RequestFixtures.now)
+                _ = try f.verifier.verify(body: body, signatureHeader: header, now: f.now)
                 verdicts["accepted", default: 0] += 1
+                #expect(expected == nil, "input \(iteration) from \(seed.name) accepted, expected \(expected?.rawValue ?? "-")")
             } catch {
                 verdicts[error.code.rawValue, default: 0] += 1
-                #expect(!error.detail.isEmpty)
-                switch iteration % 4 {
-                case 0, 1: #expect(allowedForSigned.contains(error.code), "signed input \(iteration) gave \(error.code)")
-                case 2: #expect(error.code == .signatureInvalid || body == Data(seeds[0]), "stale signature gave \(error.code)")
-                default: #expect(error.code == .signatureMissing)
-                }
+                #expect(error.code == expected, "input \(iteration) from \(seed.name)")
+                #expect(Self.rejectionCodes.contains(error.code))
+                // Specific, never a generic fallback: `<path>: <rule>`.
+                let parts = error.detail.split(separator: ":", maxSplits: 1)
+                #expect(parts.count == 2 && !parts[0].isEmpty && parts[1].count > 3, "detail \(error.detail)")
             }
         }
-        #expect(verdicts.values.reduce(0, +) == 12_000)
-        #expect((verdicts["accepted"] ?? 0) > 0, "some mutations (whitespace, unknown fields) stay valid")
+        #expect(verdicts.values.reduce(0, +) == total)
+        #expect(Set(verdicts.keys).isSubset(of: Set(Self.rejectionCodes.map(\.rawValue) + ["accepted"])))
+        for verdict in ["accepted", "SCHEMA_INVALID", "SIGNATURE_MISSING", "SIGNATURE_INVALID", "UNKNOWN_KEY", "REQUEST_EXPIRED"] {
+            #expect((verdicts[verdict] ?? 0) > 0, "no input ended in \(verdict)")
+        }
         #expect((verdicts["SCHEMA_INVALID"] ?? 0) > 1_000)
     }
 
