@@ -42,10 +42,15 @@ public struct WorkerApplication: Sendable {
         let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
 
         var services: [any Service] = []
-        // No WebDriver URL configured: the worker starts and supervises chromedriver on a free loopback port.
+        // No WebDriver URL configured: the worker starts and supervises chromedriver on a free loopback port. Its pid
+        // is kept beside the ledger, per worker id, so a driver left behind by a killed worker is stopped at restart.
+        let ledgerDirectory = URL(fileURLWithPath: ledger.configuration.path).deletingLastPathComponent()
+        let safeID = String(workerID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
         let supervisor = ChromeDriverSupervisor(
-            configuration: .init(mode: values.string("webdriver.url").map { .external(url: $0) }
-                ?? .managed(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick())),
+            configuration: .init(
+                mode: values.string("webdriver.url").map { .external(url: $0) }
+                    ?? .managed(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick()),
+                pidFile: ledgerDirectory.appendingPathComponent("chromedriver.\(safeID).pid").path),
             logger: log)
         let webDriverURL = supervisor.url
         services.append(ChromeDriverService(supervisor: supervisor))

@@ -27,7 +27,7 @@ import urllib.request
 
 CRASH_POINTS = ["after-claim", "after-gate", "before-click", "after-click", "after-confirmation",
                 "after-decision", "after-ack", "after-publish"]
-SCREENS = ["tenant", "tenant-verify", "incident", "scope", "expiration", "review"]
+SCREENS = ["tenant", "tenant-verify", "incident", "incident-verify", "scope", "expiration", "approvals", "acknowledgement", "submit"]
 
 
 def now_utc():

@@ -23,13 +23,17 @@ public actor ChromeDriverSupervisor {
         public var checkInterval: Duration
         /// Wait before a restart after the child died. Default 1 s.
         public var restartDelay: Duration
+        /// Where the managed driver's pid is kept, so that a driver (and its browsers) left running by a worker
+        /// that was killed is stopped at the next start. Default `nil` (no pid file).
+        public var pidFile: String?
 
         public init(mode: Mode, readyTimeout: Duration = .seconds(20), checkInterval: Duration = .milliseconds(500),
-                    restartDelay: Duration = .seconds(1)) {
+                    restartDelay: Duration = .seconds(1), pidFile: String? = nil) {
             self.mode = mode
             self.readyTimeout = readyTimeout
             self.checkInterval = checkInterval
             self.restartDelay = restartDelay
+            self.pidFile = pidFile
         }
     }
 
@@ -63,6 +67,10 @@ public actor ChromeDriverSupervisor {
     /// Starts the managed driver if it is not running, then waits until it is ready (bounded).
     public func start() async throws {
         if case .managed(let binary, let port) = configuration.mode, process?.isRunning != true {
+            let reaper = configuration.pidFile.map { StaleDriverReaper(pidFile: URL(fileURLWithPath: $0)) }
+            if process == nil, let reaped = reaper?.reap(), reaped > 0 {
+                logger.notice("stopped a chromedriver left running by an earlier run", metadata: ["breakglass.processes": "\(reaped)"])
+            }
             let child = Process()
             child.executableURL = URL(fileURLWithPath: binary)
             child.arguments = ["--port=\(port)"]
@@ -72,6 +80,7 @@ public actor ChromeDriverSupervisor {
                 throw WebDriverError(code: .sessionNotCreated, command: "start chromedriver")
             }
             process = child
+            reaper?.record(child.processIdentifier)
             starts += 1
             logger.info("chromedriver started", metadata: ["breakglass.port": "\(port)"])
         }
@@ -111,6 +120,7 @@ public actor ChromeDriverSupervisor {
         child.terminate()
         for _ in 0..<100 where child.isRunning { usleep(20_000) }
         if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        if let pidFile = configuration.pidFile { StaleDriverReaper(pidFile: URL(fileURLWithPath: pidFile)).clear() }
         logger.info("chromedriver stopped")
     }
 }

@@ -47,11 +47,8 @@ enum LoggingSetup {
 enum CrashPoints {
     static func armFromEnvironment(explicitlyEnabled: Bool, logger: Logger) throws {
         guard let text = ProcessInfo.processInfo.environment[CrashPoint.environmentVariable], !text.isEmpty else { return }
-        var enabled = explicitlyEnabled
-        #if DEBUG
-        enabled = true
-        #endif
-        guard enabled else {
+        // Debug builds (tests, chaos runs) arm them without the flag.
+        guard explicitlyEnabled || _isDebugAssertConfiguration() else {
             throw ValidationError("\(CrashPoint.environmentVariable) is set but crash points are off in this build (pass --enable-crash-points)")
         }
         guard let arming = CrashPoint.Arming(parsing: text) else {
