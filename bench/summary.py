@@ -111,8 +111,12 @@ def main():
         f.add("console_4_vs_1_sessions", "console: grants/min with 4 browser sessions vs 1", four["grants_per_min"],
               "grants/min", target=3.0, baseline=one["grants_per_min"], baseline_label="1 session",
               source="console_path.json")
-        f.add("recheck_to_click_p95_ms", "console: recheck -> click window p95 (evidence timing.json)",
-              cp["recheck_to_click_ms_p95"], "ms", target=300, higher_is_better=False, source="console_path.json")
+        f.add("recheck_to_click_p95_ms", "console: recheck -> click window p95, 1 session (evidence timing.json)",
+              dig(one, "timing_ms", "recheck_to_click_ms", "p95"), "ms", target=300, higher_is_better=False,
+              source="console_path.json")
+        f.add("recheck_to_click_p95_ms_4_sessions", "console: recheck -> click window p95, 4 sessions",
+              dig(four, "timing_ms", "recheck_to_click_ms", "p95"), "ms", target=300, higher_is_better=False,
+              source="console_path.json")
     rss = area["worker_rss"]
     if rss:
         f.add("worker_rss_peak_mib", "worker RSS under load, peak (VmHWM, browsers excluded)", rss["vm_hwm_mib_max"], "MiB",

@@ -149,6 +149,36 @@ def cpu_seconds(pid):
         return None
 
 
+def machine_cpu():
+    """(busy, total) jiffies of the whole machine (/proc/stat), for the share of the cores a run kept busy."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def descendants_cpu(pid):
+    """CPU seconds used so far by the live descendants of `pid` (chromedriver and the browsers it started)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    total, stack = 0.0, list(children.get(pid, []))
+    while stack:
+        child = stack.pop()
+        total += cpu_seconds(child) or 0.0
+        stack.extend(children.get(child, []))
+    return total
+
+
+def busy_share(start, end):
+    busy, total = end[0] - start[0], end[1] - start[1]
+    return round(100.0 * busy / total, 1) if total else None
+
+
 class RSSSampler:
     """Samples VmRSS of one process every 100 ms on a thread; VmHWM and the CPU time used read at the end."""
 
@@ -477,6 +507,7 @@ def bench_console(env, counts):
         env.enqueue(warm, f"console-{sessions}-warm")  # opens the browser sessions (not measured)
         wait_rows(ledger, "granted", len(warm), timeout=300)
         say(f"console: {len(batch)} grants through {sessions} browser session(s)")
+        cpu_before, browsers_before = machine_cpu(), descendants_cpu(worker.proc.pid)
         env.enqueue(batch, f"console-{sessions}")
         ids = {b["request_id"] for b in batch}
         deadline = time.monotonic() + 60 + 30 * len(batch)
@@ -487,6 +518,8 @@ def bench_console(env, counts):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"console run with {sessions} sessions did not finish; see {worker.log_path}")
             time.sleep(0.2)
+        machine_busy = busy_share(cpu_before, machine_cpu())
+        browser_cpu = descendants_cpu(worker.proc.pid) - browsers_before
         rss = sampler.finish()
         worker.stop()
         granted = [row for row in ledger_rows(ledger, "granted") if row[0] in ids]
@@ -508,9 +541,12 @@ def bench_console(env, counts):
                                 "p95": percentile([t[key] for t in timing if key in t], 95)}
                           for key in ("recheck_to_click_ms", "click_to_confirmation_ms", "total_ms")},
             "recheck_to_click_ms_all": sorted(t.get("recheck_to_click_ms") for t in timing if "recheck_to_click_ms" in t),
-            "worker_rss": rss,
+            "worker_rss": rss, "machine_cpu_busy_pct": machine_busy,
+            "browser_cpu_s_per_grant": r(browser_cpu / len(granted), 2) if granted else None,
+            "worker_cpu_s_per_grant": r(rss["cpu_seconds"] / max(1, len(granted) + len(warm)), 3) if rss.get("cpu_seconds") else None,
         }
-        say(f"console {sessions} session(s): {runs[sessions]['grants_per_min']} grants/min, "
+        say(f"console {sessions} session(s), machine CPU {machine_busy} % busy, browsers "
+            f"{runs[sessions]['browser_cpu_s_per_grant']} CPU s/grant: {runs[sessions]['grants_per_min']} grants/min, "
             f"p50 {runs[sessions]['delivery_to_granted_s']['p50']} s, halted {len(halted)}")
 
     # The baseline: the same screens through a hand-written WebDriver script, one session, sequential.
@@ -522,6 +558,7 @@ def bench_console(env, counts):
         wait_until(lambda: http_status(f"http://127.0.0.1:{port}/status") == 200, 30, what="chromedriver")
         session = webdriver_flow.Session(f"http://127.0.0.1:{port}")
         flows = []
+        cpu_before = machine_cpu()
         try:
             for index, body in enumerate(script_bodies):
                 started = time.monotonic()
@@ -533,7 +570,7 @@ def bench_console(env, counts):
     finally:
         driver.terminate()
         driver.wait(timeout=30)
-    script = {"flows": len(flows), "p50_s": r(percentile(flows, 50), 3), "p95_s": r(percentile(flows, 95), 3),
+    script = {"machine_cpu_busy_pct": busy_share(cpu_before, machine_cpu()), "flows": len(flows), "p50_s": r(percentile(flows, 50), 3), "p95_s": r(percentile(flows, 95), 3),
               "all_s": [r(f, 3) for f in flows]}
     say(f"hand-written WebDriver script: p50 {script['p50_s']} s, p95 {script['p95_s']} s")
     one, four = runs[1], runs[4]
