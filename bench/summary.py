@@ -2,7 +2,7 @@
 """Reads bench/results/<area>.json of one `scripts/bench` run, writes bench/results/summary.json (every figure
 under a stable snake_case name, with its baseline, ratio, target and whether it is met) and prints one table.
 
-usage: summary.py RESULTS_DIR [--command "..."] [--since EPOCH]
+usage: summary.py RESULTS_DIR [--command "..."] [--since EPOCH] [--print-only]
 Only result files written at or after --since count (figures of an older run are never mixed in).
 """
 import argparse
@@ -73,6 +73,8 @@ def main():
     parser.add_argument("results")
     parser.add_argument("--command", default="scripts/bench")
     parser.add_argument("--since", type=float, default=0)
+    parser.add_argument("--print-only", action="store_true", help="print the table, leave summary.json as it is")
+    parser.add_argument("--load-at-start", type=float, help="1-minute load average when the run started")
     args = parser.parse_args()
     directory = pathlib.Path(args.results)
     area = {name: load(directory, name, args.since) for name in (
@@ -148,6 +150,7 @@ def main():
         "command": args.command,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "swift": swift,
+                    "load_average_at_start": args.load_at_start,
                     "load_average_at_end": round(os.getloadavg()[0], 2)},
         "quick": any(dig(area[k], "quick") for k in area if area[k]),
         "figures": {row["name"]: {k: v for k, v in row.items() if k != "name"} for row in f.rows},
@@ -155,7 +158,12 @@ def main():
         "missed": [row["name"] for row in f.rows if row.get("met") is False],
         "not_measured": [row["name"] for row in f.rows if row.get("target") is not None and row.get("met") is None],
     }
-    (directory / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if args.print_only:
+        previous = load(directory, "summary", 0) or {}
+        summary["date"] = previous.get("date", summary["date"])
+        summary["machine"] = previous.get("machine", summary["machine"])
+    else:
+        (directory / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     header = ("figure", "value", "baseline", "ratio", "target", "met?")
     lines = []
@@ -181,12 +189,15 @@ def main():
         lines.append((row["label"], fmt(row["value"], row["unit"]), baseline, ratio, target_text, met_text))
     widths = [max(len(str(x[i])) for x in [header] + lines) for i in range(len(header))]
     print()
-    print(f"breakglass benchmarks — {summary['date']} — {os.cpu_count()} cores — load {summary['machine']['load_average_at_end']}"
+    loads = summary["machine"].get("load_average_at_start"), summary["machine"]["load_average_at_end"]
+    load_text = f"load {loads[0]} at start, {loads[1]} at end" if loads[0] is not None else f"load {loads[1]} at end"
+    print(f"breakglass benchmarks — {summary['date']} — {os.cpu_count()} cores — {load_text}"
           + (" — QUICK (small counts)" if summary["quick"] else ""))
     for row in [header, tuple("-" * w for w in widths)] + lines:
         print(" | ".join(str(x).ljust(w) for x, w in zip(row, widths)))
     print(f"\n{summary['met']} of {len(f.rows)} targets met; missed: {', '.join(summary['missed']) or 'none'}")
-    print(f"written: {directory / 'summary.json'}")
+    if not args.print_only:
+        print(f"written: {directory / 'summary.json'}")
 
 
 if __name__ == "__main__":
