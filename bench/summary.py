@@ -78,7 +78,8 @@ def main():
     args = parser.parse_args()
     directory = pathlib.Path(args.results)
     area = {name: load(directory, name, args.since) for name in (
-        "transport", "duplicate_path", "gate_path", "console_path", "startup", "worker_rss", "gate", "ledger")}
+        "transport", "duplicate_path", "gate_path", "gate_path_evidence_tmpfs", "console_path", "startup", "worker_rss",
+        "gate", "ledger")}
 
     f = Figures()
     t = area["transport"]
@@ -93,12 +94,20 @@ def main():
         f.add("duplicate_path_vs_c", f"duplicate path: 1 worker on redeliveries of decided keys vs raw C consume+ack "
               f"(prefetch {d['prefetch']})", d["worker_msgs_per_s"], "msg/s", target=0.7, baseline=d["raw_c_msgs_per_s"],
               baseline_label="raw C", source="duplicate_path.json")
+        if d.get("two_workers_msgs_per_s"):
+            f.add("duplicate_path_two_workers_vs_c", "  diagnostic: the same with 2 worker processes vs raw C",
+                  d["two_workers_msgs_per_s"], "msg/s", baseline=d["raw_c_msgs_per_s"], baseline_label="raw C",
+                  source="duplicate_path.json")
     g = area["gate_path"]
     if g:
         f.add("gate_path_requests_per_s", f"gate path: new requests halting at the gate, 1 worker (in_flight {g['in_flight']})",
               g["requests_per_s"], "req/s", target=500, source="gate_path.json")
         f.add("gate_path_p99_ms", "gate path: p99 claim -> halted decision durable", dig(g, "latency_ms", "p99"), "ms",
               target=50, higher_is_better=False, source="gate_path.json")
+    gt = area["gate_path_evidence_tmpfs"]
+    if gt:
+        f.add("gate_path_evidence_tmpfs_requests_per_s", "  diagnostic: gate path with the evidence folder on tmpfs",
+              gt["requests_per_s"], "req/s", source="gate_path_evidence_tmpfs.json")
     cp = area["console_path"]
     if cp:
         one = dig(cp, "worker", "sessions_1")
@@ -171,14 +180,16 @@ def main():
         target = row.get("target")
         op = "≥" if row.get("target_op") == ">=" else "≤"
         if "baseline" in row:
-            target_text = f"{op} {target}×"
+            target_text = f"{op} {target}×" if target is not None else "—"
             baseline = f"{fmt(row['baseline'], row['unit'])} ({row['baseline_label']})"
             ratio = fmt(row.get("ratio")) + "×" if row.get("ratio") is not None else "—"
         else:
             target_text = f"{op} {fmt(float(target), row['unit'])}" if target is not None else "—"
             baseline, ratio = "—", "—"
         met = row.get("met")
-        if met is None:
+        if target is None:
+            met_text = "(no target)"
+        elif met is None:
             met_text = "not measured"
         elif met:
             met_text = f"yes (+{row['margin_pct']} %)"
@@ -195,7 +206,7 @@ def main():
           + (" — QUICK (small counts)" if summary["quick"] else ""))
     for row in [header, tuple("-" * w for w in widths)] + lines:
         print(" | ".join(str(x).ljust(w) for x, w in zip(row, widths)))
-    print(f"\n{summary['met']} of {len(f.rows)} targets met; missed: {', '.join(summary['missed']) or 'none'}")
+    print(f"\n{summary['met']} of {sum(1 for row in f.rows if row.get('target') is not None)} targets met; missed: {', '.join(summary['missed']) or 'none'}")
     if not args.print_only:
         print(f"written: {directory / 'summary.json'}")
 

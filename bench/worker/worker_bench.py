@@ -477,8 +477,30 @@ def bench_duplicate(env, counts, ledger, consume_c, in_flight):
                        "deliveries": counter(values, "breakglass_deliveries_total"),
                        "outcomes_total": counter(values, "breakglass_outcomes_total")})
         say(f"duplicate path round {round_number}: worker {worker_rate:.0f}/s, raw C {c['msgs_per_s']:.0f}/s")
+    # Diagnostic, not the target figure: the same copies drained by two worker processes sharing the ledger.
+    env.enqueue(copies, "dup-two")
+    workers = [env.worker(f"dup-two-{n}", in_flight, ledger) for n in (1, 2)]
+    for worker in workers:
+        worker.wait_ready()
+    first, deadline = None, time.monotonic() + 600
+    while True:
+        done = sum(counter(w.metrics(), "breakglass_duplicates_suppressed_total") for w in workers)
+        now = time.monotonic()
+        if first is None and done > 0:
+            first = (now, done)
+        if done >= len(copies):
+            break
+        if now > deadline:
+            raise RuntimeError("duplicate run with two workers did not drain")
+        time.sleep(0.02)
+    for worker in workers:
+        worker.stop()
+    two_workers = r((len(copies) - first[1]) / (now - first[0]))
+    say(f"duplicate path, two worker processes: {two_workers}/s")
     median = lambda key: statistics.median(x[key] for x in rounds)
     return {
+        "two_workers_msgs_per_s": two_workers,
+        "two_workers_vs_c": round(two_workers / median("c_msgs_per_s"), 3),
         "benchmark": "duplicate_path", "keys": len(keys), "copies_per_key": counts["duplicate_copies"],
         "messages": len(copies), "in_flight": in_flight, "prefetch": in_flight,
         "worker_msgs_per_s": r(median("worker_msgs_per_s")), "raw_c_msgs_per_s": r(median("c_msgs_per_s")),
