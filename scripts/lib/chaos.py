@@ -332,6 +332,8 @@ class Supervisor:
             self.frozen.discard(slot)
 
     def stop(self):
+        if self.stopping.is_set():
+            return
         self.stopping.set()
         for thread in self.threads:
             thread.join(timeout=120)
@@ -444,6 +446,13 @@ def run(run_dir):
     supervisor = Supervisor(env, 4, armings, arm_timeout=45 if quick else 60)
     log(f"4 workers under a supervisor; crash schedule: {len(armings)} crashes ({reps} per point)")
     supervisor.start()
+    try:
+        return storm(env, plan, requests, rng, quick, supervisor, t0)
+    finally:
+        supervisor.stop()
+
+
+def storm(env, plan, requests, rng, quick, supervisor, t0):
     deadline = time.time() + 120
     while time.time() < deadline:
         ready = 0
@@ -769,6 +778,8 @@ def leak_scan(env, sessions, event_bodies):
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
+    # SIGTERM from scripts/chaos: unwind (SystemExit) so the supervisor stops the workers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     try:
         if command == "fixtures":
             make_plan(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))

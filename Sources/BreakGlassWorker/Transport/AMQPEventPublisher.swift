@@ -3,6 +3,10 @@ public import BreakGlassCore
 
 /// The outbox relay's transport: publishes an event to the event exchange, persistent, `mandatory`, with
 /// publisher confirms; returns only once the broker confirmed it (contract §5).
+///
+/// While the connection is not ready (reconnecting after an outage, blocked by the broker, closed) a publish fails
+/// at once instead of waiting up to the connection's publish timeout: the relay backs off and tries again, and a
+/// shutdown's final flush ends within its own deadline even when the broker is down.
 public struct AMQPEventPublisher: EventPublisher {
     public let connection: AMQPConnection
     public let exchange: String
@@ -13,6 +17,7 @@ public struct AMQPEventPublisher: EventPublisher {
     }
 
     public func publish(_ message: OutboxMessage) async throws {
+        guard case .ready = connection.state else { throw AMQPError.notConnected() }
         let properties = AMQPProperties(
             contentType: message.contentType,
             deliveryMode: 2,
