@@ -35,7 +35,7 @@ public enum CrashPoint: String, CaseIterable, Sendable {
 
         /// Parses `<point>` or `<point>@<n>` (n ≥ 1); `nil` for anything else.
         public init?(parsing text: String) {
-            let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
+            let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard let first = parts.first, let point = CrashPoint(rawValue: first) else { return nil }
             var hit = 1
             if parts.count == 2 {
