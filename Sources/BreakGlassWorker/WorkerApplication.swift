@@ -42,8 +42,10 @@ public struct WorkerApplication: Sendable {
         let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
 
         var services: [any Service] = []
-        // No WebDriver URL configured: the worker starts and supervises chromedriver on a free loopback port. Its pid
-        // is kept beside the ledger, per worker id, so a driver left behind by a killed worker is stopped at restart.
+        // No WebDriver URL configured: the worker starts and supervises chromedriver on a free loopback port. The
+        // worker's pid, the driver's pid and its port are kept beside the ledger (`chromedriver.<id>.pid`); at start,
+        // every such file whose worker no longer runs is reaped (its driver killed if the pid still runs
+        // `chromedriver --port=<port>`), whatever id wrote it: the default id `host-<pid>` changes at every start.
         let ledgerDirectory = URL(fileURLWithPath: ledger.configuration.path).deletingLastPathComponent()
         let safeID = String(workerID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
         let supervisor = ChromeDriverSupervisor(

@@ -23,8 +23,10 @@ public actor ChromeDriverSupervisor {
         public var checkInterval: Duration
         /// Wait before a restart after the child died. Default 1 s.
         public var restartDelay: Duration
-        /// Where the managed driver's pid is kept, so that a driver (and its browsers) left running by a worker
-        /// that was killed is stopped at the next start. Default `nil` (no pid file).
+        /// Where this worker's pid, the managed driver's pid and its port are kept (`chromedriver.<name>.pid`), so
+        /// that a driver (and its browsers) left running by a worker that was killed is stopped at a later start: the
+        /// first start reaps every `chromedriver.*.pid` in the same directory whose worker no longer runs (see
+        /// `StaleDriverReaper`). Default `nil` (no pid file, no reaping).
         public var pidFile: String?
 
         public init(mode: Mode, readyTimeout: Duration = .seconds(20), checkInterval: Duration = .milliseconds(500),
@@ -80,7 +82,7 @@ public actor ChromeDriverSupervisor {
                 throw WebDriverError(code: .sessionNotCreated, command: "start chromedriver")
             }
             process = child
-            reaper?.record(child.processIdentifier)
+            reaper?.record(driver: child.processIdentifier, port: port)
             starts += 1
             logger.info("chromedriver started", metadata: ["breakglass.port": "\(port)"])
         }

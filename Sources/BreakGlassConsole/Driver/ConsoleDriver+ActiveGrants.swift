@@ -2,7 +2,7 @@ public import BreakGlassCore
 import Foundation
 
 extension ConsoleDriver {
-    /// Looks in the console's active-grants listing for grants under the request's external reference
+    /// Looks in the console's grants listing for grants (in any status) under the request's external reference
     /// (`<case_id>/<tenant_id>`) without submitting or changing anything (issue 10: the reconciliation a person
     /// asks for before resuming an escalated halt). Signs in through the flow's first screen, lists, and writes a
     /// `grant-check` evidence bundle (outcome `no-grant`, `grant-found` or `unknown`). Never throws.
@@ -26,14 +26,14 @@ extension ConsoleDriver {
             if let first = map.flow.first { try await perform(first, console: console, state: &state, pressNext: true) }
             state.entered = [:]
             let grants = try await listActiveGrants(console, state: &state)
-            let matching = Self.matching(grants, for: request, activeStatus: map.activeGrants.activeStatus)
+            let matching = Self.matching(grants, for: request)
             state.recorder.document("reconciliation.json", ReconciliationRecord(
                 externalReference: request.key.description, listed: grants, matching: matching))
             if matching.isEmpty {
-                state.recorder.step("recovery", screen: "active-grants", action: "no grant for the external reference")
+                state.recorder.step("recovery", screen: "active-grants", action: "no grant (in any status) for the external reference")
                 result = .none
             } else {
-                state.recorder.step("recovery", screen: "active-grants", action: "grant found for the external reference",
+                state.recorder.step("recovery", screen: "active-grants", action: "grant found for the external reference (any status refuses a resume)",
                                     outcome: "failed", detail: matching.map(\.confirmationID).joined(separator: ", "))
                 result = .found(matching)
             }
@@ -47,13 +47,14 @@ extension ConsoleDriver {
         return finishCheck(result, request: request, state: &state)
     }
 
-    /// The listed grants that belong to the request's key (same external reference, same tenant when shown,
-    /// and an active status when the map names the active ones).
-    static func matching(_ grants: [ConsoleActiveGrant], for request: RestorationRequest, activeStatus: [String]?) -> [ConsoleActiveGrant] {
+    /// The listed grants that belong to the request's key (same external reference, same tenant when shown), in
+    /// ANY status: a key is granted at most once, ever, so a revoked or expired grant refuses a resume as much as an
+    /// active one does. (The in-doubt reconcile of `ConsoleDriver+Reconcile.swift` keeps its own active-status
+    /// filter: there the question is whether the click just made a grant that is live now.)
+    static func matching(_ grants: [ConsoleActiveGrant], for request: RestorationRequest) -> [ConsoleActiveGrant] {
         let key = request.key.description
         return grants.filter { grant in
             grant.externalReference == key && (grant.tenantID == nil || grant.tenantID == request.tenant.id)
-                && (activeStatus == nil || activeStatus!.contains(grant.status ?? ""))
         }
     }
 
@@ -83,9 +84,9 @@ extension ConsoleDriver {
 /// What the console's active-grants listing showed for one key (`ConsoleDriver.checkActiveGrants`).
 public struct ConsoleGrantCheck: Sendable {
     public enum Result: Sendable, Hashable {
-        /// No active grant for the key.
+        /// No grant for the key in the listing, in any status.
         case none
-        /// Active grants for the key (normally one).
+        /// Grants listed for the key, in any status (active, revoked, expired; normally one).
         case found([ConsoleActiveGrant])
         /// The listing could not be read: whether a grant exists is unknown.
         case unknown(reasons: [ReasonCode], detail: String)

@@ -12,9 +12,8 @@ extension RestorationPipeline {
     /// and console flow from the start. Who asked and why go into a sealed `recovery` bundle first.
     public func recover(_ key: RestorationKey, by person: String, note: String) async throws(TakeoverError) -> RecoveryOutcome {
         let person = person.trimmingCharacters(in: .whitespacesAndNewlines)
-        let note = note.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !person.isEmpty else { throw .invalidInput(key, "--by is empty") }
-        guard !note.isEmpty else { throw .invalidInput(key, "--note is empty") }
+        let note = try maskedFreeText(note, key: key, option: "--note")
         let entry = try row(key)
         guard entry.state.isInFlight else { throw .wrongState(key, entry.state, expected: .claimed) }
         if case .live(let owner) = entry.machine.liveness(at: clock()) { throw .inProgress(key, owner: owner) }
@@ -62,7 +61,11 @@ extension RestorationPipeline {
                 ? try await reconcile(request, claim: claim, logger: log)
                 : try await run(request, claim: claim, logger: log)
         } catch {
-            throw Self.ledgerError(key, error)
+            // The claim was taken over (epoch + 1): not a refusal. The key waits for this claim's lease to lapse.
+            log.info("recovered, but the run failed; the key stays in flight until its lease lapses", metadata: [
+                "breakglass.error": "\(type(of: error))",
+            ])
+            throw .recoveredButUnfinished(key, epoch: claim.epoch, cause: Self.ledgerError(key, error))
         }
         metrics.outcome(result: result.result.rawValue, reasons: result.reasons.map(\.rawValue))
         return RecoveryOutcome(

@@ -12,8 +12,13 @@ extension RestorationPipeline {
     /// - The request is the ORIGINAL message body the ledger stored for the key: scope, duration and tenant can
     ///   never be broadened by a resume. Its `not_after` still applies (refused once it has passed).
     /// - An escalated halt (access may have been granted) is refused unless `afterReconciliation`; then the
-    ///   console's active grants are read first: a grant for the key → refused (`grantExists`; the person closes
+    ///   console's grants listing is read first: a grant for the key in ANY status (active, revoked, expired: a key
+    ///   is granted at most once, ever) → refused (`grantExists`; the person closes
     ///   the takeover with `resolve` instead), unreadable → refused (`reconciliationFailed`), none → resumed.
+    /// - `note` is masked (`Masker`: e-mails, tokens, secrets) before it is stored anywhere.
+    /// - If the run fails after the resume committed (fenced, database error), `resumedButUnfinished` (with the
+    ///   claim's epoch) is thrown: not a refusal; the key is in flight until the lease lapses, then
+    ///   `takeover recover` finishes it.
     /// - Who and why go into a sealed `resume` evidence bundle (written first: no bundle, no resume), into the
     ///   takeover's resolution, and into the `resumed` event, written to the outbox in the same transaction as the
     ///   resume. The run then ends like any other: `outcome` or `halted`, then `evidence-ready`.
@@ -22,9 +27,10 @@ extension RestorationPipeline {
         _ key: RestorationKey, by person: String, note: String, afterReconciliation: Bool = false
     ) async throws(TakeoverError) -> ResumeOutcome {
         let person = person.trimmingCharacters(in: .whitespacesAndNewlines)
-        let note = note.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !person.isEmpty else { throw .invalidInput(key, "--by is empty") }
-        guard !note.isEmpty else { throw .invalidInput(key, "--note is empty") }
+        // Free text a person typed may hold an e-mail, a token, a customer's name: it is masked once, here, so the
+        // ledger, the `resumed` event, the evidence and the CLI output only ever see the masked text.
+        let note = try maskedFreeText(note, key: key, option: "--note")
         let entry = try halted(key)
         let request = try originalRequest(entry)
         guard clock() < request.notAfter else { throw .requestExpired(key) }
@@ -54,9 +60,9 @@ extension RestorationPipeline {
             grantCheck = check.evidence
             switch check.result {
             case .none:
-                log.info("reconciliation: no active grant for the key; resume allowed")
+                log.info("reconciliation: no grant (in any status) for the key; resume allowed")
             case .found(let grants):
-                log.info("reconciliation: the console shows an active grant for the key; resume refused")
+                log.info("reconciliation: the console lists a grant for the key; resume refused")
                 throw .grantExists(key, confirmationIDs: grants.map(\.confirmationID), evidencePath: check.evidence?.path)
             case .unknown(let reasons, _):
                 log.info("reconciliation: the console's active grants could not be read; resume refused")
@@ -100,7 +106,12 @@ extension RestorationPipeline {
         do {
             result = try await run(request, claim: claim, logger: log, resumeDraftID: entry.escalate ? nil : takeover.record.draftID)
         } catch {
-            throw Self.ledgerError(key, error)
+            // The resume is committed (takeover resolved, `resumed` event in the outbox, key in flight under this
+            // claim): this is not a refusal. The key waits for its lease to lapse, then `takeover recover`.
+            log.info("resumed, but the run failed; the key stays in flight until its lease lapses", metadata: [
+                "breakglass.error": "\(type(of: error))",
+            ])
+            throw .resumedButUnfinished(key, epoch: claim.epoch, cause: Self.ledgerError(key, error))
         }
         metrics.outcome(result: result.result.rawValue, reasons: result.reasons.map(\.rawValue))
         return ResumeOutcome(
@@ -109,6 +120,14 @@ extension RestorationPipeline {
     }
 
     // MARK: - Shared by resume and revoke
+
+    /// `text` trimmed and masked with the pipeline's `Masker` (e-mails, tokens, configured secrets); refused when
+    /// empty.
+    func maskedFreeText(_ text: String, key: RestorationKey, option: String) throws(TakeoverError) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw .invalidInput(key, "\(option) is empty") }
+        return masker.mask(trimmed)
+    }
 
     func halted(_ key: RestorationKey) throws(TakeoverError) -> LedgerEntry {
         let entry = try row(key)

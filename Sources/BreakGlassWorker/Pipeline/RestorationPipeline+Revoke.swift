@@ -14,9 +14,10 @@ extension RestorationPipeline {
     /// A failed revocation may be tried again; a confirmed one is final.
     public func revoke(_ key: RestorationKey, by person: String, reason: String) async throws(TakeoverError) -> RevocationOutcome {
         let person = person.trimmingCharacters(in: .whitespacesAndNewlines)
-        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !person.isEmpty else { throw .invalidInput(key, "--by is empty") }
-        guard !reason.isEmpty else { throw .invalidInput(key, "--reason is empty") }
+        // Masked once, here: the console's reason field, the ledger, the `revoked` event and the CLI output only
+        // ever see the masked text.
+        let reason = try maskedFreeText(reason, key: key, option: "--reason")
         let entry = try row(key)
         guard entry.state == .granted, let confirmationID = entry.confirmationID else {
             throw .wrongState(key, entry.state, expected: .granted)

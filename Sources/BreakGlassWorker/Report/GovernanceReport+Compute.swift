@@ -12,15 +12,19 @@ extension GovernanceReport {
         /// Rejections of messages whose key could not be read (signature, schema): their reason codes and time,
         /// from the outbox's `outcome` events under `unknown/unknown` (until the outbox is pruned).
         public var keylessRejections: [KeylessRejection]
+        /// Rejections of messages whose key was read while the key was already held or decided (the ledger row is
+        /// not `rejected`): their `outcome` events in the outbox (until it is pruned).
+        public var busyKeyRejections: [KeylessRejection]
         /// The evidence bundles whose outcome is a grant (`granted`, `granted-by-reconciliation`), per key.
         public var grantBundles: [RestorationKey: [GrantBundle]]
         public var since: Date?
         public var generatedAt: Date
 
         public init(entries: [LedgerEntry], takeovers: [TakeoverEntry], sightings: [RestorationKey: Sightings] = [:],
-                    keylessRejections: [KeylessRejection] = [], grantBundles: [RestorationKey: [GrantBundle]] = [:],
-                    since: Date? = nil, generatedAt: Date) {
+                    keylessRejections: [KeylessRejection] = [], busyKeyRejections: [KeylessRejection] = [],
+                    grantBundles: [RestorationKey: [GrantBundle]] = [:], since: Date? = nil, generatedAt: Date) {
             self.keylessRejections = keylessRejections
+            self.busyKeyRejections = busyKeyRejections
             self.entries = entries
             self.takeovers = takeovers
             self.sightings = sightings
@@ -43,7 +47,8 @@ extension GovernanceReport {
         }
     }
 
-    /// A message rejected before its key could be read.
+    /// A rejected message known only from its `outcome` event: rejected before its key could be read, or while
+    /// its key was held or decided.
     public struct KeylessRejection: Sendable, Hashable {
         public var reasons: [ReasonCode]
         public var at: Date
@@ -125,6 +130,7 @@ extension GovernanceReport {
         // Grants and their evidence.
         let granted = entries.filter { $0.state == .granted }
         var overPrivileged: [String] = []
+        var overPrivilegeUnknown: [String] = []
         var duplicateGrants: [String] = []
         var clean = 0
         var failures: [Evidence.Failure] = []
@@ -136,9 +142,13 @@ extension GovernanceReport {
             let over = isOverPrivileged(entry, bundle: bundle)
             let confirmations = Set(bundles.compactMap(\.confirmationID) + [entry.confirmationID].compactMap { $0 })
             let duplicate = confirmations.count > 1
-            if over { overPrivileged.append(entry.key.description) }
+            switch over {
+            case true?: overPrivileged.append(entry.key.description)
+            case nil: overPrivilegeUnknown.append(entry.key.description)
+            case false?: break
+            }
             if duplicate { duplicateGrants.append(entry.key.description) }
-            if !over && !duplicate && entry.revocation == nil { clean += 1 }
+            if over == false && !duplicate && entry.revocation == nil { clean += 1 }
             if let bundle {
                 if !bundle.verified {
                     failures.append(.init(key: entry.key.description, bundleID: bundle.bundleID,
@@ -151,6 +161,7 @@ extension GovernanceReport {
         }
         let grants = Grants(
             total: granted.count, clean: clean, cleanRate: rate(clean, granted.count), overPrivileged: overPrivileged,
+            overPrivilegeUnknown: overPrivilegeUnknown, overPrivilegeBasis: overPrivilegeBasis,
             duplicates: duplicateGrants,
             revoked: granted.filter { $0.revocation == .revoked }.map(\.key.description),
             revocationFailed: granted.filter { $0.revocation == .failed }.map(\.key.description),
@@ -190,12 +201,17 @@ extension GovernanceReport {
         for rejection in keyless {
             for code in Set(rejection.reasons) { rejectedReasons[code.rawValue, default: 0] += 1 }
         }
+        let busy = input.busyKeyRejections.filter { rejection in input.since.map { rejection.at >= $0 } ?? true }
+        for rejection in busy {
+            for code in Set(rejection.reasons) { rejectedReasons[code.rawValue, default: 0] += 1 }
+        }
 
         return GovernanceReport(
             format: format, generatedAt: Timestamp.format(input.generatedAt), since: input.since.map { Timestamp.format($0) },
             requests: requests, grants: grants,
             anomaliesBeforeSubmission: Anomalies(total: caught, byReason: byReason, byCategory: byCategory),
-            rejections: Rejections(total: rejected.count + keyless.count, withoutKey: keyless.count, byReason: rejectedReasons),
+            rejections: Rejections(total: rejected.count + keyless.count + busy.count, withoutKey: keyless.count,
+                                   onBusyKey: busy.count, byReason: rejectedReasons),
             halts: halts, evidence: evidence,
             recheckToSubmitMs: window(windows),
             escalations: Escalations(
@@ -210,10 +226,19 @@ extension GovernanceReport {
         return record.stage == .gate || record.screen != nil
     }
 
-    /// Scopes beyond the original request's, or an expiry later than its duration allows.
-    static func isOverPrivileged(_ entry: LedgerEntry, bundle: GrantBundle?) -> Bool {
-        guard let payload = entry.payload, let request = try? RequestDecoder.decode(Array(payload)) else { return false }
-        if let scopes = bundle?.scopes, !Set(scopes).isSubset(of: Set(request.privilege.scopes)) { return true }
+    /// `grants.over_privilege_basis`: what the over-privilege check can see.
+    public static let overPrivilegeBasis =
+        "expiry checked against the request's duration; scopes not checked (the grant evidence records the request's scopes, not the console's)"
+
+    /// An expiry later than the original request's duration allows (after `submitting`, + `expiryTolerance`).
+    /// `nil` (unknown) when the stored original request is missing or unreadable: never reported as "not
+    /// over-privileged" then.
+    ///
+    /// The scopes are not compared: `grant.json` holds the request's own scopes (the driver writes
+    /// `request.privilege.scopes` there), so comparing them with the request could never find anything. The console
+    /// flow itself halts with CONSOLE_SCOPE_DRIFT before the click unless exactly the approved scopes are checked.
+    static func isOverPrivileged(_ entry: LedgerEntry, bundle: GrantBundle?) -> Bool? {
+        guard let payload = entry.payload, let request = try? RequestDecoder.decode(Array(payload)) else { return nil }
         if let expires = entry.grantExpiresAt, let submitted = entry.submittingAt ?? entry.decidedAt {
             let allowed = submitted.addingTimeInterval(TimeInterval(request.privilege.durationMinutes * 60) + expiryTolerance)
             if expires > allowed { return true }

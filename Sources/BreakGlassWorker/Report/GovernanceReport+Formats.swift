@@ -35,6 +35,10 @@ extension GovernanceReport {
         lines.append("  clean (no over-privilege,   \(grants.clean)  \(percent(grants.cleanRate))")
         lines.append("   duplicate or revocation)")
         lines.append("  over-privileged             \(list(grants.overPrivileged))")
+        lines.append("    (checks the expiry only;  scopes are taken from the request, not read from the console)")
+        if !grants.overPrivilegeUnknown.isEmpty {
+            lines.append("  over-privilege unknown      \(list(grants.overPrivilegeUnknown))  (original request unreadable)")
+        }
         lines.append("  duplicates                  \(list(grants.duplicates))")
         lines.append("  revoked                     \(list(grants.revoked))")
         lines.append("  revocation failed           \(list(grants.revocationFailed))")
@@ -42,7 +46,8 @@ extension GovernanceReport {
         lines.append("anomalies before submission   \(anomaliesBeforeSubmission.total)")
         lines.append("  by category                 \(counts(anomaliesBeforeSubmission.byCategory))")
         lines.append("  by reason                   \(counts(anomaliesBeforeSubmission.byReason))")
-        lines.append("rejections                    \(rejections.total)  (\(rejections.withoutKey) without a readable key; \(counts(rejections.byReason)))")
+        lines.append("rejections                    \(rejections.total)  (\(rejections.withoutKey) without a readable key; "
+                     + "\(rejections.onBusyKey) on a held or decided key; \(counts(rejections.byReason)))")
         lines.append("halts                         \(halts.total)  (open \(halts.open), resumed \(halts.resumed), resolved \(halts.resolved))")
         lines.append("  complete takeover record    \(halts.complete)  \(percent(halts.completeRate))")
         lines.append("  incomplete                  \(list(halts.incomplete))")

@@ -39,7 +39,14 @@ public struct GovernanceReport: Sendable, Hashable, Codable {
         /// Without over-privilege, without a duplicate and without a later revocation.
         public var clean: Int
         public var cleanRate: Double?
+        /// Keys whose grant expires later than the requested duration allows (see `overPrivilegeBasis`).
         public var overPrivileged: [String]
+        /// Keys whose over-privilege could not be judged (the stored original request is missing or unreadable);
+        /// never counted as clean.
+        public var overPrivilegeUnknown: [String]
+        /// What `over_privileged` checks, said plainly: the expiry against the request's duration. The scopes are NOT
+        /// checked: the grant evidence records the request's own scopes, not scopes read back from the console.
+        public var overPrivilegeBasis: String
         public var duplicates: [String]
         /// Revocation recorded as `revoked`.
         public var revoked: [String]
@@ -62,6 +69,10 @@ public struct GovernanceReport: Sendable, Hashable, Codable {
         /// Rejected messages: those whose key was read, and those rejected before it could be (`without_key`).
         public var total: Int
         public var withoutKey: Int
+        /// Of those, messages rejected while their key was already held or decided (a replay past its
+        /// `not_after`, for instance): the ledger row is not `rejected`, only the `outcome` event in the outbox says
+        /// so (counted until `ledger prune` removes published events).
+        public var onBusyKey: Int
         public var byReason: [String: Int]
     }
 
@@ -132,7 +143,8 @@ extension GovernanceReport.Requests {
 
 extension GovernanceReport.Grants {
     enum CodingKeys: String, CodingKey {
-        case total, clean, cleanRate = "clean_rate", overPrivileged = "over_privileged", duplicates, revoked
+        case total, clean, cleanRate = "clean_rate", overPrivileged = "over_privileged"
+        case overPrivilegeUnknown = "over_privilege_unknown", overPrivilegeBasis = "over_privilege_basis", duplicates, revoked
         case revocationFailed = "revocation_failed", byReconciliation = "by_reconciliation"
     }
 }
@@ -145,7 +157,7 @@ extension GovernanceReport.Anomalies {
 
 extension GovernanceReport.Rejections {
     enum CodingKeys: String, CodingKey {
-        case total, withoutKey = "without_key", byReason = "by_reason"
+        case total, withoutKey = "without_key", onBusyKey = "on_busy_key", byReason = "by_reason"
     }
 }
 

@@ -27,19 +27,35 @@ public struct GovernanceReportSource: Sendable {
         }
         return GovernanceReport.Input(
             entries: entries, takeovers: takeovers, sightings: sightings, keylessRejections: try keylessRejections(),
-            grantBundles: grantBundles(), since: since, generatedAt: now)
+            busyKeyRejections: try busyKeyRejections(entries), grantBundles: grantBundles(), since: since, generatedAt: now)
     }
 
-    /// `outcome` events with `result: rejected` written under `unknown/unknown` (messages rejected before their key
-    /// could be read).
-    func keylessRejections() throws -> [GovernanceReport.KeylessRejection] {
-        try ledger.events(for: RestorationKey(caseID: "unknown", tenantID: "unknown")).compactMap { entry in
+    /// `outcome` events with `result: rejected` under a key whose ledger row does not count them: every one for a
+    /// row that is not `rejected` (the key was held or decided: `Ledger.reject` answered `keyBusy` and only the
+    /// event was written), all but the row's own for a `rejected` row.
+    func busyKeyRejections(_ entries: [LedgerEntry]) throws -> [GovernanceReport.KeylessRejection] {
+        var result: [GovernanceReport.KeylessRejection] = []
+        for entry in entries {
+            let rejections = try rejectionEvents(for: entry.key)
+            result += entry.state == .rejected ? Array(rejections.dropFirst()) : rejections
+        }
+        return result
+    }
+
+    private func rejectionEvents(for key: RestorationKey) throws -> [GovernanceReport.KeylessRejection] {
+        try ledger.events(for: key).compactMap { entry in
             guard entry.message.routingKey == EventType.outcome.rawValue,
                 let event = try? JSONDecoder().decode(Envelope.self, from: entry.message.body),
                 event.data.result == .rejected
             else { return nil }
             return .init(reasons: event.data.reasons ?? [], at: entry.createdAt)
         }
+    }
+
+    /// `outcome` events with `result: rejected` written under `unknown/unknown` (messages rejected before their key
+    /// could be read).
+    func keylessRejections() throws -> [GovernanceReport.KeylessRejection] {
+        try rejectionEvents(for: RestorationKey(caseID: "unknown", tenantID: "unknown"))
     }
 
     struct Envelope: Decodable {

@@ -33,6 +33,17 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
         case invalidInput = "invalid-input"
         /// The ledger refused or failed (see `ledgerCode`).
         case ledger
+        /// NOT a refusal: `ledger.resume` committed (the takeover is resolved, the `resumed` event is in the
+        /// outbox, the key is in flight under this command's claim at `epoch`), then the run failed (fenced by a
+        /// newer owner, database error; see `ledgerCode`). The key stays in flight until the claim's lease lapses;
+        /// then `takeover recover CASE/TENANT` finishes it safely (a `submitting` row is reconciled, never resubmitted).
+        case resumedButUnfinished = "resumed-but-unfinished"
+        /// NOT a refusal: `takeover recover` took the claim over (at `epoch`), then the run failed; as for
+        /// `resumedButUnfinished`, run `takeover recover` again once the lease lapses.
+        case recoveredButUnfinished = "recovered-but-unfinished"
+
+        /// Whether the ledger already changed (a claim was taken): the key is in flight, events may be pending.
+        public var leftInFlight: Bool { self == .resumedButUnfinished || self == .recoveredButUnfinished }
     }
 
     public let code: Code
@@ -45,13 +56,18 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
     /// The evidence bundle written on the way, if any (the grant check).
     public let evidencePath: String?
     public let ledgerCode: LedgerError.Code?
+    /// The claim epoch this command held when its run failed (`resumedButUnfinished`, `recoveredButUnfinished`).
+    public let epoch: Int64?
     /// Extra operator detail: a field name, a count. Never a secret.
     public let detail: String?
 
-    public var description: String { "takeover action refused (\(code.rawValue))" }
+    public var description: String {
+        code.leftInFlight ? "takeover action started but not finished (\(code.rawValue))" : "takeover action refused (\(code.rawValue))"
+    }
 
     init(_ code: Code, key: RestorationKey?, state: RestorationState? = nil, confirmationIDs: [String] = [],
-         reasons: [ReasonCode] = [], evidencePath: String? = nil, ledgerCode: LedgerError.Code? = nil, detail: String? = nil) {
+         reasons: [ReasonCode] = [], evidencePath: String? = nil, ledgerCode: LedgerError.Code? = nil, epoch: Int64? = nil,
+         detail: String? = nil) {
         self.code = code
         self.key = key
         self.state = state
@@ -59,6 +75,7 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
         self.reasons = reasons
         self.evidencePath = evidencePath
         self.ledgerCode = ledgerCode
+        self.epoch = epoch
         self.detail = detail
     }
 
@@ -106,5 +123,17 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
 
     public static func ledger(_ key: RestorationKey?, _ error: LedgerError) -> Self {
         Self(.ledger, key: key, state: error.state, ledgerCode: error.code, detail: error.detail)
+    }
+
+    /// The run after a committed resume failed; `cause` is what it threw (mapped as for `ledger`).
+    public static func resumedButUnfinished(_ key: RestorationKey, epoch: Int64, cause: TakeoverError) -> Self {
+        Self(.resumedButUnfinished, key: key, state: cause.state, ledgerCode: cause.ledgerCode, epoch: epoch,
+             detail: cause.ledgerCode == nil ? cause.code.rawValue : cause.detail)
+    }
+
+    /// The run after a recover's claim failed; `cause` is what it threw (mapped as for `ledger`).
+    public static func recoveredButUnfinished(_ key: RestorationKey, epoch: Int64, cause: TakeoverError) -> Self {
+        Self(.recoveredButUnfinished, key: key, state: cause.state, ledgerCode: cause.ledgerCode, epoch: epoch,
+             detail: cause.ledgerCode == nil ? cause.code.rawValue : cause.detail)
     }
 }

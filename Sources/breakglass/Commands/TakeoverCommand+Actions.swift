@@ -21,7 +21,10 @@ extension TakeoverCommand {
                 answers (else the workers' relays publish them; nothing is lost).
 
                 Exit status: 0 resumed and granted; 3 resumed but halted again (a new takeover record); \
-                1 refused or failed (nothing was resumed unless it says so).
+                4 resumed but the run did not finish (fenced or a database error): the key is in flight under this \
+                command's claim and the `resumed` event is in the outbox (flushed as usual); run \
+                `takeover recover CASE/TENANT` once the claim's lease lapses; 1 refused or failed (nothing was \
+                resumed).
                 """)
 
         @OptionGroup var options: ConfigOptions
@@ -43,11 +46,10 @@ extension TakeoverCommand {
                     let outcome = try await pipeline.resume(key, by: by, note: note, afterReconciliation: afterReconciliation)
                     return (outcome, noPublish ? nil : await runtime.flushOutbox(ledger))
                 } catch {
-                    TakeoverCommand.report(error)
-                    return (nil, nil)
+                    return (nil, await TakeoverCommand.reportFailure(error, runtime: runtime, ledger: ledger, noPublish: noPublish))
                 }
             }
-            guard let outcome else { throw ExitCode(1) }
+            guard let outcome else { throw TakeoverCommand.failureExit(flush) }
             print("resumed \(outcome.takeoverID) by \(by)")
             print("resume evidence: \(outcome.resumeEvidence.path)")
             if let check = outcome.grantCheckEvidence { print("reconciliation evidence (no grant found): \(check.path)") }
@@ -120,7 +122,9 @@ extension TakeoverCommand {
                 never submitted again; an earlier one runs the full gate and console flow. Who and why go into a \
                 sealed `recovery` evidence bundle. Refused while a live owner holds the lease.
 
-                Exit status: 0 granted; 3 halted (a takeover record); 1 refused.
+                Exit status: 0 granted; 3 halted (a takeover record); 4 taken over but the run did not finish (the \
+                key is in flight under this command's claim: run `takeover recover` again once its lease lapses); \
+                1 refused.
                 """)
 
         @OptionGroup var options: ConfigOptions
@@ -140,11 +144,10 @@ extension TakeoverCommand {
                     let outcome = try await pipeline.recover(key, by: by, note: note)
                     return (outcome, noPublish ? nil : await runtime.flushOutbox(ledger))
                 } catch {
-                    TakeoverCommand.report(error)
-                    return (nil, nil)
+                    return (nil, await TakeoverCommand.reportFailure(error, runtime: runtime, ledger: ledger, noPublish: noPublish))
                 }
             }
-            guard let outcome else { throw ExitCode(1) }
+            guard let outcome else { throw TakeoverCommand.failureExit(flush) }
             print("took over \(key) from \(outcome.previousOwner ?? "-") (\(outcome.recovery == .reconcile ? "reconciled, nothing resubmitted" : "restarted"))")
             print("recovery evidence: \(outcome.evidence.path)")
             switch outcome.result.result {
@@ -183,8 +186,36 @@ extension TakeoverCommand {
         case .evidenceFailed: text = "the evidence bundle could not be written; nothing was changed (\(error.detail ?? ""))"
         case .invalidInput: text = error.detail ?? "invalid input"
         case .ledger: text = "the ledger refused: \(error.ledgerCode?.rawValue ?? "?") \(error.detail ?? "")"
+        case .resumedButUnfinished, .recoveredButUnfinished:
+            let what = error.code == .resumedButUnfinished ? "resumed (the `resumed` event is in the outbox)" : "taken over"
+            text = "\(key) was \(what) at epoch \(error.epoch.map { String($0) } ?? "?"), but the run did not finish "
+                + "(\(error.ledgerCode?.rawValue ?? error.detail ?? "?")): the key stays in flight until this command's lease "
+                + "lapses; then run `breakglass takeover recover \(key) --by PERSON --note TEXT` (a `submitting` row is "
+                + "reconciled, never submitted again)"
         }
-        FileHandle.standardError.write(Data("refused (\(error.code.rawValue)): \(text)\n".utf8))
+        let verdict = error.code.leftInFlight ? "failed" : "refused"
+        FileHandle.standardError.write(Data("\(verdict) (\(error.code.rawValue)): \(text)\n".utf8))
+    }
+
+    /// Exit status when a takeover action did not produce an outcome: 4 when the ledger already changed (the key is
+    /// in flight under this command's claim: `resumedButUnfinished`, `recoveredButUnfinished`), else 1.
+    static let unfinishedExitCode: Int32 = 4
+
+    /// Reports `error`; when the ledger already changed (`leftInFlight`), still flushes the outbox (the `resumed`
+    /// event is there) and returns how; `nil` for a refusal.
+    static func reportFailure(
+        _ error: any Error, runtime: TakeoverRuntime, ledger: Ledger, noPublish: Bool
+    ) async -> TakeoverRuntime.FlushResult? {
+        report(error)
+        guard let error = error as? TakeoverError, error.code.leftInFlight else { return nil }
+        let flush = noPublish ? nil : await runtime.flushOutbox(ledger)
+        printEvents(flush)
+        return flush ?? .leftForRelay
+    }
+
+    /// `ExitCode(4)` after an unfinished action (`reportFailure` returned a flush result), else `ExitCode(1)`.
+    static func failureExit(_ flush: TakeoverRuntime.FlushResult?) -> ExitCode {
+        flush == nil ? ExitCode(1) : ExitCode(unfinishedExitCode)
     }
 
     static func report(_ error: any Error) {
