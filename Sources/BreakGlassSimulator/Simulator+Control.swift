@@ -21,6 +21,8 @@ extension Simulator {
 
     struct GrantsBody: Encodable {
         let counts: [SimulatorState.GrantCount]
+        /// Final submits received per (tenant, reference), refused duplicates included.
+        let submits: [SimulatorState.GrantCount]
         let grants: [SimulatorGrant]
         let total: Int
     }
@@ -196,7 +198,10 @@ extension Simulator {
             let counts = await state.grantCounts().filter {
                 (tenantID == nil || $0.tenantID == tenantID) && (reference == nil || $0.externalReference == reference)
             }
-            return SimulatorResponse.json(GrantsBody(counts: counts, grants: grants, total: grants.count))
+            let submits = await state.submitCounts().filter {
+                (tenantID == nil || $0.tenantID == tenantID) && (reference == nil || $0.externalReference == reference)
+            }
+            return SimulatorResponse.json(GrantsBody(counts: counts, submits: submits, grants: grants, total: grants.count))
         }
     }
 }

@@ -13,6 +13,7 @@ public actor SimulatorState {
     private var sessions: [String: ConsoleSession] = [:]
     /// Every authenticated session id ever issued (a chaos run's leak scan looks for them; bounded).
     private(set) var issuedSessionIDs: [String] = []
+    private var submits: [String: GrantCount] = [:]
     /// Bumped by `reset` and `releaseHangingRequests`; hanging submits end when it changes.
     public private(set) var hangGeneration = 0
     private let clock: @Sendable () -> Date
@@ -59,6 +60,7 @@ public actor SimulatorState {
         globalFaults = .none
         tenantFaults = [:]
         grants = []
+        submits = [:]
         drafts = [:]
         sessions = [:]
         hangGeneration += 1
@@ -246,8 +248,18 @@ public actor SimulatorState {
         case alreadyExists(SimulatorGrant)
     }
 
+    /// Every final submit the console received per (tenant, external reference), including those answered with the
+    /// "grant already exists" page: a client that submits a key twice shows here even though only one grant is made.
+    public func submitCounts() -> [GrantCount] {
+        submits.values.sorted { ($0.tenantID, $0.externalReference) < ($1.tenantID, $1.externalReference) }
+    }
+
     /// Records a grant unless one exists for (tenant, external reference); the check and the insert are one step.
     func makeGrant(flow: ConsoleFlow, durationMinutes: Int, inIAM: Bool) -> GrantOutcome? {
+        if let tenantID = flow.effectiveTenantID, let externalReference = flow.externalReference {
+            submits[tenantID + "\u{0}" + externalReference, default: GrantCount(
+                tenantID: tenantID, externalReference: externalReference, count: 0)].count += 1
+        }
         guard let tenantID = flow.effectiveTenantID, let externalReference = flow.externalReference,
               let incidentID = flow.incidentID, let scopes = flow.scopes else { return nil }
         if let existing = grants.first(where: { $0.tenantID == tenantID && $0.externalReference == externalReference }) {

@@ -2,7 +2,7 @@ import BreakGlassCore
 import Synchronization
 import Testing
 
-@Suite("Crash points", .serialized)
+@Suite("Crash points")
 struct CrashPointTests {
     @Test("Parses <point> and <point>@<n>; refuses anything else")
     func parsing() {
@@ -22,22 +22,24 @@ struct CrashPointTests {
     func firesOnTheChosenHit() throws {
         let calls = Mutex<[CrashPoint]>([])
         let arming = try #require(CrashPoint.Arming(parsing: "after-gate@2"))
-        CrashPoint.arm(arming) { point in calls.withLock { $0.append(point) } }
-        defer { CrashPoint.disarm() }
-        CrashPoint.reach(.afterClaim)
-        CrashPoint.reach(.afterGate)
+        // A trigger of its own: the process-wide one is shared with every other test in this process.
+        let trigger = CrashPoint.Trigger()
+        trigger.arm(arming) { point in calls.withLock { $0.append(point) } }
+        trigger.reach(.afterClaim)
+        trigger.reach(.afterGate)
         #expect(calls.withLock { $0 }.isEmpty)
-        CrashPoint.reach(.afterGate)
+        trigger.reach(.afterGate)
         #expect(calls.withLock { $0 } == [.afterGate])
-        CrashPoint.reach(.afterGate)
+        trigger.reach(.afterGate)
         #expect(calls.withLock { $0 } == [.afterGate])
-        #expect(CrashPoint.current == .afterGate)
+        #expect(trigger.current == .afterGate)
+        trigger.disarm()
+        #expect(trigger.current == nil)
     }
 
-    @Test("Disarmed, nothing happens")
-    func disarmed() {
-        CrashPoint.disarm()
+    @Test("The process-wide trigger is disarmed unless the worker arms it")
+    func disarmedByDefault() {
         #expect(CrashPoint.current == nil)
-        for point in CrashPoint.allCases { CrashPoint.reach(point) }
+        for point in CrashPoint.allCases { CrashPoint.reach(point) }  // nothing happens
     }
 }

@@ -269,7 +269,10 @@ struct WorkerProcessTests {
             #expect(entry.reconciled, "granted by reconciliation")
             #expect(entry.inDoubt)
             let finalCount = await Self.grantCount(simState, reference)
-            #expect(finalCount == 1, "never resubmitted")
+            #expect(finalCount == 1, "one grant")
+            // The console received exactly one final submit for the key: the restart reconciled, never clicked again.
+            let submits = await simState.submitCounts().filter { $0.externalReference == reference }.map(\.count)
+            #expect(submits == [1], "never resubmitted")
         }
     }
 }

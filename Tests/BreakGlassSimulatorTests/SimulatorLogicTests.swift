@@ -97,5 +97,7 @@ struct SimulatorLogicTests {
         }
         #expect(await state.grantCount(tenantID: "t", externalReference: "C/t") == 1)
         #expect(await state.grantCounts() == [.init(tenantID: "t", externalReference: "C/t", count: 1)])
+        // Every submit is counted, the refused ones included.
+        #expect(await state.submitCounts() == [.init(tenantID: "t", externalReference: "C/t", count: 50)])
     }
 }

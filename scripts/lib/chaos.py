@@ -208,6 +208,7 @@ class Supervisor:
         self.processes = {}
         self.armed = {}
         self.recycling = set()
+        self.frozen_claim = {}
         self.frozen = set()
         self.arm_timeout = arm_timeout
         self.threads = [threading.Thread(target=self.loop, args=(slot,), daemon=True) for slot in range(1, slots + 1)]
@@ -253,6 +254,7 @@ class Supervisor:
             logfile = open(self.env.run / f"worker-{slot}.log", "ab")
             logfile.write(f"\n=== launch {launch} crash_at={point or '-'} ===\n".encode())
             logfile.flush()
+            log_offset = logfile.tell()
             process = subprocess.Popen([self.env.bin, "run", "--config", self.env.worker_config, *self.env.run_flags], env=env,
                                        stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
             with self.lock:
@@ -290,9 +292,15 @@ class Supervisor:
                 os.killpg(process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            reached = False
+            if point:
+                # Counted only when the worker itself said it reached the point (not any SIGKILL, e.g. an OOM kill).
+                with open(self.env.run / f"worker-{slot}.log", "rb") as written:
+                    written.seek(log_offset)
+                    reached = f"crash point {point} reached".encode() in written.read()
             with self.lock:
                 self.armed.pop(slot, None)
-                if point and rc == -signal.SIGKILL and not timed_out:
+                if point and rc == -signal.SIGKILL and reached and not timed_out:
                     self.fired[point] += 1
                 elif point:
                     self.timeouts[point] += 1 if timed_out else 0
@@ -388,6 +396,13 @@ def ledger_rows(env):
         takeovers = db.execute("SELECT id, case_id, tenant_id, stage, escalate, record FROM takeovers").fetchall()
         outbox = db.execute("SELECT event_id, case_id, tenant_id, routing_key, published_at FROM outbox").fetchall()
         return rows, takeovers, outbox
+
+
+def row_epoch(env, key):
+    case_id, tenant_id = key.split("/", 1)
+    with sqlite3.connect(f"file:{env.run}/ledger.sqlite?mode=ro", uri=True, timeout=10) as db:
+        row = db.execute("SELECT epoch FROM restorations WHERE case_id = ? AND tenant_id = ?", (case_id, tenant_id)).fetchone()
+        return row[0] if row else -1
 
 
 def queue_depths(env):
@@ -495,9 +510,29 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
         log("broker back after the outage")
 
     def freeze():
-        slot = rng.randint(1, 4)
+        # Freeze a worker that holds a claim (a submitting one if any), so the takeover path is really exercised.
+        target = None
+        until = time.time() + 30
+        while target is None and time.time() < until:
+            try:
+                with sqlite3.connect(f"file:{env.run}/ledger.sqlite?mode=ro", uri=True, timeout=5) as db:
+                    rows = db.execute("SELECT case_id, tenant_id, owner, epoch, state FROM restorations "
+                                      "WHERE state IN ('claimed', 'gate-passed', 'submitting') AND owner LIKE 'chaos-%' "
+                                      "ORDER BY state = 'submitting' DESC LIMIT 1").fetchall()
+                if rows:
+                    target = rows[0]
+            except sqlite3.Error:
+                pass
+            if target is None:
+                time.sleep(0.5)
+        if target is None:
+            frozen_claim["missing"] = True
+            log("no worker held a claim to freeze")
+            return
+        slot = int(target[2].split("-")[1])
+        frozen_claim.update(key=f"{target[0]}/{target[1]}", epoch=target[3], state=target[4], owner=target[2])
         seconds = lease + 10
-        log(f"worker {slot} frozen (SIGSTOP) for {seconds} s, past its {lease} s lease")
+        log(f"worker {slot} frozen (SIGSTOP) for {seconds} s, past its {lease} s lease, holding a {target[4]} claim")
         supervisor.freeze(slot, seconds)
         log(f"worker {slot} thawed (SIGCONT)")
 
@@ -510,6 +545,7 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
 
     # The broker's restart and outage run one after the other (never overlapping); the freeze beside them.
     actions = {"broker": broker_faults, "freeze": freeze}
+    frozen_claim = supervisor.frozen_claim
     reserve = [r for r in requests if r.get("reserve")]
     fed = 0
     hard_deadline = time.time() + (480 if quick else 2700)
@@ -583,7 +619,11 @@ def check(env, plan, supervisor, seconds, fed):
     rows, takeovers, outbox = ledger_rows(env)
     ledger = {f"{r['case_id']}/{r['tenant_id']}": r for r in rows}
     grants = env.control("grants")
-    counts = {row["external_reference"]: row["count"] for row in grants.get("counts", [])}
+    # Keyed by (tenant, reference): a grant made on another tenant than the key's is its own finding.
+    counts = {}
+    for row in grants.get("counts", []):
+        counts[(row["tenant_id"], row["external_reference"])] = row["count"]
+    submits = {(row["tenant_id"], row["external_reference"]): row["count"] for row in grants.get("submits", [])}
     sessions = env.control("sessions/issued").get("session_ids", [])
 
     # Events: everything the relays published, from the durable queue bound before the run.
@@ -601,6 +641,7 @@ def check(env, plan, supervisor, seconds, fed):
         by_id[event["id"]] = (event, body)
     events = [e for e, _ in by_id.values()]
     terminal = collections.defaultdict(list)
+    keyed_rejections = collections.defaultdict(list)
     evidence_ready = collections.Counter()
     rejected_unkeyed = 0
     for event in events:
@@ -609,25 +650,53 @@ def check(env, plan, supervisor, seconds, fed):
         if subject == "unknown/unknown":  # a rejection of a message whose key could not be trusted
             subject = None
         if kind in ("outcome", "halted"):
-            if subject:
-                terminal[subject].append(event)
-            else:
+            if not subject:
                 rejected_unkeyed += 1
+            elif kind == "outcome" and event["data"].get("result") == "rejected":
+                keyed_rejections[subject].append(event)  # per message (delivery limit, expiry), not per key
+            else:
+                terminal[subject].append(event)
         elif kind == "evidence-ready" and subject:
             evidence_ready[subject] += 1
     dead = drain(env, "breakglass.dead")
     depths = queue_depths(env)
 
-    # 1. Never twice: grants per key from the console itself.
-    duplicates = {key: n for key, n in counts.items() if n > 1}
+    # 1. Never twice, never broader: from the console itself. The console refuses a second grant for a key (it
+    #    answers "grant exists"), so its grant count alone could never exceed 1: every final submit it received is
+    #    counted too, and a key submitted twice is a finding even though no second grant was made.
+    duplicates = {ref: n for (_tenant, ref), n in counts.items() if n > 1}
     if duplicates:
         violations.append(f"{len(duplicates)} key(s) granted more than once: {sorted(duplicates)[:5]}")
+    resubmitted = {ref: n for (_tenant, ref), n in submits.items() if n > 1}
+    if resubmitted:
+        violations.append(f"{len(resubmitted)} key(s) submitted to the console more than once: {sorted(resubmitted)[:5]}")
+    wrong_tenant = sorted(ref for (tenant, ref) in counts if ref.split("/", 1)[-1] != tenant)
+    if wrong_tenant:
+        violations.append(f"{len(wrong_tenant)} grant(s) made on another tenant than the key's: {wrong_tenant[:5]}")
+    broader = []
+    for grant in grants.get("grants", []):
+        request = sent_keys.get(grant["external_reference"])
+        approved = request["body"]["privilege"] if request else None
+        if approved is None or not set(grant["scopes"]) <= set(approved["scopes"]) \
+                or grant["duration_minutes"] > approved["duration_minutes"]:
+            broader.append(grant["external_reference"])
+    if broader:
+        violations.append(f"{len(broader)} grant(s) broader than approved (scopes or duration): {broader[:5]}")
+    counts = {ref: n for (_tenant, ref), n in counts.items()}
     # 2. Every valid key has exactly one terminal state and one terminal event.
     no_outcome = [k for k in valid_keys if k not in ledger or ledger[k]["state"] not in ("granted", "halted", "rejected", "resolved")]
     if no_outcome:
         violations.append(f"{len(no_outcome)} request(s) without a terminal outcome: {no_outcome[:5]}")
-    missing_terminal = [k for k in valid_keys if len(terminal.get(k, [])) == 0]
-    double_terminal = [k for k in valid_keys if len(terminal.get(k, [])) > 1]
+    def rejected_key(k):
+        return k in ledger and ledger[k]["state"] == "rejected"
+
+    # A key decided granted or halted has exactly one outcome/halted event per decision; a key rejected per message
+    # (delivery limit) has its rejected outcome(s) and nothing else.
+    missing_terminal = [k for k in valid_keys
+                        if (len(keyed_rejections.get(k, [])) == 0 if rejected_key(k) else len(terminal.get(k, [])) == 0)]
+    double_terminal = [k for k in valid_keys
+                       if (len(terminal.get(k, [])) > 0 if rejected_key(k)
+                           else len(terminal.get(k, [])) > 1 + (ledger[k]["resume_count"] or 0 if k in ledger else 0))]
     if missing_terminal:
         violations.append(f"{len(missing_terminal)} key(s) without an outcome/halted event: {missing_terminal[:5]}")
     if double_terminal:
@@ -666,19 +735,61 @@ def check(env, plan, supervisor, seconds, fed):
     for r in halted.values():
         for code in json.loads(r["reasons"] or "[]") or ["?"]:
             halts_by_reason[code] += 1
-    # Evidence: every granted or halted key has an evidence-ready event.
-    no_evidence = [k for k, r in ledger.items() if r["state"] in ("granted", "halted") and evidence_ready[k] == 0]
+    # Evidence: every granted or halted key has exactly one evidence-ready event per decision.
+    no_evidence = [k for k, r in ledger.items() if r["state"] in ("granted", "halted")
+                   and evidence_ready[k] != 1 + (r["resume_count"] or 0)]
     if no_evidence:
-        violations.append(f"{len(no_evidence)} decided key(s) without an evidence-ready event: {no_evidence[:5]}")
+        violations.append(f"{len(no_evidence)} decided key(s) without exactly one evidence-ready event per decision: {no_evidence[:5]}")
+    # Anomalies caught at the gate: every key planned to fail the gate is halted with that reason (or rejected per
+    #    message, e.g. at the delivery limit) and never reached the console.
+    expected_code = {"revoked-approval": "APPROVAL_REVOKED", "segregation": "SOD_VIOLATION",
+                     "unverified-identity": "IDENTITY_UNVERIFIED", "existing-session": "EXISTING_SESSION",
+                     "resolved-incident": "INCIDENT_NOT_ACTIVE", "suspended-tenant": "TENANT_INACTIVE",
+                     "pending-approval": "APPROVAL_PENDING"}
+    missed = []
+    for key, request in valid_keys.items():
+        code = expected_code.get(request["kind"])
+        if not code:
+            continue
+        row = ledger.get(key)
+        reasons = json.loads(row["reasons"] or "[]") if row else []
+        caught = row is not None and ((row["state"] == "halted" and code in reasons) or row["state"] == "rejected")
+        if not caught or counts.get(key, 0) or submits.get((key.split("/", 1)[1], key), 0):
+            missed.append(f"{key} ({request['kind']})")
+    if missed:
+        violations.append(f"{len(missed)} gate anomal(ies) not caught before the console: {missed[:5]}")
     # 6. Invalid messages: rejected, dead-lettered.
     rejected_keys = [k for k, r in ledger.items() if r["state"] == "rejected"]
-    invalid_messages = len(invalid_keys) * 5
-    if len(dead) < invalid_messages:
-        violations.append(f"only {len(dead)} dead letter(s) for {invalid_messages} invalid message(s)")
+    # Dead letters: exactly the 5 copies of every invalid key, plus one per keyed rejection (delivery limit,
+    # expiry) of a valid key; nothing else.
+    dead_by_key = collections.Counter()
+    for _props, body in dead:
+        text = body.decode("utf-8", "replace")
+        owner = next((k for k in sent_keys if f'"case_id":"{k.split("/")[0]}"' in text), None)
+        dead_by_key[owner] += 1
+    bad_dead = {k: n for k, n in dead_by_key.items() if k in invalid_keys and n != 5}
+    bad_dead.update({k: n for k in invalid_keys if dead_by_key[k] == 0 for n in [0]})
+    unexplained_dead = {k: n for k, n in dead_by_key.items() if k not in invalid_keys
+                        and not keyed_rejections.get(k)}
+    if bad_dead:
+        violations.append(f"invalid keys without exactly 5 dead letters: {dict(list(bad_dead.items())[:5])}")
+    if unexplained_dead:
+        violations.append(f"dead letters without a rejection: {dict(list(unexplained_dead.items())[:5])}")
+    # Rejected events for invalid messages: identical copies share one event id, so 3 distinct per invalid key.
+    if rejected_unkeyed != 3 * len(invalid_keys):
+        violations.append(f"{rejected_unkeyed} distinct rejected events without a key, expected {3 * len(invalid_keys)}")
     # 7. Queues empty at the end.
     leftover = {name: d for name, d in depths.items() if name.startswith("breakglass.") and name != "breakglass.dead" and d != (0, 0)}
     if leftover:
         violations.append(f"queues not empty at the end: {leftover}")
+    # The frozen worker's claim was taken over (a newer epoch, another owner) while it was frozen.
+    frozen = supervisor.frozen_claim
+    if frozen.get("missing"):
+        violations.append("the freeze found no worker holding a claim: the takeover path was not exercised")
+    elif frozen:
+        row = ledger.get(frozen["key"])
+        if row is None or row_epoch(env, frozen["key"]) <= frozen["epoch"]:
+            violations.append(f"the frozen worker's {frozen['state']} claim on {frozen['key']} was not taken over")
     # 8. Crash schedule carried out.
     reps = 1 if env.quick else 5
     short = {p: reps - supervisor.fired[p] for p in CRASH_POINTS if supervisor.fired[p] < reps}
@@ -748,7 +859,11 @@ def leak_scan(env, sessions, event_bodies):
     canaries = json.loads((env.run / "canaries.json").read_text())
     needles = [("console password", canaries["console_password"].encode()),
                ("source token", canaries["sources_token"].encode())]
-    needles += [("personal email", e.encode()) for e in canaries["emails"]]
+    # E-mails also URL-encoded, JSON-escaped, and their unique local part alone (an HTML-escaped or partly masked
+    # address would still show it).
+    for email in canaries["emails"]:
+        needles += [("personal email", form.encode()) for form in
+                    (email, email.replace("@", "%40"), email.replace("@", "\\u0040"), email.split("@")[0])]
     needles += [("session cookie", s.encode()) for s in sessions if len(s) >= 12]
     found = collections.defaultdict(set)
 

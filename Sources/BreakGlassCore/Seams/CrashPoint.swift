@@ -47,36 +47,58 @@ public enum CrashPoint: String, CaseIterable, Sendable {
         }
     }
 
-    private static let armed = Atomic<Int>(-1)  // index into allCases, -1 when disarmed
-    private static let remaining = Atomic<Int>(0)
-    private static let handler = Mutex<(@Sendable (CrashPoint) -> Void)?>(nil)
+    /// One armed-or-not switch. The process uses `Trigger.shared` (what `arm`, `reach` and `current` act on);
+    /// tests use their own.
+    public final class Trigger: Sendable {
+        /// The process-wide switch.
+        public static let shared = Trigger()
 
-    /// Arms one point: the `arming.hit`-th `reach(point)` calls `handler` (which should not return).
+        private let armed = Atomic<Int>(-1)  // index into allCases, -1 when disarmed
+        private let remaining = Atomic<Int>(0)
+        private let handler = Mutex<(@Sendable (CrashPoint) -> Void)?>(nil)
+
+        public init() {}
+
+        /// Arms one point: the `arming.hit`-th `reach(point)` calls `handler` (which should not return).
+        public func arm(_ arming: Arming, handler: @escaping @Sendable (CrashPoint) -> Void) {
+            self.handler.withLock { $0 = handler }
+            remaining.store(arming.hit, ordering: .sequentiallyConsistent)
+            armed.store(CrashPoint.allCases.firstIndex(of: arming.point)!, ordering: .sequentiallyConsistent)
+        }
+
+        public func disarm() {
+            armed.store(-1, ordering: .sequentiallyConsistent)
+        }
+
+        /// The armed point, if any.
+        public var current: CrashPoint? {
+            let index = armed.load(ordering: .relaxed)
+            return index < 0 ? nil : CrashPoint.allCases[index]
+        }
+
+        /// Marks that execution reached `point`; calls the handler when it is the armed point's chosen hit.
+        @inline(__always)
+        public func reach(_ point: CrashPoint) {
+            let index = armed.load(ordering: .relaxed)
+            guard index >= 0, CrashPoint.allCases[index] == point else { return }
+            if remaining.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 {
+                let handler = self.handler.withLock { $0 }
+                handler?(point)
+            }
+        }
+    }
+
+    /// Arms `Trigger.shared`.
     public static func arm(_ arming: Arming, handler: @escaping @Sendable (CrashPoint) -> Void) {
-        Self.handler.withLock { $0 = handler }
-        remaining.store(arming.hit, ordering: .sequentiallyConsistent)
-        armed.store(allCases.firstIndex(of: arming.point)!, ordering: .sequentiallyConsistent)
+        Trigger.shared.arm(arming, handler: handler)
     }
 
-    /// Disarms (tests).
-    public static func disarm() {
-        armed.store(-1, ordering: .sequentiallyConsistent)
-    }
-
-    /// The armed point, if any.
-    public static var current: CrashPoint? {
-        let index = armed.load(ordering: .relaxed)
-        return index < 0 ? nil : allCases[index]
-    }
+    /// The point armed in this process, if any.
+    public static var current: CrashPoint? { Trigger.shared.current }
 
     /// Marks that execution reached `point`; dies here when it is the armed point's chosen hit.
     @inline(__always)
     public static func reach(_ point: CrashPoint) {
-        let index = armed.load(ordering: .relaxed)
-        guard index >= 0, allCases[index] == point else { return }
-        if remaining.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 {
-            let handler = Self.handler.withLock { $0 }
-            handler?(point)
-        }
+        Trigger.shared.reach(point)
     }
 }
