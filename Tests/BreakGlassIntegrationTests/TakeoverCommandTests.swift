@@ -107,4 +107,34 @@ struct TakeoverCommandTests {
             #expect(report.output.contains("\"revoked\" : [\n      \"CASE-88121/tnt-4f9a2c\"\n    ]"), "\(report.output)")
         }
     }
+
+    @Test("a resume whose run fails after the resume committed exits 4, names `takeover recover`, and still flushes the outbox")
+    func resumedButUnfinishedExit() async throws {
+        try await TakeoverHarness.run { t in
+            let dir = try TestEnvironment.scratchDirectory("takeover-cli-unfinished")
+            let evidence = dir.appendingPathComponent("evidence")
+            _ = await t.console.sim.state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .revoke)
+            #expect(await t.deliver().result == .halted)
+            try t.failDecisionsAfterResume()
+            let run = try await Self.breakglass(
+                ["takeover", "resume", "CASE-88121/tnt-4f9a2c", "--by", "sec-lead-1", "--note", "retry"],
+                dir: dir, sim: t.console.sim, ledgerPath: t.ledger.configuration.path, evidence: evidence)
+            #expect(run.status == 4, "\(run.output.suffix(3000))")
+            #expect(run.output.contains("failed (resumed-but-unfinished)"), "\(run.output.suffix(3000))")
+            #expect(run.output.contains("breakglass takeover recover CASE-88121/tnt-4f9a2c"))
+            #expect(!run.output.contains("refused ("))
+            let entry = try t.entry()
+            #expect(entry.state.isInFlight)
+            #expect(run.output.contains("at epoch \(entry.epoch)"))
+            #expect(entry.owner?.hasPrefix("takeover-cli-it-") == true)  // takeover-<worker id>-<pid>-<random>
+            #expect(try t.eventTypes() == ["halted", "evidence-ready", "resumed"])
+            if TestEnvironment.amqpURL != nil {
+                #expect(run.output.contains("events: published"), "\(run.output.suffix(2000))")
+                #expect(try t.ledger.pendingEvents().isEmpty)
+            } else {
+                #expect(run.output.contains("a worker's relay publishes them"))
+            }
+        }
+    }
 }
+

@@ -151,4 +151,93 @@ struct TakeoverResumeTests {
             #expect(await t.grantCount() == 0)
         }
     }
+
+    @Test("a grant revoked in the console still refuses an escalated halt's resume after reconciliation (granted once, ever)")
+    func revokedGrantRefusesResume() async throws {
+        try await TakeoverHarness.run { t in
+            await t.console.sim.state.setGlobalFaults(.init(ambiguousConfirmation: true))
+            #expect(await t.deliver().result == .halted)
+            #expect(try t.entry().escalate)
+            await t.console.sim.state.clearFaults()
+            // Someone revokes the grant in the console (the real revoke screen, through Chromium).
+            let request = ConsoleHarness.request()
+            let confirmation = try #require(await t.console.grants(request).first?.confirmationID)
+            let sources = t.console.sources
+            let revocation = await t.console.driver.revoke(
+                request, confirmationID: confirmation, reason: "taken back by hand", revokedBy: "sec-lead-1",
+                grantVisible: { tenantID, reference in
+                    await SubmissionHooks.iamShows(sources: sources, tenantID: tenantID, confirmationID: reference)
+                })
+            #expect(revocation.revoked)
+            #expect(await t.console.grants(request).first?.status == "revoked")
+
+            do {
+                _ = try await t.pipeline.resume(TakeoverHarness.key, by: "sec-lead-1", note: "nothing active any more",
+                                                afterReconciliation: true)
+                Issue.record("resumed although the console lists a (revoked) grant for the key")
+            } catch let error as TakeoverError {
+                #expect(error.code == .grantExists)
+                #expect(error.confirmationIDs == [confirmation])
+            }
+            #expect(try t.entry().state == .halted)
+            #expect(try t.entry().resumeCount == 0)
+            #expect(!(try t.eventTypes()).contains("resumed"))
+            #expect(await t.grantCount() == 1)
+            #expect(await t.console.sim.state.submitCounts().first { $0.externalReference == TakeoverHarness.key.description }?.count == 1)
+        }
+    }
+
+    @Test("an e-mail or token typed in --note is masked before the ledger, the `resumed` event and the evidence")
+    func noteIsMasked() async throws {
+        try await TakeoverHarness.run { t in
+            let state = t.console.sim.state
+            _ = await state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .revoke)
+            #expect(await t.deliver().result == .halted)
+            _ = await state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .renew)
+            let email = "jane.doe@acme.example"
+            let token = "ghp_Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH6jK2"
+            let outcome = try await t.pipeline.resume(TakeoverHarness.key, by: "sec-lead-1",
+                                                      note: "APR-2 renewed after a call with \(email), ref \(token)")
+            #expect(outcome.result.result == .granted)
+            let takeover = try #require(try t.ledger.takeover(id: outcome.takeoverID))
+            let note = try #require(takeover.note)
+            #expect(note.hasPrefix("APR-2 renewed after a call with "))
+            #expect(!note.contains(email) && !note.contains(token), "\(note)")
+            let resumed = try #require(try t.events().first { $0.type.hasSuffix(".resumed") }?.data)
+            #expect(resumed["note"] as? String == note)
+            // Nowhere in the ledger file (every table, outbox included), nor in the resume bundle.
+            let dump = try t.sqlite(".dump")
+            #expect(dump.contains("APR-2 renewed after a call with"))
+            #expect(!dump.contains(email) && !dump.contains(token))
+            let resumeJSON = try String(contentsOf: URL(fileURLWithPath: outcome.resumeEvidence.path).appendingPathComponent("resume.json"),
+                                        encoding: .utf8)
+            #expect(!resumeJSON.contains(email) && !resumeJSON.contains(token))
+        }
+    }
+
+    @Test("a run that fails after the resume committed is not a refusal: resumed-but-unfinished with the claim's epoch")
+    func resumedButUnfinished() async throws {
+        try await TakeoverHarness.run { t in
+            _ = await t.console.sim.state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .revoke)
+            #expect(await t.deliver().result == .halted)
+            let before = try t.entry()
+            // The run after the resume halts at the gate again (the approval is still revoked); its decision fails.
+            try t.failDecisionsAfterResume()
+            do {
+                _ = try await t.pipeline.resume(TakeoverHarness.key, by: "sec-lead-1", note: "retry")
+                Issue.record("the run's decision should have failed")
+            } catch let error as TakeoverError {
+                #expect(error.code == .resumedButUnfinished)
+                #expect(error.code.leftInFlight)
+                let after = try t.entry()
+                #expect(error.epoch == after.epoch)
+                #expect(after.epoch > before.epoch)
+                #expect(after.state.isInFlight)
+                #expect(after.resumeCount == 1)
+                #expect(error.description == "takeover action started but not finished (resumed-but-unfinished)")
+            }
+            #expect(try t.eventTypes() == ["halted", "evidence-ready", "resumed"])
+            #expect(try t.ledger.takeover(id: "CASE-88121/tnt-4f9a2c#1")?.resolution == .resumed)
+        }
+    }
 }

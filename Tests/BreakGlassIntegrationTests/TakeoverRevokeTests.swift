@@ -87,4 +87,24 @@ struct TakeoverRevokeTests {
             }
         }
     }
+
+    @Test("an e-mail typed in --reason is masked before the console, the ledger and the `revoked` event")
+    func reasonIsMasked() async throws {
+        try await TakeoverHarness.run { t in
+            #expect(await t.deliver().result == .granted)
+            let email = "jane.doe@acme.example"
+            let outcome = try await t.pipeline.revoke(TakeoverHarness.key, by: "sec-lead-1", reason: "asked by \(email)")
+            #expect(outcome.result == .revoked)
+            let revoked = try #require(try t.events().last)
+            let reason = try #require(revoked.data["reason"] as? String)
+            #expect(reason.hasPrefix("asked by ") && !reason.contains(email), "\(reason)")
+            let dump = try t.sqlite(".dump")
+            #expect(dump.contains("asked by "))
+            #expect(!dump.contains(email))
+            #expect(try t.sqlite("SELECT revoke_reason FROM restorations").trimmingCharacters(in: .whitespacesAndNewlines) == reason)
+            #expect(await t.console.sim.state.grants(tenantID: nil, externalReference: TakeoverHarness.key.description)
+                .first?.revokeReason == reason)
+        }
+    }
 }
+

@@ -57,6 +57,33 @@ struct TakeoverHarness {
         try events().map { $0.type.replacingOccurrences(of: "breakglass.restoration.", with: "") }
     }
 
+    /// Runs `sql` (or a dot command) on the ledger file with the real `sqlite3` shell; its standard output.
+    @discardableResult
+    func sqlite(_ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = ["-cmd", ".timeout 5000", ledger.configuration.path, sql]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else { throw TestEnvironmentError.missing("sqlite3 failed: \(text)") }
+        return text
+    }
+
+    /// Makes the ledger fail the decision of a run that follows a resume or recover (a real SQLite error from a
+    /// trigger): any change of an in-flight row to a decided state is aborted.
+    func failDecisionsAfterResume() throws {
+        try sqlite("""
+            CREATE TRIGGER it_fail_decision BEFORE UPDATE OF state ON restorations
+            WHEN OLD.state IN ('claimed', 'gate-passed', 'submitting') AND NEW.state IN ('halted', 'granted')
+            BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END;
+            """)
+    }
+
     /// The bundle verifies with the evidence key and is of `kind`.
     func expectVerified(_ location: EvidenceLocation?, kind: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let path = try #require(location?.path, sourceLocation: sourceLocation)
