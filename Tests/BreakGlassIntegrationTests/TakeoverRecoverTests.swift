@@ -71,4 +71,34 @@ struct TakeoverRecoverTests {
             }
         }
     }
+
+    @Test("a recover whose run fails after the claim was taken over is recovered-but-unfinished (with its epoch), not refused")
+    func recoveredButUnfinished() async throws {
+        try await TakeoverHarness.run { t in
+            let key = TakeoverHarness.key
+            _ = await t.console.sim.state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .revoke)
+            let (body, _) = WorkerProcessTests.signedRequest(signer: t.signer, requestID: "REQ-TK-DEAD3")
+            let claimed = try await t.ledger.claim(key, requestID: "REQ-TK-DEAD3", owner: "takeover-dead", payload: Data(body),
+                                                   lease: .milliseconds(1))
+            let dead = try #require(claimed.claim)
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
+                (try? t.ledger.entry(for: key))?.machine.liveness(at: Date()) == .abandoned
+            })
+            // The restarted run halts at the gate (APR-2 revoked); its decision fails in the ledger.
+            try t.failDecisionsAfterResume()
+            do {
+                _ = try await t.pipeline.recover(key, by: "sec-lead-1", note: "worker gone")
+                Issue.record("the run's decision should have failed")
+            } catch let error as TakeoverError {
+                #expect(error.code == .recoveredButUnfinished)
+                let entry = try t.entry()
+                #expect(entry.state.isInFlight)
+                #expect(entry.owner == "takeover-it")
+                #expect(error.epoch == entry.epoch)
+                #expect(entry.epoch > dead.epoch)
+            }
+            #expect(await t.grantCount() == 0)
+        }
+    }
 }
+

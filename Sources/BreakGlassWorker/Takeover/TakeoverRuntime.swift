@@ -14,7 +14,7 @@ public struct TakeoverRuntime: Sendable {
     public let values: ConfigurationValues
     public let logger: Logger
     /// The claim owner, relay-lease owner and evidence author of this command:
-    /// `takeover-<worker id>-<pid>-<6 random hex>`. Unique per CLI run, so two takeover commands started with one
+    /// `takeover-<worker id>-<pid>-<8 random hex>`. Unique per CLI run, so two takeover commands started with one
     /// configuration never look like the same owner (one's `releaseRelayLease` cannot free the other's lease).
     public let ownerID: String
 
@@ -24,11 +24,11 @@ public struct TakeoverRuntime: Sendable {
         self.ownerID = Self.ownerID(workerID: values.workerID)
     }
 
-    /// `takeover-<workerID>-<pid>-<6 random hex>` (`pid` defaults to this process's).
+    /// `takeover-<workerID>-<pid>-<8 random hex>` (`pid` defaults to this process's).
     public static func ownerID(workerID: String, pid: Int32? = nil) -> String {
         let pid = pid ?? ProcessInfo.processInfo.processIdentifier
-        let nonce = String(UInt32.random(in: 0..<(1 << 24)), radix: 16)
-        return "takeover-\(workerID)-\(pid)-\(String(repeating: "0", count: 6 - nonce.count))\(nonce)"
+        let nonce = String(UInt32.random(in: .min ... .max), radix: 16)
+        return "takeover-\(workerID)-\(pid)-\(String(repeating: "0", count: 8 - nonce.count))\(nonce)"
     }
 
     /// Runs `body` with the pipeline, then closes the browser session, chromedriver and the sources client.
