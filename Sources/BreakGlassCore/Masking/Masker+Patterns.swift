@@ -1,4 +1,4 @@
-/// The pattern rules of `Masker`. Swift `Regex` values are not `Sendable`, so each call builds its own.
+/// The pattern rules of `Masker`, over the compiled expressions of `MaskerPatterns`.
 extension Masker {
     /// Substrings of a key name (lower case, without `-`/`_`) that make its value secret wherever they appear.
     static let secretKeyFragments = ["password", "passwd", "secret", "token", "cookie", "csrf", "xsrf", "apikey",
@@ -14,9 +14,10 @@ extension Masker {
     static func maskHeaders(_ text: String) -> String {
         guard text.localizedCaseInsensitiveContains("cookie") || text.localizedCaseInsensitiveContains("authorization")
         else { return text }
-        let regex = try! Regex(#"((?:set-)?cookie|(?:proxy-)?authorization)(\s*:\s*)([^\r\n]+)"#).ignoresCase()
-        return text.replacing(regex) { match in
-            "\(match.output[1].substring ?? "")\(match.output[2].substring ?? "")\(replacement)"
+        return MaskerPatterns.with { patterns in
+            text.replacing(patterns.headers) { match in
+                "\(match.output[1].substring ?? "")\(match.output[2].substring ?? "")\(replacement)"
+            }
         }
     }
 
@@ -24,25 +25,28 @@ extension Masker {
     static func maskAuthorizationSchemes(_ text: String) -> String {
         guard text.localizedCaseInsensitiveContains("bearer") || text.localizedCaseInsensitiveContains("basic")
         else { return text }
-        let regex = try! Regex(#"\b(bearer|basic)(\s+)(?!\*\*\*)[A-Za-z0-9._~+/=-]+"#).ignoresCase()
-        return text.replacing(regex) { match in
-            "\(match.output[1].substring ?? "")\(match.output[2].substring ?? "")\(replacement)"
+        return MaskerPatterns.with { patterns in
+            text.replacing(patterns.schemes) { match in
+                "\(match.output[1].substring ?? "")\(match.output[2].substring ?? "")\(replacement)"
+            }
         }
     }
 
     /// `"password": "x"`, `password=x`, `token: x` (key naming a secret) keep the key only.
     func maskKeyValues(_ text: String) -> String {
+        MaskerPatterns.with { patterns in maskKeyValues(text, patterns) }
+    }
+
+    private func maskKeyValues(_ text: String, _ patterns: MaskerPatterns) -> String {
         // JSON string members.
-        let json = try! Regex(#""([A-Za-z0-9_.-]{2,64})"(\s*:\s*)"((?:[^"\\]|\\.)*)""#)
-        var result = text.replacing(json) { match in
+        var result = text.replacing(patterns.jsonMembers) { match in
             let key = match.output[1].substring ?? ""
             let value = match.output[3].substring ?? ""
             guard isSecretKey(key), value != Self.replacement, !value.isEmpty else { return String(match.output[0].substring ?? "") }
             return "\"\(key)\"\(match.output[2].substring ?? "")\"\(Self.replacement)\""
         }
         // key=value (query strings, cookies, forms) and `key: value` in prose.
-        let pair = try! Regex(#"\b([A-Za-z][A-Za-z0-9_-]{1,63})(=|:[ \t]*)([^&;,\s"'<>]+)"#)
-        result = result.replacing(pair) { match in
+        result = result.replacing(patterns.pairs) { match in
             let key = match.output[1].substring ?? ""
             let value = match.output[3].substring ?? ""
             guard isSecretKey(key), value != Self.replacement else { return String(match.output[0].substring ?? "") }
@@ -54,8 +58,9 @@ extension Masker {
     /// Every e-mail address through `maskEmail`.
     static func maskEmails(_ text: String) -> String {
         guard text.contains("@") else { return text }
-        let regex = try! Regex(#"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"#)
-        return text.replacing(regex) { match in maskEmail(String(match.output[0].substring ?? "")) }
+        return MaskerPatterns.with { patterns in
+            text.replacing(patterns.emails) { match in maskEmail(String(match.output[0].substring ?? "")) }
+        }
     }
 
     /// Long opaque tokens (base64, hex, random ids) keep their last characters: `***1106`.
@@ -65,8 +70,11 @@ extension Masker {
     /// stay readable).
     func maskOpaqueTokens(_ text: String) -> String {
         let minimum = configuration.minimumTokenLength
-        let regex = try! Regex("[A-Za-z0-9+/=_-]{\(minimum),}")
-        return text.replacing(regex) { match in
+        return MaskerPatterns.with { patterns in maskOpaqueTokens(text, patterns.tokens(minimum: minimum)) }
+    }
+
+    private func maskOpaqueTokens(_ text: String, _ regex: Regex<AnyRegexOutput>) -> String {
+        text.replacing(regex) { match in
             let run = match.output[0].substring ?? ""
             let hasLetter = run.contains { $0.isLetter }
             let hasDigit = run.contains { $0.isNumber }

@@ -100,7 +100,7 @@ public final class RestorationPipeline: Sendable {
         // A decided key never touches the sources or the console again.
         if let decision = try ledger.decision(for: request.key) {
             try await ledger.recordSighting(request.key, requestID: request.requestID)
-            log.info("duplicate of a decided key", metadata: ["breakglass.state": "\(decision.state.rawValue)"])
+            log.debug("duplicate of a decided key", metadata: ["breakglass.state": "\(decision.state.rawValue)"])
             return PipelineResult(settlement: .ack, result: .duplicate, key: request.key)
         }
         if let count = message.deliveryCount, count >= configuration.deliveryLimit - 1 {
