@@ -1,5 +1,5 @@
 public import BreakGlassCore
-public import Foundation
+import Foundation
 
 /// What the console driver asks of the rest of the worker at the moments that matter, as closures so the driver
 /// does not depend on the ledger or the sources client.
