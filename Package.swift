@@ -162,6 +162,7 @@ let package = Package(
                 "BreakGlassSources", "BreakGlassCore", "BreakGlassSimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

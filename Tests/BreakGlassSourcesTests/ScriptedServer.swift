@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// A tiny misbehaving HTTP server for the client's failure paths: every GET goes to `handler`, which decides the
 /// status, body and content type (or hangs). Runs on a free loopback port for the duration of `body`.
@@ -31,15 +32,36 @@ enum ScriptedServer {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
             logger: Logger(label: "test.scripted", factory: { _ in SwiftLogNoOpLogHandler() }))
+        // Stopped by a graceful shutdown, not by cancelling its task: cancelling can drop a connection the server
+        // accepted but had not started serving, and swift-nio traps on that in debug builds ("Deinited
+        // NIOAsyncWriter without calling finish()", apple/swift-nio#2637), killing the whole test process.
+        let quiet = Logger(label: "test.scripted", factory: { _ in SwiftLogNoOpLogHandler() })
+        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: quiet))
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { continuation.finish() }
-                try await app.run()
+                try await serviceGroup.run()
             }
             var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            defer { group.cancelAll() }
-            return try await body("http://127.0.0.1:\(port)")
+            guard let port = await iterator.next() else {
+                group.cancelAll()
+                throw CancellationError()
+            }
+            let result: Result<R, any Error>
+            do {
+                result = .success(try await body("http://127.0.0.1:\(port)"))
+            } catch {
+                result = .failure(error)
+            }
+            await serviceGroup.triggerGracefulShutdown()
+            // A handler told to hang keeps a graceful shutdown waiting: after 3 s (no client is left by then), cancel.
+            group.addTask {
+                try? await Task.sleep(for: .seconds(3))
+                throw CancellationError()
+            }
+            _ = try? await group.next()
+            group.cancelAll()
+            return try result.get()
         }
     }
 }
