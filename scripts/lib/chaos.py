@@ -72,7 +72,7 @@ def make_plan(run_dir, keys, seed):
     """`keys` storm keys plus a reserve of clean keys (a quarter more, at least 12) that feed the crash schedule."""
     rng = random.Random(seed)
     reserve_from = keys
-    keys += max(20, keys // 2)
+    keys += max(40, keys // 2)
     run = pathlib.Path(run_dir)
     start = now_utc()
     canaries = {
@@ -208,6 +208,7 @@ class Supervisor:
         self.processes = {}
         self.armed = {}
         self.recycling = set()
+        self.forced = {}  # slot -> crash point it must take at its next launch
         self.frozen_claim = {}
         self.frozen = set()
         self.arm_timeout = arm_timeout
@@ -230,6 +231,11 @@ class Supervisor:
             if not self.pending:
                 return None
             worker_id = f"chaos-{slot}"
+            if slot in self.forced:
+                point = self.forced.pop(slot)
+                if point in self.pending:
+                    self.pending.remove(point)
+                    return point
             owner = self.relay_owner()
             for index, point in enumerate(self.pending):
                 # after-publish only happens in the worker holding the relay lease (or when nobody holds it).
@@ -325,7 +331,13 @@ class Supervisor:
                 return None
             slot = candidates[0]
             self.recycling.add(slot)
-            self.processes[slot].send_signal(signal.SIGTERM)
+            if point == "after-publish" and owner:
+                # Killed, not stopped: a stopped worker hands its relay lease back and another takes it before the
+                # restart; killed, its lease stays until it expires, and the restart (same worker id) takes it again.
+                self.forced[slot] = point
+                self.processes[slot].send_signal(signal.SIGKILL)
+            else:
+                self.processes[slot].send_signal(signal.SIGTERM)
             return slot
 
     def freeze(self, slot, seconds):
