@@ -38,18 +38,9 @@ extension TakeoverCommand {
 
         func run() async throws {
             guard let key = RestorationKey(parsing: key) else { throw ValidationError("expected CASE/TENANT") }
-            let values = try await options.load()
-            LoggingSetup.bootstrap(values)
-            let runtime = TakeoverRuntime(values: values, logger: Logger(label: "breakglass.takeover"))
-            let (outcome, flush): (ResumeOutcome?, TakeoverRuntime.FlushResult?) = try await runtime.withPipeline { pipeline, ledger in
-                do {
-                    let outcome = try await pipeline.resume(key, by: by, note: note, afterReconciliation: afterReconciliation)
-                    return (outcome, noPublish ? nil : await runtime.flushOutbox(ledger))
-                } catch {
-                    return (nil, await TakeoverCommand.reportFailure(error, runtime: runtime, ledger: ledger, noPublish: noPublish))
-                }
+            let (outcome, flush) = try await TakeoverCommand.perform(options, noPublish: noPublish) { pipeline in
+                try await pipeline.resume(key, by: by, note: note, afterReconciliation: afterReconciliation)
             }
-            guard let outcome else { throw TakeoverCommand.failureExit(flush) }
             print("resumed \(outcome.takeoverID) by \(by)")
             print("resume evidence: \(outcome.resumeEvidence.path)")
             if let check = outcome.grantCheckEvidence { print("reconciliation evidence (no grant found): \(check.path)") }
@@ -136,18 +127,9 @@ extension TakeoverCommand {
 
         func run() async throws {
             guard let key = RestorationKey(parsing: key) else { throw ValidationError("expected CASE/TENANT") }
-            let values = try await options.load()
-            LoggingSetup.bootstrap(values)
-            let runtime = TakeoverRuntime(values: values, logger: Logger(label: "breakglass.takeover"))
-            let (outcome, flush): (RecoveryOutcome?, TakeoverRuntime.FlushResult?) = try await runtime.withPipeline { pipeline, ledger in
-                do {
-                    let outcome = try await pipeline.recover(key, by: by, note: note)
-                    return (outcome, noPublish ? nil : await runtime.flushOutbox(ledger))
-                } catch {
-                    return (nil, await TakeoverCommand.reportFailure(error, runtime: runtime, ledger: ledger, noPublish: noPublish))
-                }
+            let (outcome, flush) = try await TakeoverCommand.perform(options, noPublish: noPublish) { pipeline in
+                try await pipeline.recover(key, by: by, note: note)
             }
-            guard let outcome else { throw TakeoverCommand.failureExit(flush) }
             print("took over \(key) from \(outcome.previousOwner ?? "-") (\(outcome.recovery == .reconcile ? "reconciled, nothing resubmitted" : "restarted"))")
             print("recovery evidence: \(outcome.evidence.path)")
             switch outcome.result.result {
@@ -203,6 +185,27 @@ extension TakeoverCommand {
 
     /// Reports `error`; when the ledger already changed (`leftInFlight`), still flushes the outbox (the `resumed`
     /// event is there) and returns how; `nil` for a refusal.
+    /// A takeover action that runs the pipeline (resume, recover): loads the configuration, runs `action`, flushes
+    /// the outbox (unless `noPublish`); on failure reports it (flushing too when the key was left in flight) and
+    /// throws the matching exit code.
+    static func perform<Outcome: Sendable>(
+        _ options: ConfigOptions, noPublish: Bool, _ action: (RestorationPipeline) async throws -> Outcome
+    ) async throws -> (Outcome, TakeoverRuntime.FlushResult?) {
+        let values = try await options.load()
+        LoggingSetup.bootstrap(values)
+        let runtime = TakeoverRuntime(values: values, logger: Logger(label: "breakglass.takeover"))
+        let (outcome, flush): (Outcome?, TakeoverRuntime.FlushResult?) = try await runtime.withPipeline { pipeline, ledger in
+            do {
+                let outcome = try await action(pipeline)
+                return (outcome, noPublish ? nil : await runtime.flushOutbox(ledger))
+            } catch {
+                return (nil, await reportFailure(error, runtime: runtime, ledger: ledger, noPublish: noPublish))
+            }
+        }
+        guard let outcome else { throw failureExit(flush) }
+        return (outcome, flush)
+    }
+
     static func reportFailure(
         _ error: any Error, runtime: TakeoverRuntime, ledger: Ledger, noPublish: Bool
     ) async -> TakeoverRuntime.FlushResult? {
