@@ -143,7 +143,10 @@ let package = Package(
         ),
         .testTarget(
             name: "BreakGlassWorkerTests",
-            dependencies: ["BreakGlassWorker", "BreakGlassCore", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "BreakGlassWorker", "BreakGlassCore", "BreakGlassLedger", "BreakGlassConsole",
+                .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -119,9 +119,19 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in self.run() }
         thread.name = "breakglass.amqp"
-        thread.stackSize = 1 << 20
+        // rabbitmq-c decodes field tables recursively, on this thread, before anything of ours can look at them: a
+        // header nested as deep as frame_max allows (about frame_max / 6 levels) must fit on the stack. Measured
+        // use is well under 200 bytes a level; 512 a level plus 4 MiB leaves room. Only touched pages are committed.
+        thread.stackSize = Self.stackSize(frameMax: Int(configuration.frameMax))
         self.thread = thread
         thread.start()
+    }
+
+    /// The AMQP thread's stack for a connection that accepts frames up to `frameMax` bytes.
+    static func stackSize(frameMax: Int) -> Int {
+        let deepestNesting = max(frameMax, 131_072) / 6 + 1
+        let bytes = deepestNesting * 512 + (4 << 20)
+        return (bytes + 0xFFFF) & ~0xFFFF
     }
 
     var state: AMQPConnectionState { observed.withLock { $0.state } }

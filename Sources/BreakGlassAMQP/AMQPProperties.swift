@@ -3,6 +3,9 @@ public struct AMQPProperties: Sendable, Equatable {
     public var contentType: String?
     public var contentEncoding: String?
     public var headers: [String: AMQPFieldValue]
+    /// True when the received headers nested tables or arrays deeper than the worker copies (16 levels): the
+    /// deeper values read as `.void`. Such a message is rejected, never trusted.
+    public var headersTooDeep: Bool = false
     /// 2 = persistent, 1 = transient.
     public var deliveryMode: UInt8?
     public var priority: UInt8?

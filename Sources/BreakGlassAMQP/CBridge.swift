@@ -21,18 +21,38 @@ enum CBridge {
 
     static func kind(_ kind: amqp_field_value_kind_t) -> UInt8 { UInt8(truncatingIfNeeded: kind.rawValue) }
 
+    /// Field tables nested deeper than this are not copied: the value at that depth becomes `.void` and the
+    /// properties say `headersTooDeep`. No producer of ours nests more than two levels; an attacker can nest
+    /// ~20,000 (as deep as frame_max allows), which a recursive copy (and the recursive release of a deeply
+    /// nested Swift enum) would turn into a stack overflow on whichever thread held it.
+    static let maximumTableDepth = 16
+
     static func table(_ table: amqp_table_t) -> [String: AMQPFieldValue] {
+        var truncated = false
+        return self.table(table, depth: 0, truncated: &truncated)
+    }
+
+    static func table(_ table: amqp_table_t, depth: Int, truncated: inout Bool) -> [String: AMQPFieldValue] {
         guard table.num_entries > 0, let entries = table.entries else { return [:] }
         var result: [String: AMQPFieldValue] = [:]
         result.reserveCapacity(Int(table.num_entries))
         for index in 0..<Int(table.num_entries) {
             let entry = entries[index]
-            result[string(entry.key)] = field(entry.value)
+            result[string(entry.key)] = field(entry.value, depth: depth + 1, truncated: &truncated)
         }
         return result
     }
 
     static func field(_ value: amqp_field_value_t) -> AMQPFieldValue {
+        var truncated = false
+        return field(value, depth: 0, truncated: &truncated)
+    }
+
+    static func field(_ value: amqp_field_value_t, depth: Int, truncated: inout Bool) -> AMQPFieldValue {
+        if depth > maximumTableDepth, value.kind == kind(AMQP_FIELD_KIND_TABLE) || value.kind == kind(AMQP_FIELD_KIND_ARRAY) {
+            truncated = true
+            return .void
+        }
         switch value.kind {
         case kind(AMQP_FIELD_KIND_BOOLEAN): return .bool(value.value.boolean != 0)
         case kind(AMQP_FIELD_KIND_I8): return .int(Int64(value.value.i8))
@@ -56,11 +76,16 @@ enum CBridge {
             return .bytes(bytes)
         case kind(AMQP_FIELD_KIND_BYTES): return .bytes(array(value.value.bytes))
         case kind(AMQP_FIELD_KIND_TIMESTAMP): return .timestamp(value.value.u64)
-        case kind(AMQP_FIELD_KIND_TABLE): return .table(table(value.value.table))
+        case kind(AMQP_FIELD_KIND_TABLE): return .table(table(value.value.table, depth: depth, truncated: &truncated))
         case kind(AMQP_FIELD_KIND_ARRAY):
             let array = value.value.array
             guard array.num_entries > 0, let entries = array.entries else { return .array([]) }
-            return .array((0..<Int(array.num_entries)).map { field(entries[$0]) })
+            var items: [AMQPFieldValue] = []
+            items.reserveCapacity(Int(array.num_entries))
+            for index in 0..<Int(array.num_entries) {
+                items.append(field(entries[index], depth: depth + 1, truncated: &truncated))
+            }
+            return .array(items)
         default: return .void
         }
     }
@@ -73,7 +98,11 @@ enum CBridge {
         var result = AMQPProperties()
         if has(BG_AMQP_BASIC_CONTENT_TYPE_FLAG) { result.contentType = string(p.content_type) }
         if has(BG_AMQP_BASIC_CONTENT_ENCODING_FLAG) { result.contentEncoding = string(p.content_encoding) }
-        if has(BG_AMQP_BASIC_HEADERS_FLAG) { result.headers = table(p.headers) }
+        if has(BG_AMQP_BASIC_HEADERS_FLAG) {
+            var truncated = false
+            result.headers = table(p.headers, depth: 0, truncated: &truncated)
+            result.headersTooDeep = truncated
+        }
         if has(BG_AMQP_BASIC_DELIVERY_MODE_FLAG) { result.deliveryMode = p.delivery_mode }
         if has(BG_AMQP_BASIC_PRIORITY_FLAG) { result.priority = p.priority }
         if has(BG_AMQP_BASIC_CORRELATION_ID_FLAG) { result.correlationID = string(p.correlation_id) }

@@ -1,3 +1,4 @@
+public import Foundation
 extension RestorationStateMachine {
     /// A transition the life cycle refuses. `description` is generic; the fields say what happened.
     public struct TransitionError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -10,6 +11,8 @@ extension RestorationStateMachine {
             case leaseHeld = "lease-held"
             /// The request was resumed as often as allowed.
             case resumeLimit = "resume-limit"
+            /// The holder's lease has lapsed (or would within the required margin): it may not act on the key.
+            case leaseLapsed = "lease-lapsed"
         }
 
         public let code: Code
@@ -31,6 +34,10 @@ extension RestorationStateMachine {
 
         public static func leaseHeld(state: RestorationState, owner: String) -> Self {
             Self(code: .leaseHeld, state: state, transition: .takeOver, heldEpoch: nil, currentEpoch: nil, owner: owner)
+        }
+
+        public static func leaseLapsed(state: RestorationState, expiresAt: Date?) -> Self {
+            Self(code: .leaseLapsed, state: state, transition: .beginSubmitting, heldEpoch: nil, currentEpoch: nil, owner: nil)
         }
 
         public static func resumeLimit(resumes: Int) -> Self {

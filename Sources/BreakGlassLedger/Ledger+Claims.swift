@@ -112,19 +112,29 @@ extension Ledger {
 
     /// gate-passed → submitting. Call it, and let it return, BEFORE the final submit click: from here on a dead
     /// owner leaves the key in doubt, and recovery reconciles instead of submitting again.
-    public func beginSubmitting(_ claim: Claim, recheckedAt: Date) async throws -> Claim {
+    ///
+    /// Refused (`lease-lapsed`) unless the claim's lease is live, judged at the write, with `margin` to spare: a
+    /// holder whose lease lapsed may already have been taken over and must not click. In the same write the lease is
+    /// extended to cover `extendBy` from now (the click plus the confirmation bound), so no one takes the key over
+    /// while the click and its confirmation can still land.
+    public func beginSubmitting(
+        _ claim: Claim, recheckedAt: Date, margin: Duration = .zero, extendBy: Duration? = nil
+    ) async throws -> Claim {
         let clock = configuration.clock
+        let marginSeconds = Self.seconds(margin)
+        let extend = extendBy
         return try await write(claim.key) { db in
             let entry = try Self.fencedEntry(db, claim)
             var machine = entry.machine
-            try machine.beginSubmitting(epoch: claim.epoch)
             let now = clock()
+            try machine.beginSubmitting(
+                epoch: claim.epoch, now: now, margin: marginSeconds, until: self.leaseEnd(from: now, extend))
             try db.cachedStatement(sql: """
                     UPDATE restorations SET state = ?, recheck_times = json_insert(recheck_times, '$[#]', ?), submitting_at = ?,
-                        updated_at = ?
+                        lease_expires_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                     """).execute(arguments: [
-                    machine.state.rawValue, ts(recheckedAt), ts(now), ts(now),
+                    machine.state.rawValue, ts(recheckedAt), ts(now), tsOptional(machine.lease?.expiresAt), ts(now),
                     claim.key.caseID, claim.key.tenantID, claim.epoch,
                 ])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)

@@ -34,6 +34,19 @@ extension Ledger {
         try readOne(key) { db in try Self.fetchEntry(db, key) }
     }
 
+    /// Whether the key is in flight (claimed, gate-passed, submitting) under a lease that has lapsed: its owner died
+    /// or froze, and whoever holds its message next must take it over (and reconcile a `submitting` one).
+    public func isAbandonedInFlight(_ key: RestorationKey) throws -> Bool {
+        let now = self.now
+        return try readOne(key) { db in
+            guard let row = try Self.fetchTransitionRow(db, key) else { return false }
+            switch row.machine.liveness(at: now) {
+            case .abandoned, .inDoubt: return true
+            case .idle, .live: return false
+            }
+        }
+    }
+
     /// Rows, most recently changed first; `state` nil for all.
     public func entries(state: RestorationState? = nil, limit: Int = 100) throws -> [LedgerEntry] {
         try read(nil) { db in

@@ -45,6 +45,7 @@ public final class Ledger: Sendable {
     let batcher: WriteBatcher
     let logger: Logger
     let decisionCache = Mutex<[RestorationKey: Decision]>([:])
+    let writeHealth = Mutex(WriteHealth())
     /// Rung after every commit that wrote outbox events (the relay's in-process wake-up).
     public let doorbell = Doorbell()
 
@@ -122,10 +123,41 @@ public final class Ledger: Sendable {
     /// A durable write (group-committed), with errors mapped to `LedgerError`.
     func write<T: Sendable>(_ key: RestorationKey?, _ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await batcher.write(operation)
+            let value = try await batcher.write(operation)
+            writeHealth.withLock { $0.lastSuccess = ContinuousClock.now }
+            return value
         } catch {
-            throw Self.map(error, key: key)
+            let mapped = Self.map(error, key: key)
+            if mapped.code == .database {
+                writeHealth.withLock { $0.lastFailure = (ContinuousClock.now, mapped.detail ?? "database error") }
+            }
+            throw mapped
         }
+    }
+
+    /// Whether the ledger takes writes now: the last write did not fail with a database error (busy, I/O, disk
+    /// full), and a real file of `probeBytes` can be created, synced and removed beside the ledger (SQLite may still
+    /// reuse WAL space on a full disk, which a row write alone would not notice). Never throws; the detail names the
+    /// path and the cause.
+    public func writeProbe(probeBytes: Int = 64 * 1024) -> (ok: Bool, detail: String) {
+        let health = writeHealth.withLock { $0 }
+        if let failure = health.lastFailure, health.lastSuccess.map({ $0 < failure.at }) ?? true {
+            return (false, "the last ledger write failed: \(failure.detail)")
+        }
+        let probe = configuration.path + ".write-probe"
+        let descriptor = open(probe, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return (false, "cannot create \(probe) (errno \(errno))") }
+        defer { close(descriptor); unlink(probe) }
+        let chunk = [UInt8](repeating: 0, count: max(1, probeBytes))
+        let written = chunk.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        guard written == chunk.count else { return (false, "cannot write \(probe) (errno \(errno))") }
+        guard fsync(descriptor) == 0 else { return (false, "cannot sync \(probe) (errno \(errno))") }
+        return (true, "writable")
+    }
+
+    struct WriteHealth {
+        var lastSuccess: ContinuousClock.Instant?
+        var lastFailure: (at: ContinuousClock.Instant, detail: String)?
     }
 
     /// A read of one statement: no wrapping transaction needed (one SELECT sees one snapshot).
@@ -154,6 +186,8 @@ public final class Ledger: Sendable {
                     current: error.currentEpoch)
             case .leaseHeld:
                 return .leaseHeld(key ?? RestorationKey(caseID: "?", tenantID: "?"), owner: error.owner ?? "?")
+            case .leaseLapsed:
+                return .leaseLapsed(key ?? RestorationKey(caseID: "?", tenantID: "?"), state: error.state)
             case .resumeLimit:
                 return .resumeLimit(key ?? RestorationKey(caseID: "?", tenantID: "?"), resumes: Int(error.currentEpoch ?? 0))
             case .forbidden:

@@ -15,6 +15,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         case forbiddenTransition = "forbidden-transition"
         /// A live owner holds the lease.
         case leaseHeld = "lease-held"
+        /// The caller's own lease has lapsed (or would within the required margin): it may not click.
+        case leaseLapsed = "lease-lapsed"
         /// The request was resumed as often as the configuration allows.
         case resumeLimit = "resume-limit"
         /// An escalated halt may be resumed only after reconciliation showed no grant.
@@ -71,6 +73,10 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
 
     public static func leaseHeld(_ key: RestorationKey, owner: String) -> Self {
         Self(code: .leaseHeld, key: key, detail: "owner \(owner)")
+    }
+
+    public static func leaseLapsed(_ key: RestorationKey, state: RestorationState?) -> Self {
+        Self(code: .leaseLapsed, key: key, state: state)
     }
 
     public static func resumeLimit(_ key: RestorationKey, resumes: Int) -> Self {

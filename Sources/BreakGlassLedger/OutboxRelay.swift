@@ -47,7 +47,7 @@ public struct OutboxRelay: Service {
     let configuration: Configuration
     let logger: Logger
     /// Until when this relay holds the cross-process lease (renewed once half of it has passed).
-    private let leaseUntil = LeaseMemo()
+    let leaseUntil = LeaseMemo()
 
     final class LeaseMemo: Sendable {
         let until = Mutex<Date?>(nil)
@@ -67,7 +67,7 @@ public struct OutboxRelay: Service {
         await cancelWhenGracefulShutdown {
             await self.loop()
         }
-        try? await ledger.releaseRelayLease(owner: configuration.owner)
+        await releaseLease()
     }
 
     func loop() async {

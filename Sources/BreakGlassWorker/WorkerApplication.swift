@@ -64,13 +64,11 @@ public struct WorkerApplication: Sendable {
             configuration: .init(
                 baseURL: values.string("console.url") ?? "http://127.0.0.1:8080", map: map,
                 username: values.string("console.username") ?? "svc-breakglass", password: password, workerID: workerID,
-                grantVerificationWindow: .seconds(values.int("console.grant_verify_window_seconds") ?? 15),
+                grantVerificationWindow: values.grantVerificationWindow,
                 extraSecrets: [sourcesConfiguration.token]),
             pool: pool, evidence: evidence, logger: log)
 
-        var pipelineConfiguration = RestorationPipeline.Configuration(workerID: workerID, gatePolicy: values.gatePolicy())
-        pipelineConfiguration.eventSource = values.string("worker.event_source") ?? pipelineConfiguration.eventSource
-        pipelineConfiguration.deliveryLimit = values.int("amqp.delivery_limit") ?? 10
+        let pipelineConfiguration = values.pipelineConfiguration(workerID: workerID, confirmationTimeoutMs: map.timeouts.confirmationMs)
         let pipeline = RestorationPipeline(
             configuration: pipelineConfiguration, verifier: verifier, ledger: ledger, sources: sources, console: driver,
             evidence: evidence, masker: driver.masker, logger: log)
@@ -95,6 +93,11 @@ public struct WorkerApplication: Sendable {
                 configuration: .init(host: values.string("ops.host") ?? "127.0.0.1", port: port), probes: probes,
                 logger: log, onBound: onOpsBound))
         }
+        // Keys left in flight by an owner that died with no delivery coming back become takeover records.
+        let lease = ledger.configuration.leaseDuration
+        services.append(RecoveryScanService(
+            pipeline: pipeline, interval: max(.seconds(5), lease / 2), grace: lease + pipelineConfiguration.confirmationBound,
+            logger: log))
         services.append(GaugeSampler(ledger: ledger, pool: pool, metrics: WorkerMetrics()))
         services.append(consumer)
         services.append(PoolCloser(pool: pool))

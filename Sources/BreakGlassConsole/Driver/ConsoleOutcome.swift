@@ -22,6 +22,16 @@ public struct ConsoleOutcome: Sendable {
     /// The time between the end of the pre-submit recheck and the click.
     public var recheckToClick: TimeInterval?
 
+    public init(result: Result, evidence: EvidenceLocation?, evidenceError: EvidenceError? = nil, clicked: Bool,
+                beforeSubmitRefused: Bool = false, recheckToClick: TimeInterval? = nil) {
+        self.result = result
+        self.evidence = evidence
+        self.evidenceError = evidenceError
+        self.clicked = clicked
+        self.beforeSubmitRefused = beforeSubmitRefused
+        self.recheckToClick = recheckToClick
+    }
+
     public var grant: ConsoleGrant? { if case .granted(let grant) = result { grant } else { nil } }
     public var takeover: TakeoverRecord? { if case .halted(let record) = result { record } else { nil } }
 }
@@ -65,6 +75,14 @@ public struct ConsoleActiveGrant: Sendable, Hashable, Codable {
     public var tenantID: String?
     public var status: String?
     public var expiresAt: String?
+
+    public init(confirmationID: String, externalReference: String, tenantID: String?, status: String?, expiresAt: String?) {
+        self.confirmationID = confirmationID
+        self.externalReference = externalReference
+        self.tenantID = tenantID
+        self.status = status
+        self.expiresAt = expiresAt
+    }
 
     enum CodingKeys: String, CodingKey {
         case confirmationID = "confirmation_id"

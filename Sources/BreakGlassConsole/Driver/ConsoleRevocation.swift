@@ -10,4 +10,13 @@ public struct ConsoleRevocation: Sendable {
     public var evidenceError: EvidenceError?
     /// Whether the revoke button was pressed.
     public var clicked: Bool
+
+    public init(revoked: Bool, takeover: TakeoverRecord?, evidence: EvidenceLocation?, evidenceError: EvidenceError? = nil,
+                clicked: Bool) {
+        self.revoked = revoked
+        self.takeover = takeover
+        self.evidence = evidence
+        self.evidenceError = evidenceError
+        self.clicked = clicked
+    }
 }

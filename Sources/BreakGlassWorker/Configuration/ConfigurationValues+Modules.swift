@@ -73,4 +73,18 @@ extension ConfigurationValues {
     }
 
     public var inFlight: Int { int("worker.in_flight") ?? 2 }
+
+    /// `console.grant_verify_window_seconds`: how long IAM may take to show a confirmed grant.
+    public var grantVerificationWindow: Duration { .seconds(int("console.grant_verify_window_seconds") ?? 15) }
+
+    /// The pipeline's configuration, the same for `run` and every `takeover` command. The confirmation bound (how
+    /// long after `submitting` a click can still land and be confirmed) is the map's confirmation timeout plus the
+    /// IAM verification window plus 5 s: the lease written with `submitting` covers it.
+    public func pipelineConfiguration(workerID: String, confirmationTimeoutMs: Int) -> RestorationPipeline.Configuration {
+        var configuration = RestorationPipeline.Configuration(workerID: workerID, gatePolicy: gatePolicy())
+        configuration.eventSource = string("worker.event_source") ?? configuration.eventSource
+        configuration.deliveryLimit = int("amqp.delivery_limit") ?? 10
+        configuration.confirmationBound = .milliseconds(confirmationTimeoutMs) + grantVerificationWindow + .seconds(5)
+        return configuration
+    }
 }

@@ -23,7 +23,7 @@ public struct BrokerProbe: ReadinessProbe {
     }
 }
 
-/// The ledger file is open, durable (WAL, synchronous=FULL) and writable.
+/// The ledger file is open, durable (WAL, synchronous=FULL) and really takes writes (`Ledger.writeProbe`).
 public struct LedgerProbe: ReadinessProbe {
     let ledger: Ledger
 
@@ -37,9 +37,8 @@ public struct LedgerProbe: ReadinessProbe {
             guard durability.journalMode.lowercased() == "wal", durability.synchronous == 2 else {
                 return [.init(name: "ledger", ok: false, detail: "not durable")]
             }
-            guard access(ledger.configuration.path, W_OK) == 0 else {
-                return [.init(name: "ledger", ok: false, detail: "not writable")]
-            }
+            let probe = ledger.writeProbe()
+            guard probe.ok else { return [.init(name: "ledger", ok: false, detail: "not writable: \(probe.detail)")] }
             return [.init(name: "ledger", ok: true, detail: "writable, WAL, synchronous=FULL")]
         } catch {
             return [.init(name: "ledger", ok: false, detail: "unreadable")]

@@ -8,8 +8,13 @@ public struct InboundMessage: Sendable {
     public var redelivered: Bool
     /// The quorum queue's `x-delivery-count` (deliveries before this one), if present.
     public var deliveryCount: Int?
+    /// The transport's headers nested deeper than it copies (a poison message): rejected as `SCHEMA_INVALID` once
+    /// the signature has been checked.
+    public var headersTooDeep: Bool
 
-    public init(body: [UInt8], signatureHeader: String?, messageID: String? = nil, redelivered: Bool = false, deliveryCount: Int? = nil) {
+    public init(body: [UInt8], signatureHeader: String?, messageID: String? = nil, redelivered: Bool = false, deliveryCount: Int? = nil,
+                headersTooDeep: Bool = false) {
+        self.headersTooDeep = headersTooDeep
         self.body = body
         self.signatureHeader = signatureHeader
         self.messageID = messageID

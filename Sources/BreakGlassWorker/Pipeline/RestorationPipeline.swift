@@ -23,6 +23,15 @@ public final class RestorationPipeline: Sendable {
         /// The request queue's `x-delivery-limit`; the last delivery the broker allows ends as `DELIVERY_LIMIT`
         /// when its key is still undecided. Default 10.
         public var deliveryLimit: Int = 10
+        /// How long the click and its confirmation (and the IAM check) may take at most: at `submitting` the lease is
+        /// extended to cover it, so nobody takes the key over while a click can still land. Default 90 s.
+        public var confirmationBound: Duration = .seconds(90)
+        /// The lease must still be live by this much when `submitting` is written; otherwise nothing is clicked.
+        /// Default 5 s.
+        public var submitLeaseMargin: Duration = .seconds(5)
+        /// Attempts to write `submitting` when the ledger fails for a reason other than a fence (busy, I/O).
+        /// Default 3.
+        public var submittingAttempts: Int = 3
 
         public init(workerID: String, gatePolicy: GatePolicy) {
             self.workerID = workerID
@@ -92,6 +101,10 @@ public final class RestorationPipeline: Sendable {
         } catch {
             return try await reject(message, error, now: now)
         }
+        if message.headersTooDeep {
+            return try await reject(message, Rejection(.schemaInvalid, "headers: nested deeper than the worker reads"), now: now,
+                                    request: request)
+        }
         var log = logger
         log[metadataKey: "breakglass.case_id"] = "\(request.caseID)"
         log[metadataKey: "breakglass.tenant_id"] = "\(request.tenant.id)"
@@ -103,7 +116,11 @@ public final class RestorationPipeline: Sendable {
             log.debug("duplicate of a decided key", metadata: ["breakglass.state": "\(decision.state.rawValue)"])
             return PipelineResult(settlement: .ack, result: .duplicate, key: request.key)
         }
-        if let count = message.deliveryCount, count >= configuration.deliveryLimit - 1 {
+        if let count = message.deliveryCount, count >= configuration.deliveryLimit - 1,
+           try !ledger.isAbandonedInFlight(request.key)
+        {
+            // An in-flight key whose owner died (lease lapsed) is claimed and reconciled below instead: rejecting
+            // here would strand it with no takeover record.
             log.warning("last delivery the broker allows for an undecided key", metadata: ["breakglass.delivery_count": "\(count)"])
             return try await reject(
                 message, Rejection(.deliveryLimit, "x-delivery-count: reached the delivery limit"), now: now, request: request)
@@ -175,7 +192,13 @@ public final class RestorationPipeline: Sendable {
     /// Gate → console → decision under `claim`. `resumeDraftID`: the draft an earlier halt saved (takeover resume).
     func run(_ request: RestorationRequest, claim: Claim, logger log: Logger, resumeDraftID: String? = nil) async throws -> PipelineResult {
         let gateStarted = ContinuousClock.now
-        let (gate, snapshot) = await sources.gate(request, policy: configuration.gatePolicy, clock: clock)
+        // The lease is renewed during the gate too: slow sources must not let the claim lapse under us.
+        let sources = self.sources
+        let policy = configuration.gatePolicy
+        let clock = self.clock
+        let (gate, snapshot) = await withLeaseRenewal(ClaimBox(claim), logger: log) {
+            await sources.gate(request, policy: policy, clock: clock)
+        }
         metrics.gate(seconds: Self.seconds(since: gateStarted))
         let approvalRefs = request.approvals.map(\.approvalID)
         guard gate.passed else {
@@ -196,50 +219,111 @@ public final class RestorationPipeline: Sendable {
         }
         let gated = ClaimBox(try await ledger.passGate(claim, approvalRefs: approvalRefs, checkedAt: gate.evaluatedAt))
         CrashPoint.reach(.afterGate)
-        let ledger = self.ledger
-        let clock = self.clock
+        let refusal = SubmittingRefusal()
         let hooks = SubmissionHooks.live(sources: sources, policy: configuration.gatePolicy) {
-            let current = gated.withLock { $0 }
-            let submitting = try await ledger.beginSubmitting(current, recheckedAt: clock())
-            gated.withLock { $0 = submitting }
+            try await self.recordSubmitting(gated, refusal: refusal, logger: log)
             CrashPoint.reach(.beforeClick)
         }
         let consoleStarted = ContinuousClock.now
         // The claim's lease is renewed while the console flow runs, so a slow console never lets a live claim
         // lapse (another worker would then take the key over). The renewal stops with the flow.
+        let outcome = await withLeaseRenewal(gated, logger: log) {
+            await self.console.submit(request, hooks: hooks, gate: gate, sources: snapshot, resumeDraftID: resumeDraftID)
+        }
+        metrics.console(seconds: Self.seconds(since: consoleStarted))
+        if let window = outcome.recheckToClick { metrics.recheckToClick(seconds: window) }
+        if outcome.beforeSubmitRefused {
+            // Nothing was clicked. Only a real fence (a newer epoch owns the key) ends this delivery as "someone
+            // else decides"; any other refusal (our lease lapsed, the ledger failed) must end in a durable halt,
+            // or, when even that cannot be written, the delivery is kept for a later attempt (never acked bare).
+            if let error = refusal.error, error.code == .fenced {
+                log.notice("submitting refused: a newer owner holds the key; leaving it to them")
+                return PipelineResult(settlement: .ack, result: .inProgress, key: request.key)
+            }
+            log.warning("submitting could not be recorded; halting before the click", metadata: [
+                "breakglass.error": "\(refusal.error?.code.rawValue ?? "unknown")",
+            ])
+            return try await finish(request, claim: gated.withLock { $0 }, outcome.decisionInput, evidence: outcome.evidence)
+        }
+        return try await finish(request, claim: gated.withLock { $0 }, outcome.decisionInput, evidence: outcome.evidence)
+    }
+
+    /// Writes `submitting` (fenced by the epoch, refused unless the lease is live with a margin; the lease is extended
+    /// over the confirmation bound). A ledger failure other than a fence or a lapsed lease is retried a few times with
+    /// a short backoff; the final error is kept in `refusal` for the pipeline to judge.
+    func recordSubmitting(_ box: ClaimBox, refusal: SubmittingRefusal, logger log: Logger) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let current = box.withLock { $0 }
+                let submitting = try await ledger.beginSubmitting(
+                    current, recheckedAt: clock(), margin: min(configuration.submitLeaseMargin, ledger.configuration.leaseDuration / 3),
+                    extendBy: ledger.configuration.leaseDuration + configuration.confirmationBound)
+                box.withLock { $0 = submitting }
+                return
+            } catch let error as LedgerError {
+                let retryable = error.code == .database && attempt < configuration.submittingAttempts
+                log.warning("could not record submitting", metadata: [
+                    "breakglass.error": "\(error.code.rawValue)", "breakglass.attempt": "\(attempt)",
+                    "breakglass.retrying": "\(retryable)",
+                ])
+                guard retryable else {
+                    refusal.set(error)
+                    throw error
+                }
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+            } catch {
+                refusal.set(LedgerError.database(box.withLock { $0.key }, detail: "\(type(of: error))", underlying: error))
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` while the claim's lease is renewed every third of the lease. A renewal that fails for any reason
+    /// but a fence is logged and retried with backoff (the lease is still live for a while); a fence stops it.
+    func withLeaseRenewal<T: Sendable>(_ box: ClaimBox, logger log: Logger, _ body: @escaping @Sendable () async -> T) async -> T {
+        let ledger = self.ledger
         let renewEvery = ledger.configuration.leaseDuration / 3
-        let outcome = await withTaskGroup(of: ConsoleOutcome?.self) { group in
+        return await withTaskGroup(of: T?.self) { group in
             group.addTask {
+                var delay = renewEvery
+                var failures = 0
                 while !Task.isCancelled {
                     do {
-                        try await Task.sleep(for: renewEvery)
-                        let current = gated.withLock { $0 }
-                        let renewed = try await ledger.renew(current)
-                        gated.withLock { $0 = renewed }
+                        try await Task.sleep(for: delay)
                     } catch {
-                        return nil  // cancelled, or fenced: the flow's own writes will say so
+                        return nil
+                    }
+                    do {
+                        let current = box.withLock { $0 }
+                        let renewed = try await ledger.renew(current)
+                        box.withLock { $0 = renewed }
+                        if failures > 0 { log.notice("lease renewal works again", metadata: ["breakglass.failures": "\(failures)"]) }
+                        failures = 0
+                        delay = renewEvery
+                    } catch let error as LedgerError where error.code == .fenced {
+                        log.warning("lease renewal fenced: a newer owner holds the key")
+                        return nil
+                    } catch {
+                        failures += 1
+                        log.warning("lease renewal failed; retrying", metadata: [
+                            "breakglass.error": "\((error as? LedgerError)?.code.rawValue ?? "\(type(of: error))")",
+                            "breakglass.failures": "\(failures)",
+                        ])
+                        delay = min(renewEvery, .milliseconds(250) * (1 << min(failures, 6)))
                     }
                 }
                 return nil
             }
-            group.addTask {
-                await self.console.submit(request, hooks: hooks, gate: gate, sources: snapshot, resumeDraftID: resumeDraftID)
-            }
-            var result: ConsoleOutcome?
+            group.addTask { await body() }
+            var result: T?
             for await value in group where value != nil {
                 result = value
                 group.cancelAll()
             }
             return result!
         }
-        metrics.console(seconds: Self.seconds(since: consoleStarted))
-        if let window = outcome.recheckToClick { metrics.recheckToClick(seconds: window) }
-        if outcome.beforeSubmitRefused {
-            // The ledger refused `submitting`: our claim is gone (fenced). Nothing was clicked; the new owner decides.
-            log.notice("submitting refused by the ledger; leaving the key to its new owner")
-            return PipelineResult(settlement: .ack, result: .inProgress, key: request.key)
-        }
-        return try await finish(request, claim: gated.withLock { $0 }, outcome.decisionInput, evidence: outcome.evidence)
     }
 
     /// In-doubt recovery under `claim`: reconcile against the console, never resubmit.
@@ -305,6 +389,13 @@ public final class RestorationPipeline: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)) ?? Data()
     }
+}
+
+/// Why `submitting` was refused, kept for the pipeline (the console only reports "refused").
+final class SubmittingRefusal: Sendable {
+    private let value = Mutex<LedgerError?>(nil)
+    var error: LedgerError? { value.withLock { $0 } }
+    func set(_ error: LedgerError) { value.withLock { $0 = error } }
 }
 
 /// The current claim of one flow, shared by the submit hook and the lease renewal.

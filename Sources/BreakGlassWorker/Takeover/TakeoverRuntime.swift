@@ -52,13 +52,12 @@ public struct TakeoverRuntime: Sendable {
             configuration: .init(
                 baseURL: values.string("console.url") ?? "http://127.0.0.1:8080", map: map,
                 username: values.string("console.username") ?? "svc-breakglass", password: password, workerID: ownerID,
-                grantVerificationWindow: .seconds(values.int("console.grant_verify_window_seconds") ?? 15),
+                grantVerificationWindow: values.grantVerificationWindow,
                 extraSecrets: [sourcesConfiguration.token]),
             pool: pool, evidence: evidence, logger: logger)
         // A takeover never reads a message from the broker: the request is the body the ledger stored when a worker
         // verified it, so no trusted request keys are needed here.
-        var configuration = RestorationPipeline.Configuration(workerID: ownerID, gatePolicy: values.gatePolicy())
-        configuration.eventSource = values.string("worker.event_source") ?? configuration.eventSource
+        let configuration = values.pipelineConfiguration(workerID: ownerID, confirmationTimeoutMs: map.timeouts.confirmationMs)
         let pipeline = RestorationPipeline(
             configuration: configuration, verifier: MessageVerifier(trustedKeys: TrustedKeys()), ledger: ledger,
             sources: sources, console: driver, evidence: evidence, masker: driver.masker, logger: logger)
@@ -81,8 +80,8 @@ public struct TakeoverRuntime: Sendable {
     public enum FlushResult: Sendable, Hashable {
         /// Every pending event was published (with publisher confirms).
         case published
-        /// Some events stay in the outbox: the broker could not be reached in time, or another process's relay
-        /// holds the relay lease. A worker's relay publishes every pending row; nothing is lost.
+        /// Some events stay in the outbox: the broker could not be reached or take them within the deadline. A
+        /// worker's relay publishes every pending row later; nothing is lost.
         case leftForRelay
     }
 
@@ -111,7 +110,9 @@ public struct TakeoverRuntime: Sendable {
         let relay = OutboxRelay(
             ledger: ledger, publisher: AMQPEventPublisher(connection: connection, exchange: values.topologyConfiguration().eventExchange),
             configuration: .init(owner: ownerID), logger: logger)
-        let drained = await relay.flush(deadline: deadline)
+        // A live worker's relay may hold the lease: wait for it to publish (or for its lease to lapse) within the
+        // deadline rather than leaving the person's events for later.
+        let drained = await relay.flush(deadline: deadline, waitForLeaseHolder: true)
         // Hand the relay lease back at once: the workers' relays need not wait for it to lapse.
         try? await ledger.releaseRelayLease(owner: ownerID)
         await connection.close()

@@ -20,8 +20,11 @@ public struct ConsumerService: Service {
         public var inFlight: Int = 2
         /// How long in-flight requests may finish after a shutdown signal. Default 30 s.
         public var drainTimeout: Duration = .seconds(30)
-        /// Pause before requeueing a delivery whose outcome could not be recorded (no hot loop). Default 1 s.
+        /// First pause before running a delivery again whose outcome could not be recorded; it doubles up to
+        /// `retryCeiling`. Default 1 s.
         public var requeueDelay: Duration = .seconds(1)
+        /// The longest pause between two attempts of a held delivery. Default 30 s.
+        public var retryCeiling: Duration = .seconds(30)
 
         public init() {}
     }
@@ -46,7 +49,20 @@ public struct ConsumerService: Service {
     public var currentInFlight: Int { inFlight.value }
 
     public func run() async throws {
-        try await connection.waitUntilReady(timeout: .seconds(3600))
+        // A worker that never reached the broker (wrong password, closed port, a queue-argument mismatch) must
+        // still stop on SIGTERM/SIGINT: the wait ends with the graceful shutdown.
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await connection.waitUntilReady(timeout: .seconds(3600))
+            }
+        } catch {
+            if Task.isShuttingDownGracefully || Task.isCancelled {
+                logger.notice("shutdown before the broker was ready; nothing was consumed")
+                return
+            }
+            throw error
+        }
+        if Task.isShuttingDownGracefully { return }
         let consumer = try await connection.consume(
             queue: configuration.queue, prefetch: UInt16(clamping: configuration.inFlight))
         logger.info("consuming", metadata: ["breakglass.queue": "\(configuration.queue)", "breakglass.in_flight": "\(configuration.inFlight)"])
@@ -91,8 +107,27 @@ public struct ConsumerService: Service {
         defer { metrics.inFlight(inFlight.add(-1)) }
         let message = InboundMessage(
             body: delivery.body, signatureHeader: delivery.signature, messageID: delivery.properties.messageID,
-            redelivered: delivery.redelivered, deliveryCount: delivery.deliveryCount.map { Int(clamping: $0) })
-        let result = await pipeline.process(message)
+            redelivered: delivery.redelivered, deliveryCount: delivery.deliveryCount.map { Int(clamping: $0) },
+            headersTooDeep: delivery.properties.headersTooDeep)
+        var result = await pipeline.process(message)
+        // The outcome could not be recorded (the ledger cannot be written: disk full, I/O error, locked). Requeueing
+        // would burn the delivery's count until the broker dead-letters an approved request for the worker's own
+        // outage; instead the delivery is held (its prefetch slot stays taken, so no new deliveries arrive) and run
+        // again with backoff until the ledger takes it, or until shutdown gives it back.
+        var attempt = 0
+        while result.settlement == .requeue, !Task.isCancelled, !Task.isShuttingDownGracefully {
+            attempt += 1
+            let delay = min(configuration.retryCeiling, configuration.requeueDelay * (1 << min(attempt - 1, 10)))
+            logger.warning("holding a delivery whose outcome could not be recorded; retrying", metadata: [
+                "breakglass.attempt": "\(attempt)", "breakglass.retry_in": "\(delay)",
+                "breakglass.case_id": "\(result.key?.caseID ?? "-")", "breakglass.tenant_id": "\(result.key?.tenantID ?? "-")",
+            ])
+            do { try await Task.sleep(for: delay) } catch { break }
+            result = await pipeline.process(message)
+        }
+        if attempt > 0, result.settlement != .requeue {
+            logger.notice("a held delivery was recorded after \(attempt) retries", metadata: ["breakglass.result": "\(result.result.rawValue)"])
+        }
         do {
             switch result.settlement {
             case .ack:
@@ -101,7 +136,7 @@ public struct ConsumerService: Service {
             case .deadLetter:
                 try delivery.reject(requeue: false)
             case .requeue:
-                try? await Task.sleep(for: configuration.requeueDelay)
+                // Only on shutdown: the next worker (or this one, restarted) gets it.
                 try delivery.nack(requeue: true)
             }
         } catch {

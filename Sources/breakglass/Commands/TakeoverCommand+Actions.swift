@@ -17,14 +17,17 @@ extension TakeoverCommand {
                 `takeover resolve` instead). At most ledger.max_resumes resumes per key. Who and why go into the \
                 ledger, a sealed `resume` evidence bundle and the `resumed` event.
 
-                Events are written to the outbox with the decision, then published to the configured broker when it \
-                answers (else the workers' relays publish them; nothing is lost).
+                Events are written to the outbox with the decision and published by this command before it exits, \
+                whether or not workers run: it waits (up to 15 s) for a live worker's relay that holds the relay \
+                lease, takes a lapsed or released lease itself, and keeps the order per key. When the broker cannot \
+                take them in time they stay in the outbox (never lost; the next relay publishes them) and the command \
+                says so, exiting 5 where it would have exited 0.
 
                 Exit status: 0 resumed and granted; 3 resumed but halted again (a new takeover record); \
                 4 resumed but the run did not finish (fenced or a database error): the key is in flight under this \
                 command's claim and the `resumed` event is in the outbox (flushed as usual); run \
                 `takeover recover CASE/TENANT` once the claim's lease lapses; 1 refused or failed (nothing was \
-                resumed).
+                resumed); 5 granted, but the broker could not take the events within 15 s (they stay in the outbox).
                 """)
 
         @OptionGroup var options: ConfigOptions
@@ -55,6 +58,7 @@ extension TakeoverCommand {
             }
             TakeoverCommand.printEvents(flush)
             if outcome.result.result != .granted { throw ExitCode(3) }
+            try TakeoverCommand.requirePublished(flush)
         }
     }
 
@@ -68,7 +72,10 @@ extension TakeoverCommand {
                 When it cannot be confirmed, the result is `failed` (with a takeover record in the bundle; access \
                 may still be active) and the command may be run again.
 
-                Exit status: 0 revoked; 2 failed (not confirmed); 1 refused.
+                Its events are published before the command exits, as `resume` does; exit 5 when the revocation was \
+                confirmed but the broker could not take the events within 15 s (they stay in the outbox).
+
+                Exit status: 0 revoked; 2 failed (not confirmed); 1 refused; 5 revoked, events still in the outbox.
                 """)
 
         @OptionGroup var options: ConfigOptions
@@ -101,6 +108,7 @@ extension TakeoverCommand {
             }
             TakeoverCommand.printEvents(flush)
             if outcome.result != .revoked { throw ExitCode(2) }
+            try TakeoverCommand.requirePublished(flush)
         }
     }
 
@@ -113,9 +121,11 @@ extension TakeoverCommand {
                 never submitted again; an earlier one runs the full gate and console flow. Who and why go into a \
                 sealed `recovery` evidence bundle. Refused while a live owner holds the lease.
 
+                Its events are published before the command exits, as `resume` does.
+
                 Exit status: 0 granted; 3 halted (a takeover record); 4 taken over but the run did not finish (the \
                 key is in flight under this command's claim: run `takeover recover` again once its lease lapses); \
-                1 refused.
+                1 refused; 5 granted, but the broker could not take the events within 15 s (they stay in the outbox).
                 """)
 
         @OptionGroup var options: ConfigOptions
@@ -140,6 +150,7 @@ extension TakeoverCommand {
             }
             TakeoverCommand.printEvents(flush)
             if outcome.result.result != .granted { throw ExitCode(3) }
+            try TakeoverCommand.requirePublished(flush)
         }
     }
 
@@ -229,8 +240,18 @@ extension TakeoverCommand {
     static func printEvents(_ flush: TakeoverRuntime.FlushResult?) {
         switch flush {
         case .published?: print("events: published")
-        case .leftForRelay?: print("events: in the outbox; a worker's relay publishes them")
+        case .leftForRelay?:
+            print("events: NOT published: the broker could not take them within 15 s; they stay in the outbox (never "
+                + "lost) and the next worker's relay publishes them")
         case nil: print("events: in the outbox (--no-publish); a worker's relay publishes them")
         }
+    }
+
+    /// Exit status of an action that succeeded but whose events the broker could not take before the command ended.
+    static let eventsPendingExitCode: Int32 = 5
+
+    /// Throws `ExitCode(5)` when the flush left events in the outbox (only where the action itself would exit 0).
+    static func requirePublished(_ flush: TakeoverRuntime.FlushResult?) throws {
+        if flush == .leftForRelay { throw ExitCode(eventsPendingExitCode) }
     }
 }

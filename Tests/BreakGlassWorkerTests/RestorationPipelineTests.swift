@@ -1,0 +1,251 @@
+import BreakGlassConsole
+import BreakGlassCore
+import BreakGlassLedger
+import BreakGlassWorker
+import Foundation
+import Synchronization
+import Testing
+
+/// Every branch of `RestorationPipeline.process` without RabbitMQ or Chromium: in-memory sources, the scripted
+/// console, a real SQLite ledger in a temp file. The integration tests run the same flows for real.
+@Suite struct RestorationPipelineTests {
+    let key = PipelineFixture.key
+
+    // MARK: - The ordinary branches
+
+    @Test func grantsOnceWithTheHooksInTheDocumentedOrder() async throws {
+        let f = try PipelineFixture()
+        let result = await f.deliver()
+        #expect(result.result == .granted)
+        #expect(result.settlement == .ack)
+        #expect(f.console.clicks(key) == 1)
+        #expect(f.console.calls == [.submit(key, resumeDraftID: nil), .recheck(key), .beforeSubmit(key), .click(key)])
+        #expect(try f.entry().state == .granted)
+        #expect(try f.eventTypes() == ["outcome", "evidence-ready"])
+    }
+
+    @Test func aDuplicateOfADecidedKeyNeverReachesTheConsole() async throws {
+        let f = try PipelineFixture()
+        _ = await f.deliver(requestID: "REQ-T-1")
+        let again = await f.deliver(requestID: "REQ-T-2")
+        #expect(again.result == .duplicate)
+        #expect(again.settlement == .ack)
+        #expect(f.console.clicks(key) == 1)
+        #expect(try f.ledger.requestSightings(for: key).map(\.requestID).sorted() == ["REQ-T-1", "REQ-T-2"])
+    }
+
+    @Test func aGateFindingHaltsBeforeTheConsole() async throws {
+        let f = try PipelineFixture()
+        f.sources.put(TenantRecord(tenantID: key.tenantID, name: "Acme Corp", status: .suspended))
+        let result = await f.deliver()
+        #expect(result.result == .halted)
+        #expect(result.reasons == [.tenantInactive])
+        #expect(f.console.calls.isEmpty)
+        #expect(try f.eventTypes() == ["halted", "evidence-ready"])
+        #expect(try f.ledger.takeovers(for: key).first?.record.stage == .gate)
+    }
+
+    @Test func anUnsignedMessageIsDeadLetteredWithItsRejectedEvent() async throws {
+        let f = try PipelineFixture()
+        let (body, _) = PipelineFixture.signedRequest()
+        let result = await f.pipeline.process(InboundMessage(body: body, signatureHeader: nil))
+        #expect(result.settlement == .deadLetter)
+        #expect(result.reasons == [.signatureMissing])
+        #expect(try f.ledger.pendingEvents().map(\.message.routingKey) == ["breakglass.restoration.outcome"])
+        #expect(f.console.calls.isEmpty)
+    }
+
+    @Test func aConsoleHaltBeforeTheClickIsNotEscalated() async throws {
+        let f = try PipelineFixture()
+        f.console.script(key, .haltBeforeClick(stage: .console, reasons: [.consoleScopeDrift]))
+        let result = await f.deliver()
+        #expect(result.result == .halted)
+        #expect(result.reasons == [.consoleScopeDrift])
+        #expect(f.console.clicks(key) == 0)
+        let takeover = try #require(try f.ledger.takeovers(for: key).first)
+        #expect(takeover.record.escalate == false)
+    }
+
+    @Test func aLostConfirmationEscalates() async throws {
+        let f = try PipelineFixture()
+        f.console.script(key, .confirmationLost)
+        let result = await f.deliver()
+        #expect(result.result == .halted)
+        #expect(f.console.clicks(key) == 1)
+        let takeover = try #require(try f.ledger.takeovers(for: key).first)
+        #expect(takeover.record.escalate)
+        #expect(takeover.record.stage == .postSubmit)
+    }
+
+    @Test func aLiveOwnerIsWaitedForThenTakenOverWhenItsLeaseLapses() async throws {
+        let f = try PipelineFixture()
+        _ = try await f.ledger.claim(key, requestID: "REQ-T-0", owner: "w-dead", lease: .seconds(1))
+        let result = await f.deliver()
+        #expect(result.result == .granted)
+        #expect(try f.entry().epoch == 2)
+        #expect(f.console.clicks(key) == 1)
+    }
+
+    @Test func theLastDeliveryOfANewKeyIsRejectedAsDeliveryLimit() async throws {
+        let f = try PipelineFixture()
+        let result = await f.deliver(deliveryCount: 9)
+        #expect(result.settlement == .deadLetter)
+        #expect(result.reasons == [.deliveryLimit])
+        #expect(f.console.calls.isEmpty)
+    }
+
+    // MARK: - Issue 15.7: the last delivery must not strand an in-flight key
+
+    @Test func theLastDeliveryReconcilesAKeyWhoseOwnerDiedSubmitting() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(clock: clock)
+        var claim = try await f.ledger.claim(key, requestID: "REQ-T-1", owner: "w-dead").claimed()
+        claim = try await f.ledger.passGate(claim, approvalRefs: ["APR-1"], checkedAt: clock.now)
+        _ = try await f.ledger.beginSubmitting(claim, recheckedAt: clock.now)
+        clock.advance(by: 300)
+        f.console.setActiveGrant(key, confirmationID: "EA-FOUND-1")
+        let result = await f.deliver(deliveryCount: 9)
+        #expect(result.result == .granted, "the dying owner's click is found, not dead-lettered")
+        #expect(result.settlement == .ack)
+        #expect(f.console.calls.contains(.reconcile(key)))
+        #expect(f.console.clicks(key) == 0, "never resubmitted")
+        #expect(try f.entry().confirmationID == "EA-FOUND-1")
+    }
+
+    @Test func theLastDeliveryRunsAKeyWhoseOwnerDiedBeforeTheClick() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(clock: clock)
+        let claim = try await f.ledger.claim(key, requestID: "REQ-T-1", owner: "w-dead").claimed()
+        _ = try await f.ledger.passGate(claim, approvalRefs: ["APR-1"], checkedAt: clock.now)
+        clock.advance(by: 300)
+        let result = await f.deliver(deliveryCount: 9)
+        #expect(result.result == .granted)
+        #expect(f.console.clicks(key) == 1)
+    }
+
+    // MARK: - Issue 15.3: only a real fence ends a delivery without a decision
+
+    @Test func aRealFenceAtSubmittingAcksWithoutClicking() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(clock: clock)
+        let ledger = f.ledger
+        let key = self.key
+        f.console.setPauseBeforeSubmitting { _ in
+            clock.advance(by: 300)
+            _ = try? await ledger.claim(key, requestID: "REQ-T-9", owner: "w-newer")
+        }
+        let result = await f.deliver()
+        #expect(result.result == .inProgress)
+        #expect(result.settlement == .ack)
+        #expect(f.console.clicks(key) == 0)
+        #expect(try f.entry().owner == "w-newer")
+    }
+
+    @Test func aLedgerFailureAtSubmittingEndsInADurableHaltNotABareAck() async throws {
+        let f = try PipelineFixture()
+        try f.sqlite("""
+            CREATE TRIGGER t_fail_submitting BEFORE UPDATE OF state ON restorations WHEN NEW.state = 'submitting'
+            BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END;
+            """)
+        let result = await f.deliver()
+        #expect(f.console.clicks(key) == 0)
+        #expect(result.result == .halted, "not acked as 'in progress' with the key stranded in gate-passed")
+        #expect(try f.entry().state == .halted)
+        let takeover = try #require(try f.ledger.takeovers(for: key).first)
+        #expect(takeover.record.stage == .preSubmit)
+        #expect(takeover.record.escalate == false)
+        #expect(try f.eventTypes() == ["halted", "evidence-ready"])
+    }
+
+    @Test func aLedgerThatCannotRecordAnythingKeepsTheDelivery() async throws {
+        let f = try PipelineFixture()
+        try f.sqlite("""
+            CREATE TRIGGER t_fail_all BEFORE UPDATE OF state ON restorations WHEN OLD.state = 'gate-passed'
+            BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END;
+            """)
+        let result = await f.deliver()
+        #expect(f.console.clicks(key) == 0)
+        #expect(result.settlement == .requeue)
+    }
+
+    // MARK: - Issue 15.5 / 15.2: never click on a lapsed lease; the lease covers the click
+
+    @Test func aLapsedLeaseAtSubmittingNeverClicks() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(clock: clock)
+        f.console.setPauseBeforeSubmitting { _ in clock.advance(by: 300) }
+        let result = await f.deliver()
+        #expect(f.console.clicks(key) == 0, "submitting was written 17 s after the lease expired (issue 15.5)")
+        #expect(result.result == .halted)
+        #expect(try f.ledger.takeovers(for: key).first?.record.stage == .preSubmit)
+    }
+
+    @Test func submittingExtendsTheLeaseOverTheConfirmationBound() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(ledger: { $0.leaseDuration = .seconds(60) },
+                                    pipeline: { $0.confirmationBound = .seconds(90) }, clock: clock)
+        let ledger = f.ledger
+        let key = self.key
+        let seen = LeaseProbe()
+        f.console.setPauseBeforeClick { _ in seen.record(try? ledger.entry(for: key)?.leaseExpiresAt) }
+        let start = clock.now
+        _ = await f.deliver()
+        let lease = try #require(seen.value)
+        #expect(lease.timeIntervalSince(start) >= 150 - 1)
+    }
+}
+
+final class LeaseProbe: Sendable {
+    private let stored = Mutex<Date?>(nil)
+    var value: Date? { stored.withLock { $0 } }
+    func record(_ date: Date?) { stored.withLock { $0 = date } }
+}
+
+extension ClaimOutcome {
+    func claimed(sourceLocation: SourceLocation = #_sourceLocation) throws -> Claim {
+        guard case .claimed(let claim) = self else {
+            Issue.record("expected a claim, got \(self)", sourceLocation: sourceLocation)
+            throw ClaimExpected()
+        }
+        return claim
+    }
+}
+
+struct ClaimExpected: Error {}
+
+/// Issue 15.3: a key left in flight with no delivery coming back becomes a takeover record a person sees.
+@Suite struct RecoveryScanTests {
+    let key = PipelineFixture.key
+
+    @Test func anAbandonedGatePassedKeyBecomesAnEscalatedRecoveryHalt() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(clock: clock)
+        let (body, _) = PipelineFixture.signedRequest()
+        let claim = try await f.ledger.claim(key, requestID: "REQ-T-1", owner: "w-dead", payload: Data(body)).claimed()
+        _ = try await f.ledger.passGate(claim, approvalRefs: ["APR-1"], checkedAt: clock.now)
+        #expect(await f.pipeline.recoverAbandoned(grace: .seconds(60)).isEmpty, "a live lease is left alone")
+        clock.advance(by: 300)
+        let outcomes = await f.pipeline.recoverAbandoned(grace: .seconds(60))
+        #expect(outcomes.map(\.key) == [key])
+        #expect(try f.entry().state == .halted)
+        let takeover = try #require(try f.ledger.takeovers(for: key, openOnly: true).first)
+        #expect(takeover.record.stage == .recovery)
+        #expect(takeover.record.escalate)
+        #expect(try f.eventTypes() == ["halted", "evidence-ready"])
+        #expect(f.console.clicks(key) == 0)
+    }
+
+    @Test func anAbandonedSubmittingKeyIsReconciledNeverResubmitted() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(clock: clock)
+        let (body, _) = PipelineFixture.signedRequest()
+        var claim = try await f.ledger.claim(key, requestID: "REQ-T-1", owner: "w-dead", payload: Data(body)).claimed()
+        claim = try await f.ledger.passGate(claim, approvalRefs: ["APR-1"], checkedAt: clock.now)
+        _ = try await f.ledger.beginSubmitting(claim, recheckedAt: clock.now)
+        clock.advance(by: 300)
+        let outcomes = await f.pipeline.recoverAbandoned(grace: .seconds(60))
+        #expect(outcomes.first?.result.result == .halted)
+        #expect(f.console.calls == [.reconcile(key)])
+        #expect(try f.ledger.takeovers(for: key).first?.record.escalate == true)
+    }
+}
