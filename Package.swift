@@ -44,6 +44,8 @@ let package = Package(
             pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"])]
         ),
+        // prctl(2) is C-variadic (not callable from Swift): a two-function shim for process hardening.
+        .target(name: "CProcessHardening"),
         .target(
             name: "BreakGlassAMQP",
             dependencies: [
@@ -102,6 +104,7 @@ let package = Package(
                 "BreakGlassLedger",
                 "BreakGlassSources",
                 "BreakGlassConsole",
+                "CProcessHardening",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),

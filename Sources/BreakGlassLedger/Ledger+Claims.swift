@@ -116,7 +116,7 @@ extension Ledger {
     /// Refused (`lease-lapsed`) unless the claim's lease is live, judged at the write, with `margin` to spare: a
     /// holder whose lease lapsed may already have been taken over and must not click. In the same write the lease is
     /// extended to cover `extendBy` from now (the click plus the confirmation bound), so no one takes the key over
-    /// while the click and its confirmation can still land.
+    /// while the click and its confirmation can still land; `nil` keeps the lease as it is.
     public func beginSubmitting(
         _ claim: Claim, recheckedAt: Date, margin: Duration = .zero, extendBy: Duration? = nil
     ) async throws -> Claim {
@@ -128,7 +128,7 @@ extension Ledger {
             var machine = entry.machine
             let now = clock()
             try machine.beginSubmitting(
-                epoch: claim.epoch, now: now, margin: marginSeconds, until: self.leaseEnd(from: now, extend))
+                epoch: claim.epoch, now: now, margin: marginSeconds, until: extend.map { self.leaseEnd(from: now, $0) } ?? now)
             try db.cachedStatement(sql: """
                     UPDATE restorations SET state = ?, recheck_times = json_insert(recheck_times, '$[#]', ?), submitting_at = ?,
                         lease_expires_at = ?, updated_at = ?

@@ -199,9 +199,14 @@ public actor SimulatorState {
 
     func endSession(_ id: String) { sessions[id] = nil }
 
+    /// Login form posts received (right or wrong credentials): a test checks no password reached this console.
+    private var loginAttemptCount = 0
+    public func loginAttempts() -> Int { loginAttemptCount }
+
     /// Checks the service account; on success the pre-login session is replaced by a fresh authenticated one
     /// (new id, new CSRF token) so a session id seen before login is worthless after it.
     func login(sessionID: String, username: String, password: String) -> ConsoleSession? {
+        loginAttemptCount += 1
         let account = fixtures.console.serviceAccount
         guard SimulatorRandom.constantTimeEquals(username, account.username),
               SimulatorRandom.constantTimeEquals(password, account.password) else { return nil }

@@ -52,7 +52,8 @@ public struct WorkerApplication: Sendable {
             configuration: .init(
                 mode: values.string("webdriver.url").map { .external(url: $0) }
                     ?? .managed(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick()),
-                pidFile: ledgerDirectory.appendingPathComponent("chromedriver.\(safeID).pid").path),
+                pidFile: ledgerDirectory.appendingPathComponent("chromedriver.\(safeID).pid").path,
+                isolation: values.webDriverIsolation),
             logger: log)
         let webDriverURL = supervisor.url
         services.append(ChromeDriverService(supervisor: supervisor))

@@ -37,6 +37,19 @@ struct ConsoleMapTests {
         #expect(issues(yaml) == ["$.start_path: required key is missing"])
     }
 
+    /// Issue 15.2: target-side uniqueness is the last line against a frozen process clicking twice.
+    @Test("a map that does not say how the console refuses a second grant for the same reference is refused")
+    func duplicatePageIsRequired() throws {
+        let yaml = try Self.referenceYAML()
+        let start = try #require(yaml.range(of: "  duplicate:\n"))
+        var end = start.upperBound
+        while end < yaml.endIndex, yaml[end...].hasPrefix("    ") {
+            end = yaml[end...].firstIndex(of: "\n").map { yaml.index(after: $0) } ?? yaml.endIndex
+        }
+        let without = yaml.replacingCharacters(in: start.lowerBound..<end, with: "")
+        #expect(issues(without).contains { $0.hasPrefix("$.confirmation.duplicate: required") }, "\(issues(without))")
+    }
+
     @Test("unknown value sources, kinds and reasons are each reported with their path")
     func unknowns() throws {
         var yaml = try Self.referenceYAML()

@@ -26,6 +26,31 @@ struct EvidenceTests {
         #expect(!embedded.authenticated)
     }
 
+    /// Issue 16.4: a case id with `:` (the contract's identifier rule allows it) or two 128-character ids made the
+    /// bundle write fail, so the request halted without evidence and could never be resumed.
+    @Test("contract-valid ids at the identifier rule's extremes still get a bundle; the manifest keeps the real ids")
+    func extremeIdentifiersGetABundle() throws {
+        let store = try EvidenceStore(root: try EvidenceTestSupport.scratch(), key: key)
+        let long = "C" + String(repeating: "a:b.c_d-", count: 15) + "1234567"
+        #expect(Identifier.isValid(long) && long.count == 128)
+        let cases: [(String, String)] = [("CASE:88121", "tnt:1"), (long, "T" + String(long.dropFirst())), ("CASE-1", "tnt-1")]
+        var ids = Set<String>()
+        for (caseID, tenantID) in cases {
+            #expect(Identifier.isValid(caseID) && Identifier.isValid(tenantID))
+            var recorder = EvidenceRecorder(caseID: caseID, tenantID: tenantID, requestID: "REQ-1", workerID: "w-1", masker: Masker())
+            recorder.step("gate", action: "recheck")
+            let location = try store.write(recorder.bundle(kind: "restoration", outcome: "halted", reasons: []))
+            let verification = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: location.path))
+            #expect(verification.isValid, "\(verification.problems)")
+            #expect(verification.manifest?.caseID == caseID)
+            #expect(verification.manifest?.tenantID == tenantID)
+            #expect(location.bundleID.utf8.count < 120)
+            ids.insert(location.bundleID)
+        }
+        #expect(ids.count == cases.count)
+        #expect(EvidenceBundle.pathSafe("A:B") != EvidenceBundle.pathSafe("A-B"))
+    }
+
     @Test("the bundle holds the artifacts, masked, and the timing window")
     func contents() throws {
         let (_, location) = try written()

@@ -39,6 +39,7 @@ struct ConsoleHarness {
     /// Runs `body` with a fresh simulator, browser pool (1 session) and evidence directory.
     static func run(
         pageLoad: Duration = .seconds(8), verificationWindow: Duration = .seconds(3),
+        consoleURL: ((String) -> String)? = nil,
         _ body: (ConsoleHarness) async throws -> Void
     ) async throws {
         let fixtures = try SimulatorFixtures.load(contentsOf: fixturesURL)
@@ -57,7 +58,7 @@ struct ConsoleHarness {
                 configuration: .init(baseURL: sim.baseURL, token: Secret(apiToken), retryWindow: .seconds(2)),
                 logger: logger)
             let driver = ConsoleDriver(
-                configuration: .init(baseURL: sim.baseURL, map: map, username: "svc-breakglass",
+                configuration: .init(baseURL: consoleURL?(sim.baseURL) ?? sim.baseURL, map: map, username: "svc-breakglass",
                                      password: Secret(consolePassword), workerID: "worker-it",
                                      grantVerificationWindow: verificationWindow,
                                      grantVerificationInterval: .milliseconds(100), extraSecrets: [Secret(apiToken)]),

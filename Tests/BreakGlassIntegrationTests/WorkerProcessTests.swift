@@ -36,7 +36,7 @@ struct WorkerProcessTests {
         let log: URL
 
         init(dir: URL, amqpURL: String, simURL: String, trustedKeys: URL, drainSeconds: Int, leaseSeconds: Int = 120,
-             name: String = "worker") throws {
+             name: String = "worker", ledgerPath: String? = nil) throws {
             self.dir = dir
             self.opsPort = Int.random(in: 30_000...39_000)
             self.log = dir.appendingPathComponent("\(name).log")
@@ -56,7 +56,7 @@ struct WorkerProcessTests {
                 "BREAKGLASS_WORKER_TRUSTED_KEYS_FILE": trustedKeys.path,
                 "BREAKGLASS_WORKER_DRAIN_SECONDS": String(drainSeconds),
                 "BREAKGLASS_LEDGER_LEASE_SECONDS": String(leaseSeconds),
-                "BREAKGLASS_LEDGER_PATH": dir.appendingPathComponent("ledger.sqlite").path,
+                "BREAKGLASS_LEDGER_PATH": ledgerPath ?? dir.appendingPathComponent("ledger.sqlite").path,
                 "BREAKGLASS_EVIDENCE_DIR": dir.appendingPathComponent("evidence").path,
                 "BREAKGLASS_SOURCES_BASE_URL": simURL,
                 "BREAKGLASS_SOURCES_TOKEN_FILE": tokenFile.path,

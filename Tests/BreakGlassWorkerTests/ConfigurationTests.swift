@@ -64,6 +64,48 @@ struct ConfigurationTests {
         #expect("\(token!)" == "<redacted>")
     }
 
+    /// Issue 16.7: `config show` printed `https://u:secret@…` for URL-valued keys that are not secrets themselves.
+    @Test func credentialsInAnyURLValuedKeyAreRedacted() async throws {
+        let env = [
+            "BREAKGLASS_SOURCES_BASE_URL": "https://svc:canary-url-pass-31@sources.example:8443/api",
+            "BREAKGLASS_WEBDRIVER_URL": "http://canary-token-only-52@127.0.0.1:9515",
+        ]
+        let values = try await ConfigurationLoader(file: nil, environment: env).load()
+        let listing = values.redactedListing().joined(separator: "\n")
+        #expect(!listing.contains("canary-url-pass-31"))
+        #expect(!listing.contains("canary-token-only-52"))
+        #expect(listing.contains("https://svc:<redacted>@sources.example:8443/api"))
+        #expect(listing.contains("http://<redacted>@127.0.0.1:9515"))
+        #expect(ConfigurationValues.redactingUserinfo("plain text, no url") == "plain text, no url")
+        #expect(ConfigurationValues.redactingUserinfo("mailto-like a@b") == "mailto-like a@b")
+    }
+
+    /// Issue 16.2: plain http:// to a console or sources host off loopback is refused unless explicitly allowed.
+    @Test func plainHTTPOffLoopbackIsRefusedUnlessAllowed() async throws {
+        for (key, env) in [("console.url", "BREAKGLASS_CONSOLE_URL"), ("sources.base_url", "BREAKGLASS_SOURCES_BASE_URL")] {
+            await #expect(throws: ConfigurationError.self, "\(key)") {
+                try await ConfigurationLoader(file: nil, environment: [env: "http://console.example:8080"]).load()
+            }
+            _ = try await ConfigurationLoader(
+                file: nil, environment: [env: "http://console.example:8080", "BREAKGLASS_SECURITY_ALLOW_PLAIN_HTTP": "true"]).load()
+            _ = try await ConfigurationLoader(file: nil, environment: [env: "https://console.example"]).load()
+            _ = try await ConfigurationLoader(file: nil, environment: [env: "http://127.0.0.1:8080"]).load()
+            _ = try await ConfigurationLoader(file: nil, environment: [env: "http://localhost:8080"]).load()
+        }
+    }
+
+    /// Issue 16.5/16.6: every command starts owner-only and without core dumps.
+    @Test func processHardeningMakesFilesOwnerOnlyAndDisablesCoreDumps() throws {
+        ProcessHardening.apply()
+        #expect(ProcessHardening.currentUmask == 0o077)
+        #expect(!ProcessHardening.isDumpable)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bg-umask-\(UUID().uuidString)")
+        try Data("x".utf8).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let mode = try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
     @Test func secretFromFile() async throws {
         let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("bg-token-\(UUID().uuidString)")
         try "from-file-token\n".write(to: secretFile, atomically: true, encoding: .utf8)

@@ -180,6 +180,20 @@ import Testing
         #expect(try f.ledger.takeovers(for: key).first?.record.stage == .preSubmit)
     }
 
+    /// Issue 15.2: a worker frozen after writing `submitting` (SIGSTOP) past its lease must not click when it wakes:
+    /// another worker or a person may have taken the key over meanwhile.
+    @Test func aWorkerFrozenAfterSubmittingDoesNotClickOnceItsLeaseCannotCoverTheConfirmation() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(clock: clock)
+        f.console.setPauseBeforeClick { _ in clock.advance(by: 100) }
+        let result = await f.deliver()
+        #expect(f.console.clicks(key) == 0)
+        #expect(result.result == .halted)
+        let takeover = try #require(try f.ledger.takeovers(for: key).first)
+        #expect(takeover.record.stage == .preSubmit)
+        #expect(takeover.record.escalate == false)
+    }
+
     @Test func submittingExtendsTheLeaseOverTheConfirmationBound() async throws {
         let clock = ManualClock()
         let f = try PipelineFixture(ledger: { $0.leaseDuration = .seconds(60) },
@@ -247,5 +261,54 @@ struct ClaimExpected: Error {}
         #expect(outcomes.first?.result.result == .halted)
         #expect(f.console.calls == [.reconcile(key)])
         #expect(try f.ledger.takeovers(for: key).first?.record.escalate == true)
+    }
+}
+
+/// A person's resume (issue 15.2 waiting rule, 15.9 refused resumes leave no bundle).
+@Suite struct ResumeRulesTests {
+    let key = PipelineFixture.key
+
+    func bundles(kind: String, in f: PipelineFixture) throws -> Int {
+        let root = f.directory.appendingPathComponent("evidence")
+        let names = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { !$0.hasPrefix(".") }
+        return names.filter { EvidenceVerifier().verify(bundle: root.appendingPathComponent($0)).manifest?.kind == kind }.count
+    }
+
+    @Test func anEscalatedHaltIsNotResumedUntilTheLeaseAndConfirmationBoundHavePassedSinceSubmitting() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(clock: clock)
+        f.console.script(key, .confirmationLost)
+        #expect(await f.deliver().result == .halted)
+        #expect(try f.entry().escalate)
+        await #expect(throws: TakeoverError.self) {
+            _ = try await f.pipeline.resume(key, by: "sec-lead", note: "checked", afterReconciliation: true)
+        }
+        do {
+            _ = try await f.pipeline.resume(key, by: "sec-lead", note: "checked", afterReconciliation: true)
+        } catch {
+            #expect(error.code == .tooSoon)
+            #expect(Int(error.detail ?? "") ?? 0 > 100, "says how long to wait: \(error.detail ?? "-")")
+        }
+        #expect(try f.entry().state == .halted, "nothing changed")
+        #expect(try bundles(kind: "resume", in: f) == 0)
+        clock.advance(by: 60 + 90 + 1)
+        let outcome = try await f.pipeline.resume(key, by: "sec-lead", note: "checked", afterReconciliation: true)
+        #expect(outcome.result.result == .granted)
+        #expect(f.console.clicks(key) == 2, "the first flow's click was lost; the console listed no grant; one new click")
+    }
+
+    @Test func aResumeTheLedgerRefusesLeavesNoResumeBundle() async throws {
+        let f = try PipelineFixture()
+        f.console.script(key, .haltBeforeClick(stage: .console, reasons: [.consoleTimeout]))
+        #expect(await f.deliver().result == .halted)
+        try f.sqlite("""
+            CREATE TRIGGER t_refuse_resume BEFORE UPDATE OF state ON restorations WHEN OLD.state = 'halted'
+            BEGIN SELECT RAISE(ABORT, 'another resume won'); END;
+            """)
+        await #expect(throws: TakeoverError.self) {
+            _ = try await f.pipeline.resume(key, by: "sec-lead", note: "retry")
+        }
+        #expect(try bundles(kind: "resume", in: f) == 0, "a sealed 'resumed' bundle for a resume that never happened")
+        #expect(try f.entry().state == .halted)
     }
 }

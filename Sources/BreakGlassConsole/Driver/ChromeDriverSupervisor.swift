@@ -28,9 +28,13 @@ public actor ChromeDriverSupervisor {
         /// first start reaps every `chromedriver.*.pid` in the same directory whose worker no longer runs (see
         /// `StaleDriverReaper`). Default `nil` (no pid file, no reaping).
         public var pidFile: String?
+        /// Keeping other local users off the managed driver's port (`DriverPortGuard`). Default `.off`; the worker
+        /// and the takeover commands use `webdriver.isolation` (default `auto`).
+        public var isolation: DriverPortGuard.Mode
 
         public init(mode: Mode, readyTimeout: Duration = .seconds(20), checkInterval: Duration = .milliseconds(500),
-                    restartDelay: Duration = .seconds(1), pidFile: String? = nil) {
+                    restartDelay: Duration = .seconds(1), pidFile: String? = nil, isolation: DriverPortGuard.Mode = .off) {
+            self.isolation = isolation
             self.mode = mode
             self.readyTimeout = readyTimeout
             self.checkInterval = checkInterval
@@ -42,6 +46,8 @@ public actor ChromeDriverSupervisor {
     public let configuration: Configuration
     let logger: Logger
     private var process: Process?
+    private var installedGuard: DriverPortGuard?
+    private var isolationReported = false
     /// Times the managed driver was (re)started.
     public private(set) var starts = 0
 
@@ -85,6 +91,12 @@ public actor ChromeDriverSupervisor {
             reaper?.record(driver: child.processIdentifier, port: port)
             starts += 1
             logger.info("chromedriver started", metadata: ["breakglass.port": "\(port)"])
+            try isolate(port: port)
+        } else if case .external(let url) = configuration.mode, !isolationReported, configuration.isolation != .off {
+            isolationReported = true
+            logger.warning(Logger.Message(stringLiteral: "webdriver.url is an external driver: keeping other local users off it is "
+                + "the deployment's job (its own container or network namespace, or an owner-match firewall rule; see README)"),
+                metadata: ["breakglass.webdriver": "\(url)"])
         }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: configuration.readyTimeout)
@@ -93,6 +105,33 @@ public actor ChromeDriverSupervisor {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw WebDriverError(code: .commandTimedOut, command: "GET /status")
+    }
+
+    /// Installs the port guard for the managed driver (per `configuration.isolation`); `required` and not possible:
+    /// the driver is stopped and the start fails.
+    private func isolate(port: Int) throws {
+        guard configuration.isolation != .off else { return }
+        let portGuard = DriverPortGuard(port: port)
+        switch portGuard.install() {
+        case .installed(let table):
+            installedGuard = portGuard
+            logger.info("chromedriver's port closed to other local users", metadata: ["breakglass.nft_table": "\(table)"])
+        case .unavailable(let why):
+            if configuration.isolation == .required {
+                stop()
+                logger.error("webdriver.isolation is required but the driver's port cannot be closed to other users",
+                             metadata: ["breakglass.cause": "\(why)"])
+                throw WebDriverError(code: .sessionNotCreated, command: "isolate chromedriver")
+            }
+            if !isolationReported {
+                isolationReported = true
+                logger.warning(Logger.Message(stringLiteral: "cannot tell whether other local users can reach chromedriver on this host; "
+                    + "run the worker in its own container or network namespace, or install an owner-match rule (README, Security)"),
+                    metadata: ["breakglass.port": "\(port)", "breakglass.cause": "\(why)"])
+            }
+        case .disabled:
+            break
+        }
     }
 
     /// Starts, then watches the child until cancelled (restarting it when it dies); stops it on the way out.
@@ -116,6 +155,8 @@ public actor ChromeDriverSupervisor {
     /// inherits the runtime's blocked signals, SIGTERM included, so the SIGKILL is what usually ends it: close the
     /// browser sessions (`BrowserPool.close()`) before stopping the driver, or their Chromium processes outlive it.
     public func stop() {
+        installedGuard?.remove()
+        installedGuard = nil
         guard let child = process else { return }
         process = nil
         guard child.isRunning else { return }

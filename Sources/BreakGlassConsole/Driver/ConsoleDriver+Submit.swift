@@ -87,6 +87,7 @@ extension ConsoleDriver {
             try await console.await(screen.recognize, screen: submitScreen)
             for assertion in screen.assertions { try await console.check(assertion, screen: submitScreen) }
         }
+        try await console.requireConsoleOrigin("final submit", screen: submitScreen)
         state.recorder.step("pre-submit", screen: submitScreen, action: "console state re-asserted")
         do {
             try await hooks.beforeSubmit()
@@ -96,6 +97,10 @@ extension ConsoleDriver {
             throw ConsoleFailure(.consoleError, "submitting could not be recorded; nothing was clicked", screen: submitScreen)
         }
         state.recorder.step("pre-submit", screen: submitScreen, action: "submitting recorded")
+        if let refusal = hooks.clickAllowed() {
+            state.recorder.step("pre-submit", screen: submitScreen, action: "click refused", outcome: "failed", detail: refusal)
+            throw ConsoleFailure(.consoleError, "not clicked: \(refusal)", screen: submitScreen)
+        }
 
         // The click. From here on, access may have been granted: every halt escalates.
         state.stage = .postSubmit
@@ -104,7 +109,7 @@ extension ConsoleDriver {
         state.recorder.mark("click")
         state.recorder.step("post-submit", screen: submitScreen, action: "final click")
         try await console.press(map.submit.button, what: "submit", screen: submitScreen,
-                                navigationTimeoutMs: map.timeouts.confirmationMs)
+                                navigationTimeoutMs: map.timeouts.confirmationMs, originChecked: true)
         CrashPoint.reach(.afterClick)
         let confirmation = try await awaitConfirmation(console, request: request, state: &state)
         CrashPoint.reach(.afterConfirmation)

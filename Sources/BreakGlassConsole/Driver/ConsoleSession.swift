@@ -55,6 +55,27 @@ public struct ConsoleSession: Sendable {
         try await wd("navigate", screen: screen) { try await browser.navigate(to: target) }
     }
 
+    /// Refuses to go on (`CONSOLE_UNEXPECTED_SCREEN`) unless the page's origin is the configured console's
+    /// (issue 16.2): a console URL that redirects elsewhere must never receive the console password, any entered
+    /// value, or the final click.
+    public func requireConsoleOrigin(_ action: String, screen: String?) async throws(ConsoleFailure) {
+        let current = try await wd("read the page URL", screen: screen) { try await browser.currentURL() }
+        guard let expected = Self.origin(of: baseURL), Self.origin(of: current) == expected else {
+            throw ConsoleFailure.unexpectedScreen(
+                "\(action): the page is not on the configured console origin (\(Self.origin(of: current) ?? "no origin"))",
+                screen: screen)
+        }
+    }
+
+    /// `scheme://host:port`, lower-cased, with the scheme's default port made explicit; nil for a URL without a host.
+    public static func origin(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+              let host = components.host?.lowercased(), !host.isEmpty
+        else { return nil }
+        let port = components.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
+        return "\(scheme)://\(host):\(port)"
+    }
+
     /// The current URL without its query string and fragment (they may carry tokens), masked.
     public func currentURLForRecord() async -> String? {
         guard let url = try? await browser.currentURL() else { return nil }
@@ -126,6 +147,7 @@ public struct ConsoleSession: Sendable {
     /// Fills one field; returns the masked value entered (for the takeover record and evidence).
     public func fill(_ field: ConsoleMap.Field, screen: String) async throws(ConsoleFailure) -> String {
         let action = "fill \(field.field) (\(field.selector))"
+        try await requireConsoleOrigin(action, screen: screen)
         switch field.fieldKind {
         case .text:
             let value = field.source.text(in: context)
@@ -232,7 +254,11 @@ public struct ConsoleSession: Sendable {
     /// Clicks the element matching `selector`, then waits (bounded by `navigationTimeoutMs`, default the map's
     /// screen timeout) until the page it was on has been replaced, so the next recognition never sees the old page.
     /// A click that does not load a new document is not an error here: the recognition that follows decides.
-    public func press(_ selector: String, what: String, screen: String?, navigationTimeoutMs: Int? = nil) async throws(ConsoleFailure) {
+    /// `originChecked`: the caller checked the page's origin just before (the final click: no extra round trip
+    /// between `submitting` and the click).
+    public func press(_ selector: String, what: String, screen: String?, navigationTimeoutMs: Int? = nil,
+                      originChecked: Bool = false) async throws(ConsoleFailure) {
+        if !originChecked { try await requireConsoleOrigin("press \(what)", screen: screen) }
         try await wd("press \(what) (\(selector))", screen: screen) {
             let element = try await browser.findElement(css: selector)
             _ = try await browser.executeScript("window.__breakglassPage = true; return true;")

@@ -9,7 +9,7 @@ import Darwin
 enum DurableFiles {
     /// Creates `path` (which must not exist) with `data`, then fsyncs it.
     static func write(_ data: Data, to path: String) throws(EvidenceError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .writeFailed("open failed (errno \(errno))", path: path) }
         defer { close(fd) }
         var written = 0
@@ -30,7 +30,7 @@ enum DurableFiles {
     }
 
     static func makeDirectory(_ path: String) throws(EvidenceError) {
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
             throw .writeFailed("mkdir failed (errno \(errno))", path: path)
         }
     }

@@ -1,4 +1,5 @@
 import BreakGlassCore
+import Crypto
 public import Foundation
 
 /// A bundle before it is written: the request it documents and its artifacts (already masked).
@@ -49,7 +50,23 @@ public struct EvidenceBundle: Sendable {
             .replacingOccurrences(of: ".", with: "")
         let random = String(UInt32.random(in: 0...0xFF_FFFF), radix: 16)
         let suffix = String(repeating: "0", count: 6 - random.count) + random
-        return "\(caseID)_\(tenantID)_\(stamp)_\(suffix)"
+        return "\(pathSafe(caseID))_\(pathSafe(tenantID))_\(stamp)_\(suffix)"
+    }
+
+    /// An identifier as one short, safe path segment (issue 16.4): the contract allows `:` and 128 characters per id,
+    /// which made bundle paths fail (a `:` is refused in artifact paths; two long ids overflow NAME_MAX). Characters
+    /// outside `[A-Za-z0-9._-]` become `-`; an id that was changed or is longer than 40 characters is cut to 24 and
+    /// followed by 12 hex digits of its SHA-256, so distinct ids stay distinct. The manifest keeps the real ids.
+    public static func pathSafe(_ id: String) -> String {
+        var changed = false
+        let mapped = String(id.unicodeScalars.map { scalar -> Character in
+            let ok = (scalar.value < 128) && (CharacterSet.alphanumerics.contains(scalar) || scalar == "." || scalar == "_" || scalar == "-")
+            if !ok { changed = true }
+            return ok ? Character(scalar) : "-"
+        })
+        guard changed || mapped.count > 40 else { return mapped.isEmpty ? "x" : mapped }
+        let digest = SHA256.hash(data: Data(id.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+        return String(mapped.prefix(24)) + "-" + digest
     }
 
     /// Adds (or replaces) an artifact. The path must be relative, without `..`, and not a manifest file name.

@@ -199,6 +199,12 @@ extension ConsoleMap {
         extract(confirmation.status, "$.confirmation.status")
         if confirmation.status.expected == nil { issue("$.confirmation.status.expected", "list the statuses that mean granted") }
         if let e = confirmation.expiresAt { extract(e, "$.confirmation.expires_at") }
+        if confirmation.duplicate == nil {
+            // Target-side uniqueness is the last line against a process frozen between its last check and the click
+            // (issue 15.2): a map must say how the console refuses a second grant for the same external reference.
+            issue("$.confirmation.duplicate",
+                  "required: the page the console shows when a grant already exists for the external reference")
+        }
         if let d = confirmation.duplicate {
             recognize(d.recognize, "$.confirmation.duplicate.recognize")
             selector(d.idSelector, "$.confirmation.duplicate.id_selector")

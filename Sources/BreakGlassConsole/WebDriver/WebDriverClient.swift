@@ -25,10 +25,13 @@ public struct WebDriverClient: Sendable {
         /// Bound on creating a session (starting a browser). Default 60 s.
         public var newSessionTimeout: Duration
 
-        /// `--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage` (PLATFORM.md: needed as root), plus a
-        /// fixed window size so screenshots are comparable.
+        /// `--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage` (PLATFORM.md: needed as root), a fixed
+        /// window size so screenshots are comparable, and `--remote-debugging-pipe`: chromedriver talks DevTools to the
+        /// browser over a pipe, so the browser opens no DevTools TCP port another local user could attach to and
+        /// watch the console password being posted (issue 16.1).
         public static let defaultChromiumArguments = [
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1024",
+            "--remote-debugging-pipe",
         ]
 
         public init(url: String, chromiumBinary: String? = nil,

@@ -96,6 +96,8 @@ public enum ConfigurationKeys {
               "Window for the grant to show in IAM admin-state (else GRANT_UNVERIFIED)."),
         // webdriver
         .init("webdriver.url", .string, default: nil, "A running WebDriver endpoint; empty: the worker starts chromedriver itself."),
+        .init("webdriver.isolation", .string, default: "auto",
+              "Keep other local users off the managed chromedriver's port: auto (an nftables owner rule when root and nft are there, else a warning), required (refuse to start without it), off (the deployment isolates the worker)."),
         .init("webdriver.chromedriver_path", .string, default: "/usr/bin/chromedriver", "chromedriver binary."),
         .init("webdriver.chromium_path", .string, default: "/usr/bin/chromium", "Chromium binary."),
         // evidence
@@ -103,6 +105,9 @@ public enum ConfigurationKeys {
         .init("evidence.key_file", .string, default: nil,
               "Ed25519 seed sealing evidence manifests; default: generated beside the evidence dir."),
         // ops
+        // security
+        .init("security.allow_plain_http", .bool, default: "false",
+              "Accept http:// console and source URLs off loopback (a lab only: the console password and the source token then cross the network in the clear)."),
         .init("ops.host", .string, default: "127.0.0.1", "Ops HTTP server address (/livez, /readyz, /metrics)."),
         .init("ops.port", .int, default: "9090", "Ops HTTP server port; 0 disables it."),
         // log

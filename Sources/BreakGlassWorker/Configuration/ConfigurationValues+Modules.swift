@@ -1,5 +1,6 @@
 public import BreakGlassAMQP
 public import BreakGlassCore
+public import BreakGlassConsole
 public import BreakGlassLedger
 public import BreakGlassSources
 import Foundation
@@ -73,6 +74,11 @@ extension ConfigurationValues {
     }
 
     public var inFlight: Int { int("worker.in_flight") ?? 2 }
+
+    /// `webdriver.isolation` (validated at load).
+    public var webDriverIsolation: DriverPortGuard.Mode {
+        string("webdriver.isolation").flatMap(DriverPortGuard.Mode.init(rawValue:)) ?? .auto
+    }
 
     /// `console.grant_verify_window_seconds`: how long IAM may take to show a confirmed grant.
     public var grantVerificationWindow: Duration { .seconds(int("console.grant_verify_window_seconds") ?? 15) }

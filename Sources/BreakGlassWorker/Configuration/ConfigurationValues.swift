@@ -1,4 +1,5 @@
 public import BreakGlassCore
+import BreakGlassConsole
 import Foundation
 
 /// The effective configuration: every key of ``ConfigurationKeys`` with its value (or nil when optional and
@@ -46,6 +47,11 @@ public struct ConfigurationValues: Sendable {
         return nil
     }
 
+    public func bool(_ key: String) -> Bool? {
+        if case .bool(let value)? = storage[key] { return value }
+        return nil
+    }
+
     public func stringList(_ key: String) -> [String]? {
         if case .stringList(let values)? = storage[key], !values.isEmpty { return values }
         return nil
@@ -75,6 +81,24 @@ public struct ConfigurationValues: Sendable {
         if let url = string("amqp.url"), !(url.hasPrefix("amqp://") || url.hasPrefix("amqps://")) {
             throw .missingValue("amqp.url", "must start with amqp:// or amqps://")
         }
+        if let isolation = string("webdriver.isolation"), DriverPortGuard.Mode(rawValue: isolation) == nil {
+            throw .missingValue("webdriver.isolation", "must be auto, required or off")
+        }
+        // The console password and the source token cross these connections (issue 16.2).
+        if bool("security.allow_plain_http") != true {
+            for key in ["console.url", "sources.base_url"] {
+                if let url = string(key), Self.isPlainHTTPOffLoopback(url) {
+                    throw .missingValue(key, "http:// is accepted on loopback only; use https:// or set security.allow_plain_http (a lab)")
+                }
+            }
+        }
+    }
+
+    /// `http://` to a host other than loopback (127.0.0.0/8, ::1, localhost).
+    static func isPlainHTTPOffLoopback(_ url: String) -> Bool {
+        guard let components = URLComponents(string: url), components.scheme?.lowercased() == "http" else { return false }
+        let host = (components.host ?? "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return !(host == "localhost" || host == "::1" || host.hasPrefix("127."))
     }
 
     /// `key: value` lines for `breakglass config show`, secrets redacted (set or unset is shown, never the value).
@@ -85,10 +109,34 @@ public struct ConfigurationValues: Sendable {
             if spec.isSecret {
                 shown = value == nil ? "(unset)" : "<redacted>"
             } else {
-                shown = value?.yaml ?? "(unset)"
+                shown = value.map { Self.redactingUserinfo($0.yaml) } ?? "(unset)"
             }
             return "\(spec.name) = \(shown)"
         }
+    }
+
+    /// `scheme://user:password@host…` → `scheme://user:<redacted>@host…` (and a lone `user@` that may be a token →
+    /// `<redacted>@`), anywhere in `text`: a URL-valued key must never print its credentials (issue 16.7).
+    public static func redactingUserinfo(_ text: String) -> String {
+        guard text.contains("://"), text.contains("@") else { return text }
+        var output = ""
+        var rest = Substring(text)
+        while let scheme = rest.range(of: "://") {
+            output += rest[..<scheme.upperBound]
+            rest = rest[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" || $0 == " " || $0 == "\"" } ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            if let at = authority.lastIndex(of: "@") {
+                let userinfo = authority[..<at]
+                if let colon = userinfo.firstIndex(of: ":") {
+                    output += userinfo[..<colon] + ":<redacted>@"
+                } else {
+                    output += "<redacted>@"
+                }
+                rest = rest[rest.index(after: at)...]
+            }
+        }
+        return output + rest
     }
 }
 

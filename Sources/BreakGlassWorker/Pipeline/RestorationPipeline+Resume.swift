@@ -34,6 +34,14 @@ extension RestorationPipeline {
         let entry = try halted(key)
         let request = try originalRequest(entry)
         guard clock() < request.notAfter else { throw .requestExpired(key) }
+        // The waiting rule (issue 15.2): after a `submitting`, the key is not acted on again until the lease and the
+        // confirmation bound have passed since it began; a worker frozen before its click could still click until
+        // then (and refuses to once its own lease cannot cover the confirmation).
+        if entry.escalate, let submittingAt = entry.submittingAt {
+            let settle = Self.seconds(ledger.configuration.leaseDuration) + Self.seconds(configuration.confirmationBound)
+            let wait = submittingAt.addingTimeInterval(settle).timeIntervalSince(clock())
+            if wait > 0 { throw .tooSoon(key, waitSeconds: Int(wait.rounded(.up))) }
+        }
         guard entry.resumeCount < ledger.configuration.maximumResumes else {
             throw .resumeLimit(key, resumes: entry.resumeCount)
         }
@@ -97,6 +105,12 @@ extension RestorationPipeline {
                 key, by: person, note: note, owner: configuration.workerID,
                 afterReconciliation: entry.escalate && afterReconciliation, events: [OutboxMessage(resumed, key: key)])
         } catch {
+            // Refused (another person's resume won the race, the state changed): this bundle documents nothing that
+            // happened, so it does not stay beside the real ones (issue 15.9).
+            try? FileManager.default.removeItem(atPath: resumeEvidence.path)
+            log.notice("resume refused by the ledger; its evidence bundle was removed", metadata: [
+                "breakglass.bundle_id": "\(resumeEvidence.bundleID)",
+            ])
             throw Self.ledgerError(key, error)
         }
         log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"

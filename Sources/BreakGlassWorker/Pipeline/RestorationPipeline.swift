@@ -220,15 +220,24 @@ public final class RestorationPipeline: Sendable {
         let gated = ClaimBox(try await ledger.passGate(claim, approvalRefs: approvalRefs, checkedAt: gate.evaluatedAt))
         CrashPoint.reach(.afterGate)
         let refusal = SubmittingRefusal()
-        let hooks = SubmissionHooks.live(sources: sources, policy: configuration.gatePolicy) {
+        var hooks = SubmissionHooks.live(sources: sources, policy: configuration.gatePolicy) {
             try await self.recordSubmitting(gated, refusal: refusal, logger: log)
             CrashPoint.reach(.beforeClick)
+        }
+        // The last check before the click, from memory: the lease written with `submitting` must still cover the
+        // confirmation bound (a process frozen after `submitting` must not click once someone may have taken over).
+        let bound = Self.seconds(configuration.confirmationBound)
+        hooks.clickAllowed = {
+            let lease = gated.withLock { $0.leaseExpiresAt }
+            let left = lease.timeIntervalSince(clock())
+            return left > bound ? nil : "the claim's lease has \(Int(left)) s left, less than the confirmation bound"
         }
         let consoleStarted = ContinuousClock.now
         // The claim's lease is renewed while the console flow runs, so a slow console never lets a live claim
         // lapse (another worker would then take the key over). The renewal stops with the flow.
+        let flowHooks = hooks
         let outcome = await withLeaseRenewal(gated, logger: log) {
-            await self.console.submit(request, hooks: hooks, gate: gate, sources: snapshot, resumeDraftID: resumeDraftID)
+            await self.console.submit(request, hooks: flowHooks, gate: gate, sources: snapshot, resumeDraftID: resumeDraftID)
         }
         metrics.console(seconds: Self.seconds(since: consoleStarted))
         if let window = outcome.recheckToClick { metrics.recheckToClick(seconds: window) }
@@ -377,6 +386,10 @@ public final class RestorationPipeline: Sendable {
             log.error("evidence bundle could not be written", metadata: ["breakglass.error": "\(error.code)"])
             return nil
         }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {

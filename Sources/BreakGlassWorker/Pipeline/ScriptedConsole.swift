@@ -136,6 +136,12 @@ public final class ScriptedConsole: RestorationConsole {
             return result
         }
         if let pause = state.withLock({ $0.pauseBeforeClick }) { await pause(key) }
+        if let refusal = hooks.clickAllowed() {
+            recorder.step("pre-submit", action: "click refused", outcome: "failed", detail: refusal)
+            return outcome(.halted(TakeoverRecord(reasons: [.consoleError], stage: .preSubmit, escalate: false,
+                                                  note: "not clicked: \(refusal)")),
+                           request: request, recorder: &recorder, clicked: false)
+        }
         record(.click(key))
         state.withLock { $0.clicks[key, default: 0] += 1 }
         recorder.step("post-submit", action: "final click")

@@ -37,6 +37,9 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
         /// outbox, the key is in flight under this command's claim at `epoch`), then the run failed (fenced by a
         /// newer owner, database error; see `ledgerCode`). The key stays in flight until the claim's lease lapses;
         /// then `takeover recover CASE/TENANT` finishes it safely (a `submitting` row is reconciled, never resubmitted).
+        /// The key's last `submitting` began less than lease + confirmation bound ago: a worker frozen before its
+        /// click could still click. `detail` says how many seconds to wait.
+        case tooSoon = "too-soon"
         case resumedButUnfinished = "resumed-but-unfinished"
         /// NOT a refusal: `takeover recover` took the claim over (at `epoch`), then the run failed; as for
         /// `resumedButUnfinished`, run `takeover recover` again once the lease lapses.
@@ -119,6 +122,10 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
 
     public static func invalidInput(_ key: RestorationKey?, _ detail: String) -> Self {
         Self(.invalidInput, key: key, detail: detail)
+    }
+
+    public static func tooSoon(_ key: RestorationKey, waitSeconds: Int) -> Self {
+        Self(.tooSoon, key: key, state: .halted, detail: "\(waitSeconds)")
     }
 
     public static func ledger(_ key: RestorationKey?, _ error: LedgerError) -> Self {

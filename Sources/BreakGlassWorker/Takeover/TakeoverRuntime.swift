@@ -43,7 +43,8 @@ public struct TakeoverRuntime: Sendable {
         let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
         let supervisor = ChromeDriverSupervisor(
             configuration: .init(mode: values.string("webdriver.url").map { .external(url: $0) }
-                ?? .managed(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick())),
+                ?? .managed(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick()),
+                isolation: values.webDriverIsolation),
             logger: logger)
         let pool = BrowserPool(
             client: WebDriverClient(configuration: .init(url: supervisor.url, chromiumBinary: values.string("webdriver.chromium_path"))),

@@ -174,6 +174,9 @@ extension TakeoverCommand {
         case .reconciliationFailed:
             text = "the console's active grants could not be read (\(error.reasons.map(\.rawValue).joined(separator: ", "))): "
                 + "not resumed (evidence: \(error.evidencePath ?? "-"))"
+        case .tooSoon:
+            text = "\(key) was submitting less than the lease plus the confirmation bound ago: a frozen worker's click "
+                + "could still land; wait \(error.detail ?? "?") s, then run this again (nothing was changed)"
         case .inProgress: text = "a live owner holds \(key) (\(error.detail ?? "")); wait for its decision or its lease"
         case .alreadyRevoked: text = "\(key) was already revoked"
         case .evidenceFailed: text = "the evidence bundle could not be written; nothing was changed (\(error.detail ?? ""))"

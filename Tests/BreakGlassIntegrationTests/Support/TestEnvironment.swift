@@ -57,6 +57,24 @@ enum TestEnvironment {
         return url
     }
 
+    /// Runs a program to completion; its combined output. Throws when it exits non-zero.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestEnvironmentError.commandFailed("\(executable) \(arguments.joined(separator: " ")): \(output)", Int32(process.terminationStatus))
+        }
+        return output
+    }
+
     /// Runs `scripts/rabbitmq-node <command> <dir>` for the test broker (stop, start, restart, kill, pid).
     ///
     /// Output goes through a file, not a pipe, and the command runs through `system()`: a broker start leaves

@@ -1,0 +1,92 @@
+import BreakGlassConsole
+import BreakGlassCore
+import BreakGlassSimulator
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 16.2: the console origin is pinned. A configured console URL that redirects to another origin must never
+/// get the password typed into the other origin's page, nor a click (on main 052ef4c the worker typed and posted it).
+@Suite("Console security (Chromium + simulator)", .serialized, .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
+struct ConsoleSecurityTests {
+    /// An HTTP server on 127.0.0.1 that answers every request with a 302 to `target` + the same path.
+    final class RedirectServer: @unchecked Sendable {
+        let process = Process()
+        let port: Int
+
+        init(target: String) throws {
+            port = Int.random(in: 50_000...59_000)
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = ["-c", """
+                import http.server, sys
+                target = sys.argv[2]
+                class H(http.server.BaseHTTPRequestHandler):
+                    def do_GET(self):
+                        self.send_response(302); self.send_header("Location", target + self.path); self.end_headers()
+                    do_POST = do_GET
+                    def log_message(self, *args): pass
+                http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+                """, String(port), target]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        func stop() {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    @Test("a console URL redirecting to another origin: halted CONSOLE_UNEXPECTED_SCREEN before any fill, no login, no grant")
+    func redirectToAnotherOriginHalts() async throws {
+        var server: RedirectServer?
+        defer { server?.stop() }
+        try await ConsoleHarness.run(consoleURL: { simURL in
+            // The simulator's own pages, but on another origin (localhost instead of 127.0.0.1): what an attacker
+            // controlling a redirect would show.
+            let other = simURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+            let redirect = try! RedirectServer(target: other)
+            server = redirect
+            return "http://127.0.0.1:\(redirect.port)"
+        }) { h in
+            let port = try #require(server?.port)
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(10)) { Self.answers(port: port) })
+            let request = ConsoleHarness.request()
+            let outcome = await h.driver.submit(request, hooks: h.hooks())
+            let record = try #require(outcome.takeover, "granted through another origin")
+            #expect(record.reasons == [.consoleUnexpectedScreen])
+            #expect(!outcome.clicked)
+            #expect(record.enteredValues.isEmpty, "nothing was typed: \(record.enteredValues)")
+            #expect(await h.beforeSubmitCalls.value == 0)
+            #expect(await h.grantCount(request) == 0)
+            #expect(await h.sim.state.loginAttempts() == 0, "the console password was posted to another origin")
+        }
+    }
+
+    @Test("origins compare scheme, host and port (default ports made explicit)")
+    func originComparison() {
+        #expect(ConsoleSession.origin(of: "http://127.0.0.1:8080/login?x=1") == "http://127.0.0.1:8080")
+        #expect(ConsoleSession.origin(of: "HTTPS://Console.Example/a") == "https://console.example:443")
+        #expect(ConsoleSession.origin(of: "https://console.example:443/") == ConsoleSession.origin(of: "https://console.example"))
+        #expect(ConsoleSession.origin(of: "http://localhost:8080/") != ConsoleSession.origin(of: "http://127.0.0.1:8080/"))
+        #expect(ConsoleSession.origin(of: "about:blank") == nil)
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
+    static func answers(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
