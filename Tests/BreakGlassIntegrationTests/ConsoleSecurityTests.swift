@@ -35,9 +35,11 @@ struct ConsoleSecurityTests {
             try process.run()
         }
 
+        /// SIGKILL (a child of `Process` inherits the runtime's blocked SIGTERM), then a bounded poll (`waitUntilExit`
+        /// can spin forever inside Swift concurrency on Linux).
         func stop() {
-            process.terminate()
-            process.waitUntilExit()
+            kill(process.processIdentifier, SIGKILL)
+            for _ in 0..<100 where process.isRunning { usleep(20_000) }
         }
     }
 
