@@ -202,7 +202,7 @@ struct TakeoverCommandTests {
                     let relay = OutboxRelay(ledger: t.ledger, publisher: publisher, configuration: relayConfiguration)
                     live = Task { try await relay.run() }
                     #expect(try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
-                        !(try await t.ledger.acquireRelayLease(owner: "probe", duration: .seconds(1)))
+                        try t.sqlite("SELECT owner FROM relay_lease").contains("w-live")
                     })
                 default:
                     break
