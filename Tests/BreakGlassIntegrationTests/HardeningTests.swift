@@ -84,6 +84,104 @@ struct HardeningTests {
         }
     }
 
+    // MARK: - 15.2
+
+    /// `breakglass ARGS` as a person runs it beside the workers of `withWorld` (same configuration and files).
+    static func cli(_ arguments: [String], dir: URL, simURL: String, amqpURL: String, environment extra: [String: String]) async throws
+        -> (status: Int32, output: String)
+    {
+        let process = Process()
+        process.executableURL = try #require(W.binary)
+        process.arguments = arguments + ["--config", W.repoRoot.appendingPathComponent("config/demo/worker.yaml").path]
+        process.currentDirectoryURL = W.repoRoot
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BREAKGLASS_") || $0.key.hasPrefix("BREAKGLASS_TEST_") }
+        environment.merge([
+            "BREAKGLASS_WORKER_ID": "person-cli",
+            "BREAKGLASS_AMQP_URL": amqpURL,
+            "BREAKGLASS_LEDGER_PATH": dir.appendingPathComponent("ledger.sqlite").path,
+            "BREAKGLASS_EVIDENCE_DIR": dir.appendingPathComponent("evidence").path,
+            "BREAKGLASS_SOURCES_BASE_URL": simURL,
+            "BREAKGLASS_SOURCES_TOKEN_FILE": dir.appendingPathComponent("sources.token").path,
+            "BREAKGLASS_CONSOLE_URL": simURL,
+            "BREAKGLASS_CONSOLE_PASSWORD_FILE": dir.appendingPathComponent("console.password").path,
+            "BREAKGLASS_WEBDRIVER_URL": TestEnvironment.webDriverURL ?? "http://127.0.0.1:9",
+            "BREAKGLASS_OPS_PORT": "0",
+        ]) { _, new in new }
+        environment.merge(extra) { _, new in new }
+        process.environment = environment
+        let log = dir.appendingPathComponent("cli-\(UUID().uuidString.prefix(6)).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let exited = ExitFlag()
+        DispatchQueue.global().async {
+            process.waitUntilExit()
+            exited.set()
+        }
+        let finished = try await TestEnvironment.waitUntil(timeout: .seconds(120), poll: .milliseconds(100)) { exited.value }
+        if !finished { kill(process.processIdentifier, SIGKILL) }
+        try handle.close()
+        return (finished ? process.terminationStatus : -1, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+
+    @Test("frozen after submitting, taken over and halted, resumed by a person, then thawed: one submit, one grant",
+          .enabled(if: enabled, .init(rawValue: TestEnvironment.skipHint)))
+    func frozenSubmitterThenResumeSubmitsOnce() async throws {
+        try await W.withWorld { sim, dir, signer, amqpURL, connection in
+            let keys = dir.appendingPathComponent("trusted-keys.json")
+            // Short lease and IAM window so the takeover comes within the test: lease 3 s + confirmation bound
+            // (the map's 20 s + 2 s + 5 s) after `submitting`.
+            let settings = ["BREAKGLASS_CONSOLE_GRANT_VERIFY_WINDOW_SECONDS": "2", "BREAKGLASS_LEDGER_LEASE_SECONDS": "3"]
+            var frozenEnvironment = settings
+            frozenEnvironment["BREAKGLASS_FREEZE_AT"] = "before-click"
+            let frozen = try W.WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: keys, drainSeconds: 2,
+                                             leaseSeconds: 3, name: "frozen", extraEnvironment: frozenEnvironment)
+            defer { kill(frozen.process.processIdentifier, SIGCONT); frozen.crash() }
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { frozen.readyStatus() == 200 }, "\(frozen.logText.suffix(2000))")
+            let (body, header) = W.signedRequest(signer: signer, requestID: "REQ-IT-FROZEN")
+            try await Self.publish(connection, body: body, header: header, id: "REQ-IT-FROZEN")
+            let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) {
+                frozen.logText.contains("freeze point before-click reached")
+            }, "\(frozen.logText.suffix(3000))")
+            #expect(try ledger.entry(for: Self.key)?.state == .submitting)
+
+            // Another worker gets the redelivery once the broker drops the frozen connection, waits out the lease
+            // (extended over the confirmation bound at `submitting`), reconciles: no grant, an escalated halt.
+            let other = try W.WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: keys, drainSeconds: 2,
+                                            leaseSeconds: 3, name: "other", extraEnvironment: settings)
+            defer { _ = other.terminate() }
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(120)) {
+                let entry = try? ledger.entry(for: Self.key)
+                return entry?.state == .halted && entry?.escalate == true
+            }, "\(other.logText.suffix(3000))")
+
+            // The person follows the runbook: resume after reconciliation (waiting if the command says so).
+            var resumed: (status: Int32, output: String) = (-1, "")
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(90), poll: .seconds(1)) {
+                resumed = try await Self.cli(
+                    ["takeover", "resume", "CASE-88121/tnt-4f9a2c", "--by", "sec-lead-1", "--note", "no grant listed",
+                     "--after-reconciliation"], dir: dir, simURL: sim.baseURL, amqpURL: amqpURL, environment: settings)
+                return !resumed.output.contains("too-soon") && !resumed.output.contains("then run this again")
+            }, "\(resumed.output.suffix(2000))")
+            #expect(resumed.status == 0, "\(resumed.output.suffix(3000))")
+            #expect(try ledger.entry(for: Self.key)?.state == .granted)
+
+            // The frozen worker wakes up: its lease cannot cover a confirmation any more, so it must not click.
+            kill(frozen.process.processIdentifier, SIGCONT)
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(30)) {
+                frozen.logText.contains("claim fenced by a newer owner") || frozen.logText.contains("click refused")
+                    || frozen.logText.contains("not clicked")
+            }, "\(frozen.logText.suffix(3000))")
+            let reference = "CASE-88121/tnt-4f9a2c"
+            let submits = await sim.state.submitCounts().filter { $0.externalReference == reference }.map(\.count)
+            #expect(submits == [1], "the console saw \(submits) submits for the key")
+            #expect(await W.grantCount(sim.state, reference) == 1)
+        }
+    }
+
     // MARK: - 15.8
 
     @Test("a worker that never reached the broker stops on SIGTERM (closed port, wrong password)",

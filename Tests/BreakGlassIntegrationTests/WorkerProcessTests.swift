@@ -36,7 +36,7 @@ struct WorkerProcessTests {
         let log: URL
 
         init(dir: URL, amqpURL: String, simURL: String, trustedKeys: URL, drainSeconds: Int, leaseSeconds: Int = 120,
-             name: String = "worker", ledgerPath: String? = nil) throws {
+             name: String = "worker", ledgerPath: String? = nil, extraEnvironment: [String: String] = [:]) throws {
             self.dir = dir
             self.opsPort = Int.random(in: 30_000...39_000)
             self.log = dir.appendingPathComponent("\(name).log")
@@ -64,6 +64,7 @@ struct WorkerProcessTests {
                 "BREAKGLASS_CONSOLE_PASSWORD_FILE": passwordFile.path,
                 "BREAKGLASS_OPS_PORT": String(opsPort),
             ]) { _, new in new }
+            environment.merge(extraEnvironment) { _, new in new }
             process.environment = environment
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)

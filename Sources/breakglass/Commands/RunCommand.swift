@@ -44,8 +44,29 @@ enum LoggingSetup {
 
 /// `BREAKGLASS_CRASH_AT=<point>[@<n>]` (chaos runs, issue 9): armed in debug builds, or in any build with
 /// `run --enable-crash-points`; otherwise the worker refuses to start rather than silently ignore it.
+///
+/// `BREAKGLASS_FREEZE_AT=<point>[@<n>]` arms the same points, but the process stops itself there (SIGSTOP) instead of
+/// dying: a worker frozen at an exact place (issue 15.2: frozen after `submitting`, before the click), thawed later
+/// with SIGCONT by the test that froze it. Same rules as crash points; the two cannot be armed together.
 enum CrashPoints {
+    static let freezeVariable = "BREAKGLASS_FREEZE_AT"
+
     static func armFromEnvironment(explicitlyEnabled: Bool, logger: Logger) throws {
+        if let text = ProcessInfo.processInfo.environment[freezeVariable], !text.isEmpty {
+            guard explicitlyEnabled || _isDebugAssertConfiguration() else {
+                throw ValidationError("\(freezeVariable) is set but crash points are off in this build (pass --enable-crash-points)")
+            }
+            guard let arming = CrashPoint.Arming(parsing: text) else {
+                throw ValidationError("\(freezeVariable): expected <point>[@<n>]")
+            }
+            logger.warning("freeze point armed", metadata: ["breakglass.freeze_point": "\(arming.point.rawValue)"])
+            CrashPoint.arm(arming) { point in
+                let line = "breakglass: freeze point \(point.rawValue) reached; SIGSTOP\n"
+                line.withCString { _ = write(2, $0, strlen($0)) }
+                kill(getpid(), SIGSTOP)
+            }
+            return
+        }
         guard let text = ProcessInfo.processInfo.environment[CrashPoint.environmentVariable], !text.isEmpty else { return }
         // Debug builds (tests, chaos runs) arm them without the flag.
         guard explicitlyEnabled || _isDebugAssertConfiguration() else {
