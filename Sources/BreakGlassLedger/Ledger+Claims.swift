@@ -18,7 +18,7 @@ extension Ledger {
         try Self.validate(key)
         guard Identifier.isValid(requestID) else { throw LedgerError.invalidInput("request id") }
         guard !owner.isEmpty else { throw LedgerError.invalidInput("owner") }
-        let clock = configuration.clock
+        let clock = self.clock
         let leaseDuration = lease
         let outcome: ClaimOutcome = try await write(key) { db in
             let now = clock()
@@ -65,13 +65,13 @@ extension Ledger {
     public func recordSighting(_ key: RestorationKey, requestID: String) async throws {
         try Self.validate(key)
         guard Identifier.isValid(requestID) else { throw LedgerError.invalidInput("request id") }
-        let clock = configuration.clock
+        let clock = self.clock
         try await write(key) { db in try Self.recordSighting(db, key, requestID: requestID, at: clock()) }
     }
 
     /// Extends the claim's lease (a long console flow renews before it expires). Fenced by the epoch.
     public func renew(_ claim: Claim, lease: Duration? = nil) async throws -> Claim {
-        let clock = configuration.clock
+        let clock = self.clock
         return try await write(claim.key) { db in
             let entry = try Self.fencedEntry(db, claim)
             let now = clock()
@@ -91,7 +91,7 @@ extension Ledger {
 
     /// claimed → gate-passed, recording the approval references used and the time of the gate's reading.
     public func passGate(_ claim: Claim, approvalRefs: [String], checkedAt: Date) async throws -> Claim {
-        let clock = configuration.clock
+        let clock = self.clock
         return try await write(claim.key) { db in
             let entry = try Self.fencedEntry(db, claim)
             var machine = entry.machine
@@ -120,7 +120,7 @@ extension Ledger {
     public func beginSubmitting(
         _ claim: Claim, recheckedAt: Date, margin: Duration = .zero, extendBy: Duration? = nil
     ) async throws -> Claim {
-        let clock = configuration.clock
+        let clock = self.clock
         let marginSeconds = Self.seconds(margin)
         let extend = extendBy
         return try await write(claim.key) { db in
@@ -146,7 +146,7 @@ extension Ledger {
     /// Returns once both are durable. Fenced by the epoch.
     @discardableResult
     public func decide(_ claim: Claim, _ input: DecisionInput, events: [OutboxMessage] = []) async throws -> Decision {
-        let clock = configuration.clock
+        let clock = self.clock
         let decision: Decision = try await write(claim.key) { db in
             let entry = try Self.fencedEntry(db, claim)
             var machine = entry.machine
@@ -219,7 +219,7 @@ extension Ledger {
     ) async throws -> RejectOutcome {
         try Self.validate(key)
         guard Identifier.isValid(requestID) else { throw LedgerError.invalidInput("request id") }
-        let clock = configuration.clock
+        let clock = self.clock
         let outcome: RejectOutcome = try await write(key) { db in
             let now = clock()
             try Self.recordSighting(db, key, requestID: requestID, at: now)

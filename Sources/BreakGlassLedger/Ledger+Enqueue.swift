@@ -6,7 +6,7 @@ extension Ledger {
     /// work owns. Every message still ends in exactly one published outcome.
     public func enqueueEvents(_ events: [OutboxMessage]) async throws {
         guard !events.isEmpty else { return }
-        let clock = configuration.clock
+        let clock = self.clock
         try await write(nil) { db in try Self.insertEvents(db, events, at: clock()) }
         doorbell.ring()
     }

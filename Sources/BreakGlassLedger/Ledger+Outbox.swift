@@ -27,7 +27,7 @@ extension Ledger {
     /// Marks events published (one transaction): call only after the broker confirmed each of them.
     public func markPublished(sequences: [Int64]) async throws {
         guard !sequences.isEmpty else { return }
-        let clock = configuration.clock
+        let clock = self.clock
         try await write(nil) { db in
             let now = clock()
             let statement = try db.cachedStatement(sql: """
@@ -40,7 +40,7 @@ extension Ledger {
 
     /// Counts a failed publish attempt (for `ledger show` and operators).
     public func recordFailedAttempt(sequence: Int64) async throws {
-        let clock = configuration.clock
+        let clock = self.clock
         try await write(nil) { db in
             try db.cachedStatement(sql: "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ? WHERE seq = ? AND published_at IS NULL").execute(arguments: [ts(clock()), sequence])
         }
@@ -48,7 +48,7 @@ extension Ledger {
 
     /// Tries to hold (or renew) the single relay lease shared by all processes on this file.
     public func acquireRelayLease(owner: String, duration: Duration) async throws -> Bool {
-        let clock = configuration.clock
+        let clock = self.clock
         return try await write(nil) { db in
             let now = clock()
             let expires = now.addingTimeInterval(Self.seconds(duration))

@@ -16,7 +16,7 @@ extension Ledger {
     ) async throws -> Claim {
         try Self.validate(key)
         guard !person.isEmpty, !owner.isEmpty else { throw LedgerError.invalidInput("person or owner") }
-        let clock = configuration.clock
+        let clock = self.clock
         let maximumResumes = configuration.maximumResumes
         let claim: Claim = try await write(key) { db in
             guard let entry = try Self.fetchEntry(db, key) else { throw LedgerError.notFound(key) }
@@ -54,7 +54,7 @@ extension Ledger {
     ) async throws -> Decision {
         try Self.validate(key)
         guard !person.isEmpty else { throw LedgerError.invalidInput("person") }
-        let clock = configuration.clock
+        let clock = self.clock
         let decision: Decision = try await write(key) { db in
             guard let entry = try Self.fetchEntry(db, key) else { throw LedgerError.notFound(key) }
             guard entry.state == .halted, let takeoverID = entry.takeoverID else {
@@ -87,7 +87,7 @@ extension Ledger {
     ) async throws {
         try Self.validate(key)
         guard !person.isEmpty else { throw LedgerError.invalidInput("person") }
-        let clock = configuration.clock
+        let clock = self.clock
         try await write(key) { db in
             guard let entry = try Self.fetchEntry(db, key) else { throw LedgerError.notFound(key) }
             guard entry.state == .granted, entry.revocation != .revoked else {

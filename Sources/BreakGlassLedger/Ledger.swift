@@ -32,8 +32,11 @@ public final class Ledger: Sendable {
         public var maximumReaders: Int = 4
         /// Final decisions kept in memory for `decision(for:)`; the cache is emptied when full. Default 100,000.
         public var decisionCacheLimit: Int = 100_000
-        /// The time source (tests inject a manual clock). Default: the system clock.
-        public var clock: @Sendable () -> Date = { Date() }
+        /// The time source for leases and timestamps (tests inject a manual clock). Default `nil`: the ledger's
+        /// `LeaseClock` (the boot clock anchored in the file, the same for every process of the host).
+        public var clock: (@Sendable () -> Date)?
+        /// Where the default `LeaseClock` reads the boot clock, the wall clock and the boot id. Tests only.
+        public var clockSource: LeaseClock.Source = .system
 
         public init(path: String) {
             self.path = path
@@ -41,6 +44,10 @@ public final class Ledger: Sendable {
     }
 
     public let configuration: Configuration
+    /// The clock leases are judged by (see `Configuration.clock`).
+    public let clock: @Sendable () -> Date
+    /// The anchored boot clock when no clock was injected.
+    public let leaseClock: LeaseClock?
     let pool: DatabasePool
     let batcher: WriteBatcher
     let logger: Logger
@@ -83,6 +90,14 @@ public final class Ledger: Sendable {
                 guard journal == "wal" else { throw LedgerError.openFailed(detail: "journal_mode = \(journal)") }
             }
             self.pool = pool
+            if let injected = configuration.clock {
+                clock = injected
+                leaseClock = nil
+            } else {
+                let anchored = try LeaseClock.anchored(in: pool, source: configuration.clockSource)
+                clock = { anchored.now() }
+                leaseClock = anchored
+            }
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -109,7 +124,7 @@ public final class Ledger: Sendable {
 
     // MARK: - Plumbing
 
-    var now: Date { configuration.clock() }
+    var now: Date { clock() }
 
     func leaseEnd(from now: Date, _ duration: Duration?) -> Date {
         now.addingTimeInterval(Self.seconds(duration ?? configuration.leaseDuration))

@@ -10,6 +10,16 @@ enum LedgerSchema {
             try createTables(db)
             try createTriggers(db)
         }
+        // Issue 15.10: the boot-clock anchor every process of the ledger tells lease time by (`LeaseClock`).
+        migrator.registerMigration("v2-clock-anchor") { db in
+            try db.execute(sql: """
+                CREATE TABLE clock_anchor (
+                    boot_id TEXT PRIMARY KEY,
+                    wall REAL NOT NULL,
+                    boot REAL NOT NULL
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 

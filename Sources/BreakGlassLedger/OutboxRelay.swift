@@ -94,7 +94,7 @@ public struct OutboxRelay: Service {
 
     /// Takes or renews the relay lease; skips the write while more than half of the lease is left.
     private func holdLease() async throws -> Bool {
-        let now = ledger.configuration.clock()
+        let now = ledger.clock()
         let half = Ledger.seconds(configuration.leaseDuration) / 2
         if let until = leaseUntil.until.withLock({ $0 }), until.timeIntervalSince(now) > half { return true }
         let held = try await ledger.acquireRelayLease(owner: configuration.owner, duration: configuration.leaseDuration)

@@ -158,8 +158,15 @@ public final class LiveSourcesClient: LiveSources {
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
-            response = try await http.execute(request, timeout: timeout.timeAmount)
-            body = try await response.body.collect(upTo: configuration.maximumResponseBytes)
+            // One deadline for the request AND its body (issue 15.6): a source that sends its headers and then one
+            // byte a second must not hold the gate (AsyncHTTPClient's timeout does not cover the body stream).
+            (response, body) = try await Self.withDeadline(timeout) { [http, request, maximum = configuration.maximumResponseBytes] in
+                let response = try await http.execute(request, timeout: timeout.timeAmount)
+                let body = try await response.body.collect(upTo: maximum)
+                return (response, body)
+            }
+        } catch is DeadlineExceeded {
+            return .retryable("timeout: no complete answer within \(timeout)")
         } catch let error as NIOTooManyBytesError {
             _ = error
             return .retryable("malformed answer: body larger than \(configuration.maximumResponseBytes) bytes")
@@ -203,5 +210,21 @@ public final class LiveSourcesClient: LiveSources {
             return .retryable("malformed answer: \(problem)")
         }
         return .found(value)
+    }
+
+    struct DeadlineExceeded: Error {}
+
+    /// Runs `operation`, cancelled (and `DeadlineExceeded` thrown) when `limit` passes first.
+    static func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
+            return value
+        }
     }
 }

@@ -91,7 +91,8 @@ struct HardeningTests {
         -> (status: Int32, output: String)
     {
         let process = Process()
-        process.executableURL = try #require(W.binary)
+        guard let binary = W.binary else { throw TestEnvironmentError.missing("the breakglass binary") }
+        process.executableURL = binary
         process.arguments = arguments + ["--config", W.repoRoot.appendingPathComponent("config/demo/worker.yaml").path]
         process.currentDirectoryURL = W.repoRoot
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BREAKGLASS_") || $0.key.hasPrefix("BREAKGLASS_TEST_") }

@@ -69,7 +69,8 @@ struct LiveSourcesClientTests {
             let n = calls.withLock { $0 += 1; return $0 }
             return n <= 2 ? .status(n == 1 ? 503 : 500) : .json(Self.tenantJSON)
         }) { baseURL in
-            let client = try Self.client(baseURL)
+            // A window wide enough for a loaded 2-core CI machine (the third attempt comes ~60 ms after the first).
+            let client = try Self.client(baseURL, retryWindow: .seconds(8))
             let answer = await client.fetchTenant(tenantID: "tnt-1")
             try await client.shutdown()
             #expect(answer.value?.name == "Acme Corp")
@@ -125,6 +126,29 @@ struct LiveSourcesClientTests {
                 return
             }
             #expect(detail.contains("timeout"), "\(detail)")
+        }
+    }
+
+    /// Issue 15.6: headers at once, then one byte every 300 ms: the body must be under the same per-call deadline,
+    /// so the fetch ends within the retry window plus one timeout (it held the gate for 90 s+ before).
+    @Test func aSlowDripSourceIsCutByThePerCallDeadline() async throws {
+        try await ScriptedServer.with({ _, _ in
+            var answer = ScriptedServer.Answer.json(Self.tenantJSON)
+            answer.dripInterval = .milliseconds(300)
+            return answer
+        }) { baseURL in
+            let client = try Self.client(baseURL, retryWindow: .milliseconds(600), requestTimeout: .milliseconds(400))
+            let clock = ContinuousClock()
+            let started = clock.now
+            let answer = await client.fetchTenant(tenantID: "tnt-1")
+            let elapsed = clock.now - started
+            try await client.shutdown()
+            guard case .unavailable(let detail) = answer else {
+                Issue.record("expected unavailable, got \(answer)")
+                return
+            }
+            #expect(detail.contains("timeout"), "\(detail)")
+            #expect(elapsed < .seconds(3), "the slow drip held the fetch for \(elapsed)")
         }
     }
 

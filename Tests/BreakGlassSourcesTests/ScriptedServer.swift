@@ -10,6 +10,8 @@ enum ScriptedServer {
         var status: Int
         var body: String
         var contentType: String = "application/json"
+        /// Sends the body one byte at a time with this pause between bytes (a slow-drip source).
+        var dripInterval: Duration?
         static func json(_ body: String) -> Answer { Answer(status: 200, body: body) }
         static func status(_ code: Int) -> Answer { Answer(status: code, body: #"{"error":"x"}"#) }
     }
@@ -23,6 +25,16 @@ enum ScriptedServer {
             let answer = await handler(request.uri.path, request.headers[.authorization])
             var headers = HTTPFields()
             headers[.contentType] = answer.contentType
+            if let interval = answer.dripInterval {
+                let bytes = Array(answer.body.utf8)
+                return Response(status: .init(code: answer.status), headers: headers, body: .init { writer in
+                    for byte in bytes {
+                        try await writer.write(ByteBuffer(bytes: [byte]))
+                        try await Task.sleep(for: interval)
+                    }
+                    try await writer.finish(nil)
+                })
+            }
             return Response(
                 status: .init(code: answer.status), headers: headers,
                 body: .init(byteBuffer: ByteBuffer(string: answer.body)))

@@ -429,6 +429,32 @@ def queue_depths(env):
 
 
 def drain(env, queue):
+    """Every message of `queue`. Runs on a thread with a large stack and a high recursion limit: the dead-letter queue
+    holds the poison message, whose headers nest ~21,800 tables, and pika decodes tables recursively."""
+    result = {}
+
+    def work():
+        try:
+            result["messages"] = _drain(env, queue)
+        except BaseException as error:  # re-raised on the caller's thread
+            result["error"] = error
+
+    previous_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous_limit, 400000))
+    threading.stack_size(512 * 1024 * 1024)
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+    finally:
+        threading.stack_size(0)
+    thread.join()
+    sys.setrecursionlimit(previous_limit)
+    if "error" in result:
+        raise result["error"]
+    return result["messages"]
+
+
+def _drain(env, queue):
     import pika
     params = pika.ConnectionParameters(host="127.0.0.1", port=int(env.amqp_port), heartbeat=30,
                                        credentials=pika.PlainCredentials("guest", "guest"))
@@ -502,6 +528,7 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
     outage_seconds = 10 if quick else 30
     events_plan = {"broker": 15 if quick else 25, "freeze": 30 if quick else 50, "outage": 45 if quick else 80}
     lease = env.lease_seconds
+    bound = getattr(env, "confirmation_bound_seconds", 30)
     done_faults = set()
     wave_size = (len(copies) + waves - 1) // waves
     log(f"storm: {len(storm_keys)} keys x 5 copies = {len(copies)} messages in {waves} waves")
@@ -543,20 +570,54 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
             return
         slot = int(target[2].split("-")[1])
         frozen_claim.update(key=f"{target[0]}/{target[1]}", epoch=target[3], state=target[4], owner=target[2])
-        seconds = lease + 10
-        log(f"worker {slot} frozen (SIGSTOP) for {seconds} s, past its {lease} s lease, holding a {target[4]} claim")
+        # `submitting` extends the lease over the confirmation bound (issue 15.2): freeze past that too.
+        held = lease + (bound if target[4] == "submitting" else 0)
+        seconds = held + 10
+        log(f"worker {slot} frozen (SIGSTOP) for {seconds} s, past its {held} s lease, holding a {target[4]} claim")
         supervisor.freeze(slot, seconds)
         log(f"worker {slot} thawed (SIGCONT)")
 
-    def broker_faults():
+    def poison():
+        # Headers nested as deep as frame_max allows, unsigned, among real traffic (issue 15.1).
+        script = pathlib.Path(__file__).resolve().parent / "amqp_poison.py"
+        for attempt in range(30):
+            result = subprocess.run([sys.executable, str(script), env.amqp_url], capture_output=True, text=True)
+            if result.returncode == 0:
+                poisoned["count"] += 1
+                log(f"poison headers: {result.stdout.strip()}")
+                return
+            time.sleep(1)  # the broker may be restarting
+        log(f"poison headers could not be published: {result.stderr[-300:]}")
+
+    def taken_over(timeout):
+        # The frozen claim has a newer epoch (another owner took it): only then may the broker go down, so the
+        # redelivery that makes the takeover happen is never masked by the outage.
+        until = time.time() + timeout
+        while frozen_claim.get("key") and time.time() < until:
+            if row_epoch(env, frozen_claim["key"]) > frozen_claim["epoch"]:
+                return True
+            time.sleep(0.5)
+        return False
+
+    def faults():
+        # One after the other, never overlapping (faults that mask each other made a clean run fail once):
+        # broker restart, then the freeze, then (once the frozen claim was taken over) the outage.
         broker_restart()
+        wait = events_plan["freeze"] - (time.time() - storm_start)
+        if wait > 0:
+            time.sleep(wait)
+        freeze()
+        if frozen_claim.get("key") and not taken_over(60):
+            log("the frozen claim was not taken over within 60 s after the thaw")
         wait = events_plan["outage"] - (time.time() - storm_start)
         if wait > 0:
             time.sleep(wait)
         broker_outage()
 
-    # The broker's restart and outage run one after the other (never overlapping); the freeze beside them.
-    actions = {"broker": broker_faults, "freeze": freeze}
+    poisoned = {"count": 0}
+    supervisor.poisoned = poisoned
+    actions = {"broker": faults, "poison": poison}
+    events_plan["poison"] = 10 if quick else 20
     frozen_claim = supervisor.frozen_claim
     reserve = [r for r in requests if r.get("reserve")]
     fed = 0
@@ -775,8 +836,12 @@ def check(env, plan, supervisor, seconds, fed):
     # Dead letters: exactly the 5 copies of every invalid key, plus one per keyed rejection (delivery limit,
     # expiry) of a valid key; nothing else.
     dead_by_key = collections.Counter()
+    poison_dead = 0
     for _props, body in dead:
         text = body.decode("utf-8", "replace")
+        if '"poison"' in text:
+            poison_dead += 1
+            continue
         owner = next((k for k in sent_keys if f'"case_id":"{k.split("/")[0]}"' in text), None)
         dead_by_key[owner] += 1
     bad_dead = {k: n for k, n in dead_by_key.items() if k in invalid_keys and n != 5}
@@ -787,9 +852,14 @@ def check(env, plan, supervisor, seconds, fed):
         violations.append(f"invalid keys without exactly 5 dead letters: {dict(list(bad_dead.items())[:5])}")
     if unexplained_dead:
         violations.append(f"dead letters without a rejection: {dict(list(unexplained_dead.items())[:5])}")
-    # Rejected events for invalid messages: identical copies share one event id, so 3 distinct per invalid key.
-    if rejected_unkeyed != 3 * len(invalid_keys):
-        violations.append(f"{rejected_unkeyed} distinct rejected events without a key, expected {3 * len(invalid_keys)}")
+    # Rejected events for invalid messages: identical copies share one event id, so 3 distinct per invalid key,
+    # plus one per poison message (deep headers), which is also dead-lettered once.
+    poisoned = getattr(supervisor, "poisoned", {"count": 0})["count"]
+    if rejected_unkeyed != 3 * len(invalid_keys) + poisoned:
+        violations.append(f"{rejected_unkeyed} distinct rejected events without a key, expected "
+                          f"{3 * len(invalid_keys) + poisoned}")
+    if poison_dead != poisoned:
+        violations.append(f"{poison_dead} poison message(s) dead-lettered, expected {poisoned}")
     # 7. Queues empty at the end.
     leftover = {name: d for name, d in depths.items() if name.startswith("breakglass.") and name != "breakglass.dead" and d != (0, 0)}
     if leftover:
@@ -830,6 +900,8 @@ def check(env, plan, supervisor, seconds, fed):
         "events_received": len(raw_events), "distinct_event_ids": len(by_id), "republished_copies": copies,
         "events_missing": len(missing_events), "event_ids_conflicting": conflicting,
         "dead_letters": len(dead), "rejected_events_without_key": rejected_unkeyed,
+        "faults": {"broker_restarts": 1, "broker_outages": 1, "worker_freezes": 1 if frozen.get("key") else 0,
+                   "poison_header_messages": poisoned, "crashes": sum(supervisor.fired.values())},
         "halts_without_takeover_record": len(no_record), "canary_hits": sum(len(v) for v in leaks.values()),
         "canaries_planted": {"console_password": 1, "sources_token": 1, "emails": len(json.loads((env.run / "canaries.json").read_text())["emails"]),
                              "session_cookies": len(sessions)},
@@ -856,6 +928,7 @@ def check(env, plan, supervisor, seconds, fed):
         ("events received / distinct ids / republished copies", f"{len(raw_events)} / {len(by_id)} / {copies}"),
         ("events missing / ids reused for other content", f"{len(missing_events)} / {conflicting}"),
         ("dead letters / rejected events without a key", f"{len(dead)} / {rejected_unkeyed}"),
+        ("faults: broker restart / outage / freeze / poison headers", f"1 / 1 / {1 if frozen.get('key') else 0} / {poisoned}"),
         ("halts by reason", ", ".join(f"{k} {v}" for k, v in sorted(halts_by_reason.items())) or "-"),
         ("halts without a takeover record", len(no_record)),
         ("canaries planted", f"1 console password, 1 source token, {summary['canaries_planted']['emails']} emails, {len(sessions)} session cookies"),

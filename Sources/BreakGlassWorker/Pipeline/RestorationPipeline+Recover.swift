@@ -16,7 +16,7 @@ extension RestorationPipeline {
         let note = try maskedFreeText(note, key: key, option: "--note")
         let entry = try row(key)
         guard entry.state.isInFlight else { throw .wrongState(key, entry.state, expected: .claimed) }
-        if case .live(let owner) = entry.machine.liveness(at: clock()) { throw .inProgress(key, owner: owner) }
+        if case .live(let owner) = entry.machine.liveness(at: ledger.clock()) { throw .inProgress(key, owner: owner) }
         let request = try originalRequest(entry)
         var log = logger
         log[metadataKey: "breakglass.case_id"] = "\(key.caseID)"

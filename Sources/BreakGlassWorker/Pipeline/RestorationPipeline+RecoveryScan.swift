@@ -20,7 +20,7 @@ extension RestorationPipeline {
     /// event (a person resumes it once they know why it stopped). A key whose message does come back meanwhile is
     /// claimed by that delivery first: the scan loses the claim and leaves it.
     public func recoverAbandoned(grace: Duration, limit: Int = 20) async -> [ScanOutcome] {
-        let now = clock()
+        let now = ledger.clock()
         let graceSeconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
         let candidates = ((try? ledger.expiredClaims(limit: limit)) ?? []).filter { entry in
             guard let lapsed = entry.leaseExpiresAt else { return true }

@@ -39,7 +39,7 @@ extension RestorationPipeline {
         // then (and refuses to once its own lease cannot cover the confirmation).
         if entry.escalate, let submittingAt = entry.submittingAt {
             let settle = Self.seconds(ledger.configuration.leaseDuration) + Self.seconds(configuration.confirmationBound)
-            let wait = submittingAt.addingTimeInterval(settle).timeIntervalSince(clock())
+            let wait = submittingAt.addingTimeInterval(settle).timeIntervalSince(ledger.clock())
             if wait > 0 { throw .tooSoon(key, waitSeconds: Int(wait.rounded(.up))) }
         }
         guard entry.resumeCount < ledger.configuration.maximumResumes else {

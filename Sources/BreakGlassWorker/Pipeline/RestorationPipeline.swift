@@ -138,7 +138,7 @@ public final class RestorationPipeline: Sendable {
                 // only copy of an in-doubt key, so hold this delivery until the owner decides or its lease
                 // lapses, then take over (reconciling if it was submitting).
                 log.info("another worker owns the key; waiting for its decision or its lease", metadata: ["breakglass.owner": "\(owner)"])
-                let wait = min(2.0, max(0.2, leaseExpiresAt.timeIntervalSince(clock()) + 0.1))
+                let wait = min(2.0, max(0.2, leaseExpiresAt.timeIntervalSince(ledger.clock()) + 0.1))
                 do {
                     try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
                 } catch {
@@ -227,9 +227,10 @@ public final class RestorationPipeline: Sendable {
         // The last check before the click, from memory: the lease written with `submitting` must still cover the
         // confirmation bound (a process frozen after `submitting` must not click once someone may have taken over).
         let bound = Self.seconds(configuration.confirmationBound)
+        let leaseClock = ledger.clock
         hooks.clickAllowed = {
             let lease = gated.withLock { $0.leaseExpiresAt }
-            let left = lease.timeIntervalSince(clock())
+            let left = lease.timeIntervalSince(leaseClock())
             return left > bound ? nil : "the claim's lease has \(Int(left)) s left, less than the confirmation bound"
         }
         let consoleStarted = ContinuousClock.now
