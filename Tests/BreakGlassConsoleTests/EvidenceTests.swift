@@ -26,6 +26,18 @@ struct EvidenceTests {
         #expect(!embedded.authenticated)
     }
 
+    /// Issue 16.3: a halt bundle copied under a grant bundle's directory name verified "ok".
+    @Test("a bundle under another bundle's directory name fails verification")
+    func misnamedBundleFails() throws {
+        let (store, location) = try written()
+        let impostor = store.root.appendingPathComponent("CASE-1_tnt-1_20990101T000000000Z_abcdef")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: location.path), to: impostor)
+        let result = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: impostor)
+        #expect(!result.isValid)
+        #expect(result.problems.map(\.code).contains(.bundleMisnamed))
+        #expect(EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: location.path)).isValid)
+    }
+
     /// Issue 16.4: a case id with `:` (the contract's identifier rule allows it) or two 128-character ids made the
     /// bundle write fail, so the request halted without evidence and could never be resumed.
     @Test("contract-valid ids at the identifier rule's extremes still get a bundle; the manifest keeps the real ids")

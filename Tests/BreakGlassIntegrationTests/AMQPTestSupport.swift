@@ -68,6 +68,16 @@ enum AMQPTestSupport {
     }
 
     static func canBind(_ port: Int) -> Bool {
+        loopback(port) { fd, address, length in bind(fd, address, length) }
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
+    static func accepts(_ port: Int) -> Bool {
+        loopback(port) { fd, address, length in Glibc.connect(fd, address, length) }
+    }
+
+    /// `call` (bind, connect) on a fresh TCP socket with 127.0.0.1:`port`; true when it returned 0.
+    private static func loopback(_ port: Int, _ call: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -76,9 +86,7 @@ enum AMQPTestSupport {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
     }
 

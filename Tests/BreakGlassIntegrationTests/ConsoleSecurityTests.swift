@@ -18,7 +18,7 @@ struct ConsoleSecurityTests {
         let port: Int
 
         init(target: String) throws {
-            port = Int.random(in: 50_000...59_000)
+            port = AMQPTestSupport.freePort(in: 50_000...59_000)
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             process.arguments = ["-c", """
                 import http.server, sys
@@ -56,7 +56,7 @@ struct ConsoleSecurityTests {
             return "http://127.0.0.1:\(redirect.port)"
         }) { h in
             let port = try #require(server?.port)
-            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(10)) { Self.answers(port: port) })
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(10)) { AMQPTestSupport.accepts(port) })
             let request = ConsoleHarness.request()
             let outcome = await h.driver.submit(request, hooks: h.hooks())
             let record = try #require(outcome.takeover, "granted through another origin")
@@ -76,19 +76,5 @@ struct ConsoleSecurityTests {
         #expect(ConsoleSession.origin(of: "https://console.example:443/") == ConsoleSession.origin(of: "https://console.example"))
         #expect(ConsoleSession.origin(of: "http://localhost:8080/") != ConsoleSession.origin(of: "http://127.0.0.1:8080/"))
         #expect(ConsoleSession.origin(of: "about:blank") == nil)
-    }
-
-    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-    static func answers(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 }

@@ -19,20 +19,10 @@ struct HardeningTests {
 
     /// Runs scripts/lib/amqp_poison.py (the deepest header nesting the negotiated frame_max allows); its output.
     static func publishPoison(_ amqpURL: String, signature: String? = nil, bodyFile: URL? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         var arguments = [W.repoRoot.appendingPathComponent("scripts/lib/amqp_poison.py").path, amqpURL]
         if let signature { arguments += ["--signature", signature] }
         if let bodyFile { arguments += ["--body-file", bodyFile.path] }
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestEnvironmentError.missing("poison publisher failed: \(output)") }
-        return output
+        return try TestEnvironment.run("/usr/bin/python3", arguments)
     }
 
     static func publish(_ connection: AMQPConnection, body: [UInt8], header: String, id: String) async throws {

@@ -103,8 +103,14 @@ struct TakeoverCommandTests {
                 dir: dir, sim: t.console.sim, ledgerPath: ledgerPath, evidence: evidence)
             #expect(again.status == 1)
             #expect(again.output.contains("refused (already-revoked)"))
-            let report = try await Self.breakglass(["report", "--format", "json"],
-                                                   dir: dir, sim: t.console.sim, ledgerPath: ledgerPath, evidence: evidence)
+            // Issue 16.3: no trusted key, no report (no fallback to keys embedded in the seals).
+            let unkeyed = try await Self.breakglass(["report", "--format", "json"],
+                                                    dir: dir, sim: t.console.sim, ledgerPath: ledgerPath, evidence: evidence)
+            #expect(unkeyed.status != 0)
+            #expect(unkeyed.output.contains("a trusted evidence public key is required"), "\(unkeyed.output.suffix(1000))")
+            let report = try await Self.breakglass(
+                ["report", "--format", "json", "--public-key", dir.appendingPathComponent("evidence-key.pub").path],
+                dir: dir, sim: t.console.sim, ledgerPath: ledgerPath, evidence: evidence)
             #expect(report.status == 0, "\(report.output.suffix(2000))")
             #expect(report.output.contains("\"revoked\" : [\n      \"CASE-88121/tnt-4f9a2c\"\n    ]"), "\(report.output)")
         }

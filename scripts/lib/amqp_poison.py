@@ -35,9 +35,10 @@ def main():
     parser.add_argument("--depth", type=int, default=0, help="0: the deepest frame_max allows")
     parser.add_argument("--signature", default=None, help="an x-breakglass-signature header value to add")
     parser.add_argument("--body-file", default=None)
+    parser.add_argument("--tag", default="", help="put into the default body, so each poison message is distinct")
     args = parser.parse_args()
 
-    body = open(args.body_file, "rb").read() if args.body_file else b'{"poison": true}'
+    body = open(args.body_file, "rb").read() if args.body_file else ('{"poison": true, "tag": "%s"}' % args.tag).encode()
     result = {}
 
     def run():
@@ -61,7 +62,10 @@ def main():
             exchange=args.exchange, routing_key=args.routing_key, body=body,
             properties=pika.BasicProperties(delivery_mode=2, message_id="poison-headers", headers=headers),
             mandatory=True)
-        connection.close()
+        try:
+            connection.close()
+        except Exception:
+            pass  # confirmed already: the message is the broker's
         result["depth"] = depth
         result["frame_max"] = frame_max
         result["frame"] = 8 + 14 + 4 + 6 * depth + extra

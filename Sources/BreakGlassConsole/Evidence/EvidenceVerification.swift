@@ -8,6 +8,8 @@ public struct EvidenceVerification: Sendable, Hashable {
             case artifactChanged = "artifact_changed"
             case artifactAdded = "artifact_added"
             case artifactRemoved = "artifact_removed"
+            /// The bundle's directory name is not the manifest's `bundle_id` (a bundle copied under another's name).
+            case bundleMisnamed = "bundle_misnamed"
         }
 
         public var code: Code

@@ -63,6 +63,10 @@ public struct EvidenceVerifier: Sendable {
         }
         let manifestHash = EvidenceStore.sha256Hex(manifestBytes)
         let manifest = try? JSONDecoder().decode(EvidenceManifest.self, from: manifestBytes)
+        if let manifest, manifest.bundleID != root.lastPathComponent {
+            // A halt bundle copied under a grant bundle's directory name must not pass for it (issue 16.3).
+            problems.append(.init(.bundleMisnamed, "the directory name is not the manifest's bundle_id", path: EvidenceManifest.fileName))
+        }
         if manifest == nil {
             problems.append(.init(.manifestUnreadable, "manifest.json is not a valid manifest", path: EvidenceManifest.fileName))
         } else if manifest?.format != EvidenceManifest.currentFormat {

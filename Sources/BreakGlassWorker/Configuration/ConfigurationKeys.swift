@@ -104,6 +104,8 @@ public enum ConfigurationKeys {
         .init("evidence.dir", .string, default: "run/evidence", "Where sealed evidence bundles are written."),
         .init("evidence.key_file", .string, default: nil,
               "Ed25519 seed sealing evidence manifests; default: generated beside the evidence dir."),
+        .init("evidence.public_key_file", .string, default: nil,
+              "The trusted evidence public key (base64, or trusted-keys JSON with key ids for rotation) that report verifies bundles with; keep it apart from evidence.dir. Without it, the public half of evidence.key_file; report refuses to run with neither."),
         // ops
         // security
         .init("security.allow_plain_http", .bool, default: "false",

@@ -9,9 +9,10 @@ public struct GovernanceReportSource: Sendable {
     public let ledger: Ledger
     public let evidenceRoot: URL
     /// The evidence public key (raw 32 bytes); nil verifies with the key embedded in each seal.
-    public let trustedPublicKey: Data?
+    /// The pinned evidence key; bundles count as verified only when sealed by it.
+    public let trustedPublicKey: Data
 
-    public init(ledger: Ledger, evidenceRoot: URL, trustedPublicKey: Data? = nil) {
+    public init(ledger: Ledger, evidenceRoot: URL, trustedPublicKey: Data) {
         self.ledger = ledger
         self.evidenceRoot = evidenceRoot
         self.trustedPublicKey = trustedPublicKey
@@ -81,7 +82,7 @@ public struct GovernanceReportSource: Sendable {
                 .flatMap { try? JSONDecoder().decode([String: String].self, from: $0) }
             let bundle = GovernanceReport.GrantBundle(
                 bundleID: manifest.bundleID,
-                verified: verification.isValid && (trustedPublicKey == nil || verification.authenticated),
+                verified: verification.isValid && verification.authenticated,
                 problems: verification.problems.map(\.description), confirmationID: grant?.confirmationID,
                 scopes: grant?.scopes, recheckToClickMs: timing?["recheck_to_click_ms"].flatMap(Double.init))
             result[RestorationKey(caseID: manifest.caseID, tenantID: manifest.tenantID), default: []]
@@ -92,16 +93,16 @@ public struct GovernanceReportSource: Sendable {
 }
 
 extension GovernanceReportSource {
-    /// The evidence public key as the configuration knows it, without creating anything: the public half of
-    /// `evidence.key_file`, else `evidence-key.pub` beside the evidence directory (written by the worker that
-    /// generated the key), else nil (bundles are then checked with the key embedded in their seal only).
+    /// The trusted evidence public key as the configuration pins it (issue 16.3), without creating anything:
+    /// `evidence.public_key_file`, else the public half of `evidence.key_file`, else nil. Never a key found beside
+    /// the evidence nor the one embedded in a seal: whoever can write the evidence could replace those.
     public static func evidencePublicKey(_ values: ConfigurationValues) throws -> Data? {
+        if let file = values.string("evidence.public_key_file") {
+            return try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: file))
+        }
         if let file = values.string("evidence.key_file") {
             return try EvidenceKey(keyID: "evidence", seedFile: URL(fileURLWithPath: file)).publicKeyRaw
         }
-        let dir = URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence")
-        let pub = dir.deletingLastPathComponent().appendingPathComponent("evidence-key.pub")
-        guard FileManager.default.fileExists(atPath: pub.path) else { return nil }
-        return try EvidenceVerifier.readPublicKey(file: pub)
+        return nil
     }
 }

@@ -16,10 +16,12 @@ struct EvidenceCommand: ParsableCommand {
             commandName: "verify",
             abstract: "Check a bundle's seal and every artifact (changed, added, removed).",
             discussion: """
-                Exit 0 when the bundle is intact, 1 with one line per problem otherwise. Without --public-key the
-                seal is checked with the key embedded in the bundle (integrity only); with it, the bundle must have
-                been sealed by that key (authenticity). The key file holds the standard base64 of the raw 32-byte
-                Ed25519 public key.
+                Exit 0 when the bundle is intact and sealed by the trusted key, 1 with one line per problem
+                otherwise, 2 without --public-key: the key embedded in a seal proves nothing about who sealed the
+                bundle (anyone can re-seal a tampered bundle with a key of their own), so a trusted key is required.
+                Keep it apart from the evidence directory. The key file holds the standard base64 of the raw 32-byte
+                Ed25519 public key, or a trusted-keys JSON ({"key id": "base64"}; the seal's key id selects one, so
+                keys can rotate). The directory name must equal the manifest's bundle_id.
                 """
         )
 
@@ -31,7 +33,12 @@ struct EvidenceCommand: ParsableCommand {
 
         func run() throws {
             var verifier = EvidenceVerifier()
-            if let publicKey {
+            guard let publicKey else {
+                print("error: a trusted evidence public key is required (--public-key FILE): the key embedded in a seal "
+                    + "proves nothing about who sealed the bundle")
+                throw ExitCode(2)
+            }
+            do {
                 let keyID = EvidenceVerifier.sealKeyID(bundle: URL(fileURLWithPath: bundle))
                 do { verifier.trustedPublicKey = try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: publicKey), keyID: keyID) } catch {
                     print("error: \(error.description): \(error.detail)")
@@ -39,10 +46,9 @@ struct EvidenceCommand: ParsableCommand {
                 }
             }
             let result = verifier.verify(bundle: URL(fileURLWithPath: bundle))
-            if result.isValid {
+            if result.isValid && result.authenticated {
                 let count = result.manifest?.artifacts.count ?? 0
-                print("ok \(result.manifest?.bundleID ?? bundle): \(count) artifacts intact, seal valid"
-                    + (result.authenticated ? " (trusted key)" : " (embedded key only: pass --public-key to check who sealed it)"))
+                print("ok \(result.manifest?.bundleID ?? bundle): \(count) artifacts intact, sealed by the trusted key")
                 print("manifest sha256 \(result.manifestSHA256 ?? "")")
                 return
             }

@@ -12,8 +12,9 @@ struct ReportCommand: AsyncParsableCommand {
         abstract: "Governance figures: outcomes, clean grants, anomalies caught, takeover records, evidence, timings.",
         discussion: """
             Reads the ledger (ledger.path) and the evidence store (evidence.dir) of the same configuration as \
-            `breakglass run`; verifies every grant's evidence bundle with the evidence key (evidence.key_file, or \
-            evidence-key.pub beside the evidence directory, or --public-key). Read-only. The JSON form is stable \
+            `breakglass run`; verifies every grant's evidence bundle with the trusted evidence key (--public-key, \
+            else evidence.public_key_file, else the public half of evidence.key_file; refuses to run with none: a key \
+            beside the evidence or embedded in a seal proves nothing). Read-only. The JSON form is stable \
             (format breakglass.report/v1, documented in docs/REPORT.md).
             """)
 
@@ -43,12 +44,17 @@ struct ReportCommand: AsyncParsableCommand {
         do { ledger = try Ledger(configuration: values.ledgerConfiguration()) } catch let error as LedgerError {
             throw ValidationError("cannot open the ledger: \(error.code.rawValue)")
         }
-        let key: Data?
+        let configured: Data?
         do {
-            key = try publicKey.map { try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: $0)) }
+            configured = try publicKey.map { try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: $0)) }
                 ?? GovernanceReportSource.evidencePublicKey(values)
         } catch {
             throw ValidationError("cannot read the evidence public key: \(error)")
+        }
+        // Issue 16.3: no fallback to a key beside the evidence or embedded in the seals.
+        guard let key = configured else {
+            throw ValidationError("a trusted evidence public key is required: --public-key FILE or evidence.public_key_file "
+                + "(kept apart from evidence.dir); the key embedded in a seal proves nothing about who sealed a bundle")
         }
         let source = GovernanceReportSource(
             ledger: ledger, evidenceRoot: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
@@ -59,7 +65,6 @@ struct ReportCommand: AsyncParsableCommand {
         case .csv: print(report.csv(), terminator: "")
         case .table:
             print(report.table(), terminator: "")
-            if key == nil { print("(evidence checked against the keys embedded in the seals: no trusted evidence key configured)") }
         }
     }
 }
