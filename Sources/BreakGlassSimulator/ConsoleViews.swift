@@ -32,7 +32,7 @@ enum ConsoleViews {
     }
 
     static func tenantVerify(_ p: ConsolePage, tenant: SimulatorFixtures.Tenant, flow: ConsoleFlow,
-                             sessions: [SimulatorFixtures.Session], error: String?) -> String {
+                             sessions: [SimulatorFixtures.Session], error: String?, shadowTenantID: String? = nil) -> String {
         var banner = ""
         if let first = sessions.first {
             banner = """
@@ -54,6 +54,7 @@ enum ConsoleViews {
           <dt>Customer contact</dt><dd\(p.id("tenant-contact-email"))>\(tenant.contactEmail.html)</dd>
           <dt>External reference</dt><dd\(p.id("external-reference-display"))>\((flow.externalReference ?? "").html)</dd>
         </dl>
+        \(shadowTenantID.map { "<dl class=\"values stale\"><dt>Tenant id</dt><dd\(p.id("tenant-display-id"))>\($0.html)</dd></dl>" } ?? "")
         <form\(p.id("tenant-verify-form")) method="post" action="/console/tenant/verify">
           \(p.csrfField)
           \(p.flowButtons(next: "Confirm tenant and continue"))

@@ -14,6 +14,11 @@ public struct FaultModes: Codable, Sendable, Equatable {
     public var existingSessionBanner: Bool?
     /// The tenant verification page shows (and the flow continues with) another tenant than the one looked up.
     public var wrongTenantAfterLookup: Bool?
+    /// The tenant verification page shows a second tenant-id element (a stale row, same id) naming another tenant,
+    /// after the right one: an assertion that reads only the first match passes (issue 16.8).
+    public var shadowTenantRow: Bool?
+    /// This screen opens a JavaScript dialog as it loads (issue 16.8: a dialog must halt the flow, not be dismissed).
+    public var dialogAtScreen: String?
     /// Every console response is delayed by this many milliseconds.
     public var pageDelayMs: Int?
     /// This screen answers with the console error page (HTTP 500) instead of itself.
@@ -42,8 +47,10 @@ public struct FaultModes: Codable, Sendable, Equatable {
         existingSessionBanner: Bool? = nil, wrongTenantAfterLookup: Bool? = nil, pageDelayMs: Int? = nil,
         errorAtScreen: String? = nil, sessionExpiresAtScreen: String? = nil, ambiguousConfirmation: Bool? = nil,
         confirmationHang: Bool? = nil, confirmationHangMs: Int? = nil, grantAbsentFromIAM: Bool? = nil,
-        revokeFailure: RevokeFailure? = nil
+        revokeFailure: RevokeFailure? = nil, shadowTenantRow: Bool? = nil, dialogAtScreen: String? = nil
     ) {
+        self.shadowTenantRow = shadowTenantRow
+        self.dialogAtScreen = dialogAtScreen
         self.idDrift = idDrift
         self.broaderScopePrechecked = broaderScopePrechecked
         self.expirationControlMissing = expirationControlMissing
@@ -73,6 +80,8 @@ public struct FaultModes: Codable, Sendable, Equatable {
         case confirmationHangMs = "confirmation_hang_ms"
         case grantAbsentFromIAM = "grant_absent_from_iam"
         case revokeFailure = "revoke_failure"
+        case shadowTenantRow = "shadow_tenant_row"
+        case dialogAtScreen = "dialog_at_screen"
     }
 
     /// No fault at all.
@@ -93,7 +102,9 @@ public struct FaultModes: Codable, Sendable, Equatable {
             confirmationHang: confirmationHang ?? base.confirmationHang,
             confirmationHangMs: confirmationHangMs ?? base.confirmationHangMs,
             grantAbsentFromIAM: grantAbsentFromIAM ?? base.grantAbsentFromIAM,
-            revokeFailure: revokeFailure ?? base.revokeFailure
+            revokeFailure: revokeFailure ?? base.revokeFailure,
+            shadowTenantRow: shadowTenantRow ?? base.shadowTenantRow,
+            dialogAtScreen: dialogAtScreen ?? base.dialogAtScreen
         )
     }
 

@@ -216,7 +216,8 @@ extension Simulator {
             if existing.isEmpty, call.faults.existingSessionBanner == true {
                 existing = [.init(grantRef: "BG-LEGACY01", expiresAt: SimulatorTime.format(Date().addingTimeInterval(3600)))]
             }
-            body = ConsoleViews.tenantVerify(page, tenant: tenant, flow: flow, sessions: existing, error: error)
+            body = ConsoleViews.tenantVerify(page, tenant: tenant, flow: flow, sessions: existing, error: error,
+                                             shadowTenantID: call.faults.shadowTenantRow == true ? "tnt-other" : nil)
         case .incident:
             body = ConsoleViews.incident(page, flow: flow, error: error)
         case .incidentVerify:
@@ -241,6 +242,9 @@ extension Simulator {
             script = ConsoleViews.acknowledgementScript
         default:
             body = ""
+        }
+        if call.faults.dialogAtScreen == screen.rawValue {
+            script = (script ?? "") + ";alert('Your session is being moved to tenant tnt-other; contact ceo@acme.example');"
         }
         return SimulatorResponse.html(page.render(body, script: script), status: status)
     }

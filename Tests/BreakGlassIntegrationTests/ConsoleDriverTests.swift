@@ -73,6 +73,8 @@ struct ConsoleDriverTests {
         .init(name: "expiration control missing", faults: .init(expirationControlMissing: true), reason: .consoleExpiryControlMissing, draft: true),
         .init(name: "existing-session banner", faults: .init(existingSessionBanner: true), reason: .consoleExistingSession, draft: true),
         .init(name: "wrong tenant after lookup", faults: .init(wrongTenantAfterLookup: true), reason: .consoleTenantMismatch, draft: true),
+        // Issue 16.8: the right tenant first, then a stale row with the same id naming another: every match counts.
+        .init(name: "a second, stale tenant row", faults: .init(shadowTenantRow: true), reason: .consoleTenantMismatch, draft: true),
         .init(name: "error page at the incident screen", faults: .init(errorAtScreen: "incident"), reason: .consoleError, draft: false),
         .init(name: "session expires at the scope screen", faults: .init(sessionExpiresAtScreen: "scope"), reason: .consoleUnexpectedScreen, draft: false),
         .init(name: "slow pages beyond the page-load bound", faults: .init(pageDelayMs: 3_000), reason: .consoleTimeout, draft: false),

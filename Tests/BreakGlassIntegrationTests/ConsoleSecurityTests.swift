@@ -69,6 +69,26 @@ struct ConsoleSecurityTests {
         }
     }
 
+    /// Issue 16.8: chromedriver was told to dismiss JavaScript dialogs silently, so a console that asked the operator
+    /// something went on as if nothing had been asked.
+    @Test("a JavaScript dialog halts the flow with its text, masked, in the takeover record; nothing clicked")
+    func dialogHaltsTheFlow() async throws {
+        try await ConsoleHarness.run(pageLoad: .seconds(2)) { h in
+            await h.sim.state.setGlobalFaults(FaultModes(dialogAtScreen: "incident"))
+            let request = ConsoleHarness.request()
+            let outcome = await h.driver.submit(request, hooks: h.hooks())
+            let record = try #require(outcome.takeover, "granted although a dialog opened")
+            #expect(record.reasons == [.consoleUnexpectedScreen])
+            #expect(!outcome.clicked)
+            let note = record.note ?? ""
+            #expect(note.contains("JavaScript dialog"), "\(note)")
+            #expect(note.contains("tnt-other"), "the dialog's text is kept: \(note)")
+            #expect(!note.contains("ceo@acme.example"), "the dialog's text is masked: \(note)")
+            await h.sim.state.clearFaults()
+            #expect(await h.grantCount(request) == 0)
+        }
+    }
+
     @Test("origins compare scheme, host and port (default ports made explicit)")
     func originComparison() {
         #expect(ConsoleSession.origin(of: "http://127.0.0.1:8080/login?x=1") == "http://127.0.0.1:8080")

@@ -22,7 +22,12 @@ public struct ConsoleSession: Sendable {
     /// Runs a WebDriver call; its error becomes a `ConsoleFailure` naming `action`.
     func wd<T>(_ action: String, screen: String?, _ body: () async throws -> T) async throws(ConsoleFailure) -> T {
         do {
-            return try await body()
+            let value = try await body()
+            try requireNoDialog(action, screen: screen)
+            return value
+        } catch let error as WebDriverError where error.code == .unexpectedAlertOpen {
+            try requireNoDialog(action, screen: screen)
+            throw ConsoleFailure(.consoleUnexpectedScreen, "\(action): a JavaScript dialog opened", screen: screen)
         } catch let error as WebDriverError {
             throw error.failure(action, screen: screen)
         } catch let error as ConsoleFailure {
@@ -32,6 +37,13 @@ public struct ConsoleSession: Sendable {
         } catch {
             throw ConsoleFailure(.consoleError, "\(action): unexpected failure", screen: screen, sessionBroken: true)
         }
+    }
+
+    /// Halts (`CONSOLE_UNEXPECTED_SCREEN`, the dialog's text masked) when the browser met a JavaScript dialog since
+    /// the last check (issue 16.8: dialogs were dismissed silently and the flow went on).
+    func requireNoDialog(_ action: String, screen: String?) throws(ConsoleFailure) {
+        guard let text = browser.dialogs.take().first else { return }
+        throw ConsoleFailure(.consoleUnexpectedScreen, "\(action): a JavaScript dialog opened: \(masker.mask(text))", screen: screen)
     }
 
     // MARK: - Navigation
@@ -199,15 +211,22 @@ public struct ConsoleSession: Sendable {
         case .absent:
             if !elements.isEmpty { throw fail("\(elements.count) element(s) match") }
         case .textEquals, .textContains, .valueEquals:
-            guard let first = elements.first else { throw fail("no element matches") }
-            let seen: String = try await wd("assert \(label)", screen: screen) {
-                assertion.assertionKind == .valueEquals
-                    ? (try await browser.property("value", of: first).string ?? "")
-                    : try await browser.text(of: first)
+            // Every match must satisfy it (issue 16.8): a second element with the same selector (a stale row, a
+            // hidden copy) showing another value is a console we do not understand, not a pass.
+            guard !elements.isEmpty else { throw fail("no element matches") }
+            for (index, element) in elements.enumerated() {
+                let seen: String = try await wd("assert \(label)", screen: screen) {
+                    assertion.assertionKind == .valueEquals
+                        ? (try await browser.property("value", of: element).string ?? "")
+                        : try await browser.text(of: element)
+                }
+                let trimmed = seen.trimmingCharacters(in: .whitespacesAndNewlines)
+                let ok = assertion.assertionKind == .textContains ? trimmed.contains(expectedText) : trimmed == expectedText
+                if !ok {
+                    let which = elements.count > 1 ? " (match \(index + 1) of \(elements.count))" : ""
+                    throw fail("shows \"\(trimmed)\"\(which), expected \"\(expectedText)\"")
+                }
             }
-            let trimmed = seen.trimmingCharacters(in: .whitespacesAndNewlines)
-            let ok = assertion.assertionKind == .textContains ? trimmed.contains(expectedText) : trimmed == expectedText
-            if !ok { throw fail("shows \"\(trimmed)\", expected \"\(expectedText)\"") }
         case .checkedExactly:
             guard !elements.isEmpty else { throw fail("no element matches") }
             let attribute = assertion.attribute ?? "value"

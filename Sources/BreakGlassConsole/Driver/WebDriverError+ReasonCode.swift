@@ -11,11 +11,21 @@ extension WebDriverError {
         if code.isTimeout { return .consoleTimeout }
         switch code {
         case .noSuchElement, .staleElementReference, .elementNotInteractable, .elementClickIntercepted, .invalidSelector,
-            .noSuchFrame, .invalidElementState, .moveTargetOutOfBounds:
+            .noSuchFrame, .invalidElementState, .moveTargetOutOfBounds, .unexpectedAlertOpen:
             return .consoleUnexpectedScreen
         default:
             return .consoleError
         }
+    }
+
+    /// The text of the JavaScript dialog an `unexpected alert open` error names (chromedriver:
+    /// `unexpected alert open: {Alert text : ...}`), unmasked: mask it before it goes anywhere.
+    var dialogText: String? {
+        guard code == .unexpectedAlertOpen, let message = driverMessage,
+              let start = message.range(of: "Alert text : ")
+        else { return nil }
+        let rest = message[start.upperBound...]
+        return String(rest.prefix { $0 != "}" }).trimmingCharacters(in: .whitespaces)
     }
 
     /// As a flow failure on `screen`; `action` names what was attempted (no data).

@@ -65,7 +65,9 @@ public struct WebDriverClient: Sendable {
                 "alwaysMatch": [
                     "browserName": "chrome",
                     "pageLoadStrategy": "normal",
-                    "unhandledPromptBehavior": "dismiss",
+                    // A dialog must stop the flow, not be dismissed silently (issue 16.8): chromedriver dismisses
+                    // it and fails the next command with `unexpected alert open`, naming the dialog's text.
+                    "unhandledPromptBehavior": "dismiss and notify",
                     "goog:chromeOptions": .object(chromeOptions),
                 ],
             ],

@@ -1,9 +1,13 @@
 public import Foundation
+import Synchronization
 
 /// One browser session. Every method is one W3C WebDriver command; failures throw `WebDriverError`.
 public struct WebDriverSession: Sendable {
     public let id: String
     public let client: WebDriverClient
+    /// JavaScript dialogs chromedriver dismissed in this session (`unexpected alert open`), whatever command met
+    /// them, even one whose error a caller ignored (a poll, a screenshot): the console flow halts on them.
+    public let dialogs = DialogLog()
 
     public init(id: String, client: WebDriverClient) {
         self.id = id
@@ -14,7 +18,12 @@ public struct WebDriverSession: Sendable {
 
     @discardableResult
     func send(_ method: WebDriverHTTPMethod, _ suffix: String, template: String, body: WebDriverJSON? = nil) async throws -> WebDriverJSON {
-        try await client.command(method, base + suffix, template: "\(method.rawValue) /session/{id}\(template)", body: body)
+        do {
+            return try await client.command(method, base + suffix, template: "\(method.rawValue) /session/{id}\(template)", body: body)
+        } catch let error as WebDriverError where error.code == .unexpectedAlertOpen {
+            dialogs.record(error.dialogText ?? "(no text)")
+            throw error
+        }
     }
 
     // MARK: - Session
@@ -190,4 +199,16 @@ public struct WebDriverSession: Sendable {
         }
         return found!
     }
+}
+
+/// The dialogs a session met, until someone takes them.
+public final class DialogLog: Sendable {
+    private let texts = Mutex<[String]>([])
+
+    public init() {}
+
+    func record(_ text: String) { texts.withLock { $0.append(text) } }
+
+    /// The dialogs met since the last call (unmasked: mask before showing).
+    public func take() -> [String] { texts.withLock { texts in defer { texts = [] }; return texts } }
 }
