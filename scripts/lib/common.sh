@@ -48,3 +48,17 @@ summarise_tests() {
 system_python() {
     if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi
 }
+
+# Deletes the nftables tables `breakglass_webdriver_<port>` (the worker's chromedriver port guard, see
+# docs/SECURITY.md) whose port nothing listens on any more: a worker killed with SIGKILL cannot remove its own.
+reap_port_guards() {
+    command -v nft >/dev/null 2>&1 || return 0
+    [ "$(id -u)" -eq 0 ] || return 0
+    local table port
+    for table in $(nft list tables 2>/dev/null | awk '$2 == "inet" && $3 ~ /^breakglass_webdriver_[0-9]+$/ {print $3}'); do
+        port=${table##*_}
+        if ! ss -ltnH "sport = :$port" 2>/dev/null | grep -q .; then
+            nft delete table inet "$table" 2>/dev/null || true
+        fi
+    done
+}

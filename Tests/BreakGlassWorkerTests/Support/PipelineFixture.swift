@@ -59,7 +59,10 @@ struct PipelineFixture {
     static let signer = RequestSigner.generate(keyID: "escalation-test").signer
 
     static func scratchDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bg-pipeline-\(UUID().uuidString.prefix(8))")
+        // Under the test run's temp dir when scripts/test set one (it is removed at the end), else the system's.
+        let base = ProcessInfo.processInfo.environment["BREAKGLASS_TEST_TMP"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory
+        let dir = base.appendingPathComponent("bg-pipeline-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }
