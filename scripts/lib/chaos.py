@@ -885,10 +885,13 @@ def check(env, plan, supervisor, seconds, fed):
     short = {p: reps - supervisor.fired[p] for p in CRASH_POINTS if supervisor.fired[p] < reps}
     if short:
         violations.append(f"crash points not reached as planned (missing): {short}")
-    # 9. Leak scan.
+    # 9. Leak scan, and owner-only files (issue 16.6: the ledger holds raw payloads, evidence what the console showed).
     leaks = leak_scan(env, sessions, [b for _p, b in raw_events])
     for where, kinds in sorted(leaks.items()):
         violations.append(f"canary secret(s) found in {where}: {', '.join(sorted(kinds))}")
+    loose = loose_file_modes(env)
+    if loose:
+        violations.append(f"{len(loose)} ledger/evidence path(s) readable by group or others: {loose[:5]}")
 
     outcomes = collections.Counter(r["state"] for r in ledger.values())
     total_messages = len([1 for r in sent_keys.values() if not r.get("reserve")]) * 5 + fed
@@ -911,6 +914,7 @@ def check(env, plan, supervisor, seconds, fed):
         "faults": {"broker_restarts": 1, "broker_outages": 1, "worker_freezes": 1 if frozen.get("key") else 0,
                    "poison_header_messages": poisoned, "crashes": sum(supervisor.fired.values())},
         "halts_without_takeover_record": len(no_record), "canary_hits": sum(len(v) for v in leaks.values()),
+        "paths_not_owner_only": len(loose),
         "canaries_planted": {"console_password": 1, "sources_token": 1, "emails": len(json.loads((env.run / "canaries.json").read_text())["emails"]),
                              "session_cookies": len(sessions)},
         "violations": violations,
@@ -941,6 +945,7 @@ def check(env, plan, supervisor, seconds, fed):
         ("halts without a takeover record", len(no_record)),
         ("canaries planted", f"1 console password, 1 source token, {summary['canaries_planted']['emails']} emails, {len(sessions)} session cookies"),
         ("canary hits (evidence, logs, events, ledger)", summary["canary_hits"]),
+        ("ledger/evidence paths not owner-only", len(loose)),
         ("queues left non-empty", len(leftover)),
         ("unexpected worker exits", len(supervisor.unexpected_exits)),
     ]
@@ -954,6 +959,20 @@ def check(env, plan, supervisor, seconds, fed):
         return 1
     print("\nno violation: nothing granted twice, nothing lost, nothing leaked, every halt explained")
     return 0
+
+
+def loose_file_modes(env):
+    """Ledger files and evidence (files and folders) with any group or other permission bit, as `path mode`."""
+    paths = sorted(env.run.glob("ledger.sqlite*"))
+    evidence = env.run / "evidence"
+    if evidence.exists():
+        paths += [evidence] + sorted(evidence.rglob("*"))
+    loose = []
+    for path in paths:
+        mode = path.lstat().st_mode & 0o777
+        if mode & 0o077:
+            loose.append(f"{path.relative_to(env.run)} {mode:o}")
+    return loose
 
 
 def leak_scan(env, sessions, event_bodies):
