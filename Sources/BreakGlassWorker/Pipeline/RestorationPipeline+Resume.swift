@@ -34,14 +34,6 @@ extension RestorationPipeline {
         let entry = try halted(key)
         let request = try originalRequest(entry)
         guard clock() < request.notAfter else { throw .requestExpired(key) }
-        // The waiting rule (issue 15.2): after a `submitting`, the key is not acted on again until the lease and the
-        // confirmation bound have passed since it began; a worker frozen before its click could still click until
-        // then (and refuses to once its own lease cannot cover the confirmation).
-        if entry.escalate, let submittingAt = entry.submittingAt {
-            let settle = Self.seconds(ledger.configuration.leaseDuration) + Self.seconds(configuration.confirmationBound)
-            let wait = submittingAt.addingTimeInterval(settle).timeIntervalSince(ledger.clock())
-            if wait > 0 { throw .tooSoon(key, waitSeconds: Int(wait.rounded(.up))) }
-        }
         guard entry.resumeCount < ledger.configuration.maximumResumes else {
             throw .resumeLimit(key, resumes: entry.resumeCount)
         }
@@ -64,6 +56,15 @@ extension RestorationPipeline {
         var grantCheck: EvidenceLocation?
         if entry.escalate {
             guard afterReconciliation else { throw .escalated(key) }
+            // The waiting rule (issue 15.2): a key taken over while `submitting` (in doubt) is not acted on again until
+            // the lease and the confirmation bound have passed since that `submitting` began: the owner that wrote it
+            // may be frozen before its click and could still click until then (it refuses once its own lease cannot
+            // cover the confirmation). A halt decided by the owner that wrote `submitting` has no such click pending.
+            if entry.inDoubt, let submittingAt = entry.submittingAt {
+                let settle = Self.seconds(ledger.configuration.leaseDuration) + Self.seconds(configuration.confirmationBound)
+                let wait = submittingAt.addingTimeInterval(settle).timeIntervalSince(ledger.clock())
+                if wait > 0 { throw .tooSoon(key, waitSeconds: Int(wait.rounded(.up))) }
+            }
             let check = await console.checkActiveGrants(request)
             grantCheck = check.evidence
             switch check.result {
