@@ -96,6 +96,47 @@ struct TakeoverReportTests {
                        note: note)
     }
 
+    /// Issue 16.3: the report cross-checks the outbox's evidence-ready events against the evidence store.
+    @Test("evidence-ready events the store contradicts are listed: missing bundle, other manifest hash, other location")
+    func evidenceReadyCrossCheck() async throws {
+        let dir = try TestEnvironment.scratchDirectory("report-crosscheck")
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
+        var configuration = Ledger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
+        configuration.clock = { clock.now }
+        let ledger = try Ledger(configuration: configuration)
+        let evidenceKey = EvidenceKey.generate(keyID: "report-it").key
+        let store = try EvidenceStore(root: dir.appendingPathComponent("evidence"), key: evidenceKey)
+        let w = World(ledger: ledger, store: store, key: evidenceKey, clock: clock)
+        let factory = EventFactory(source: "urn:test")
+        func ready(_ key: RestorationKey, bundleID: String, sha: String, location: String) -> OutboxMessage {
+            OutboxMessage(factory.evidenceReady(key: key, requestID: "REQ-\(key.caseID)", bundleID: bundleID, manifestSHA256: sha,
+                                                location: location, artifacts: 3, time: clock.now), key: key)
+        }
+        var events: [OutboxMessage] = []
+        for n in 1...4 {
+            let key = World.key(n)
+            try await w.grant(key, confirmation: "BG-\(n)")
+            let location = try w.bundle(key, confirmation: "BG-\(n)", recheckToClickMs: 100)
+            switch n {
+            case 1: events.append(ready(key, bundleID: location.bundleID, sha: location.manifestSHA256, location: location.path))
+            case 2: events.append(ready(key, bundleID: "CASE-R02_tnt-4f9a2c_20990101T000000000Z_000000", sha: location.manifestSHA256,
+                                        location: location.path))
+            case 3: events.append(ready(key, bundleID: location.bundleID, sha: String(repeating: "0", count: 64), location: location.path))
+            default: events.append(ready(key, bundleID: location.bundleID, sha: location.manifestSHA256, location: "/elsewhere/other-bundle"))
+            }
+        }
+        try await ledger.enqueueEvents(events)
+        let source = GovernanceReportSource(ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
+        let report = GovernanceReport.compute(try source.input(now: clock.now))
+        let found = report.evidence.mismatches.map { "\($0.key): \($0.problem)" }.sorted()
+        #expect(found == [
+            "CASE-R02/tnt-4f9a2c: no bundle in the evidence store under the announced bundle_id",
+            "CASE-R03/tnt-4f9a2c: manifest.json differs from the announced manifest_sha256",
+            "CASE-R04/tnt-4f9a2c: location does not name the bundle's directory",
+        ], "\(found)")
+        #expect(report.table().contains("evidence-ready vs store       3 mismatch(es)"))
+    }
+
     @Test("the figures of a scripted mix of outcomes come out exactly")
     func scriptedMix() async throws {
         let dir = try TestEnvironment.scratchDirectory("report")

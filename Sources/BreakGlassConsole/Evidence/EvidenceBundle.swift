@@ -78,7 +78,7 @@ public struct EvidenceBundle: Sendable {
         artifacts.append(Artifact(path: path, data: data, mediaType: mediaType))
     }
 
-    static func isValidArtifactPath(_ path: String) -> Bool {
+    public static func isValidArtifactPath(_ path: String) -> Bool {
         guard !path.isEmpty, path.count <= 200, path != EvidenceManifest.fileName, path != EvidenceManifest.sealFileName
         else { return false }
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)

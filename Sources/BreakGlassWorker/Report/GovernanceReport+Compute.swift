@@ -17,12 +17,16 @@ extension GovernanceReport {
         public var busyKeyRejections: [KeylessRejection]
         /// The evidence bundles whose outcome is a grant (`granted`, `granted-by-reconciliation`), per key.
         public var grantBundles: [RestorationKey: [GrantBundle]]
+        /// `evidence-ready` events the evidence store contradicts (see `Evidence.mismatches`).
+        public var evidenceMismatches: [Evidence.Mismatch]
         public var since: Date?
         public var generatedAt: Date
 
         public init(entries: [LedgerEntry], takeovers: [TakeoverEntry], sightings: [RestorationKey: Sightings] = [:],
                     keylessRejections: [KeylessRejection] = [], busyKeyRejections: [KeylessRejection] = [],
-                    grantBundles: [RestorationKey: [GrantBundle]] = [:], since: Date? = nil, generatedAt: Date) {
+                    grantBundles: [RestorationKey: [GrantBundle]] = [:], evidenceMismatches: [Evidence.Mismatch] = [],
+                    since: Date? = nil, generatedAt: Date) {
+            self.evidenceMismatches = evidenceMismatches
             self.keylessRejections = keylessRejections
             self.busyKeyRejections = busyKeyRejections
             self.entries = entries
@@ -168,7 +172,8 @@ extension GovernanceReport {
             byReconciliation: granted.filter(\.reconciled).count)
         let evidence = Evidence(
             grantsChecked: granted.count, verified: granted.count - failures.count,
-            verifiedRate: rate(granted.count - failures.count, granted.count), failures: failures)
+            verifiedRate: rate(granted.count - failures.count, granted.count), failures: failures,
+            mismatches: input.evidenceMismatches)
 
         // Halts.
         var byReason: [String: Int] = [:]

@@ -55,6 +55,10 @@ extension GovernanceReport {
         for failure in evidence.failures {
             lines.append("  FAILED \(failure.key) \(failure.bundleID ?? "-"): \(failure.problems.joined(separator: "; "))")
         }
+        lines.append("evidence-ready vs store       \(evidence.mismatches.count) mismatch(es)")
+        for mismatch in evidence.mismatches {
+            lines.append("  MISMATCH \(mismatch.key) \(mismatch.bundleID): \(mismatch.problem)")
+        }
         lines.append("recheck -> submit             p50 \(ms(recheckToSubmitMs.p50)), p95 \(ms(recheckToSubmitMs.p95)) "
                      + "(\(recheckToSubmitMs.samples) sample(s))")
         lines.append("escalations                   \(escalations.total)  (open \(escalations.open))  \(list(escalations.takeoverIDs))")

@@ -94,6 +94,26 @@ public struct GovernanceReport: Sendable, Hashable, Codable {
         public var verified: Int
         public var verifiedRate: Double?
         public var failures: [Failure]
+        /// `evidence-ready` events of the outbox that the evidence store does not back (issue 16.3): no bundle under
+        /// the announced `bundle_id`, another manifest hash, or a `location` that is not that bundle's directory.
+        public var mismatches: [Mismatch]
+
+        /// One `evidence-ready` event the store contradicts.
+        public struct Mismatch: Sendable, Hashable, Codable {
+            public var key: String
+            public var bundleID: String
+            public var problem: String
+
+            public init(key: String, bundleID: String, problem: String) {
+                self.key = key
+                self.bundleID = bundleID
+                self.problem = problem
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case key, bundleID = "bundle_id", problem
+            }
+        }
 
         public struct Failure: Sendable, Hashable, Codable {
             public var key: String
@@ -169,7 +189,16 @@ extension GovernanceReport.Halts {
 
 extension GovernanceReport.Evidence {
     enum CodingKeys: String, CodingKey {
-        case grantsChecked = "grants_checked", verified, verifiedRate = "verified_rate", failures
+        case grantsChecked = "grants_checked", verified, verifiedRate = "verified_rate", failures, mismatches
+    }
+
+    /// Reads reports written before `mismatches` existed too (it is then empty).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(grantsChecked: try c.decode(Int.self, forKey: .grantsChecked), verified: try c.decode(Int.self, forKey: .verified),
+                  verifiedRate: try c.decodeIfPresent(Double.self, forKey: .verifiedRate),
+                  failures: try c.decode([Failure].self, forKey: .failures),
+                  mismatches: try c.decodeIfPresent([Mismatch].self, forKey: .mismatches) ?? [])
     }
 }
 

@@ -8,7 +8,6 @@ public import Foundation
 public struct GovernanceReportSource: Sendable {
     public let ledger: Ledger
     public let evidenceRoot: URL
-    /// The evidence public key (raw 32 bytes); nil verifies with the key embedded in each seal.
     /// The pinned evidence key; bundles count as verified only when sealed by it.
     public let trustedPublicKey: Data
 
@@ -28,7 +27,8 @@ public struct GovernanceReportSource: Sendable {
         }
         return GovernanceReport.Input(
             entries: entries, takeovers: takeovers, sightings: sightings, keylessRejections: try keylessRejections(),
-            busyKeyRejections: try busyKeyRejections(entries), grantBundles: grantBundles(), since: since, generatedAt: now)
+            busyKeyRejections: try busyKeyRejections(entries), grantBundles: grantBundles(),
+            evidenceMismatches: try evidenceMismatches(entries), since: since, generatedAt: now)
     }
 
     /// `outcome` events with `result: rejected` under a key whose ledger row does not count them: every one for a
@@ -57,6 +57,49 @@ public struct GovernanceReportSource: Sendable {
     /// could be read).
     func keylessRejections() throws -> [GovernanceReport.KeylessRejection] {
         try rejectionEvents(for: RestorationKey(caseID: "unknown", tenantID: "unknown"))
+    }
+
+    /// Every `evidence-ready` event of the keys' outbox rows, checked against the store: the bundle exists under its
+    /// `bundle_id`, its `manifest.json` has the announced SHA-256, and `location` names that bundle's directory.
+    func evidenceMismatches(_ entries: [LedgerEntry]) throws -> [GovernanceReport.Evidence.Mismatch] {
+        struct Ready: Decodable {
+            struct Data: Decodable {
+                let bundleID: String
+                let manifestSHA256: String
+                let location: String
+                enum CodingKeys: String, CodingKey {
+                    case bundleID = "bundle_id", manifestSHA256 = "manifest_sha256", location
+                }
+            }
+            let data: Data
+        }
+        var result: [GovernanceReport.Evidence.Mismatch] = []
+        for entry in entries {
+            for row in try ledger.events(for: entry.key) where row.message.routingKey == EventType.evidenceReady.rawValue {
+                guard let ready = try? JSONDecoder().decode(Ready.self, from: row.message.body) else {
+                    result.append(.init(key: entry.key.description, bundleID: "?", problem: "unreadable evidence-ready event"))
+                    continue
+                }
+                let announced = ready.data
+                func mismatch(_ problem: String) {
+                    result.append(.init(key: entry.key.description, bundleID: announced.bundleID, problem: problem))
+                }
+                let directory = evidenceRoot.appendingPathComponent(announced.bundleID, isDirectory: true)
+                guard EvidenceBundle.isValidArtifactPath(announced.bundleID), !announced.bundleID.contains("/"),
+                      let manifest = try? Data(contentsOf: directory.appendingPathComponent(EvidenceManifest.fileName))
+                else {
+                    mismatch("no bundle in the evidence store under the announced bundle_id")
+                    continue
+                }
+                if EvidenceStore.sha256Hex(manifest) != announced.manifestSHA256 {
+                    mismatch("manifest.json differs from the announced manifest_sha256")
+                }
+                if URL(fileURLWithPath: announced.location).lastPathComponent != announced.bundleID {
+                    mismatch("location does not name the bundle's directory")
+                }
+            }
+        }
+        return result
     }
 
     struct Envelope: Decodable {
