@@ -46,15 +46,8 @@ public struct WorkerApplication: Sendable {
         // worker's pid, the driver's pid and its port are kept beside the ledger (`chromedriver.<id>.pid`); at start,
         // every such file whose worker no longer runs is reaped (its driver killed if the pid still runs
         // `chromedriver --port=<port>`), whatever id wrote it: the default id `host-<pid>` changes at every start.
-        let ledgerDirectory = URL(fileURLWithPath: ledger.configuration.path).deletingLastPathComponent()
-        let safeID = String(workerID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
         let supervisor = ChromeDriverSupervisor(
-            configuration: .init(
-                mode: values.string("webdriver.url").map { .external(url: $0) }
-                    ?? .managed(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick()),
-                pidFile: ledgerDirectory.appendingPathComponent("chromedriver.\(safeID).pid").path,
-                isolation: values.webDriverIsolation),
-            logger: log)
+            configuration: values.chromeDriverConfiguration(ownerID: workerID, ledgerPath: ledger.configuration.path), logger: log)
         let webDriverURL = supervisor.url
         services.append(ChromeDriverService(supervisor: supervisor))
         let pool = BrowserPool(

@@ -80,6 +80,20 @@ extension ConfigurationValues {
         string("webdriver.isolation").flatMap(DriverPortGuard.Mode.init(rawValue:)) ?? .auto
     }
 
+    /// chromedriver for a process that owns claims as `ownerID` on the ledger at `ledgerPath`, the same for `run` and
+    /// every `takeover` command: no `webdriver.url` → a managed chromedriver on a free loopback port whose pid (and the
+    /// owner's) is kept beside the ledger (`chromedriver.<id>.pid`), so a driver left by a killed worker or a killed
+    /// `takeover resume` is reaped at the next start; `webdriver.isolation` guards its port.
+    public func chromeDriverConfiguration(ownerID: String, ledgerPath: String) -> ChromeDriverSupervisor.Configuration {
+        let ledgerDirectory = URL(fileURLWithPath: ledgerPath).deletingLastPathComponent()
+        let safeID = String(ownerID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        return ChromeDriverSupervisor.Configuration(
+            mode: string("webdriver.url").map { .external(url: $0) }
+                ?? .managed(binary: string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick()),
+            pidFile: ledgerDirectory.appendingPathComponent("chromedriver.\(safeID).pid").path,
+            isolation: webDriverIsolation)
+    }
+
     /// `console.grant_verify_window_seconds`: how long IAM may take to show a confirmed grant.
     public var grantVerificationWindow: Duration { .seconds(int("console.grant_verify_window_seconds") ?? 15) }
 

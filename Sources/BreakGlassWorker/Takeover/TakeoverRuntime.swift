@@ -41,11 +41,10 @@ public struct TakeoverRuntime: Sendable {
                                          key: try application.evidenceKey(), logger: logger)
         let map = try ConsoleMap.load(file: URL(fileURLWithPath: values.string("console.map_file") ?? "config/consoles/reference.yaml"))
         let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
+        // The same supervision as a worker's, pid file included: a killed `takeover resume` leaves no driver behind
+        // that the next start cannot reap.
         let supervisor = ChromeDriverSupervisor(
-            configuration: .init(mode: values.string("webdriver.url").map { .external(url: $0) }
-                ?? .managed(binary: values.string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick()),
-                isolation: values.webDriverIsolation),
-            logger: logger)
+            configuration: values.chromeDriverConfiguration(ownerID: ownerID, ledgerPath: ledger.configuration.path), logger: logger)
         let pool = BrowserPool(
             client: WebDriverClient(configuration: .init(url: supervisor.url, chromiumBinary: values.string("webdriver.chromium_path"))),
             configuration: .init(maximumSessions: 1))
