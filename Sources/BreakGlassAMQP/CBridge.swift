@@ -27,11 +27,6 @@ enum CBridge {
     /// nested Swift enum) would turn into a stack overflow on whichever thread held it.
     static let maximumTableDepth = 16
 
-    static func table(_ table: amqp_table_t) -> [String: AMQPFieldValue] {
-        var truncated = false
-        return self.table(table, depth: 0, truncated: &truncated)
-    }
-
     static func table(_ table: amqp_table_t, depth: Int, truncated: inout Bool) -> [String: AMQPFieldValue] {
         guard table.num_entries > 0, let entries = table.entries else { return [:] }
         var result: [String: AMQPFieldValue] = [:]
@@ -41,11 +36,6 @@ enum CBridge {
             result[string(entry.key)] = field(entry.value, depth: depth + 1, truncated: &truncated)
         }
         return result
-    }
-
-    static func field(_ value: amqp_field_value_t) -> AMQPFieldValue {
-        var truncated = false
-        return field(value, depth: 0, truncated: &truncated)
     }
 
     static func field(_ value: amqp_field_value_t, depth: Int, truncated: inout Bool) -> AMQPFieldValue {

@@ -129,8 +129,6 @@ public actor ChromeDriverSupervisor {
                     + "run the worker in its own container or network namespace, or install an owner-match rule (README, Security)"),
                     metadata: ["breakglass.port": "\(port)", "breakglass.cause": "\(why)"])
             }
-        case .disabled:
-            break
         }
     }
 

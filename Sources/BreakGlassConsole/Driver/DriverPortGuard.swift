@@ -25,7 +25,6 @@ public struct DriverPortGuard: Sendable {
         case installed(table: String)
         /// Why it could not be installed (no secret in it).
         case unavailable(String)
-        case disabled
     }
 
     public let port: Int

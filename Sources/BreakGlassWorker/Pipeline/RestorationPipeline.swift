@@ -253,7 +253,6 @@ public final class RestorationPipeline: Sendable {
             log.warning("submitting could not be recorded; halting before the click", metadata: [
                 "breakglass.error": "\(refusal.error?.code.rawValue ?? "unknown")",
             ])
-            return try await finish(request, claim: gated.withLock { $0 }, outcome.decisionInput, evidence: outcome.evidence)
         }
         return try await finish(request, claim: gated.withLock { $0 }, outcome.decisionInput, evidence: outcome.evidence)
     }

@@ -114,9 +114,8 @@ public final class ScriptedConsole: RestorationConsole {
                            request: request, recorder: &recorder, clicked: false)
         }
         record(.recheck(key))
-        let (recheck, snapshot) = await hooks.recheck(request)
+        let (recheck, _) = await hooks.recheck(request)
         recorder.document("recheck.json", ["passed": recheck.passed])
-        _ = snapshot
         guard recheck.passed else {
             recorder.step("pre-submit", action: "recheck", outcome: "failed")
             return outcome(.halted(TakeoverRecord(reasons: recheck.codes, stage: .preSubmit, escalate: false,
