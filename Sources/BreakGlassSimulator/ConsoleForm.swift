@@ -20,6 +20,12 @@ struct ConsoleForm: Sendable {
         fields.first { $0.name == name }.map { $0.value.trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
+    /// The field names, in order, each once.
+    var names: [String] {
+        var seen = Set<String>()
+        return fields.map(\.name).filter { seen.insert($0).inserted }
+    }
+
     /// Every value of `name`, in order.
     func values(_ name: String) -> [String] {
         fields.filter { $0.name == name }.map(\.value)

@@ -8,6 +8,9 @@ public struct FaultModes: Codable, Sendable, Equatable {
     public var idDrift: [String]?
     /// The console's broad scope (`console.broad_scope`) comes pre-checked and locked on the scope screen.
     public var broaderScopePrechecked: Bool?
+    /// The console's broad scope comes pre-ticked on the scope screen, NOT locked: the browser can untick it (a map
+    /// that only checks after filling would "correct" it and grant; issue 19.1).
+    public var broaderScopePreselected: Bool?
     /// The expiration screen has no duration control; the console's maximum is used.
     public var expirationControlMissing: Bool?
     /// The tenant verification page shows the existing break-glass session banner even without a session.
@@ -33,6 +36,13 @@ public struct FaultModes: Codable, Sendable, Equatable {
     public var confirmationHangMs: Int?
     /// The grant is made and confirmed but never shows in the IAM admin-state.
     public var grantAbsentFromIAM: Bool?
+    /// The live sources' tenant and IAM admin-state answers for this tenant are sent one byte every this many
+    /// milliseconds after their headers (a slow-drip source, issue 15.6).
+    public var sourceDripMs: Int?
+    /// This screen answers with a redirect to the same path on another origin (`localhost` instead of `127.0.0.1`,
+    /// same port): a console that sends the browser elsewhere (issue 16.2). The simulator counts what reaches it
+    /// there (`GET /control/offsite`).
+    public var offsiteRedirectAtScreen: String?
     /// The revoke screen fails: `error` shows the error page and keeps the grant; `silent` says "revoked" but the
     /// session stays in IAM.
     public var revokeFailure: RevokeFailure?
@@ -47,8 +57,12 @@ public struct FaultModes: Codable, Sendable, Equatable {
         existingSessionBanner: Bool? = nil, wrongTenantAfterLookup: Bool? = nil, pageDelayMs: Int? = nil,
         errorAtScreen: String? = nil, sessionExpiresAtScreen: String? = nil, ambiguousConfirmation: Bool? = nil,
         confirmationHang: Bool? = nil, confirmationHangMs: Int? = nil, grantAbsentFromIAM: Bool? = nil,
-        revokeFailure: RevokeFailure? = nil, shadowTenantRow: Bool? = nil, dialogAtScreen: String? = nil
+        revokeFailure: RevokeFailure? = nil, shadowTenantRow: Bool? = nil, dialogAtScreen: String? = nil,
+        sourceDripMs: Int? = nil, offsiteRedirectAtScreen: String? = nil, broaderScopePreselected: Bool? = nil
     ) {
+        self.broaderScopePreselected = broaderScopePreselected
+        self.sourceDripMs = sourceDripMs
+        self.offsiteRedirectAtScreen = offsiteRedirectAtScreen
         self.shadowTenantRow = shadowTenantRow
         self.dialogAtScreen = dialogAtScreen
         self.idDrift = idDrift
@@ -82,6 +96,9 @@ public struct FaultModes: Codable, Sendable, Equatable {
         case revokeFailure = "revoke_failure"
         case shadowTenantRow = "shadow_tenant_row"
         case dialogAtScreen = "dialog_at_screen"
+        case sourceDripMs = "source_drip_ms"
+        case offsiteRedirectAtScreen = "offsite_redirect_at_screen"
+        case broaderScopePreselected = "broader_scope_preselected"
     }
 
     /// No fault at all.
@@ -104,7 +121,10 @@ public struct FaultModes: Codable, Sendable, Equatable {
             grantAbsentFromIAM: grantAbsentFromIAM ?? base.grantAbsentFromIAM,
             revokeFailure: revokeFailure ?? base.revokeFailure,
             shadowTenantRow: shadowTenantRow ?? base.shadowTenantRow,
-            dialogAtScreen: dialogAtScreen ?? base.dialogAtScreen
+            dialogAtScreen: dialogAtScreen ?? base.dialogAtScreen,
+            sourceDripMs: sourceDripMs ?? base.sourceDripMs,
+            offsiteRedirectAtScreen: offsiteRedirectAtScreen ?? base.offsiteRedirectAtScreen,
+            broaderScopePreselected: broaderScopePreselected ?? base.broaderScopePreselected
         )
     }
 
@@ -122,7 +142,10 @@ public struct FaultModes: Codable, Sendable, Equatable {
         if let confirmationHangMs, !(0...3_600_000).contains(confirmationHangMs) {
             throw SimulatorError.faultsInvalid("confirmation_hang_ms must be 0...3600000")
         }
-        for screen in (idDrift ?? []) + [errorAtScreen, sessionExpiresAtScreen].compactMap({ $0 })
+        if let sourceDripMs, !(1...60_000).contains(sourceDripMs) {
+            throw SimulatorError.faultsInvalid("source_drip_ms must be 1...60000")
+        }
+        for screen in (idDrift ?? []) + [errorAtScreen, sessionExpiresAtScreen, offsiteRedirectAtScreen].compactMap({ $0 })
         where screen != "*" && !ConsoleScreen.allNames.contains(screen) {
             throw SimulatorError.faultsInvalid("unknown screen \(screen); screens: \(ConsoleScreen.allNames.joined(separator: ", "))")
         }

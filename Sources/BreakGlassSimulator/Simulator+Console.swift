@@ -69,12 +69,28 @@ extension Simulator {
                 await state.endSession(session.id)
                 return .respond(Self.toLogin(expired: true))
             }
+            if faults.offsiteRedirectAtScreen == screen.rawValue, let elsewhere = Self.offsite(request) {
+                logger.info("console redirects off-site (fault)", metadata: ["breakglass.screen": "\(screen.rawValue)"])
+                return .respond(SimulatorResponse.redirect(elsewhere))
+            }
             if faults.errorAtScreen == screen.rawValue {
                 return .respond(Self.errorPage(call, status: .internalServerError, code: "internal",
                                                message: "The console could not complete the request. Try again later."))
             }
         }
         return .proceed(call)
+    }
+
+    /// The request's URL on another origin (`localhost` for `127.0.0.1`, same port and path), or nil when the
+    /// request already came there.
+    static func offsite(_ request: Request) -> String? {
+        guard let authority = request.head.authority, authority.hasPrefix("127.0.0.1") else { return nil }
+        return "http://" + authority.replacingOccurrences(of: "127.0.0.1", with: "localhost") + request.uri.path
+    }
+
+    /// Whether the request came to the off-site origin.
+    static func isOffsite(_ request: Request) -> Bool {
+        request.head.authority?.hasPrefix("localhost") == true
     }
 
     static func readForm(_ request: Request) async -> ConsoleForm? {

@@ -84,8 +84,17 @@ extension Simulator {
     func scopeOptions(faults: FaultModes) async -> [SimulatorFixtures.OfferedScope] {
         let settings = await state.fixtures.console
         var options = settings.offeredScopes
-        if faults.broaderScopePrechecked == true, !options.contains(where: { $0.scope == settings.broadScope }) {
+        let broad = faults.broaderScopePrechecked == true || faults.broaderScopePreselected == true
+        if broad, !options.contains(where: { $0.scope == settings.broadScope }) {
             options.append(.init(scope: settings.broadScope, label: "Full tenant administration"))
+        }
+        if faults.broaderScopePreselected == true {
+            // Pre-ticked and NOT locked: a worker that unticks it would pass an after-fill check (issue 19.1).
+            options = options.map { option in
+                var option = option
+                if option.scope == settings.broadScope { option.prechecked = true }
+                return option
+            }
         }
         return options
     }

@@ -135,6 +135,9 @@ extension Simulator {
                 return SimulatorResponse.json(updated)
             }
         }
+        control.get("offsite") { _, _ -> Response in
+            SimulatorResponse.json(await state.offsite)
+        }
         control.get("faults") { _, _ -> Response in
             SimulatorResponse.json(FaultsBody(global: await state.globalFaults, tenants: await state.tenantFaults))
         }

@@ -64,6 +64,7 @@ public struct Simulator: Sendable {
         router.get("/health") { _, _ in SimulatorResponse.json(["status": "ok"]) }
         addLiveSourceRoutes(to: router)
         addControlRoutes(to: router)
+        router.add(middleware: OffsiteMiddleware<BasicRequestContext>(state: state))
         addConsoleRoutes(to: router)
         let logger = self.logger
         return Application(

@@ -16,6 +16,25 @@ public actor SimulatorState {
     private var submits: [String: GrantCount] = [:]
     /// Bumped by `reset` and `releaseHangingRequests`; hanging submits end when it changes.
     public private(set) var hangGeneration = 0
+    /// What reached the console's paths on the off-site origin (`OffsiteMiddleware`).
+    public private(set) var offsite = OffsiteRecord()
+
+    public struct OffsiteRecord: Codable, Sendable, Equatable {
+        /// Requests of any method.
+        public var requests = 0
+        /// Form submissions (POST): each one would have handed the off-site origin what the form carried.
+        public var posts = 0
+        /// The posted field names (never their values).
+        public var fields: [String] = []
+    }
+
+    func recordOffsite(post: Bool, fields: [String]) {
+        offsite.requests += 1
+        if post {
+            offsite.posts += 1
+            for field in fields where !offsite.fields.contains(field) { offsite.fields.append(field) }
+        }
+    }
     private let clock: @Sendable () -> Date
 
     struct Draft: Sendable {
@@ -63,6 +82,7 @@ public actor SimulatorState {
         submits = [:]
         drafts = [:]
         sessions = [:]
+        offsite = OffsiteRecord()
         hangGeneration += 1
     }
 

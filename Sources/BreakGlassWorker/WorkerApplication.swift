@@ -35,7 +35,25 @@ public struct WorkerApplication: Sendable {
         let amqp = try AMQPConnection(configuration: values.amqpConfiguration(), logger: log)
         let sourcesConfiguration = try values.sourcesConfiguration()
         let sources = try LiveSourcesClient(configuration: sourcesConfiguration, logger: log)
+        // Shut down on every way out: a client dropped without it traps in debug builds, which turned any start-up
+        // error after this point into a crash with no log line (found by the chaos suite's full-disk fault).
+        do {
+            try await run(ledger: ledger, verifier: verifier, amqp: amqp, sources: sources,
+                          sourcesConfiguration: sourcesConfiguration, logger: log, onOpsBound: onOpsBound)
+        } catch {
+            try? await sources.shutdown()
+            throw error
+        }
+        try? await sources.shutdown()
+        log.info("worker stopped")
+    }
 
+    private func run(
+        ledger: Ledger, verifier: MessageVerifier, amqp: AMQPConnection, sources: LiveSourcesClient,
+        sourcesConfiguration: LiveSourcesClient.Configuration, logger log: Logger,
+        onOpsBound: @escaping @Sendable (Int) async -> Void
+    ) async throws {
+        let workerID = values.workerID
         let evidence = try EvidenceStore(root: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
                                          key: try evidenceKey(), logger: log)
         let map = try ConsoleMap.load(file: URL(fileURLWithPath: values.string("console.map_file") ?? "config/consoles/reference.yaml"))
@@ -103,8 +121,6 @@ public struct WorkerApplication: Sendable {
             cancellationSignals: [],
             logger: log))
         try await group.run()
-        try? await sources.shutdown()
-        log.info("worker stopped")
     }
 
     func evidenceKey() throws -> EvidenceKey {

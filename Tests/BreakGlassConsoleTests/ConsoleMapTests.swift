@@ -58,10 +58,67 @@ struct ConsoleMapTests {
         yaml = yaml.replacingOccurrences(of: "reason: CONSOLE_ERROR", with: "reason: APPROVAL_REVOKED")
         let found = issues(yaml)
         #expect(found.contains { $0.hasPrefix("$.screens[3].fields[0].value: unknown value source incident.number") })
-        #expect(found.contains { $0.hasPrefix("$.screens[5].assertions[0].kind: unknown kind checked_maybe") })
+        #expect(found.contains { $0.hasPrefix("$.screens[5].assertions[1].kind: unknown kind checked_maybe") })
         #expect(found.contains("$.watch[1].reason: APPROVAL_REVOKED is not a console reason code (contract §6)"))
         // Removing the scope assertion also breaks the safety rule.
         #expect(found.contains { $0.hasPrefix("$.screens: the flow must assert checked_exactly with value scopes") })
+    }
+
+    /// Issue 19.1: a map that only checks the scopes after filling "corrects" a console that pre-selected a broader
+    /// privilege, and grants. Seen accepted before the rule (the reference map had no before-fill check).
+    @Test("a scope screen without a before-fill subset check on its own selector is refused")
+    func beforeFillScopeCheckIsRequired() throws {
+        let yaml = try Self.referenceYAML()
+        let start = try #require(yaml.range(of: "      - kind: checked_subset_of\n"))
+        let end = try #require(yaml.range(of: "      - kind: checked_exactly\n", range: start.upperBound..<yaml.endIndex))
+        let without = yaml.replacingCharacters(in: start.lowerBound..<end.lowerBound, with: "")
+        #expect(issues(without).contains { $0.hasPrefix("$.screens[5]: screen scope ticks scopes") }, "\(issues(without))")
+        // On another selector, or after filling, it does not count.
+        let elsewhere = yaml.replacingOccurrences(
+            of: "        phase: before_fill\n        selector: \"input[type=checkbox][name=scope]\"",
+            with: "        phase: before_fill\n        selector: \"input[type=checkbox]\"")
+        #expect(issues(elsewhere).contains { $0.hasPrefix("$.screens[5]: screen scope ticks scopes") })
+        let late = yaml.replacingOccurrences(of: "      - kind: checked_subset_of\n        phase: before_fill\n",
+                                             with: "      - kind: checked_subset_of\n        phase: after_fill\n")
+        #expect(issues(late).contains { $0.hasPrefix("$.screens[5]: screen scope ticks scopes") })
+        #expect(issues(yaml).isEmpty)
+    }
+
+    @Test("text_set_equals needs its separator, count_equals a list or a literal count; id patterns take one group")
+    func newAssertionKindsAndPatterns() throws {
+        var yaml = try Self.referenceYAML()
+        yaml = yaml.replacingOccurrences(
+            of: "      - { kind: list_equals, selector: \"#summary-scopes li.summary-scope\"",
+            with: """
+                      - { kind: text_set_equals, selector: "#summary-approval-references", value: approval_refs, reason: CONSOLE_UNEXPECTED_SCREEN }
+                      - { kind: count_equals, selector: "#summary-scopes li", value: tenant.id, reason: CONSOLE_SCOPE_DRIFT }
+                      - { kind: count_equals, selector: "#summary-scopes li", value: "literal:3", reason: CONSOLE_SCOPE_DRIFT, separator: "," }
+                      - { kind: list_equals, selector: "#summary-scopes li.summary-scope"
+                """)
+        yaml = yaml.replacingOccurrences(of: "    id_selector: \"#existing-confirmation-id\"",
+                                         with: "    id_selector: \"#existing-confirmation-id\"\n    id_pattern: \"(BG)-([A-Z0-9]{8})\"")
+        let found = issues(yaml)
+        #expect(found.contains { $0.contains(".separator: text_set_equals needs the separator") }, "\(found)")
+        #expect(found.contains { $0.contains(".value: count_equals counts a list value") })
+        #expect(found.contains { $0.contains(".separator: only text_set_equals splits") })
+        #expect(found.contains("$.confirmation.duplicate.id_pattern: at most one capture group (the id); use (?:...) for grouping"))
+    }
+
+    @Test("an id pattern matches the whole text; its one capture group is the id")
+    func idPatternSemantics() {
+        #expect(ConsoleIDPattern.extract("BG-ABCDEFGH", pattern: "BG-[A-Z0-9]{8}") == "BG-ABCDEFGH")
+        #expect(ConsoleIDPattern.extract("  BG-ABCDEFGH\n", pattern: "^BG-[A-Z0-9]{8}$") == "BG-ABCDEFGH")
+        // Anchored: a match inside a longer text is no id (the old code accepted a match anywhere).
+        #expect(ConsoleIDPattern.extract("not BG-ABCDEFGH yet", pattern: "BG-[A-Z0-9]{8}") == nil)
+        #expect(ConsoleIDPattern.extract("BG-ABCDEFGH-old", pattern: "BG-[A-Z0-9]{8}") == nil)
+        #expect(ConsoleIDPattern.extract("reference already used by EA-2026-000123",
+                                         pattern: "reference already used by (EA-\\d{4}-\\d{6})") == "EA-2026-000123")
+        #expect(ConsoleIDPattern.extract("reference already used by ", pattern: "reference already used by (.*)") == nil)
+        #expect(ConsoleIDPattern.extract("", pattern: nil) == nil)
+        #expect(ConsoleIDPattern.extract(" D-12 ", pattern: nil) == "D-12")
+        #expect(ConsoleIDPattern.problem("(a)(b)") != nil)
+        #expect(ConsoleIDPattern.problem("(?:a)(b)") == nil)
+        #expect(ConsoleIDPattern.problem("[") == "not a valid regular expression")
     }
 
     @Test("the safety assertions cannot be left out")

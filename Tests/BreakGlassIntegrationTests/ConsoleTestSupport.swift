@@ -39,12 +39,14 @@ struct ConsoleHarness {
     /// Runs `body` with a fresh simulator, browser pool (1 session) and evidence directory.
     static func run(
         pageLoad: Duration = .seconds(8), verificationWindow: Duration = .seconds(3),
-        consoleURL: ((String) -> String)? = nil,
+        consoleURL: ((String) -> String)? = nil, mapYAML: ((String) -> String)? = nil,
         _ body: (ConsoleHarness) async throws -> Void
     ) async throws {
         let fixtures = try SimulatorFixtures.load(contentsOf: fixturesURL)
         let simulator = try Simulator(configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
-        var map = try ConsoleMap.load(file: referenceMapURL)
+        var map = try mapYAML.map { edit in
+            try ConsoleMap.load(yaml: edit(String(contentsOf: referenceMapURL, encoding: .utf8)))
+        } ?? ConsoleMap.load(file: referenceMapURL)
         map.timeouts = .init(screenMs: 5_000, confirmationMs: 4_000, pollMs: 50)
         let key = EvidenceKey.generate(keyID: "console-it").key
         let root = try TestEnvironment.scratchDirectory("console-evidence")

@@ -27,11 +27,11 @@ struct SimulatorConsoleBrowserTests {
             #expect(try await console.text("#incident-status") == "active")
             try await console.click("#next")
 
-            // Scope screen: audit.read comes pre-checked; the walker ends with exactly the approved scopes.
+            // Scope screen: admins.restore comes pre-checked (inside the approved set: a pre-selection outside it halts
+            // the worker, issue 19.1); the walker ends with exactly the approved scopes.
             #expect(try await console.screen() == "scope")
-            let audit = try await console.session.findElement(css: "#scope-audit-read")
-            #expect(try await console.session.isSelected(audit))
-            try await console.session.click(audit)
+            let restore = try await console.session.findElement(css: "#scope-admins-restore")
+            #expect(try await console.session.isSelected(restore))
             try await console.setCheckbox("#scope-admins-restore", true)
             try await console.setCheckbox("#scope-users-reset-mfa", true)
             let checked = try await console.session.executeScript(

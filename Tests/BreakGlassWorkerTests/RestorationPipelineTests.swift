@@ -45,6 +45,47 @@ import Testing
         #expect(try f.ledger.takeovers(for: key).first?.record.stage == .gate)
     }
 
+    /// Issue 15.6: a source that never finishes its answer (headers, then a byte now and then) must not hold the
+    /// claim without bound. The whole gate has one deadline; what is unanswered then is SOURCE_UNAVAILABLE.
+    /// Seen failing before the deadline existed: the delivery never ended (the race below reported it).
+    @Test func aStalledSourceHaltsAtTheGateDeadline() async throws {
+        let f = try PipelineFixture(pipeline: { $0.gateDeadline = .milliseconds(300) })
+        f.sources.setStalled(.tenant)
+        let started = ContinuousClock.now
+        let result = await Self.within(.seconds(10)) { await f.deliver() }
+        let elapsed = ContinuousClock.now - started
+        #expect(result?.result == .halted, "the delivery did not end within 10 s")
+        #expect(result?.reasons == [.sourceUnavailable])
+        #expect(elapsed < .seconds(5))
+        #expect(f.console.calls.isEmpty)
+        #expect(try f.ledger.takeovers(for: key).first?.record.stage == .gate)
+    }
+
+    @Test func aStalledSourceAtThePreSubmitRecheckEndsAtTheDeadline() async throws {
+        let sources = PipelineFixture.passingSources()
+        sources.setStalled(.iamAdminState)
+        let hooks = SubmissionHooks.live(sources: sources, policy: GatePolicy(), deadline: .milliseconds(300)) {}
+        let (body, _) = PipelineFixture.signedRequest()
+        let request = try RequestDecoder.decode(body)
+        let answer = await Self.within(.seconds(10)) { await hooks.recheck(request) }
+        let (result, _) = try #require(answer, "the recheck did not end within 10 s")
+        #expect(result.codes.contains(.sourceUnavailable))
+    }
+
+    /// `body`'s value, or nil when `limit` passes first (then `body` is cancelled).
+    static func within<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask { await body() }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
     @Test func anUnsignedMessageIsDeadLetteredWithItsRejectedEvent() async throws {
         let f = try PipelineFixture()
         let (body, _) = PipelineFixture.signedRequest()

@@ -23,10 +23,16 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 CRASH_POINTS = ["after-claim", "after-gate", "before-click", "after-click", "after-confirmation",
                 "after-decision", "after-ack", "after-publish"]
+# Keys fed while the ledger's disk is full (the disk fault): clean keys, none in the storm or the crash reserve.
+DISK_KEYS = 6
+# Screens before the final submit (an off-site redirect there must end in a halt with nothing posted off-site).
+PRE_SUBMIT_SCREENS = ["tenant", "tenant-verify", "incident", "incident-verify", "scope", "expiration", "approvals",
+                      "acknowledgement"]
 SCREENS = ["tenant", "tenant-verify", "incident", "incident-verify", "scope", "expiration", "approvals", "acknowledgement", "submit"]
 
 
@@ -55,6 +61,7 @@ def random_faults(rng):
     choice = rng.choice([
         {"id_drift": [rng.choice(SCREENS)]},
         {"broader_scope_prechecked": True},
+        {"broader_scope_preselected": True},
         {"expiration_control_missing": True},
         {"existing_session_banner": True},
         {"wrong_tenant_after_lookup": True},
@@ -73,6 +80,8 @@ def make_plan(run_dir, keys, seed):
     rng = random.Random(seed)
     reserve_from = keys
     keys += max(40, keys // 2)
+    disk_from = keys
+    keys += DISK_KEYS
     run = pathlib.Path(run_dir)
     start = now_utc()
     canaries = {
@@ -93,8 +102,12 @@ def make_plan(run_dir, keys, seed):
         email = f"cnry.{token(6)}@chaos-tenant.example"
         canaries["emails"].append(email)
         roll = 0.0 if index >= reserve_from else rng.random()
-        # 70 % clean at the gate (of which 20 % meet a console fault), 25 % halt at the gate, 5 % invalid.
-        if roll < 0.70:
+        # One storm key in 40 meets a slow-drip source (its tenant and IAM answers come a byte at a time: halted
+        # SOURCE_UNAVAILABLE at the gate deadline), another one a console that redirects off-site mid-flow.
+        # Otherwise 70 % clean at the gate (of which 20 % meet a console fault), 25 % halt at the gate, 5 % invalid.
+        if index < reserve_from and index % 40 in (0, 1):
+            kind = "slow-drip" if index % 40 == 0 else "offsite-redirect"
+        elif roll < 0.70:
             kind = "console-fault" if index < reserve_from and rng.random() < 0.20 else "clean"
         elif roll < 0.95:
             kind = rng.choice(["revoked-approval", "segregation", "unverified-identity", "existing-session",
@@ -135,6 +148,10 @@ def make_plan(run_dir, keys, seed):
         iam[tenant_id] = entry
         if kind == "console-fault":
             faults[tenant_id] = random_faults(rng)
+        elif kind == "slow-drip":
+            faults[tenant_id] = {"source_drip_ms": 700}
+        elif kind == "offsite-redirect":
+            faults[tenant_id] = {"offsite_redirect_at_screen": rng.choice(PRE_SUBMIT_SCREENS)}
         body = {
             "schema": "breakglass.restoration.approved/v1", "request_id": f"REQ-C{index:05d}-0",
             "case_id": case_id, "tenant": {"id": tenant_id, "name": f"Chaos Tenant {index}"},
@@ -147,7 +164,7 @@ def make_plan(run_dir, keys, seed):
             "enqueued_at": rfc3339(start), "not_after": rfc3339(start + datetime.timedelta(hours=3)),
         }
         requests.append({"index": index, "kind": kind, "key": f"{case_id}/{tenant_id}", "body": body,
-                         "reserve": index >= reserve_from})
+                         "reserve": reserve_from <= index < disk_from, "disk": index >= disk_from})
     fixtures = {
         "tenants": tenants, "incidents": incidents, "cases": cases, "identities": identities, "iam": iam,
         "console": {
@@ -167,7 +184,7 @@ def make_plan(run_dir, keys, seed):
     os.chmod(run / "sources.token", 0o600)
     (run / "canaries.json").write_text(json.dumps(canaries))
     (run / "plan.json").write_text(json.dumps({"requests": requests, "faults": faults, "kinds": kinds}))
-    print(f"{reserve_from} storm keys + {keys - reserve_from} in reserve: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    print(f"{reserve_from} storm keys + {disk_from - reserve_from} in reserve + {DISK_KEYS} for the disk fault: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -178,6 +195,9 @@ class Env:
     def __init__(self, run_dir):
         self.run = pathlib.Path(run_dir)
         self.__dict__.update(json.loads((self.run / "env.json").read_text()))
+        # The ledger's folder: a small tmpfs of its own when the harness could mount one (the disk-full fault).
+        self.ledger_dir = pathlib.Path(getattr(self, "ledger_dir", self.run))
+        self.ledger = self.ledger_dir / "ledger.sqlite"
 
     def control(self, path, method="GET", body=None):
         request = urllib.request.Request(f"http://127.0.0.1:{self.sim_port}/control/{path}", method=method,
@@ -210,6 +230,14 @@ class Supervisor:
         self.recycling = set()
         self.forced = {}  # slot -> crash point it must take at its next launch
         self.frozen_claim = {}
+        self.disk = {}
+        # While the ledger's disk is full, a worker (re)started by the crash schedule cannot open the ledger: it
+        # logs why at error level and exits 1 (the supervisor restarts it, as systemd or compose would).
+        self.disk_full = threading.Event()
+        self.ledger_exits = 0
+        # One crash dies by SIGABRT instead of SIGKILL (a crash that would dump core: none may be written).
+        self.abort_point = "after-gate"
+        self.aborts = 0
         self.frozen = set()
         self.arm_timeout = arm_timeout
         self.threads = [threading.Thread(target=self.loop, args=(slot,), daemon=True) for slot in range(1, slots + 1)]
@@ -220,7 +248,7 @@ class Supervisor:
 
     def relay_owner(self):
         try:
-            with sqlite3.connect(f"file:{self.env.run}/ledger.sqlite?mode=ro", uri=True, timeout=5) as db:
+            with sqlite3.connect(f"file:{self.env.ledger}?mode=ro", uri=True, timeout=5) as db:
                 row = db.execute("SELECT owner, expires_at FROM relay_lease WHERE id = 1").fetchone()
                 return row[0] if row else None
         except sqlite3.Error:
@@ -255,10 +283,16 @@ class Supervisor:
             env["BREAKGLASS_WORKER_ID"] = worker_id
             env["BREAKGLASS_OPS_PORT"] = str(self.env.ops_ports[slot - 1])
             env.pop("BREAKGLASS_CRASH_AT", None)
+            env.pop("BREAKGLASS_CRASH_SIGNAL", None)
+            aborting = False
             if point:
                 env["BREAKGLASS_CRASH_AT"] = point
+                with self.lock:
+                    aborting = point == self.abort_point and self.aborts == 0
+                if aborting:
+                    env["BREAKGLASS_CRASH_SIGNAL"] = "abort"
             logfile = open(self.env.run / f"worker-{slot}.log", "ab")
-            logfile.write(f"\n=== launch {launch} crash_at={point or '-'} ===\n".encode())
+            logfile.write(f"\n=== launch {launch} crash_at={point or '-'}{' (SIGABRT)' if aborting else ''} ===\n".encode())
             logfile.flush()
             log_offset = logfile.tell()
             process = subprocess.Popen([self.env.bin, "run", "--config", self.env.worker_config, *self.env.run_flags], env=env,
@@ -270,6 +304,7 @@ class Supervisor:
                 if point:
                     self.armed[slot] = point
             started = time.time()
+            full_at_launch = self.disk_full.is_set()
             timed_out = False
             while process.poll() is None:
                 if self.stopping.wait(0.2):
@@ -306,12 +341,21 @@ class Supervisor:
                     reached = f"crash point {point} reached".encode() in written.read()
             with self.lock:
                 self.armed.pop(slot, None)
-                if point and rc == -signal.SIGKILL and reached and not timed_out:
+                died = rc == -signal.SIGKILL or (aborting and rc == -signal.SIGABRT)
+                if point and died and reached and not timed_out:
                     self.fired[point] += 1
+                    self.aborts += aborting and rc == -signal.SIGABRT
                 elif point:
                     self.timeouts[point] += 1 if timed_out else 0
                     self.pending.append(point)
-                if rc not in (0, -signal.SIGKILL) and not self.stopping.is_set():
+                ledger_exit = False
+                if rc == 1 and (full_at_launch or self.disk_full.is_set()):
+                    with open(self.env.run / f"worker-{slot}.log", "rb") as written:
+                        written.seek(log_offset)
+                        ledger_exit = b"worker cannot run: the ledger failed" in written.read()
+                    self.ledger_exits += ledger_exit
+                if (rc not in (0, -signal.SIGKILL) and not (aborting and rc == -signal.SIGABRT) and not ledger_exit
+                        and not self.stopping.is_set()):
                     self.unexpected_exits.append({"slot": slot, "launch": launch, "rc": rc})
             if not self.stopping.is_set():
                 time.sleep(0.3)
@@ -401,7 +445,7 @@ def message_copies(request, copy, rng):
 
 
 def ledger_rows(env):
-    with sqlite3.connect(f"file:{env.run}/ledger.sqlite?mode=ro", uri=True, timeout=10) as db:
+    with sqlite3.connect(f"file:{env.ledger}?mode=ro", uri=True, timeout=10) as db:
         db.row_factory = sqlite3.Row
         rows = db.execute("SELECT case_id, tenant_id, state, escalate, takeover_id, reasons, request_id, in_doubt, "
                           "reconciled, resume_count FROM restorations").fetchall()
@@ -412,7 +456,7 @@ def ledger_rows(env):
 
 def row_epoch(env, key):
     case_id, tenant_id = key.split("/", 1)
-    with sqlite3.connect(f"file:{env.run}/ledger.sqlite?mode=ro", uri=True, timeout=10) as db:
+    with sqlite3.connect(f"file:{env.ledger}?mode=ro", uri=True, timeout=10) as db:
         row = db.execute("SELECT epoch FROM restorations WHERE case_id = ? AND tenant_id = ?", (case_id, tenant_id)).fetchone()
         return row[0] if row else -1
 
@@ -483,6 +527,7 @@ def declare_watch_queue(env):
 
 def run(run_dir):
     env = Env(run_dir)
+    env.started_at = time.time()
     plan = json.loads((env.run / "plan.json").read_text())
     requests = plan["requests"]
     rng = random.Random(env.seed_value)
@@ -521,7 +566,7 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
 
     # The storm: every key 5 times (3 identical copies, 2 replays under new request ids), shuffled, in waves;
     # a reserve of keys feeds the crash schedule once the storm is through.
-    storm_keys = [r for r in requests if not r.get("reserve")]
+    storm_keys = [r for r in requests if not r.get("reserve") and not r.get("disk")]
     copies = [(r, c) for r in storm_keys for c in range(5)]
     rng.shuffle(copies)
     waves = 4
@@ -554,7 +599,7 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
         until = time.time() + 30
         while target is None and time.time() < until:
             try:
-                with sqlite3.connect(f"file:{env.run}/ledger.sqlite?mode=ro", uri=True, timeout=5) as db:
+                with sqlite3.connect(f"file:{env.ledger}?mode=ro", uri=True, timeout=5) as db:
                     rows = db.execute("SELECT case_id, tenant_id, owner, epoch, state FROM restorations "
                                       "WHERE state IN ('claimed', 'gate-passed', 'submitting') AND owner LIKE 'chaos-%' "
                                       "ORDER BY state = 'submitting' DESC LIMIT 1").fetchall()
@@ -593,6 +638,58 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
             time.sleep(1)  # the broker may be restarting
         log(f"poison headers could not be published: {result.stderr[-300:]}")
 
+    def disk_full():
+        # The ledger's tmpfs filled to the last byte while fresh keys arrive, held, then freed (issue 15.4): /readyz
+        # must fail while it is full, nothing approved may be dead-lettered, and the keys must carry on afterwards.
+        if not getattr(env, "disk_fault", False):
+            disk["skipped"] = "the ledger is not on a tmpfs of its own (mount refused)"
+            log(f"disk fault skipped: {disk['skipped']}")
+            return
+        filler = env.ledger_dir / "filler"
+        held = 15 if quick else 30
+        supervisor.disk_full.set()
+        written = 0
+        with open(filler, "wb") as out:
+            chunk = b"\0" * (1 << 20)
+            while True:
+                try:
+                    out.write(chunk)
+                    out.flush()
+                    written += len(chunk)
+                except OSError:
+                    break
+            try:  # the last partial chunk: every byte the filesystem still had
+                for size in (1 << 16, 1 << 12, 1 << 8, 1):
+                    while True:
+                        out.write(b"\0" * size)
+                        out.flush()
+                        written += size
+            except OSError:
+                pass
+        log(f"ledger disk full ({written >> 20} MiB filler) for {held} s; {DISK_KEYS} fresh keys enqueued")
+        keys = [r for r in requests if r.get("disk")]
+        disk["keys"] = [r["key"] for r in keys]
+        enqueue(env, [message_copies(r, 0, rng) for r in keys], env.run, "disk")
+        disk["ready_answers"] = collections.Counter()
+        until = time.time() + held
+        while time.time() < until:
+            for port in env.ops_ports:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                        disk["ready_answers"][str(r.status)] += 1
+                except urllib.error.HTTPError as error:
+                    disk["ready_answers"][str(error.code)] += 1
+                except Exception:
+                    disk["ready_answers"]["no answer"] += 1
+            time.sleep(0.5)
+        filler.unlink()
+        time.sleep(2)  # a worker launched just before the free may still be failing to open the ledger
+        supervisor.disk_full.clear()
+        disk["worker_exits_while_full"] = supervisor.ledger_exits
+        disk["seconds"] = held
+        disk["filled_mib"] = written >> 20
+        log(f"ledger disk freed; /readyz answers while full: {dict(disk['ready_answers'])}")
+
     def taken_over(timeout):
         # The frozen claim has a newer epoch (another owner took it): only then may the broker go down, so the
         # redelivery that makes the takeover happen is never masked by the outage.
@@ -617,12 +714,14 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
         if wait > 0:
             time.sleep(wait)
         broker_outage()
+        disk_full()
 
     poisoned = {"count": 0, "attempts": 0}
     supervisor.poisoned = poisoned
     actions = {"broker": faults, "poison": poison}
     events_plan["poison"] = 5  # before the broker restart
     frozen_claim = supervisor.frozen_claim
+    disk = supervisor.disk
     reserve = [r for r in requests if r.get("reserve")]
     fed = 0
     hard_deadline = time.time() + (480 if quick else 2700)
@@ -688,8 +787,10 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
 def check(env, plan, supervisor, seconds, fed):
     violations = []
     requests = plan["requests"]
-    sent_keys = {r["key"]: r for r in requests if not r.get("reserve")}
+    disk = supervisor.disk
+    sent_keys = {r["key"]: r for r in requests if not r.get("reserve") and not r.get("disk")}
     sent_keys.update({r["key"]: r for r in [x for x in requests if x.get("reserve")][:fed]})
+    sent_keys.update({r["key"]: r for r in requests if r.get("disk") and r["key"] in disk.get("keys", [])})
     valid_keys = {k: r for k, r in sent_keys.items() if r["kind"] not in ("forged", "malformed")}
     invalid_keys = {k: r for k, r in sent_keys.items() if r["kind"] in ("forged", "malformed")}
 
@@ -822,7 +923,7 @@ def check(env, plan, supervisor, seconds, fed):
     expected_code = {"revoked-approval": "APPROVAL_REVOKED", "segregation": "SOD_VIOLATION",
                      "unverified-identity": "IDENTITY_UNVERIFIED", "existing-session": "EXISTING_SESSION",
                      "resolved-incident": "INCIDENT_NOT_ACTIVE", "suspended-tenant": "TENANT_INACTIVE",
-                     "pending-approval": "APPROVAL_PENDING"}
+                     "pending-approval": "APPROVAL_PENDING", "slow-drip": "SOURCE_UNAVAILABLE"}
     missed = []
     for key, request in valid_keys.items():
         code = expected_code.get(request["kind"])
@@ -835,6 +936,32 @@ def check(env, plan, supervisor, seconds, fed):
             missed.append(f"{key} ({request['kind']})")
     if missed:
         violations.append(f"{len(missed)} gate anomal(ies) not caught before the console: {missed[:5]}")
+    # A console that redirects off-site mid-flow (issue 16.2): the key halts, nothing is submitted, and the
+    # off-site origin receives no form at all (no password, no entered value, no click).
+    offsite = env.control("offsite")
+    redirected = [k for k, r in valid_keys.items() if r["kind"] == "offsite-redirect"]
+    offsite_granted = [k for k in redirected if (ledger.get(k) or {"state": None})["state"] not in ("halted", "rejected")
+                       or counts.get(k, 0) or submits.get((k.split("/", 1)[1], k), 0)]
+    if offsite_granted:
+        violations.append(f"{len(offsite_granted)} key(s) redirected off-site not halted before the console: {offsite_granted[:5]}")
+    if offsite.get("posts", 0):
+        violations.append(f"{offsite['posts']} form(s) posted to the off-site origin (fields {offsite.get('fields')})")
+    # The disk fault (issue 15.4): the fresh keys fed while the ledger's disk was full end like any key (none
+    # rejected: that would be an approved request dead-lettered by the worker's own outage), and /readyz said so.
+    disk_keys = disk.get("keys", [])
+    disk_lost = [k for k in disk_keys if (ledger.get(k) or {"state": None})["state"] not in ("granted", "halted")]
+    if disk_lost:
+        violations.append(f"{len(disk_lost)} key(s) fed during the full disk not granted or halted: "
+                          f"{[(k, (ledger.get(k) or {'state': None})['state']) for k in disk_lost[:5]]}")
+    if disk_keys and not disk["ready_answers"].get("503"):
+        violations.append(f"no running worker's /readyz answered 503 while the ledger's disk was full ({dict(disk['ready_answers'])})")
+    # Core dumps (issue 16): a crash by SIGABRT with core dumps on would write the process memory (the console
+    # password, the source token) to a file.
+    cores = [str(p) for base in (pathlib.Path.cwd(), env.run) for p in base.iterdir()
+             if (p.name == "core" or (p.name.startswith("core.") and p.name[5:].isdigit()))
+             and p.stat().st_mtime >= env.started_at]
+    if cores:
+        violations.append(f"core dump(s) written: {cores}")
     # 6. Invalid messages: rejected, dead-lettered.
     rejected_keys = [k for k, r in ledger.items() if r["state"] == "rejected"]
     # Dead letters: exactly the 5 copies of every invalid key, plus one per keyed rejection (delivery limit,
@@ -894,7 +1021,8 @@ def check(env, plan, supervisor, seconds, fed):
         violations.append(f"{len(loose)} ledger/evidence path(s) readable by group or others: {loose[:5]}")
 
     outcomes = collections.Counter(r["state"] for r in ledger.values())
-    total_messages = len([1 for r in sent_keys.values() if not r.get("reserve")]) * 5 + fed
+    total_messages = (len([1 for r in sent_keys.values() if not r.get("reserve") and not r.get("disk")]) * 5 + fed
+                      + len(disk.get("keys", [])))
     summary = {
         "date": rfc3339(now_utc()), "mode": "quick" if env.quick else "full", "seconds": round(seconds, 1),
         "keys": len(sent_keys), "valid_keys": len(valid_keys), "invalid_keys": len(invalid_keys),
@@ -915,6 +1043,11 @@ def check(env, plan, supervisor, seconds, fed):
                    "poison_header_messages": poisoned, "crashes": sum(supervisor.fired.values())},
         "halts_without_takeover_record": len(no_record), "canary_hits": sum(len(v) for v in leaks.values()),
         "paths_not_owner_only": len(loose),
+        "slow_drip_keys": sum(1 for r in valid_keys.values() if r["kind"] == "slow-drip"),
+        "offsite_redirect_keys": len(redirected), "offsite_requests": offsite.get("requests", 0),
+        "offsite_posts": offsite.get("posts", 0),
+        "disk_fault": {k: (dict(v) if isinstance(v, collections.Counter) else v) for k, v in disk.items()},
+        "sigabrt_crashes": supervisor.aborts, "core_dumps": len(cores),
         "canaries_planted": {"console_password": 1, "sources_token": 1, "emails": len(json.loads((env.run / "canaries.json").read_text())["emails"]),
                              "session_cookies": len(sessions)},
         "violations": violations,
@@ -941,6 +1074,12 @@ def check(env, plan, supervisor, seconds, fed):
         ("events missing / ids reused for other content", f"{len(missing_events)} / {conflicting}"),
         ("dead letters / rejected events without a key", f"{len(dead)} / {rejected_unkeyed}"),
         ("faults: broker restart / outage / freeze / poison headers", f"1 / 1 / {1 if frozen.get('key') else 0} / {poisoned}"),
+        ("ledger disk full", (f"{disk['seconds']} s ({disk['filled_mib']} MiB filler), {len(disk_keys)} keys fed, "
+                              f"/readyz while full: {dict(disk['ready_answers'])}, workers that could not open it and "
+                              f"exited 1: {disk.get('worker_exits_while_full', 0)}") if disk_keys else disk.get("skipped", "no")),
+        ("slow-drip keys / off-site redirects (requests, forms posted there)",
+         f"{summary['slow_drip_keys']} / {len(redirected)} ({offsite.get('requests', 0)}, {offsite.get('posts', 0)})"),
+        ("crashes by SIGABRT / core dumps written", f"{supervisor.aborts} / {len(cores)}"),
         ("halts by reason", ", ".join(f"{k} {v}" for k, v in sorted(halts_by_reason.items())) or "-"),
         ("halts without a takeover record", len(no_record)),
         ("canaries planted", f"1 console password, 1 source token, {summary['canaries_planted']['emails']} emails, {len(sessions)} session cookies"),
@@ -963,7 +1102,7 @@ def check(env, plan, supervisor, seconds, fed):
 
 def loose_file_modes(env):
     """Ledger files and evidence (files and folders) with any group or other permission bit, as `path mode`."""
-    paths = sorted(env.run.glob("ledger.sqlite*"))
+    paths = sorted(env.ledger_dir.glob("ledger.sqlite*"))
     evidence = env.run / "evidence"
     if evidence.exists():
         paths += [evidence] + sorted(evidence.rglob("*"))
@@ -972,6 +1111,8 @@ def loose_file_modes(env):
         mode = path.lstat().st_mode & 0o777
         if mode & 0o077:
             loose.append(f"{path.relative_to(env.run)} {mode:o}")
+    if env.ledger_dir != env.run and env.ledger_dir.stat().st_mode & 0o077:
+        loose.append(f"{env.ledger_dir.relative_to(env.run)} {env.ledger_dir.stat().st_mode & 0o777:o}")
     return loose
 
 
@@ -1003,7 +1144,7 @@ def leak_scan(env, sessions, event_bodies):
         if base.exists():
             files += [p for p in base.rglob("*") if p.is_file()]
     files += sorted(env.run.glob("worker-*.log"))
-    files += sorted(env.run.glob("ledger.sqlite*"))
+    files += sorted(env.ledger_dir.glob("ledger.sqlite*"))
     for path in files:
         scan(str(path.relative_to(env.run)), path.read_bytes())
     for body in event_bodies:

@@ -18,7 +18,7 @@ extension ConsoleDriver {
                 try await console.press(button, what: "save draft", screen: screen)
                 try await console.await(draft.recognize, screen: "draft-saved", timeoutMs: min(map.timeouts.screenMs, 10_000))
                 let id = try await console.text(draft.idSelector, screen: "draft-saved")
-                state.draftID = id.flatMap { $0.isEmpty ? nil : masker.mask($0) }
+                state.draftID = id.flatMap { ConsoleIDPattern.extract($0, pattern: draft.idPattern) }.map { masker.mask($0) }
                 if let png = await console.maskedScreenshot(screen: nil) {
                     state.recorder.screenshot(png, screen: "draft-saved", label: "draft")
                 }

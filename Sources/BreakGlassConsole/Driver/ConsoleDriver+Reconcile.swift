@@ -88,7 +88,13 @@ extension ConsoleDriver {
                     }
                     return nil
                 }
-                if let value { values[name] = value }
+                if let value {
+                    if column.pattern == nil {
+                        values[name] = value
+                    } else if let read = ConsoleIDPattern.extract(value, pattern: column.pattern) {
+                        values[name] = read
+                    }
+                }
             }
             guard let id = values["confirmation_id"], let reference = values["external_reference"] else { continue }
             grants.append(ConsoleActiveGrant(confirmationID: id, externalReference: reference, tenantID: values["tenant_id"],

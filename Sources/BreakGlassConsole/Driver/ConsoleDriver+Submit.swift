@@ -188,30 +188,33 @@ extension ConsoleDriver {
         var page: Confirmed?
         while page == nil {
             if try await console.wd("confirmation", screen: "confirmation", { try await console.matches(spec.recognize) }) {
-                let id = try await console.text(spec.id.selector, screen: "confirmation")
+                let idText = try await console.text(spec.id.selector, screen: "confirmation")
+                let id = idText.flatMap { ConsoleIDPattern.extract($0, pattern: spec.id.pattern) }
                 let status = try await console.text(spec.status.selector, screen: "confirmation") ?? ""
                 var expires: String?
                 if let selector = spec.expiresAt?.selector { expires = try await console.text(selector, screen: "confirmation") }
                 if let png = await console.maskedScreenshot(screen: nil) { state.recorder.screenshot(png, screen: "confirmation", label: "result") }
                 state.recorder.mark("confirmation")
-                let idOK = id.map { Self.matches($0, spec.id.pattern) } ?? false
                 let statusOK = spec.status.expected?.contains(status) ?? true
-                state.recorder.document("confirmation.json", ["confirmation_id": id ?? "", "status": status, "expires_at": expires ?? ""])
-                guard let id, idOK, statusOK else {
-                    state.confirmationID = id
+                state.recorder.document("confirmation.json", ["confirmation_id": id ?? idText ?? "", "status": status, "expires_at": expires ?? ""])
+                guard let id, statusOK else {
+                    state.confirmationID = id ?? idText
+                    let shown = id ?? idText.map { $0.isEmpty ? "missing" : "\"\($0)\" (not matching the map's pattern)" } ?? "missing"
                     throw ConsoleFailure(.confirmationAmbiguous,
-                                         "confirmation page without a usable id or status (id \(id ?? "missing"), status \(status.isEmpty ? "missing" : status))",
+                                         "confirmation page without a usable id or status (id \(shown), status \(status.isEmpty ? "missing" : status))",
                                          screen: "confirmation")
                 }
                 page = .confirmed(id: id, status: status, expiresAt: expires)
             } else if let duplicate = spec.duplicate,
                 try await console.wd("confirmation", screen: "confirmation", { try await console.matches(duplicate.recognize) })
             {
-                let id = try await console.text(duplicate.idSelector, screen: "confirmation") ?? ""
+                let idText = try await console.text(duplicate.idSelector, screen: "confirmation") ?? ""
+                let extracted = ConsoleIDPattern.extract(idText, pattern: duplicate.idPattern ?? spec.id.pattern)
+                let id = extracted ?? idText
                 if let png = await console.maskedScreenshot(screen: nil) { state.recorder.screenshot(png, screen: "grant-exists", label: "result") }
                 state.recorder.mark("confirmation")
                 state.recorder.document("confirmation.json", ["existing_confirmation_id": id, "status": "already-exists"])
-                guard Self.matches(id, spec.id.pattern) else {
+                guard extracted != nil else {
                     throw ConsoleFailure(.confirmationAmbiguous, "the console says a grant exists but shows no usable id", screen: "confirmation")
                 }
                 page = .duplicate(id: id)
@@ -254,12 +257,6 @@ extension ConsoleDriver {
         if duplicate { state.notes.append("the console reported an existing grant for this external reference; no new grant was made") }
         return ConsoleGrant(confirmationID: id, status: status, expiresAt: expires, scopes: request.privilege.scopes,
                             byReconciliation: duplicate, verifiedInIAM: true)
-    }
-
-    static func matches(_ text: String, _ pattern: String?) -> Bool {
-        guard let pattern else { return !text.isEmpty }
-        guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
-        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 
     struct RecheckRecord: Encodable {

@@ -227,7 +227,7 @@ public struct ConsoleSession: Sendable {
                     throw fail("shows \"\(trimmed)\"\(which), expected \"\(expectedText)\"")
                 }
             }
-        case .checkedExactly:
+        case .checkedExactly, .checkedSubsetOf:
             guard !elements.isEmpty else { throw fail("no element matches") }
             let attribute = assertion.attribute ?? "value"
             var checked: Set<String> = []
@@ -236,12 +236,38 @@ public struct ConsoleSession: Sendable {
                     checked.insert(try await browser.attribute(attribute, of: element) ?? "")
                 }
             }
-            if checked != expectedList {
-                let broader = checked.subtracting(expectedList).sorted()
-                let missing = expectedList.subtracting(checked).sorted()
-                throw fail("checked [\(checked.sorted().joined(separator: ", "))]"
+            let broader = checked.subtracting(expectedList).sorted()
+            let missing = assertion.assertionKind == .checkedExactly ? expectedList.subtracting(checked).sorted() : []
+            if !broader.isEmpty || !missing.isEmpty {
+                // The takeover record names what the console had selected and what was approved (issue 19.1).
+                let before = assertion.assertionPhase == .beforeFill ? "pre-selected" : "checked"
+                throw fail("\(before) [\(checked.sorted().joined(separator: ", "))]"
                     + (broader.isEmpty ? "" : "; not approved: \(broader.joined(separator: ", "))")
-                    + (missing.isEmpty ? "" : "; missing: \(missing.joined(separator: ", "))"))
+                    + (missing.isEmpty ? "" : "; missing: \(missing.joined(separator: ", "))")
+                    + "; approved [\(expectedList.sorted().joined(separator: ", "))]")
+            }
+        case .textSetEquals:
+            guard !elements.isEmpty else { throw fail("no element matches") }
+            let separator = assertion.separator ?? ","
+            let wanted: Set<String> = assertion.source?.isList == true
+                ? expectedList : Self.items(expectedText, separator: separator)
+            for (index, element) in elements.enumerated() {
+                let seen = try await wd("assert \(label)", screen: screen) { try await browser.text(of: element) }
+                let items = Self.items(seen, separator: separator)
+                let count = seen.components(separatedBy: separator).filter {
+                    !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+                }.count
+                if items != wanted || count != items.count {
+                    let which = elements.count > 1 ? " (match \(index + 1) of \(elements.count))" : ""
+                    throw fail("lists [\(items.sorted().joined(separator: ", "))]\(which)"
+                        + (count != items.count ? " with an item repeated" : "")
+                        + ", expected [\(wanted.sorted().joined(separator: ", "))]")
+                }
+            }
+        case .countEquals:
+            let expected = assertion.source.map { $0.isList ? $0.list(in: context).count : Int(expectedText) ?? -1 } ?? -1
+            if elements.count != expected {
+                throw fail("\(elements.count) element(s) match, expected \(expected)")
             }
         case .listEquals:
             var values: [String] = []
@@ -258,6 +284,11 @@ public struct ConsoleSession: Sendable {
                 throw fail("lists [\(values.joined(separator: ", "))], expected [\(expectedList.sorted().joined(separator: ", "))]")
             }
         }
+    }
+
+    /// The items of a delimited text: split at `separator`, trimmed, empty ones dropped.
+    static func items(_ text: String, separator: String) -> Set<String> {
+        Set(text.components(separatedBy: separator).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
     }
 
     // MARK: - Reading, pressing, screenshots

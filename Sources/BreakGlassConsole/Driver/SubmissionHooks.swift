@@ -34,13 +34,15 @@ public struct SubmissionHooks: Sendable {
         self.grantVisible = grantVisible
     }
 
-    /// Hooks over the live sources: the gate's pre-submit recheck with `policy`, and the IAM admin-state lookup.
+    /// Hooks over the live sources: the gate's pre-submit recheck with `policy` (bounded by `deadline`), and the IAM
+    /// admin-state lookup.
     public static func live(
-        sources: any LiveSources, policy: GatePolicy, beforeSubmit: @escaping @Sendable () async throws -> Void
+        sources: any LiveSources, policy: GatePolicy, deadline: Duration? = nil,
+        beforeSubmit: @escaping @Sendable () async throws -> Void
     ) -> SubmissionHooks {
         SubmissionHooks(
             recheck: { request in
-                let (result, snapshot) = await sources.preSubmitRecheck(request, policy: policy)
+                let (result, snapshot) = await sources.preSubmitRecheck(request, policy: policy, deadline: deadline)
                 return (result, snapshot)
             },
             beforeSubmit: beforeSubmit,

@@ -81,7 +81,7 @@ extension ConsoleMap {
         }
         func pattern(_ text: String?, _ path: String) {
             guard let text else { return }
-            if (try? NSRegularExpression(pattern: text)) == nil { issue(path, "not a valid regular expression") }
+            if let problem = ConsoleIDPattern.problem(text) { issue(path, problem) }
         }
         func placeholders(_ text: String, allowed: Set<String>, _ path: String) {
             var rest = Substring(text)
@@ -127,10 +127,19 @@ extension ConsoleMap {
                 if let phase = assertion.phase, ConsoleAssertionPhase(rawValue: phase) == nil {
                     issue(p + ".phase", "phase is before_fill or after_fill")
                 }
+                if kind == .textSetEquals {
+                    if (assertion.separator ?? "").isEmpty { issue(p + ".separator", "text_set_equals needs the separator of its items") }
+                } else if assertion.separator != nil {
+                    issue(p + ".separator", "only text_set_equals splits a text at a separator")
+                }
                 if kind.needsValue {
                     if let text = assertion.value {
                         if let source = value(text, p + ".value"), kind.needsList, !source.isList {
                             issue(p + ".value", "\(kind.rawValue) compares against a list value (scopes, approval_refs)")
+                        } else if let source = ConsoleValue(parsing: text), kind == .countEquals, !source.isList {
+                            if case .literal(let number) = source, let count = Int(number), count >= 0 {} else {
+                                issue(p + ".value", "count_equals counts a list value (scopes, approval_refs) or a literal:<n>")
+                            }
                         }
                     } else {
                         issue(p + ".value", "\(kind.rawValue) needs a value")
@@ -208,10 +217,12 @@ extension ConsoleMap {
         if let d = confirmation.duplicate {
             recognize(d.recognize, "$.confirmation.duplicate.recognize")
             selector(d.idSelector, "$.confirmation.duplicate.id_selector")
+            pattern(d.idPattern, "$.confirmation.duplicate.id_pattern")
         }
         if let draft {
             recognize(draft.recognize, "$.draft.recognize")
             selector(draft.idSelector, "$.draft.id_selector")
+            pattern(draft.idPattern, "$.draft.id_pattern")
             if let open = draft.openPath { placeholders(open, allowed: ["draft_id"], "$.draft.open_path") }
         }
         let pathValues = Set(ConsoleValue.names.keys).subtracting(["credentials.password", "credentials.username"])
@@ -226,6 +237,7 @@ extension ConsoleMap {
                 issue("$.active_grants.columns.\(name)", "give exactly one of attribute or selector")
             }
             selector(column.selector, "$.active_grants.columns.\(name).selector", required: false)
+            pattern(column.pattern, "$.active_grants.columns.\(name).pattern")
         }
         if let revoke {
             placeholders(revoke.path, allowed: pathValues, "$.revoke.path")
@@ -242,6 +254,27 @@ extension ConsoleMap {
         let kinds = flowAssertions.compactMap { a in ConsoleAssertionKind(rawValue: a.kind).map { (a, $0) } }
         if !kinds.contains(where: { $0.1 == .checkedExactly && $0.0.value == "scopes" && $0.0.reason == ReasonCode.consoleScopeDrift.rawValue }) {
             issue("$.screens", "the flow must assert checked_exactly with value scopes and reason CONSOLE_SCOPE_DRIFT (exactly the approved scopes, nothing broader)")
+        }
+        // Before the worker touches a selection, nothing outside the approved set may be selected (issue 19.1): an
+        // after-fill check alone passes once the worker has unticked what the console pre-ticked, and a console that
+        // pre-selects broader privileges than approved is a reason to stop, not to correct. Checked per screen, on the
+        // field's own selector.
+        for name in flow {
+            guard let screen = self.screen(name) else { continue }
+            for field in screen.fields where field.fieldKind == .checkboxes {
+                let guarded = screen.assertions.contains { a in
+                    let kind = ConsoleAssertionKind(rawValue: a.kind)
+                    return (kind == .checkedSubsetOf || kind == .checkedExactly) && a.assertionPhase == .beforeFill
+                        && a.selector == field.selector && a.value == field.value
+                        && a.reason == ReasonCode.consoleScopeDrift.rawValue
+                }
+                if !guarded {
+                    issue("$.screens[\(screens.firstIndex { $0.name == name } ?? 0)]",
+                          "screen \(name) ticks \(field.field) (\(field.selector)): it must first assert, before_fill, "
+                          + "checked_subset_of \(field.value) on that selector with reason CONSOLE_SCOPE_DRIFT "
+                          + "(nothing pre-selected outside the approved set)")
+                }
+            }
         }
         if !kinds.contains(where: { $0.1 == .present && $0.0.reason == ReasonCode.consoleExpiryControlMissing.rawValue && $0.0.assertionPhase == .beforeFill }) {
             issue("$.screens", "the flow must assert (before_fill) that the expiration control is present, reason CONSOLE_EXPIRY_CONTROL_MISSING")

@@ -108,13 +108,16 @@ public struct ConsoleMap: Sendable, Hashable, Codable {
     }
 
     public struct Assertion: Sendable, Hashable, Codable {
-        /// `text_equals`, `text_contains`, `value_equals`, `present`, `absent`, `checked_exactly`, `list_equals`.
+        /// `text_equals`, `text_contains`, `value_equals`, `present`, `absent`, `checked_exactly`, `checked_subset_of`,
+        /// `list_equals`, `text_set_equals`, `count_equals` (`ConsoleAssertionKind`).
         public var kind: String
         public var selector: String
         /// Value source for the comparisons (not for `present`/`absent`).
         public var value: String?
         /// For `checked_exactly` / `list_equals`: attribute of each element (default `value` / the element text).
         public var attribute: String?
+        /// For `text_set_equals`: what separates the items in the element's text (`", "`, `";"`, `"\n"`).
+        public var separator: String?
         /// The console reason code when the assertion fails.
         public var reason: String
         /// `before_fill` or `after_fill` (default).
@@ -163,7 +166,8 @@ public struct ConsoleMap: Sendable, Hashable, Codable {
 
     public struct Extract: Sendable, Hashable, Codable {
         public var selector: String
-        /// A regular expression the text must match (whole text).
+        /// A regular expression the whole trimmed text must match; with one capture group, the id is the group
+        /// (`ConsoleIDPattern`).
         public var pattern: String?
         /// Accepted values (trimmed text), when given.
         public var expected: [String]?
@@ -180,10 +184,14 @@ public struct ConsoleMap: Sendable, Hashable, Codable {
         public struct Duplicate: Sendable, Hashable, Codable {
             public var recognize: Recognize
             public var idSelector: String
+            /// How the existing grant's id is read from `id_selector`'s text (`ConsoleIDPattern`). Default: the
+            /// confirmation id's pattern.
+            public var idPattern: String?
 
             enum CodingKeys: String, CodingKey {
                 case recognize
                 case idSelector = "id_selector"
+                case idPattern = "id_pattern"
             }
         }
 
@@ -197,12 +205,15 @@ public struct ConsoleMap: Sendable, Hashable, Codable {
         /// The page shown after "Save draft".
         public var recognize: Recognize
         public var idSelector: String
+        /// How the draft id is read from `id_selector`'s text (`ConsoleIDPattern`). Default: the whole text.
+        public var idPattern: String?
         /// Path that reopens a draft, with `{draft_id}`.
         public var openPath: String?
 
         enum CodingKeys: String, CodingKey {
             case recognize
             case idSelector = "id_selector"
+            case idPattern = "id_pattern"
             case openPath = "open_path"
         }
     }
@@ -222,6 +233,8 @@ public struct ConsoleMap: Sendable, Hashable, Codable {
         public struct Column: Sendable, Hashable, Codable {
             public var attribute: String?
             public var selector: String?
+            /// How the value is read from the attribute or text (`ConsoleIDPattern`). Default: the whole text.
+            public var pattern: String?
         }
 
         enum CodingKeys: String, CodingKey {

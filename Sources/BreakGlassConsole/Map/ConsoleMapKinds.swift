@@ -21,11 +21,19 @@ public enum ConsoleAssertionKind: String, Sendable, Hashable, CaseIterable {
     case absent
     /// Among the checkboxes matching the selector, exactly those whose attribute is in the list are checked.
     case checkedExactly = "checked_exactly"
+    /// Among the checkboxes matching the selector, no box is checked whose attribute is outside the list (nothing
+    /// broader than approved; fewer is allowed). The before-fill safety check of a scope screen (issue 19.1).
+    case checkedSubsetOf = "checked_subset_of"
     /// The elements matching the selector carry exactly the listed values (attribute or text), in any order.
     case listEquals = "list_equals"
+    /// The text of every element matching the selector, split at `separator` (items trimmed, empty items dropped),
+    /// is the value as a set: order-free, each item once (a review line "Restore admins, Reset MFA").
+    case textSetEquals = "text_set_equals"
+    /// Exactly this many elements match the selector: the length of a list value, or a literal integer.
+    case countEquals = "count_equals"
 
     var needsValue: Bool { self != .present && self != .absent }
-    var needsList: Bool { self == .checkedExactly || self == .listEquals }
+    var needsList: Bool { self == .checkedExactly || self == .checkedSubsetOf || self == .listEquals }
 }
 
 /// When an assertion runs on its screen.

@@ -10,6 +10,7 @@ public final class InMemoryLiveSources: LiveSources {
         var identities: [String: IdentityAssurance] = [:]
         var iam: [String: IAMAdminState] = [:]
         var unavailable: Set<SourceKind> = []
+        var stalled: Set<SourceKind> = []
         var calls: [SourceKind: Int] = [:]
     }
 
@@ -32,11 +33,24 @@ public final class InMemoryLiveSources: LiveSources {
         }
     }
 
+    /// Makes a source never answer (true) until its fetch is cancelled, like a source that sends its headers and
+    /// then one byte a second; false: normal again.
+    public func setStalled(_ kind: SourceKind, _ stalled: Bool = true) {
+        state.withLock { state in
+            if stalled { state.stalled.insert(kind) } else { state.stalled.remove(kind) }
+        }
+    }
+
     /// How many times a source was asked.
     public func callCount(_ kind: SourceKind) -> Int { state.withLock { $0.calls[kind] ?? 0 } }
 
-    private func answer<V>(_ kind: SourceKind, _ lookup: (State) -> V?) -> SourceAnswer<V> {
-        state.withLock { state in
+    private func answer<V>(_ kind: SourceKind, _ lookup: (State) -> V?) async -> SourceAnswer<V> {
+        if state.withLock({ $0.stalled.contains(kind) }) {
+            state.withLock { $0.calls[kind, default: 0] += 1 }
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+            return .unavailable(detail: "stalled (in-memory), cancelled")
+        }
+        return state.withLock { state in
             state.calls[kind, default: 0] += 1
             if state.unavailable.contains(kind) { return .unavailable(detail: "marked unavailable (in-memory)") }
             return lookup(state).map { .found($0) } ?? .notFound
@@ -44,22 +58,22 @@ public final class InMemoryLiveSources: LiveSources {
     }
 
     public func fetchCase(caseID: String) async -> SourceAnswer<CaseRecord> {
-        answer(.escalationCase) { $0.cases[caseID] }
+        await answer(.escalationCase) { $0.cases[caseID] }
     }
 
     public func fetchTenant(tenantID: String) async -> SourceAnswer<TenantRecord> {
-        answer(.tenant) { $0.tenants[tenantID] }
+        await answer(.tenant) { $0.tenants[tenantID] }
     }
 
     public func fetchIncident(incidentID: String) async -> SourceAnswer<IncidentRecord> {
-        answer(.incident) { $0.incidents[incidentID] }
+        await answer(.incident) { $0.incidents[incidentID] }
     }
 
     public func fetchIdentityAssurance(adminID: String, ref: String) async -> SourceAnswer<IdentityAssurance> {
-        answer(.identity) { $0.identities["\(adminID)/\(ref)"] }
+        await answer(.identity) { $0.identities["\(adminID)/\(ref)"] }
     }
 
     public func fetchIAMAdminState(tenantID: String) async -> SourceAnswer<IAMAdminState> {
-        answer(.iamAdminState) { $0.iam[tenantID] }
+        await answer(.iamAdminState) { $0.iam[tenantID] }
     }
 }

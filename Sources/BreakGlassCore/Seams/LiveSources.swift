@@ -15,25 +15,29 @@ public protocol LiveSources: Sendable {
 }
 
 extension LiveSources {
-    /// The five answers for one request, fetched concurrently.
-    public func snapshot(for request: RestorationRequest) async -> SourceSnapshot {
+    /// The five answers for one request, fetched concurrently. `deadline`: the whole fetch's upper bound (issue 15.6);
+    /// a source still unanswered then is `.unavailable` (its fetch is cancelled), whatever its own retry window.
+    public func snapshot(for request: RestorationRequest, deadline: Duration? = nil) async -> SourceSnapshot {
         let started = Date()
-        async let escalationCase = fetchCase(caseID: request.caseID)
-        async let tenant = fetchTenant(tenantID: request.tenant.id)
-        async let incident = fetchIncident(incidentID: request.incident.id)
-        async let identity = fetchIdentityAssurance(
-            adminID: request.requester.adminID, ref: request.requester.identityAssuranceRef)
-        async let iam = fetchIAMAdminState(tenantID: request.tenant.id)
+        let end = deadline.map { ContinuousClock.now.advanced(by: $0) }
+        async let escalationCase = Self.answer(by: end) { await fetchCase(caseID: request.caseID) }
+        async let tenant = Self.answer(by: end) { await fetchTenant(tenantID: request.tenant.id) }
+        async let incident = Self.answer(by: end) { await fetchIncident(incidentID: request.incident.id) }
+        async let identity = Self.answer(by: end) {
+            await fetchIdentityAssurance(adminID: request.requester.adminID, ref: request.requester.identityAssuranceRef)
+        }
+        async let iam = Self.answer(by: end) { await fetchIAMAdminState(tenantID: request.tenant.id) }
         return SourceSnapshot(
             escalationCase: await escalationCase, tenant: await tenant, incident: await incident,
             identity: await identity, iamAdminState: await iam, fetchStartedAt: started, fetchFinishedAt: Date())
     }
 
     /// The case and the IAM admin state, fetched concurrently, for the pre-submit recheck.
-    public func preSubmitSnapshot(for request: RestorationRequest) async -> PreSubmitSnapshot {
+    public func preSubmitSnapshot(for request: RestorationRequest, deadline: Duration? = nil) async -> PreSubmitSnapshot {
         let started = Date()
-        async let escalationCase = fetchCase(caseID: request.caseID)
-        async let iam = fetchIAMAdminState(tenantID: request.tenant.id)
+        let end = deadline.map { ContinuousClock.now.advanced(by: $0) }
+        async let escalationCase = Self.answer(by: end) { await fetchCase(caseID: request.caseID) }
+        async let iam = Self.answer(by: end) { await fetchIAMAdminState(tenantID: request.tenant.id) }
         return PreSubmitSnapshot(
             escalationCase: await escalationCase, iamAdminState: await iam, fetchStartedAt: started,
             fetchFinishedAt: Date())
@@ -41,17 +45,37 @@ extension LiveSources {
 
     /// Fetches the sources concurrently and runs the full gate at the instant the answers arrived.
     public func gate(
-        _ request: RestorationRequest, policy: GatePolicy, clock: @Sendable () -> Date = { Date() }
+        _ request: RestorationRequest, policy: GatePolicy, clock: @Sendable () -> Date = { Date() },
+        deadline: Duration? = nil
     ) async -> (GateResult, SourceSnapshot) {
-        let snapshot = await snapshot(for: request)
+        let snapshot = await snapshot(for: request, deadline: deadline)
         return (Gate.evaluate(request: request, snapshot: snapshot, policy: policy, now: clock()), snapshot)
     }
 
     /// Fetches the case and IAM state concurrently and runs the pre-submit recheck.
     public func preSubmitRecheck(
-        _ request: RestorationRequest, policy: GatePolicy, clock: @Sendable () -> Date = { Date() }
+        _ request: RestorationRequest, policy: GatePolicy, clock: @Sendable () -> Date = { Date() },
+        deadline: Duration? = nil
     ) async -> (GateResult, PreSubmitSnapshot) {
-        let snapshot = await preSubmitSnapshot(for: request)
+        let snapshot = await preSubmitSnapshot(for: request, deadline: deadline)
         return (Gate.preSubmitRecheck(request: request, snapshot: snapshot, policy: policy, now: clock()), snapshot)
+    }
+
+    /// `fetch`'s answer, or `.unavailable` when `end` passes first (the fetch is then cancelled; the real client and
+    /// the in-memory twin both end promptly on cancellation).
+    static func answer<Value>(
+        by end: ContinuousClock.Instant?, _ fetch: @escaping @Sendable () async -> SourceAnswer<Value>
+    ) async -> SourceAnswer<Value> {
+        guard let end else { return await fetch() }
+        return await withTaskGroup(of: SourceAnswer<Value>?.self) { group in
+            group.addTask { await fetch() }
+            group.addTask {
+                try? await Task.sleep(until: end, clock: .continuous)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .unavailable(detail: "no answer within the gate deadline")
+        }
     }
 }

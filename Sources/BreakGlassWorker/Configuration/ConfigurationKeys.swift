@@ -82,6 +82,8 @@ public enum ConfigurationKeys {
         .init("gate.max_approval_age_minutes", .int, default: "240", "Older approvals are APPROVAL_STALE, though not expired."),
         .init("gate.identity_max_age_minutes", .int, default: "1440", "Identity assurance older than this is IDENTITY_UNVERIFIED."),
         .init("gate.clock_skew_seconds", .int, default: "30", "Tolerance for clock differences with the sources."),
+        .init("gate.deadline_seconds", .int, default: "20",
+              "Upper bound of the whole gate and of the pre-submit recheck: a source still unanswered then is SOURCE_UNAVAILABLE."),
         .init("gate.required_roles", .stringList, default: nil,
               "Override of the IAM policy's required_approval_roles (default: use the live policy)."),
         // console

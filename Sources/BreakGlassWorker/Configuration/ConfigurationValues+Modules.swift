@@ -104,6 +104,7 @@ extension ConfigurationValues {
         var configuration = RestorationPipeline.Configuration(workerID: workerID, gatePolicy: gatePolicy())
         configuration.eventSource = string("worker.event_source") ?? configuration.eventSource
         configuration.deliveryLimit = int("amqp.delivery_limit") ?? 10
+        configuration.gateDeadline = .seconds(int("gate.deadline_seconds") ?? 20)
         configuration.confirmationBound = .milliseconds(confirmationTimeoutMs) + grantVerificationWindow + .seconds(5)
         return configuration
     }

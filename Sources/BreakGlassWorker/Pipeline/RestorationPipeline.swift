@@ -32,6 +32,9 @@ public final class RestorationPipeline: Sendable {
         /// Attempts to write `submitting` when the ledger fails for a reason other than a fence (busy, I/O).
         /// Default 3.
         public var submittingAttempts: Int = 3
+        /// The whole gate's upper bound, and the pre-submit recheck's (issue 15.6): a source still unanswered then
+        /// is `SOURCE_UNAVAILABLE`, whatever its retry window. Default 20 s.
+        public var gateDeadline: Duration = .seconds(20)
 
         public init(workerID: String, gatePolicy: GatePolicy) {
             self.workerID = workerID
@@ -196,8 +199,9 @@ public final class RestorationPipeline: Sendable {
         let sources = self.sources
         let policy = configuration.gatePolicy
         let clock = self.clock
+        let deadline = configuration.gateDeadline
         let (gate, snapshot) = await withLeaseRenewal(ClaimBox(claim), logger: log) {
-            await sources.gate(request, policy: policy, clock: clock)
+            await sources.gate(request, policy: policy, clock: clock, deadline: deadline)
         }
         metrics.gate(seconds: Self.seconds(since: gateStarted))
         let approvalRefs = request.approvals.map(\.approvalID)
@@ -220,7 +224,9 @@ public final class RestorationPipeline: Sendable {
         let gated = ClaimBox(try await ledger.passGate(claim, approvalRefs: approvalRefs, checkedAt: gate.evaluatedAt))
         CrashPoint.reach(.afterGate)
         let refusal = SubmittingRefusal()
-        var hooks = SubmissionHooks.live(sources: sources, policy: configuration.gatePolicy) {
+        var hooks = SubmissionHooks.live(
+            sources: sources, policy: configuration.gatePolicy, deadline: configuration.gateDeadline
+        ) {
             try await self.recordSubmitting(gated, refusal: refusal, logger: log)
             CrashPoint.reach(.beforeClick)
         }

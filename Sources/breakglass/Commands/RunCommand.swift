@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakGlassCore
+import BreakGlassLedger
 import BreakGlassWorker
 import Foundation
 import Logging
@@ -22,7 +23,19 @@ struct RunCommand: AsyncParsableCommand {
         LoggingSetup.bootstrap(values)
         let logger = Logger(label: "breakglass.worker")
         try CrashPoints.armFromEnvironment(explicitlyEnabled: enableCrashPoints, logger: logger)
-        try await WorkerApplication(values: values, logger: logger).run()
+        do {
+            try await WorkerApplication(values: values, logger: logger).run()
+        } catch let error as LedgerError {
+            // A person must act (or the supervisor restart it once the cause is gone): error level, with the cause.
+            logger.error("worker cannot run: the ledger failed", metadata: [
+                "breakglass.error": "\(error.code.rawValue)", "breakglass.detail": "\(error.detail ?? "-")",
+                "breakglass.ledger.path": "\(values.string("ledger.path") ?? "-")",
+            ])
+            throw error
+        } catch {
+            logger.error("worker cannot run", metadata: ["breakglass.error": "\(error)"])
+            throw error
+        }
     }
 }
 
@@ -50,6 +63,7 @@ enum LoggingSetup {
 /// with SIGCONT by the test that froze it. Same rules as crash points; the two cannot be armed together.
 enum CrashPoints {
     static let freezeVariable = "BREAKGLASS_FREEZE_AT"
+    static let signalVariable = "BREAKGLASS_CRASH_SIGNAL"
 
     static func armFromEnvironment(explicitlyEnabled: Bool, logger: Logger) throws {
         if let text = ProcessInfo.processInfo.environment[freezeVariable], !text.isEmpty {
@@ -77,9 +91,17 @@ enum CrashPoints {
             throw ValidationError("\(CrashPoint.environmentVariable): expected <point>[@<n>] with a point among \(names)")
         }
         logger.warning("crash point armed", metadata: ["breakglass.crash_point": "\(arming.point.rawValue)", "breakglass.crash_hit": "\(arming.hit)"])
+        // BREAKGLASS_CRASH_SIGNAL=abort: die by SIGABRT instead (a crash that would dump core: the chaos suite checks
+        // that none is written, since a core holds the console password and the source token in the clear).
+        let abort = ProcessInfo.processInfo.environment[signalVariable] == "abort"
         CrashPoint.arm(arming) { point in
-            let line = "breakglass: crash point \(point.rawValue) reached; SIGKILL\n"
+            let line = "breakglass: crash point \(point.rawValue) reached; \(abort ? "SIGABRT" : "SIGKILL")\n"
             line.withCString { _ = write(2, $0, strlen($0)) }
+            if abort {
+                // On this thread, at once (kill(getpid()) could be taken by another thread after the SIGKILL below).
+                signal(SIGABRT, SIG_DFL)
+                raise(SIGABRT)
+            }
             kill(getpid(), SIGKILL)
         }
     }
