@@ -29,23 +29,33 @@ public struct ConsoleFlow: Codable, Sendable, Equatable {
     /// The tenant the grant is for: the one the console resolved.
     public var effectiveTenantID: String? { resolvedTenantID ?? tenantID }
 
-    /// The first screen of the flow still lacking input, or `nil` when everything up to the acknowledgement is in.
-    public var firstIncompleteScreen: ConsoleScreen? {
-        if tenantID == nil || externalReference == nil || resolvedTenantID == nil { return .tenant }
-        if !tenantConfirmed { return .tenantVerify }
-        if incidentID == nil { return .incident }
-        if !incidentConfirmed { return .incidentVerify }
-        if scopes == nil { return .scope }
-        if !expirationDone { return .expiration }
-        if approvalReferences == nil || packetID == nil || packetSHA256 == nil { return .approvals }
-        if !acknowledged { return .acknowledgement }
-        return nil
+    /// Whether `screen`'s input is in.
+    public func isComplete(_ screen: ConsoleScreen) -> Bool {
+        switch screen {
+        case .tenant: tenantID != nil && externalReference != nil && resolvedTenantID != nil
+        case .tenantVerify: tenantConfirmed
+        case .incident: incidentID != nil
+        case .incidentVerify: incidentConfirmed
+        case .scope: scopes != nil
+        case .expiration: expirationDone
+        case .approvals: approvalReferences != nil && packetID != nil && packetSHA256 != nil
+        case .acknowledgement: acknowledged
+        default: true
+        }
     }
 
-    /// Whether `screen` may be shown: every screen before it is complete.
-    public func allows(_ screen: ConsoleScreen) -> Bool {
-        guard let index = ConsoleScreen.flow.firstIndex(of: screen) else { return true }
-        guard let missing = firstIncompleteScreen, let missingIndex = ConsoleScreen.flow.firstIndex(of: missing) else {
+    /// The first screen of the flow (in `order`) still lacking input, or `nil` when everything is in.
+    public func firstIncompleteScreen(in order: [ConsoleScreen] = ConsoleScreen.flow) -> ConsoleScreen? {
+        order.first { !isComplete($0) }
+    }
+
+    /// The first screen of the reference flow still lacking input.
+    public var firstIncompleteScreen: ConsoleScreen? { firstIncompleteScreen(in: ConsoleScreen.flow) }
+
+    /// Whether `screen` may be shown: every screen before it (in `order`) is complete.
+    public func allows(_ screen: ConsoleScreen, in order: [ConsoleScreen] = ConsoleScreen.flow) -> Bool {
+        guard let index = order.firstIndex(of: screen) else { return true }
+        guard let missing = firstIncompleteScreen(in: order), let missingIndex = order.firstIndex(of: missing) else {
             return true
         }
         return index <= missingIndex

@@ -8,9 +8,14 @@ struct ConsolePage {
     let csrfToken: String?
     /// Whether to show the signed-in navigation.
     let signedIn: Bool
+    /// How the console is built.
+    var layout: ConsoleLayout = .reference
 
-    /// ` id="name"` (or the drifted name).
-    func id(_ name: String) -> String { " id=\"\(drift ? name + "-v2" : name)\"" }
+    /// ` id="name"` (or the drifted name); the alternate console has no ids: ` data-field="name"`.
+    func id(_ name: String) -> String {
+        let value = drift ? name + "-v2" : name
+        return layout == .alternate ? " data-field=\"\(value)\"" : " id=\"\(value)\""
+    }
 
     /// The hidden CSRF input of a form.
     var csrfField: String {
@@ -76,8 +81,8 @@ struct ConsolePage {
         </head>
         <body>
         <header><span class="brand">Emergency Admin Console</span>\(nav)</header>
-        <main data-screen="\(screen.rawValue)">
-        <h1 id="screen-title">\(screen.title.html)</h1>
+        \(layout == .alternate ? "<main>" : "<main data-screen=\"\(screen.rawValue)\">")
+        <h1\(id("screen-title"))>\(screen.title.html)</h1>
         \(body)
         </main>
         \(scriptTag)

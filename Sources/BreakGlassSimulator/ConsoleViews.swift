@@ -181,7 +181,9 @@ enum ConsoleViews {
           <dt>External reference</dt><dd\(p.id("summary-external-reference"))>\((flow.externalReference ?? "").html)</dd>
           <dt>Incident</dt><dd\(p.id("summary-incident-id"))>\((flow.incidentID ?? "").html)</dd>
           <dt>Incident title</dt><dd\(p.id("summary-incident-title"))>\(incidentTitle.html)</dd>
-          <dt>Scopes</dt><dd><ul\(p.id("summary-scopes"))>\(scopes)</ul></dd>
+          \(p.layout == .alternate
+              ? "<dt>Scopes</dt><dd\(p.id("summary-scopes-text"))>\((flow.scopes ?? []).joined(separator: ", ").html)</dd>"
+              : "<dt>Scopes</dt><dd><ul\(p.id("summary-scopes"))>\(scopes)</ul></dd>")
           <dt>Duration (minutes)</dt><dd\(p.id("summary-duration-minutes"))>\(flow.durationMinutes.map(String.init) ?? "")</dd>
           <dt>Approval references</dt><dd\(p.id("summary-approval-references"))>\((flow.approvalReferences ?? []).joined(separator: ", ").html)</dd>
           <dt>Approval packet id</dt><dd\(p.id("summary-packet-id"))>\((flow.packetID ?? "").html)</dd>
@@ -213,8 +215,10 @@ enum ConsoleViews {
     static func confirmation(_ p: ConsolePage, grant: SimulatorGrant) -> String {
         """
         <div class="banner banner-info"\(p.id("confirmation-banner"))>Break-glass access granted.</div>
+        \(p.layout == .alternate
+            ? "<p\(p.id("confirmation-sentence"))>Break-glass grant \(grant.confirmationID.html) is now \(grant.status.html).</p>" : "")
         <dl\(p.id("confirmation-details")) class="values">
-          <dt>Confirmation id</dt><dd\(p.id("confirmation-id"))>\(grant.confirmationID.html)</dd>
+          \(p.layout == .alternate ? "" : "<dt>Confirmation id</dt><dd\(p.id("confirmation-id"))>\(grant.confirmationID.html)</dd>")
           <dt>Status</dt><dd\(p.id("confirmation-status"))>\(grant.status.html)</dd>
           <dt>Expires at</dt><dd\(p.id("confirmation-expires-at"))>\(grant.expiresAt.html)</dd>
           <dt>Tenant id</dt><dd\(p.id("confirmation-tenant-id"))>\(grant.tenantID.html)</dd>

@@ -10,10 +10,11 @@ extension Simulator {
     struct ConsoleCall {
         var session: SimulatorState.ConsoleSession
         let faults: FaultModes
+        var layout: ConsoleLayout = .reference
 
         func page(_ screen: ConsoleScreen) -> ConsolePage {
             ConsolePage(screen: screen, drift: faults.drifts(on: screen.rawValue), csrfToken: session.csrfToken,
-                        signedIn: session.authenticated)
+                        signedIn: session.authenticated, layout: layout)
         }
     }
 
@@ -40,7 +41,8 @@ extension Simulator {
 
     static func errorPage(_ call: ConsoleCall?, status: HTTPResponse.Status, code: String, message: String) -> Response {
         let page = ConsolePage(screen: .error, drift: call?.faults.drifts(on: "error") ?? false,
-                               csrfToken: call?.session.csrfToken, signedIn: call?.session.authenticated ?? false)
+                               csrfToken: call?.session.csrfToken, signedIn: call?.session.authenticated ?? false,
+                               layout: call?.layout ?? .reference)
         return SimulatorResponse.html(page.render(ConsoleViews.error(page, code: code, message: message)), status: status)
     }
 
@@ -53,7 +55,7 @@ extension Simulator {
         }
         guard session.authenticated else { return .respond(Self.toLogin(expired: false)) }
         let faults = await state.faults(for: session.flow.tenantID)
-        let call = ConsoleCall(session: session, faults: faults)
+        let call = ConsoleCall(session: session, faults: faults, layout: await state.fixtures.console.layout)
         if let form {
             guard let token = form.value("csrf_token"), SimulatorRandom.constantTimeEquals(token, session.csrfToken) else {
                 logger.info("console form refused: CSRF check failed")
@@ -124,7 +126,8 @@ extension Simulator {
                 return Self.errorPage(ConsoleCall(session: session, faults: faults), status: .internalServerError, code: "internal",
                                       message: "The console could not complete the request. Try again later.")
             }
-            let page = ConsolePage(screen: .login, drift: faults.drifts(on: "login"), csrfToken: session.csrfToken, signedIn: false)
+            let page = ConsolePage(screen: .login, drift: faults.drifts(on: "login"), csrfToken: session.csrfToken, signedIn: false,
+                                   layout: await self.state.fixtures.console.layout)
             let expired = request.uri.queryParameters.get("expired") == "1"
             return SimulatorResponse.html(page.render(ConsoleViews.login(page, expired: expired, error: nil)),
                                           headers: Self.sessionCookie(session.id))

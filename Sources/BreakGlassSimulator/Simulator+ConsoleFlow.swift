@@ -18,7 +18,8 @@ extension Simulator {
                         call.session.flow = ConsoleFlow()
                         await self.state.update(call.session)
                     }
-                    if !call.session.flow.allows(screen), let missing = call.session.flow.firstIncompleteScreen {
+                    if !call.session.flow.allows(screen, in: call.layout.flow),
+                        let missing = call.session.flow.firstIncompleteScreen(in: call.layout.flow) {
                         return SimulatorResponse.redirect(missing.path)
                     }
                     return await self.render(screen, call: call, error: nil)
@@ -30,7 +31,8 @@ extension Simulator {
                 switch await self.gate(request, screen: screen, form: form, applyScreenFaults: false) {
                 case .respond(let response): return response
                 case .proceed(var call):
-                    if !call.session.flow.allows(screen), let missing = call.session.flow.firstIncompleteScreen {
+                    if !call.session.flow.allows(screen, in: call.layout.flow),
+                        let missing = call.session.flow.firstIncompleteScreen(in: call.layout.flow) {
                         return SimulatorResponse.redirect(missing.path)
                     }
                     let draft = form.value("action") == "save-draft"
@@ -42,7 +44,7 @@ extension Simulator {
                     call.session.flow = flow
                     await self.state.update(call.session)
                     if draft { return await self.saveDraft(screen: screen, flow: flow) }
-                    return SimulatorResponse.redirect(flow.firstIncompleteScreen?.path ?? ConsoleScreen.acknowledgement.path)
+                    return SimulatorResponse.redirect(flow.firstIncompleteScreen(in: call.layout.flow)?.path ?? ConsoleScreen.acknowledgement.path)
                 }
             }
         }
@@ -68,7 +70,9 @@ extension Simulator {
                 }
                 call.session.flow = draft.flow
                 await self.state.update(call.session)
-                let target = draft.flow.allows(draft.screen) ? draft.screen : (draft.flow.firstIncompleteScreen ?? .acknowledgement)
+                let order = call.layout.flow
+                let target = draft.flow.allows(draft.screen, in: order)
+                    ? draft.screen : (draft.flow.firstIncompleteScreen(in: order) ?? .acknowledgement)
                 return SimulatorResponse.redirect(target.path)
             }
         }
@@ -116,7 +120,15 @@ extension Simulator {
             guard reference.count <= 256 else { return "The external reference is too long (256 characters at most)." }
             guard await state.tenant(tenantID) != nil else { return "Tenant not found: \(tenantID)" }
             if tenantID != flow.tenantID || reference != flow.externalReference {
+                // Another tenant starts another request: what later screens entered is dropped; what screens before
+                // the tenant entered in this console's order (the incident, in the alternate console) is kept.
+                let kept = flow
                 flow = ConsoleFlow()
+                let order = await state.fixtures.console.layout.flow
+                if let incident = order.firstIndex(of: .incident), let tenant = order.firstIndex(of: .tenant), incident < tenant {
+                    flow.incidentID = kept.incidentID
+                    flow.incidentConfirmed = kept.incidentConfirmed
+                }
             }
             flow.tenantID = tenantID
             flow.externalReference = reference

@@ -12,7 +12,7 @@ extension Simulator {
             case .respond(let response): return response
             case .proceed(var call):
                 var flow = call.session.flow
-                if let missing = flow.firstIncompleteScreen, missing != .acknowledgement {
+                if let missing = flow.firstIncompleteScreen(in: call.layout.flow), missing != .acknowledgement {
                     return SimulatorResponse.redirect(missing.path)
                 }
                 if isDraft { return await self.saveDraft(screen: .acknowledgement, flow: flow) }

@@ -298,6 +298,8 @@ public struct SimulatorFixtures: Codable, Sendable, Equatable {
         public var maxDurationMinutes: Int
         /// Idle time after which a console session is over (back to login). Default 30.
         public var sessionIdleMinutes: Int
+        /// How the console is built (`reference` or `alternate`). Default `reference`.
+        public var layout: ConsoleLayout = .reference
 
         public init(
             serviceAccount: ServiceAccount = ServiceAccount(username: "svc-breakglass", password: "change-me"),
@@ -314,15 +316,16 @@ public struct SimulatorFixtures: Codable, Sendable, Equatable {
         }
 
         public static let defaultScopes: [OfferedScope] = [
-            OfferedScope(scope: "admins.restore", label: "Restore tenant administrators"),
+            OfferedScope(scope: "admins.restore", label: "Restore tenant administrators", prechecked: true),
             OfferedScope(scope: "users.reset-mfa", label: "Reset user MFA"),
-            OfferedScope(scope: "audit.read", label: "Read audit log", prechecked: true),
+            OfferedScope(scope: "audit.read", label: "Read audit log"),
             OfferedScope(scope: "tenant.full-admin", label: "Full tenant administration"),
         ]
 
         enum CodingKeys: String, CodingKey {
             case serviceAccount = "service_account", offeredScopes = "offered_scopes", broadScope = "broad_scope"
             case maxDurationMinutes = "max_duration_minutes", sessionIdleMinutes = "session_idle_minutes"
+            case layout
         }
 
         public init(from decoder: any Decoder) throws {
@@ -333,6 +336,7 @@ public struct SimulatorFixtures: Codable, Sendable, Equatable {
             broadScope = try c.decodeIfPresent(String.self, forKey: .broadScope) ?? d.broadScope
             maxDurationMinutes = try c.decodeIfPresent(Int.self, forKey: .maxDurationMinutes) ?? d.maxDurationMinutes
             sessionIdleMinutes = try c.decodeIfPresent(Int.self, forKey: .sessionIdleMinutes) ?? d.sessionIdleMinutes
+            layout = try c.decodeIfPresent(ConsoleLayout.self, forKey: .layout) ?? .reference
         }
     }
 }

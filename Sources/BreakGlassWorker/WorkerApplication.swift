@@ -56,7 +56,7 @@ public struct WorkerApplication: Sendable {
         let workerID = values.workerID
         let evidence = try EvidenceStore(root: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
                                          key: try evidenceKey(), logger: log)
-        let map = try ConsoleMap.load(file: URL(fileURLWithPath: values.string("console.map_file") ?? "config/consoles/reference.yaml"))
+        let map = try values.consoleMap()
         let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
 
         var services: [any Service] = []
@@ -108,7 +108,7 @@ public struct WorkerApplication: Sendable {
         // Keys left in flight by an owner that died with no delivery coming back become takeover records.
         let lease = ledger.configuration.leaseDuration
         services.append(RecoveryScanService(
-            pipeline: pipeline, interval: max(.seconds(5), lease / 2), grace: lease + pipelineConfiguration.confirmationBound,
+            pipeline: pipeline, interval: max(.seconds(5), lease / 2), grace: max(lease + pipelineConfiguration.confirmationBound, .seconds(values.int("recovery.grace_seconds") ?? 300)),
             logger: log))
         services.append(GaugeSampler(ledger: ledger, pool: pool, metrics: WorkerMetrics()))
         services.append(consumer)

@@ -31,6 +31,15 @@ struct ConsoleMapTests {
         #expect(map.draft?.openPath == "/console/drafts/{draft_id}")
     }
 
+    @Test("the second example map (alternate console) passes check-map and names its screens by heading")
+    func alternate() throws {
+        let map = try ConsoleMap.load(file: Self.referenceURL.deletingLastPathComponent().appendingPathComponent("alternate.yaml"))
+        #expect(map.screenMarker?.attribute == nil)
+        #expect(map.flow == ["login", "incident", "incident-verify", "tenant", "tenant-verify", "expiration", "scope", "approvals", "acknowledgement"])
+        #expect(map.screen(marked: "Verify tenant")?.name == "tenant-verify")
+        #expect(map.confirmation.duplicate?.idPattern != nil)
+    }
+
     @Test("a missing key is reported with its path")
     func missingKey() throws {
         let yaml = try Self.referenceYAML().replacingOccurrences(of: "start_path: /console/login\n", with: "")

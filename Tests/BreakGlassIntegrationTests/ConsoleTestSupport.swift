@@ -40,13 +40,16 @@ struct ConsoleHarness {
     static func run(
         pageLoad: Duration = .seconds(8), verificationWindow: Duration = .seconds(3),
         consoleURL: ((String) -> String)? = nil, mapYAML: ((String) -> String)? = nil,
+        mapFile: String = "reference.yaml", layout: ConsoleLayout = .reference,
         _ body: (ConsoleHarness) async throws -> Void
     ) async throws {
-        let fixtures = try SimulatorFixtures.load(contentsOf: fixturesURL)
+        var fixtures = try SimulatorFixtures.load(contentsOf: fixturesURL)
+        fixtures.console.layout = layout
+        let mapURL = referenceMapURL.deletingLastPathComponent().appendingPathComponent(mapFile)
         let simulator = try Simulator(configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
         var map = try mapYAML.map { edit in
-            try ConsoleMap.load(yaml: edit(String(contentsOf: referenceMapURL, encoding: .utf8)))
-        } ?? ConsoleMap.load(file: referenceMapURL)
+            try ConsoleMap.load(yaml: edit(String(contentsOf: mapURL, encoding: .utf8)))
+        } ?? ConsoleMap.load(file: mapURL)
         map.timeouts = .init(screenMs: 5_000, confirmationMs: 4_000, pollMs: 50)
         let key = EvidenceKey.generate(keyID: "console-it").key
         let root = try TestEnvironment.scratchDirectory("console-evidence")

@@ -21,6 +21,24 @@ struct ConfigurationTests {
         #expect(values.int("amqp.prefetch") == nil)
     }
 
+    /// Issue 14: `console.page_timeout_seconds` / `console.confirmation_timeout_seconds` were declared and read nowhere.
+    @Test func consoleTimeoutKeysOverrideTheMapsTimeoutsWhenSet() async throws {
+        let map = Self.repoRoot.appendingPathComponent("config/consoles/reference.yaml").path
+        let plain = try await ConfigurationLoader(file: nil, environment: [:], overrides: ["console.map_file": map]).load()
+        #expect(try plain.consoleMap().timeouts.screenMs == 15_000)
+        let set = try await ConfigurationLoader(file: nil, environment: [
+            "BREAKGLASS_CONSOLE_PAGE_TIMEOUT_SECONDS": "7", "BREAKGLASS_CONSOLE_CONFIRMATION_TIMEOUT_SECONDS": "45",
+        ], overrides: ["console.map_file": map]).load()
+        #expect(try set.consoleMap().timeouts.screenMs == 7_000)
+        #expect(try set.consoleMap().timeouts.confirmationMs == 45_000)
+        // The confirmation bound (and so the lease at `submitting`) follows the override.
+        #expect(set.pipelineConfiguration(workerID: "w", confirmationTimeoutMs: try set.consoleMap().timeouts.confirmationMs)
+            .confirmationBound == .seconds(45 + 15 + 5))
+        await #expect(throws: (any Error).self) {
+            try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_CONSOLE_PAGE_TIMEOUT_SECONDS": "0"]).load()
+        }
+    }
+
     @Test func precedenceIsSetOverEnvironmentOverFile() async throws {
         let file = try writeTemp("amqp:\n  prefetch: 7\n  heartbeat_seconds: 12\nworker:\n  in_flight: 3\n")
         let env = ["BREAKGLASS_AMQP_PREFETCH": "9", "BREAKGLASS_WORKER_IN_FLIGHT": "4", "UNRELATED": "x"]

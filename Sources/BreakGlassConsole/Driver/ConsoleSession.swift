@@ -95,13 +95,26 @@ public struct ConsoleSession: Sendable {
         return masker.mask(bare.split(separator: "#", maxSplits: 1).first.map(String.init) ?? bare)
     }
 
-    /// The page's screen name by the map's marker (what the console calls the page), for reports.
+    /// The page's screen name by the map's marker (what the console calls the page: an attribute, or a heading's
+    /// text), for reports.
     public func currentMarker() async -> String? {
         guard let marker = map.screenMarker,
-            let element = try? await browser.findElementIfPresent(css: marker.selector),
-            let value = try? await browser.attribute(marker.attribute, of: element)
+            let element = try? await browser.findElementIfPresent(css: marker.selector)
         else { return nil }
+        let value: String?
+        if let attribute = marker.attribute {
+            value = try? await browser.attribute(attribute, of: element)
+        } else {
+            value = (try? await browser.text(of: element))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let value, !value.isEmpty else { return nil }
         return masker.mask(value)
+    }
+
+    /// "screen X (marker "…")" when a screen of the map carries that marker, else "an unknown page (marker "…")".
+    func describeMarker(_ value: String) -> String {
+        if let known = map.screen(marked: value) { return "screen \(known.name) (\"\(value)\")" }
+        return "a page this map does not know (\"\(value)\")"
     }
 
     // MARK: - Recognition
@@ -146,7 +159,7 @@ public struct ConsoleSession: Sendable {
             if recognised { return }
             if clock.now >= deadline {
                 if let marker = await currentMarker() {
-                    throw ConsoleFailure.unexpectedScreen("expected screen \(screen), the console shows \(marker)", screen: screen)
+                    throw ConsoleFailure.unexpectedScreen("expected screen \(screen), the console shows \(describeMarker(marker))", screen: screen)
                 }
                 throw ConsoleFailure.timeout("screen \(screen) not recognised within \(timeoutMs ?? map.timeouts.screenMs) ms", screen: screen)
             }

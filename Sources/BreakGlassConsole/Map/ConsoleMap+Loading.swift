@@ -163,7 +163,7 @@ extension ConsoleMap {
         }
         if let marker = screenMarker {
             selector(marker.selector, "$.screen_marker.selector")
-            if marker.attribute.isEmpty { issue("$.screen_marker.attribute", "an attribute name is required") }
+            if marker.attribute?.isEmpty == true { issue("$.screen_marker.attribute", "an attribute name must not be empty when given") }
         }
         var watchNames: Set<String> = []
         for (i, watch) in watch.enumerated() {
@@ -180,6 +180,8 @@ extension ConsoleMap {
         for (i, screen) in screens.enumerated() {
             let p = "$.screens[\(i)]"
             if screen.name.isEmpty { issue(p + ".name", "a screen needs a name") }
+            if screen.marker != nil, screenMarker == nil { issue(p + ".marker", "a screen marker value needs a screen_marker") }
+            if screen.marker?.isEmpty == true { issue(p + ".marker", "must not be empty when given") }
             if !screenNames.insert(screen.name).inserted { issue(p + ".name", "duplicate screen \(screen.name)") }
             recognize(screen.recognize, p + ".recognize")
             fields(screen.fields, p + ".fields")

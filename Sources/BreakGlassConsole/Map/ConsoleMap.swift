@@ -11,7 +11,9 @@ public struct ConsoleMap: Sendable, Hashable, Codable {
     /// Path (relative to the console's base URL) where a flow starts, typically the login page.
     public var startPath: String
     public var timeouts: Timeouts
-    /// How the worker names the page it is on in a report (optional): `selector` + `attribute`.
+    /// What names the page the console shows (optional): the `attribute` of `selector`'s first match, or, without
+    /// an attribute, its trimmed text (a heading: `{ selector: h1 }`). With it, a page that is not the expected one
+    /// halts `CONSOLE_UNEXPECTED_SCREEN` naming what was seen; without it, `CONSOLE_TIMEOUT`.
     public var screenMarker: Marker?
     /// Checked on every page the flow reaches; the first that matches halts with its reason.
     public var watch: [Watch]
@@ -54,7 +56,8 @@ public struct ConsoleMap: Sendable, Hashable, Codable {
 
     public struct Marker: Sendable, Hashable, Codable {
         public var selector: String
-        public var attribute: String
+        /// The attribute holding the page's name; nil: the element's trimmed text.
+        public var attribute: String?
     }
 
     /// How to recognise a page: an element matching `selector` exists and, when `text` is given, the text of
@@ -137,6 +140,9 @@ public struct ConsoleMap: Sendable, Hashable, Codable {
 
     public struct Screen: Sendable, Hashable, Codable {
         public var name: String
+        /// What `screen_marker` reads on this screen (its heading, or its attribute value), when it differs from
+        /// `name`: lets a report name the screen the console showed instead of its raw marker.
+        public var marker: String?
         public var recognize: Recognize
         public var fields: [Field]
         public var assertions: [Assertion]
@@ -144,12 +150,13 @@ public struct ConsoleMap: Sendable, Hashable, Codable {
         public var buttons: Buttons
 
         enum CodingKeys: String, CodingKey {
-            case name, recognize, fields, assertions, mask, buttons
+            case name, marker, recognize, fields, assertions, mask, buttons
         }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             name = try c.decode(String.self, forKey: .name)
+            marker = try c.decodeIfPresent(String.self, forKey: .marker)
             recognize = try c.decode(Recognize.self, forKey: .recognize)
             fields = try c.decodeIfPresent([Field].self, forKey: .fields) ?? []
             assertions = try c.decodeIfPresent([Assertion].self, forKey: .assertions) ?? []
@@ -299,4 +306,9 @@ public struct ConsoleMap: Sendable, Hashable, Codable {
 
     /// The screen named `name`.
     public func screen(_ name: String) -> Screen? { screens.first { $0.name == name } }
+
+    /// The screen whose marker is `value` (its `marker`, else its name), if any.
+    public func screen(marked value: String) -> Screen? {
+        screens.first { ($0.marker ?? $0.name) == value }
+    }
 }

@@ -86,14 +86,19 @@ public enum ConfigurationKeys {
               "Upper bound of the whole gate and of the pre-submit recheck: a source still unanswered then is SOURCE_UNAVAILABLE."),
         .init("gate.required_roles", .stringList, default: nil,
               "Override of the IAM policy's required_approval_roles (default: use the live policy)."),
+        // recovery
+        .init("recovery.grace_seconds", .int, default: "300",
+              "How long after its lease lapsed an in-flight key with no delivery coming back becomes a takeover record (at least the lease + the confirmation bound): long enough for a redelivery behind a backlog."),
         // console
         .init("console.url", .string, default: "http://127.0.0.1:8080", "Base URL of the emergency admin console (the map's paths are relative to it)."),
         .init("console.map_file", .string, default: "config/consoles/reference.yaml", "Console map (screens, fields, assertions)."),
         .init("console.username", .string, default: "svc-breakglass", "Console service account."),
         .init("console.password", .string, default: nil, secret: true, "Console password. Prefer console.password_file."),
         .init("console.password_file", .string, default: nil, "File holding the console password."),
-        .init("console.page_timeout_seconds", .int, default: "15", "Bound on waiting for a screen."),
-        .init("console.confirmation_timeout_seconds", .int, default: "20", "Bound on waiting for the confirmation after submit."),
+        .init("console.page_timeout_seconds", .int, default: nil,
+              "Overrides the map's timeouts.screen_ms (bound on recognising each screen) when set."),
+        .init("console.confirmation_timeout_seconds", .int, default: nil,
+              "Overrides the map's timeouts.confirmation_ms (bound on the confirmation after the click) when set."),
         .init("console.grant_verify_window_seconds", .int, default: "15",
               "Window for the grant to show in IAM admin-state (else GRANT_UNVERIFIED)."),
         // webdriver

@@ -94,6 +94,16 @@ extension ConfigurationValues {
             isolation: webDriverIsolation)
     }
 
+    /// The console map (`console.map_file`, or `file`), with `console.page_timeout_seconds` and
+    /// `console.confirmation_timeout_seconds` applied over its timeouts when set: the same for `run`, every
+    /// `takeover` command and `console record`.
+    public func consoleMap(file: String? = nil) throws -> ConsoleMap {
+        var map = try ConsoleMap.load(file: URL(fileURLWithPath: file ?? string("console.map_file") ?? "config/consoles/reference.yaml"))
+        if let seconds = int("console.page_timeout_seconds") { map.timeouts.screenMs = seconds * 1000 }
+        if let seconds = int("console.confirmation_timeout_seconds") { map.timeouts.confirmationMs = seconds * 1000 }
+        return map
+    }
+
     /// `console.grant_verify_window_seconds`: how long IAM may take to show a confirmed grant.
     public var grantVerificationWindow: Duration { .seconds(int("console.grant_verify_window_seconds") ?? 15) }
 

@@ -75,6 +75,12 @@ public struct ConfigurationValues: Sendable {
         if let inFlight = int("worker.in_flight"), !(1...64).contains(inFlight) {
             throw .missingValue("worker.in_flight", "must be from 1 to 64")
         }
+        for key in ["console.page_timeout_seconds", "console.confirmation_timeout_seconds"] {
+            if let seconds = int(key), !(1...600).contains(seconds) { throw .missingValue(key, "must be from 1 to 600") }
+        }
+        if let deadline = int("gate.deadline_seconds"), !(1...600).contains(deadline) {
+            throw .missingValue("gate.deadline_seconds", "must be from 1 to 600")
+        }
         if let format = string("log.format"), !["json", "text"].contains(format) {
             throw .missingValue("log.format", "must be json or text")
         }

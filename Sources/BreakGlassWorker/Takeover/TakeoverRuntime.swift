@@ -1,5 +1,5 @@
 import BreakGlassAMQP
-import BreakGlassConsole
+public import BreakGlassConsole
 import BreakGlassCore
 public import BreakGlassLedger
 import BreakGlassSources
@@ -39,7 +39,7 @@ public struct TakeoverRuntime: Sendable {
         let application = WorkerApplication(values: values, logger: logger)
         let evidence = try EvidenceStore(root: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
                                          key: try application.evidenceKey(), logger: logger)
-        let map = try ConsoleMap.load(file: URL(fileURLWithPath: values.string("console.map_file") ?? "config/consoles/reference.yaml"))
+        let map = try values.consoleMap()
         let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
         // The same supervision as a worker's, pid file included: a killed `takeover resume` leaves no driver behind
         // that the next start cannot reap.
@@ -72,6 +72,42 @@ public struct TakeoverRuntime: Sendable {
             await pool.close()
             await supervisor.stop()
             try? await sources.shutdown()
+            throw error
+        }
+    }
+
+    /// Runs `body` with a console driver over `mapFile` (default `console.map_file`) and one browser session, from the
+    /// same configuration (console URL and credentials, chromedriver); no ledger is opened and no evidence is written
+    /// (`breakglass console record`). Closes the browser session and chromedriver afterwards.
+    public func withConsoleDriver<T: Sendable>(mapFile: String?, _ body: (ConsoleDriver) async throws -> T) async throws -> T {
+        let map = try values.consoleMap(file: mapFile)
+        let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
+        let sourceToken = try values.secret("sources.token", fileKey: "sources.token_file")
+        // The driver needs a store; nothing is sealed into it (a throwaway key in a private temporary folder).
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("breakglass-record-\(ownerID)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let evidence = try EvidenceStore(root: scratch, key: EvidenceKey.generate(keyID: "record").key, logger: logger)
+        let supervisor = ChromeDriverSupervisor(
+            configuration: values.chromeDriverConfiguration(
+                ownerID: ownerID, ledgerPath: values.string("ledger.path") ?? "run/ledger.sqlite"), logger: logger)
+        let pool = BrowserPool(
+            client: WebDriverClient(configuration: .init(url: supervisor.url, chromiumBinary: values.string("webdriver.chromium_path"))),
+            configuration: .init(maximumSessions: 1))
+        let driver = ConsoleDriver(
+            configuration: .init(
+                baseURL: values.string("console.url") ?? "http://127.0.0.1:8080", map: map,
+                username: values.string("console.username") ?? "svc-breakglass", password: password, workerID: ownerID,
+                grantVerificationWindow: values.grantVerificationWindow, extraSecrets: sourceToken.map { [$0] } ?? []),
+            pool: pool, evidence: evidence, logger: logger)
+        do {
+            try await supervisor.start()
+            let result = try await body(driver)
+            await pool.close()
+            await supervisor.stop()
+            return result
+        } catch {
+            await pool.close()
+            await supervisor.stop()
             throw error
         }
     }

@@ -3,6 +3,7 @@ import BreakGlassCore
 import BreakGlassLedger
 import BreakGlassWorker
 import Foundation
+import Glibc
 import Logging
 
 struct RunCommand: AsyncParsableCommand {
@@ -98,11 +99,13 @@ enum CrashPoints {
             let line = "breakglass: crash point \(point.rawValue) reached; \(abort ? "SIGABRT" : "SIGKILL")\n"
             line.withCString { _ = write(2, $0, strlen($0)) }
             if abort {
-                // On this thread, at once (kill(getpid()) could be taken by another thread after the SIGKILL below).
+                // abort(3): unblocks SIGABRT on this thread (a dispatch worker thread blocks it, so raise() left it
+                // pending and the SIGKILL below won) and dies by it with the default action.
                 signal(SIGABRT, SIG_DFL)
-                raise(SIGABRT)
+                Glibc.abort()
+            } else {
+                kill(getpid(), SIGKILL)
             }
-            kill(getpid(), SIGKILL)
         }
     }
 }
