@@ -48,6 +48,8 @@ struct EventTests {
         #expect(json["subject"] as? String == "CASE-1/tnt-1")
         #expect(json["source"] as? String == "urn:breakglass:worker:test")
         #expect(json["time"] as? String == "2026-11-25T18:30:00.000Z")
+        // Contract 1.1: the $id of docs/contract/schemas/events/halted.schema.json.
+        #expect(json["dataschema"] as? String == "urn:breakglass:schema:event:halted:v1")
         let data = json["data"] as! [String: Any]
         #expect(data["stage"] as? String == "pre-submit")
         #expect(data["reasons"] as? [String] == ["APPROVAL_REVOKED", "EXISTING_SESSION"])

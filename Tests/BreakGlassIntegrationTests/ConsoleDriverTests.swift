@@ -69,7 +69,8 @@ struct ConsoleDriverTests {
     static let preClickFaults: [PreClickFault] = [
         .init(name: "id drift everywhere", faults: .init(idDrift: ["*"]), reason: .consoleUnexpectedScreen, draft: false),
         .init(name: "id drift on the tenant screen", faults: .init(idDrift: ["tenant"]), reason: .consoleUnexpectedScreen, draft: false),
-        .init(name: "broader scope pre-checked", faults: .init(broaderScopePrechecked: true), reason: .consoleScopeDrift, draft: true),
+        // A scope drift saves no draft (issue 19.1: it would keep the broader selection for whoever resumes).
+        .init(name: "broader scope pre-checked", faults: .init(broaderScopePrechecked: true), reason: .consoleScopeDrift, draft: false),
         .init(name: "expiration control missing", faults: .init(expirationControlMissing: true), reason: .consoleExpiryControlMissing, draft: true),
         .init(name: "existing-session banner", faults: .init(existingSessionBanner: true), reason: .consoleExistingSession, draft: true),
         .init(name: "wrong tenant after lookup", faults: .init(wrongTenantAfterLookup: true), reason: .consoleTenantMismatch, draft: true),

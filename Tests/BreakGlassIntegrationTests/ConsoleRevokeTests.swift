@@ -58,10 +58,10 @@ struct ConsoleRevokeTests {
 
 @Suite("Console resume from a draft (Chromium + simulator)", .serialized, .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
 struct ConsoleResumeTests {
-    @Test("a scope-drift halt saves a draft; once fixed, resuming from it grants exactly the approved scopes, once")
+    @Test("a missing expiry control halt saves a draft; once fixed, resuming from it grants exactly the approved scopes, once")
     func resumeFromDraft() async throws {
         try await ConsoleHarness.run { h in
-            await h.sim.state.setGlobalFaults(.init(broaderScopePrechecked: true))
+            await h.sim.state.setGlobalFaults(.init(expirationControlMissing: true))
             let request = ConsoleHarness.request()
             let halted = await h.driver.submit(request, hooks: h.hooks())
             let draft = try #require(halted.takeover?.draftID)
@@ -74,6 +74,22 @@ struct ConsoleResumeTests {
             let steps = try String(contentsOf: URL(fileURLWithPath: try #require(resumed.evidence).path).appendingPathComponent("steps.jsonl"),
                                    encoding: .utf8)
             #expect(steps.contains("draft reopened"))
+        }
+    }
+
+    /// Issue 19.1: a draft would keep the console's broader selection for whoever resumes it.
+    @Test("a scope-drift halt saves no draft; once the console is fixed, a resume runs a fresh flow with the approved scopes")
+    func scopeDriftSavesNoDraft() async throws {
+        try await ConsoleHarness.run { h in
+            await h.sim.state.setGlobalFaults(.init(broaderScopePrechecked: true))
+            let request = ConsoleHarness.request()
+            let halted = await h.driver.submit(request, hooks: h.hooks())
+            #expect(halted.takeover?.reasons == [.consoleScopeDrift])
+            #expect(halted.takeover?.draftID == nil)
+            await h.sim.state.clearFaults()
+            let resumed = await h.driver.submit(request, hooks: h.hooks(), resumeDraftID: nil)
+            #expect(resumed.grant != nil, "\(String(describing: resumed.takeover))")
+            #expect(await h.grants(request).first?.scopes == ["admins.restore", "users.reset-mfa"])
         }
     }
 

@@ -54,12 +54,13 @@ struct TakeoverResumeTests {
         }
     }
 
-    @Test("a console scope-drift halt is resumed from its saved draft with exactly the approved scopes, once")
+    @Test("a console halt is resumed from its saved draft with exactly the approved scopes, once")
     func resumeFromDraft() async throws {
         try await TakeoverHarness.run { t in
-            await t.console.sim.state.setGlobalFaults(.init(broaderScopePrechecked: true))
+            // (A scope drift saves no draft, issue 19.1: a missing expiry control does.)
+            await t.console.sim.state.setGlobalFaults(.init(expirationControlMissing: true))
             let halted = await t.deliver()
-            #expect(halted.reasons == [.consoleScopeDrift])
+            #expect(halted.reasons == [.consoleExpiryControlMissing])
             let draft = try #require(try t.ledger.takeovers(for: TakeoverHarness.key).first?.record.draftID)
             await t.console.sim.state.clearFaults()
             let outcome = try await t.pipeline.resume(TakeoverHarness.key, by: "support-lead-2", note: "console scope default fixed")

@@ -30,8 +30,9 @@ CRASH_POINTS = ["after-claim", "after-gate", "before-click", "after-click", "aft
                 "after-decision", "after-ack", "after-publish"]
 # Keys fed while the ledger's disk is full (the disk fault): clean keys, none in the storm or the crash reserve.
 DISK_KEYS = 6
-# Screens before the final submit (an off-site redirect there must end in a halt with nothing posted off-site).
-PRE_SUBMIT_SCREENS = ["tenant", "tenant-verify", "incident", "incident-verify", "scope", "expiration", "approvals",
+# Screens before the final submit where the tenant is known (a tenant's fault modes apply once the flow names it),
+# for the off-site redirect: it must end in a halt with nothing posted off-site.
+PRE_SUBMIT_SCREENS = ["tenant-verify", "incident", "incident-verify", "scope", "expiration", "approvals",
                       "acknowledgement"]
 SCREENS = ["tenant", "tenant-verify", "incident", "incident-verify", "scope", "expiration", "approvals", "acknowledgement", "submit"]
 
@@ -79,7 +80,7 @@ def make_plan(run_dir, keys, seed):
     """`keys` storm keys plus a reserve of clean keys (a quarter more, at least 12) that feed the crash schedule."""
     rng = random.Random(seed)
     reserve_from = keys
-    keys += max(40, keys // 2)
+    keys += max(80, keys // 2)
     disk_from = keys
     keys += DISK_KEYS
     run = pathlib.Path(run_dir)
@@ -724,7 +725,8 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
     disk = supervisor.disk
     reserve = [r for r in requests if r.get("reserve")]
     fed = 0
-    hard_deadline = time.time() + (480 if quick else 2700)
+    last_feed = 0.0
+    hard_deadline = time.time() + (780 if quick else 2700)
     last_progress = ""
     while True:
         elapsed = time.time() - storm_start
@@ -762,9 +764,11 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
             slot = supervisor.recycle_for_pending()
             if slot:
                 log(f"worker {slot} restarted to take a waiting crash point")
-        if next_wave >= waves and pending and fed < len(reserve) and not unfinished:
+        # At most every 5 s: the reserve must last while a waiting point (after-publish) is handed to the relay holder.
+        if next_wave >= waves and pending and fed < len(reserve) and not unfinished and time.time() - last_feed >= 5:
             batch = reserve[fed:fed + 4]
             fed += len(batch)
+            last_feed = time.time()
             enqueue(env, [message_copies(r, 0, rng) for r in batch], env.run, f"feed-{fed}")
         quiet = (next_wave >= waves and all_faults_done and not unfinished and unpublished == 0
                  and requests_depth == (0, 0) and pending == 0)
@@ -1021,6 +1025,14 @@ def check(env, plan, supervisor, seconds, fed):
         violations.append(f"crash points not reached as planned (missing): {short}")
     # 9. Leak scan, and owner-only files (issue 16.6: the ledger holds raw payloads, evidence what the console showed).
     leaks = leak_scan(env, sessions, [b for _p, b in raw_events])
+    # 10. Every event on the exchange, against the contract's JSON Schemas (docs/contract/schemas/).
+    events_file = env.run / "events.jsonl"
+    events_file.write_bytes(b"".join(body.rstrip(b"\n") + b"\n" for _p, body in raw_events))
+    schema_check = subprocess.run([sys.executable, str(pathlib.Path(__file__).resolve().parent / "contract_check.py"),
+                                   "events", str(events_file)], capture_output=True, text=True)
+    if schema_check.returncode != 0:
+        problems = [line for line in schema_check.stdout.splitlines() if line.strip()][:5]
+        violations.append(f"events not valid against the contract schemas: {problems}")
     for where, kinds in sorted(leaks.items()):
         violations.append(f"canary secret(s) found in {where}: {', '.join(sorted(kinds))}")
     loose = loose_file_modes(env)
@@ -1093,6 +1105,7 @@ def check(env, plan, supervisor, seconds, fed):
         ("halts without a takeover record", len(no_record)),
         ("canaries planted", f"1 console password, 1 source token, {summary['canaries_planted']['emails']} emails, {len(sessions)} session cookies"),
         ("canary hits (evidence, logs, events, ledger)", summary["canary_hits"]),
+        ("events checked against the contract schemas", (schema_check.stdout.strip().splitlines() or ["-"])[-1]),
         ("ledger/evidence paths not owner-only", len(loose)),
         ("queues left non-empty", len(leftover)),
         ("unexpected worker exits", len(supervisor.unexpected_exits)),

@@ -13,7 +13,13 @@ extension ConsoleDriver {
             state.recorder.screenshot(png, screen: screen ?? "unknown", label: "halt")
         }
         let url = await console.currentURLForRecord()
-        if !state.clicked, !failure.sessionBroken, let screen, let button = map.screen(screen)?.buttons.saveDraft, let draft = map.draft {
+        // A scope drift is never saved as a draft: the console's selection there is broader than approved, and a
+        // draft would keep it for whoever resumes (the worker's before-fill check would halt on it again, a person in
+        // the console might submit it). A resume then runs a fresh flow.
+        let broader = failure.reasons.contains(.consoleScopeDrift)
+        if !state.clicked, !failure.sessionBroken, !broader, let screen, let button = map.screen(screen)?.buttons.saveDraft,
+            let draft = map.draft
+        {
             do {
                 try await console.press(button, what: "save draft", screen: screen)
                 try await console.await(draft.recognize, screen: "draft-saved", timeoutMs: min(map.timeouts.screenMs, 10_000))
@@ -28,7 +34,8 @@ extension ConsoleDriver {
                                     detail: "abandoned without submitting: \(error.detail)")
             }
         } else if !state.clicked {
-            state.recorder.step(state.stage.rawValue, screen: screen, action: "abandoned without submitting")
+            state.recorder.step(state.stage.rawValue, screen: screen, action: "abandoned without submitting",
+                                detail: broader ? "no draft saved: the console's selection is broader than approved" : nil)
         }
         if state.clicked {
             state.notes.append("the final submit was clicked: access may have been granted; reconcile against the console's active grants before any retry")

@@ -22,8 +22,11 @@ public struct CloudEvent<Payload: Encodable & Sendable>: Sendable, Encodable {
         self.data = data
     }
 
+    /// The URI of the JSON Schema of `data` (contract 1.1, `EventType.dataSchema`).
+    public var dataschema: String { type.dataSchema }
+
     enum CodingKeys: String, CodingKey {
-        case specversion, id, source, type, subject, time, datacontenttype, data
+        case specversion, id, source, type, subject, time, datacontenttype, dataschema, data
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -35,6 +38,7 @@ public struct CloudEvent<Payload: Encodable & Sendable>: Sendable, Encodable {
         try container.encode(subject, forKey: .subject)
         try container.encode(Timestamp.format(time, fractional: true), forKey: .time)
         try container.encode(datacontenttype, forKey: .datacontenttype)
+        try container.encode(dataschema, forKey: .dataschema)
         try container.encode(data, forKey: .data)
     }
 
