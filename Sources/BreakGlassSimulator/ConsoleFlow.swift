@@ -49,9 +49,6 @@ public struct ConsoleFlow: Codable, Sendable, Equatable {
         order.first { !isComplete($0) }
     }
 
-    /// The first screen of the reference flow still lacking input.
-    public var firstIncompleteScreen: ConsoleScreen? { firstIncompleteScreen(in: ConsoleScreen.flow) }
-
     /// Whether `screen` may be shown: every screen before it (in `order`) is complete.
     public func allows(_ screen: ConsoleScreen, in order: [ConsoleScreen] = ConsoleScreen.flow) -> Bool {
         guard let index = order.firstIndex(of: screen) else { return true }

@@ -57,7 +57,6 @@ public struct WorkerApplication: Sendable {
         let evidence = try EvidenceStore(root: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
                                          key: try evidenceKey(), logger: log)
         let map = try values.consoleMap()
-        let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
 
         var services: [any Service] = []
         // No WebDriver URL configured: the worker starts and supervises chromedriver on a free loopback port. The
@@ -66,19 +65,10 @@ public struct WorkerApplication: Sendable {
         // `chromedriver --port=<port>`), whatever id wrote it: the default id `host-<pid>` changes at every start.
         let supervisor = ChromeDriverSupervisor(
             configuration: values.chromeDriverConfiguration(ownerID: workerID, ledgerPath: ledger.configuration.path), logger: log)
-        let webDriverURL = supervisor.url
         services.append(ChromeDriverService(supervisor: supervisor))
-        let pool = BrowserPool(
-            client: WebDriverClient(configuration: .init(
-                url: webDriverURL, chromiumBinary: values.string("webdriver.chromium_path"))),
-            configuration: .init(maximumSessions: values.inFlight))
-        let driver = ConsoleDriver(
-            configuration: .init(
-                baseURL: values.string("console.url") ?? "http://127.0.0.1:8080", map: map,
-                username: values.string("console.username") ?? "svc-breakglass", password: password, workerID: workerID,
-                grantVerificationWindow: values.grantVerificationWindow,
-                extraSecrets: [sourcesConfiguration.token]),
-            pool: pool, evidence: evidence, logger: log)
+        let (driver, pool) = try values.consoleDriver(
+            map: map, workerID: workerID, webDriverURL: supervisor.url, maximumSessions: values.inFlight,
+            evidence: evidence, extraSecrets: [sourcesConfiguration.token], logger: log)
 
         let pipelineConfiguration = values.pipelineConfiguration(workerID: workerID, confirmationTimeoutMs: map.timeouts.confirmationMs)
         let pipeline = RestorationPipeline(

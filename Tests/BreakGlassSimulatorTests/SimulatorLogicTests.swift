@@ -32,13 +32,13 @@ struct SimulatorLogicTests {
 
     @Test func flowScreensOpenInOrder() {
         var flow = ConsoleFlow()
-        #expect(flow.firstIncompleteScreen == .tenant)
+        #expect(flow.firstIncompleteScreen() == .tenant)
         #expect(flow.allows(.tenant))
         #expect(!flow.allows(.tenantVerify))
         flow.tenantID = "t"
         flow.externalReference = "C/t"
         flow.resolvedTenantID = "t"
-        #expect(flow.firstIncompleteScreen == .tenantVerify)
+        #expect(flow.firstIncompleteScreen() == .tenantVerify)
         #expect(flow.allows(.tenant) && flow.allows(.tenantVerify) && !flow.allows(.incident))
         flow.tenantConfirmed = true
         flow.incidentID = "i"
@@ -48,7 +48,7 @@ struct SimulatorLogicTests {
         flow.approvalReferences = ["A"]
         flow.packetID = "P"
         flow.packetSHA256 = String(repeating: "0", count: 64)
-        #expect(flow.firstIncompleteScreen == .acknowledgement)
+        #expect(flow.firstIncompleteScreen() == .acknowledgement)
         #expect(flow.allows(.acknowledgement))
         // Screens outside the flow are not gated by it.
         #expect(ConsoleFlow().allows(.grants))

@@ -26,10 +26,6 @@ public struct ConsoleRecording: Sendable, Codable {
         public var values: [Value]
         /// The masked screenshot's file name in the output folder.
         public var screenshot: String?
-
-        enum CodingKeys: String, CodingKey {
-            case index, screen, path, marker, headings, fields, buttons, values, screenshot
-        }
     }
 
     public struct Field: Sendable, Codable {

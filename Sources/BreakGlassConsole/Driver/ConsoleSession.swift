@@ -263,17 +263,15 @@ public struct ConsoleSession: Sendable {
             guard !elements.isEmpty else { throw fail("no element matches") }
             let separator = assertion.separator ?? ","
             let wanted: Set<String> = assertion.source?.isList == true
-                ? expectedList : Self.items(expectedText, separator: separator)
+                ? expectedList : Set(Self.items(expectedText, separator: separator))
             for (index, element) in elements.enumerated() {
                 let seen = try await wd("assert \(label)", screen: screen) { try await browser.text(of: element) }
-                let items = Self.items(seen, separator: separator)
-                let count = seen.components(separatedBy: separator).filter {
-                    !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
-                }.count
-                if items != wanted || count != items.count {
+                let listed = Self.items(seen, separator: separator)
+                let items = Set(listed)
+                if items != wanted || listed.count != items.count {
                     let which = elements.count > 1 ? " (match \(index + 1) of \(elements.count))" : ""
                     throw fail("lists [\(items.sorted().joined(separator: ", "))]\(which)"
-                        + (count != items.count ? " with an item repeated" : "")
+                        + (listed.count != items.count ? " with an item repeated" : "")
                         + ", expected [\(wanted.sorted().joined(separator: ", "))]")
                 }
             }
@@ -299,9 +297,9 @@ public struct ConsoleSession: Sendable {
         }
     }
 
-    /// The items of a delimited text: split at `separator`, trimmed, empty ones dropped.
-    static func items(_ text: String, separator: String) -> Set<String> {
-        Set(text.components(separatedBy: separator).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
+    /// The items of a delimited text, in order: split at `separator`, trimmed, empty ones dropped.
+    static func items(_ text: String, separator: String) -> [String] {
+        text.components(separatedBy: separator).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 
     // MARK: - Reading, pressing, screenshots

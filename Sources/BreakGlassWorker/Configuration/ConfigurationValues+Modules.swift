@@ -4,6 +4,7 @@ public import BreakGlassConsole
 public import BreakGlassLedger
 public import BreakGlassSources
 import Foundation
+public import Logging
 
 /// Maps the loaded configuration into each module's own `Configuration` (loading stays separate from using).
 extension ConfigurationValues {
@@ -102,6 +103,26 @@ extension ConfigurationValues {
         if let seconds = int("console.page_timeout_seconds") { map.timeouts.screenMs = seconds * 1000 }
         if let seconds = int("console.confirmation_timeout_seconds") { map.timeouts.confirmationMs = seconds * 1000 }
         return map
+    }
+
+    /// The console driver over `map` for `workerID`, the same for `run`, every `takeover` command and `console
+    /// record`: the console URL and credentials (`console.password(_file)`), a browser pool of `maximumSessions` on
+    /// the chromedriver at `webDriverURL`, `extraSecrets` masked wherever the driver writes.
+    public func consoleDriver(
+        map: ConsoleMap, workerID: String, webDriverURL: String, maximumSessions: Int, evidence: EvidenceStore,
+        extraSecrets: [Secret], logger: Logger
+    ) throws -> (driver: ConsoleDriver, pool: BrowserPool) {
+        let password = try secret("console.password", fileKey: "console.password_file") ?? Secret("")
+        let pool = BrowserPool(
+            client: WebDriverClient(configuration: .init(url: webDriverURL, chromiumBinary: string("webdriver.chromium_path"))),
+            configuration: .init(maximumSessions: maximumSessions))
+        let driver = ConsoleDriver(
+            configuration: .init(
+                baseURL: string("console.url") ?? "http://127.0.0.1:8080", map: map,
+                username: string("console.username") ?? "svc-breakglass", password: password, workerID: workerID,
+                grantVerificationWindow: grantVerificationWindow, extraSecrets: extraSecrets),
+            pool: pool, evidence: evidence, logger: logger)
+        return (driver, pool)
     }
 
     /// `console.grant_verify_window_seconds`: how long IAM may take to show a confirmed grant.

@@ -25,26 +25,31 @@ public struct GovernanceReportSource: Sendable {
             let seen = try ledger.requestSightings(for: entry.key)
             sightings[entry.key] = .init(requestIDs: seen.count, count: seen.reduce(0) { $0 + $1.count })
         }
+        // Each key's outbox rows, read once for both the rejections and the evidence cross-check.
+        var events: [RestorationKey: [OutboxEntry]] = [:]
+        for entry in entries { events[entry.key] = try ledger.events(for: entry.key) }
         return GovernanceReport.Input(
             entries: entries, takeovers: takeovers, sightings: sightings, keylessRejections: try keylessRejections(),
-            busyKeyRejections: try busyKeyRejections(entries), grantBundles: grantBundles(),
-            evidenceMismatches: try evidenceMismatches(entries), since: since, generatedAt: now)
+            busyKeyRejections: busyKeyRejections(entries, events: events), grantBundles: grantBundles(),
+            evidenceMismatches: evidenceMismatches(entries, events: events), since: since, generatedAt: now)
     }
 
     /// `outcome` events with `result: rejected` under a key whose ledger row does not count them: every one for a
     /// row that is not `rejected` (the key was held or decided: `Ledger.reject` answered `keyBusy` and only the
     /// event was written), all but the row's own for a `rejected` row.
-    func busyKeyRejections(_ entries: [LedgerEntry]) throws -> [GovernanceReport.KeylessRejection] {
+    func busyKeyRejections(
+        _ entries: [LedgerEntry], events: [RestorationKey: [OutboxEntry]]
+    ) -> [GovernanceReport.KeylessRejection] {
         var result: [GovernanceReport.KeylessRejection] = []
         for entry in entries {
-            let rejections = try rejectionEvents(for: entry.key)
+            let rejections = Self.rejections(in: events[entry.key] ?? [])
             result += entry.state == .rejected ? Array(rejections.dropFirst()) : rejections
         }
         return result
     }
 
-    private func rejectionEvents(for key: RestorationKey) throws -> [GovernanceReport.KeylessRejection] {
-        try ledger.events(for: key).compactMap { entry in
+    private static func rejections(in rows: [OutboxEntry]) -> [GovernanceReport.KeylessRejection] {
+        rows.compactMap { entry in
             guard entry.message.routingKey == EventType.outcome.rawValue,
                 let event = try? JSONDecoder().decode(Envelope.self, from: entry.message.body),
                 event.data.result == .rejected
@@ -56,12 +61,14 @@ public struct GovernanceReportSource: Sendable {
     /// `outcome` events with `result: rejected` written under `unknown/unknown` (messages rejected before their key
     /// could be read).
     func keylessRejections() throws -> [GovernanceReport.KeylessRejection] {
-        try rejectionEvents(for: RestorationKey(caseID: "unknown", tenantID: "unknown"))
+        Self.rejections(in: try ledger.events(for: RestorationKey(caseID: "unknown", tenantID: "unknown")))
     }
 
     /// Every `evidence-ready` event of the keys' outbox rows, checked against the store: the bundle exists under its
     /// `bundle_id`, its `manifest.json` has the announced SHA-256, and `location` names that bundle's directory.
-    func evidenceMismatches(_ entries: [LedgerEntry]) throws -> [GovernanceReport.Evidence.Mismatch] {
+    func evidenceMismatches(
+        _ entries: [LedgerEntry], events: [RestorationKey: [OutboxEntry]]
+    ) -> [GovernanceReport.Evidence.Mismatch] {
         struct Ready: Decodable {
             struct Data: Decodable {
                 let bundleID: String
@@ -75,7 +82,7 @@ public struct GovernanceReportSource: Sendable {
         }
         var result: [GovernanceReport.Evidence.Mismatch] = []
         for entry in entries {
-            for row in try ledger.events(for: entry.key) where row.message.routingKey == EventType.evidenceReady.rawValue {
+            for row in events[entry.key] ?? [] where row.message.routingKey == EventType.evidenceReady.rawValue {
                 guard let ready = try? JSONDecoder().decode(Ready.self, from: row.message.body) else {
                     result.append(.init(key: entry.key.description, bundleID: "?", problem: "unreadable evidence-ready event"))
                     continue

@@ -36,41 +36,25 @@ public struct TakeoverRuntime: Sendable {
         let ledger = try Ledger(configuration: values.ledgerConfiguration(), logger: logger)
         let sourcesConfiguration = try values.sourcesConfiguration()
         let sources = try LiveSourcesClient(configuration: sourcesConfiguration, logger: logger)
-        let application = WorkerApplication(values: values, logger: logger)
-        let evidence = try EvidenceStore(root: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
-                                         key: try application.evidenceKey(), logger: logger)
-        let map = try values.consoleMap()
-        let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
-        // The same supervision as a worker's, pid file included: a killed `takeover resume` leaves no driver behind
-        // that the next start cannot reap.
-        let supervisor = ChromeDriverSupervisor(
-            configuration: values.chromeDriverConfiguration(ownerID: ownerID, ledgerPath: ledger.configuration.path), logger: logger)
-        let pool = BrowserPool(
-            client: WebDriverClient(configuration: .init(url: supervisor.url, chromiumBinary: values.string("webdriver.chromium_path"))),
-            configuration: .init(maximumSessions: 1))
-        let driver = ConsoleDriver(
-            configuration: .init(
-                baseURL: values.string("console.url") ?? "http://127.0.0.1:8080", map: map,
-                username: values.string("console.username") ?? "svc-breakglass", password: password, workerID: ownerID,
-                grantVerificationWindow: values.grantVerificationWindow,
-                extraSecrets: [sourcesConfiguration.token]),
-            pool: pool, evidence: evidence, logger: logger)
-        // A takeover never reads a message from the broker: the request is the body the ledger stored when a worker
-        // verified it, so no trusted request keys are needed here.
-        let configuration = values.pipelineConfiguration(workerID: ownerID, confirmationTimeoutMs: map.timeouts.confirmationMs)
-        let pipeline = RestorationPipeline(
-            configuration: configuration, verifier: MessageVerifier(trustedKeys: TrustedKeys()), ledger: ledger,
-            sources: sources, console: driver, evidence: evidence, masker: driver.masker, logger: logger)
         do {
-            try await supervisor.start()
-            let result = try await body(pipeline, ledger)
-            await pool.close()
-            await supervisor.stop()
+            let application = WorkerApplication(values: values, logger: logger)
+            let evidence = try EvidenceStore(root: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
+                                             key: try application.evidenceKey(), logger: logger)
+            let map = try values.consoleMap()
+            let result = try await withDriver(
+                map: map, ledgerPath: ledger.configuration.path, evidence: evidence, extraSecrets: [sourcesConfiguration.token]
+            ) { driver in
+                // A takeover never reads a message from the broker: the request is the body the ledger stored when a
+                // worker verified it, so no trusted request keys are needed here.
+                let configuration = values.pipelineConfiguration(workerID: ownerID, confirmationTimeoutMs: map.timeouts.confirmationMs)
+                let pipeline = RestorationPipeline(
+                    configuration: configuration, verifier: MessageVerifier(trustedKeys: TrustedKeys()), ledger: ledger,
+                    sources: sources, console: driver, evidence: evidence, masker: driver.masker, logger: logger)
+                return try await body(pipeline, ledger)
+            }
             try? await sources.shutdown()
             return result
         } catch {
-            await pool.close()
-            await supervisor.stop()
             try? await sources.shutdown()
             throw error
         }
@@ -81,24 +65,27 @@ public struct TakeoverRuntime: Sendable {
     /// (`breakglass console record`). Closes the browser session and chromedriver afterwards.
     public func withConsoleDriver<T: Sendable>(mapFile: String?, _ body: (ConsoleDriver) async throws -> T) async throws -> T {
         let map = try values.consoleMap(file: mapFile)
-        let password = try values.secret("console.password", fileKey: "console.password_file") ?? Secret("")
         let sourceToken = try values.secret("sources.token", fileKey: "sources.token_file")
         // The driver needs a store; nothing is sealed into it (a throwaway key in a private temporary folder).
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("breakglass-record-\(ownerID)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let evidence = try EvidenceStore(root: scratch, key: EvidenceKey.generate(keyID: "record").key, logger: logger)
+        return try await withDriver(
+            map: map, ledgerPath: values.string("ledger.path") ?? "run/ledger.sqlite", evidence: evidence,
+            extraSecrets: sourceToken.map { [$0] } ?? [], body)
+    }
+
+    /// One browser session's driver under chromedriver supervised as a worker's is (pid file beside the ledger, so a
+    /// killed command leaves no driver the next start cannot reap); both closed on every way out.
+    private func withDriver<T: Sendable>(
+        map: ConsoleMap, ledgerPath: String, evidence: EvidenceStore, extraSecrets: [Secret],
+        _ body: (ConsoleDriver) async throws -> T
+    ) async throws -> T {
         let supervisor = ChromeDriverSupervisor(
-            configuration: values.chromeDriverConfiguration(
-                ownerID: ownerID, ledgerPath: values.string("ledger.path") ?? "run/ledger.sqlite"), logger: logger)
-        let pool = BrowserPool(
-            client: WebDriverClient(configuration: .init(url: supervisor.url, chromiumBinary: values.string("webdriver.chromium_path"))),
-            configuration: .init(maximumSessions: 1))
-        let driver = ConsoleDriver(
-            configuration: .init(
-                baseURL: values.string("console.url") ?? "http://127.0.0.1:8080", map: map,
-                username: values.string("console.username") ?? "svc-breakglass", password: password, workerID: ownerID,
-                grantVerificationWindow: values.grantVerificationWindow, extraSecrets: sourceToken.map { [$0] } ?? []),
-            pool: pool, evidence: evidence, logger: logger)
+            configuration: values.chromeDriverConfiguration(ownerID: ownerID, ledgerPath: ledgerPath), logger: logger)
+        let (driver, pool) = try values.consoleDriver(
+            map: map, workerID: ownerID, webDriverURL: supervisor.url, maximumSessions: 1, evidence: evidence,
+            extraSecrets: extraSecrets, logger: logger)
         do {
             try await supervisor.start()
             let result = try await body(driver)
