@@ -20,6 +20,9 @@ struct ConsoleDriverUnitTests {
         #expect(code(.invalidSessionID) == .consoleError)
         #expect(code(.javascriptError) == .consoleError)
         #expect(code(.unknownError) == .consoleError)
+        let renderer = WebDriverError(code: .unknownError, command: "x", driverMessage:
+            "unknown error: cannot determine loading status\nfrom timeout: Timed out receiving message from renderer: 3.000")
+        #expect(renderer.reasonCode == .consoleTimeout)
     }
 
     @Test("paths get their placeholders filled from the request, URL-encoded")

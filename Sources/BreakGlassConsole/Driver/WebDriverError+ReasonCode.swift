@@ -8,7 +8,7 @@ extension WebDriverError {
     ///   interactable`, `element click intercepted`, `invalid selector`, `no such frame`) → `CONSOLE_UNEXPECTED_SCREEN`;
     /// - everything else (driver unreachable, session lost, JavaScript error, unknown) → `CONSOLE_ERROR`.
     public var reasonCode: ReasonCode {
-        if code.isTimeout { return .consoleTimeout }
+        if code.isTimeout || isRendererTimeout { return .consoleTimeout }
         switch code {
         case .noSuchElement, .staleElementReference, .elementNotInteractable, .elementClickIntercepted, .invalidSelector,
             .noSuchFrame, .invalidElementState, .moveTargetOutOfBounds, .unexpectedAlertOpen:
@@ -16,6 +16,12 @@ extension WebDriverError {
         default:
             return .consoleError
         }
+    }
+
+    /// chromedriver reports a page that did not load in time as `unknown error: cannot determine loading status from
+    /// timeout: Timed out receiving message from renderer` when the renderer is busy (seen under load): a timeout.
+    var isRendererTimeout: Bool {
+        code == .unknownError && (driverMessage?.contains("Timed out receiving message from renderer") ?? false)
     }
 
     /// The text of the JavaScript dialog an `unexpected alert open` error names (chromedriver:
