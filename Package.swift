@@ -148,6 +148,7 @@ let package = Package(
             name: "BreakGlassWorkerTests",
             dependencies: [
                 "BreakGlassWorker", "BreakGlassCore", "BreakGlassLedger", "BreakGlassConsole",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -63,9 +63,13 @@ public final class AMQPConnection: Sendable {
                 }
                 throw AMQPError.closed()
             }
+            let core = self.core
             group.addTask {
                 try await Task.sleep(for: timeout)
-                throw AMQPError.timeout("connection not ready in time")
+                // The cause of the last failed attempt (refused login, missing vhost, closed port, not AMQP...), so
+                // a caller never sees a bare timeout where the broker said why.
+                if let failure = core.lastFailure { throw failure }
+                throw AMQPError.timeout("connection to \(core.configuration.url.host):\(core.configuration.url.port) not ready within \(timeout)")
             }
             defer { group.cancelAll() }
             try await group.next()

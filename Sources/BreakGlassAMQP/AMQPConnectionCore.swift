@@ -35,6 +35,8 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
 
     struct Observed {
         var state: AMQPConnectionState = .connecting
+        /// Why the last connection attempt failed (nil once connected): what `waitUntilReady` reports on timeout.
+        var lastFailure: AMQPError?
         var watchers: [Int: AsyncStream<AMQPConnectionState>.Continuation] = [:]
         var nextWatcher = 0
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -135,6 +137,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
     }
 
     var state: AMQPConnectionState { observed.withLock { $0.state } }
+    var lastFailure: AMQPError? { observed.withLock { $0.lastFailure } }
 
     func stateUpdates() -> AsyncStream<AMQPConnectionState> {
         let (stream, continuation) = AsyncStream<AMQPConnectionState>.makeStream(bufferingPolicy: .bufferingNewest(16))
@@ -215,6 +218,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
                 try connect()
                 attempt = 0
                 backoff.reset()
+                observed.withLock { $0.lastFailure = nil }
                 publishState(blocked ? .blocked : .ready)
                 logger.info("AMQP connection ready", metadata: [
                     "breakglass.amqp.url": "\(configuration.url.redacted)",
@@ -226,14 +230,24 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
                 teardown(after: failure)
                 if closing { break }
                 attempt += 1
+                observed.withLock { $0.lastFailure = failure }
                 publishState(.reconnecting(attempt: attempt, lastError: failure.code))
                 let delay = backoff.nextDelay()
-                logger.info("AMQP connection lost or refused; reconnecting", metadata: [
+                var metadata: Logger.Metadata = [
                     "breakglass.amqp.url": "\(configuration.url.redacted)",
                     "breakglass.amqp.error": "\(failure.code)",
-                    "breakglass.amqp.attempt": "\(attempt)",
-                    "breakglass.amqp.delay_ms": "\(Int(ReconnectBackoff.seconds(delay) * 1000))",
-                ])
+                    "breakglass.amqp.attempt": .stringConvertible(attempt),
+                    "breakglass.amqp.delay_ms": .stringConvertible(Int(ReconnectBackoff.seconds(delay) * 1000)),
+                ]
+                if let reason = failure.reason { metadata["breakglass.amqp.reason"] = .string(reason) }
+                if let replyCode = failure.replyCode { metadata["breakglass.amqp.reply_code"] = .stringConvertible(replyCode) }
+                // A lost connection is expected now and then (the first retry usually succeeds); a refused or failing
+                // one needs a person (credentials, vhost, port, broker down): warning.
+                if attempt == 1, failure.code == .connectionLost || failure.code == .heartbeatTimeout {
+                    logger.notice("AMQP connection lost; reconnecting", metadata: metadata)
+                } else {
+                    logger.warning("AMQP connection failed; retrying", metadata: metadata)
+                }
                 waitOffline(for: delay, &local)
             }
         }
@@ -315,7 +329,13 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
         guard let socket else { throw AMQPError.connectionFailed("cannot create socket") }
         var connectTimeout = Self.makeTimeval(configuration.connectTimeout)
         let opened = amqp_socket_open_noblock(socket, url.host, Int32(url.port), &connectTimeout)
-        guard opened == AMQP_STATUS_OK.rawValue else { throw Self.connectError(opened) }
+        guard opened == AMQP_STATUS_OK.rawValue else {
+            // rabbitmq-c keeps the socket's own error to itself (its errno is the non-blocking EINPROGRESS): one plain
+            // connect to the same address tells a refused port from an unreachable host.
+            let osError = opened == AMQP_STATUS_SOCKET_ERROR.rawValue ? Self.connectErrno(host: url.host, port: url.port) : 0
+            throw AMQPConnectFailure.error(.init(stage: .socket, libraryStatus: opened, osError: osError), url: url,
+                                           handshakeTimeout: configuration.handshakeTimeout)
+        }
         var handshake = Self.makeTimeval(configuration.handshakeTimeout)
         var rpc = Self.makeTimeval(configuration.rpcTimeout)
         _ = amqp_set_handshake_timeout(state, &handshake)
@@ -326,8 +346,10 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
         do {
             try check(reply, "login")
         } catch let error as AMQPError {
-            throw AMQPError(code: .connectionFailed, replyCode: error.replyCode, reason: error.reason,
-                            libraryStatus: error.libraryStatus)
+            throw AMQPConnectFailure.error(
+                .init(stage: .handshake, libraryStatus: error.libraryStatus, replyCode: error.replyCode,
+                      replyText: error.replyCode == nil ? nil : error.reason),
+                url: url, handshakeTimeout: configuration.handshakeTimeout)
         }
         for channel in [Self.consumerChannel, Self.publishChannel, Self.operationChannel] {
             amqp_channel_open(state, channel)
@@ -357,15 +379,24 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
         liveGeneration.store(generation, ordering: .releasing)
     }
 
-    private static func connectError(_ status: Int32) -> AMQPError {
-        let reason = String(cString: amqp_error_string2(status))
-        switch status {
-        case AMQP_STATUS_SSL_ERROR.rawValue, AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED.rawValue,
-             AMQP_STATUS_SSL_PEER_VERIFY_FAILED.rawValue, AMQP_STATUS_SSL_CONNECTION_FAILED.rawValue:
-            return AMQPError.tlsFailure(reason, status: status)
-        default:
-            return AMQPError.connectionFailed(reason, status: status)
-        }
+    /// The OS error of one TCP connect to `host:port` (waiting at most 2 s), 0 when it connects or cannot be told.
+    static func connectErrno(host: String, port: Int) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &found) == 0, let info = found else { return 0 }
+        defer { freeaddrinfo(found) }
+        let fd = Glibc.socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue), info.pointee.ai_protocol)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return 0 }
+        guard errno == EINPROGRESS else { return errno }
+        var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard poll(&poller, 1, 2000) == 1 else { return ETIMEDOUT }
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+        return error
     }
 
     private static func statusError(_ status: Int32) -> AMQPError {

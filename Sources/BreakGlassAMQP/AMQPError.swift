@@ -16,6 +16,14 @@ public struct AMQPError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let invalidConfiguration = Code("invalid-configuration")
         /// TCP connect, TLS handshake or AMQP handshake/login failed.
         public static let connectionFailed = Code("connection-failed")
+        /// Nothing listens on the broker's host and port (the TCP connection was refused).
+        public static let connectionRefused = Code("connection-refused")
+        /// The broker refused the user or password (403 ACCESS_REFUSED).
+        public static let authenticationRefused = Code("authentication-refused")
+        /// The virtual host does not exist or the user may not use it (530 NOT_ALLOWED).
+        public static let virtualHostNotFound = Code("vhost-not-found")
+        /// The peer answered, but not as an AMQP 0-9-1 broker (wrong port, another service, no handshake in time).
+        public static let notAMQP = Code("not-amqp")
         /// TLS set-up failed (CA file, client certificate, verification).
         public static let tlsFailure = Code("tls-failure")
         /// The connection was lost (socket error, closed by the peer).

@@ -144,7 +144,11 @@ extension Ledger {
                 requestSightings: try Int.fetchOne(db, sql: "SELECT count(*) FROM request_sightings") ?? 0,
                 revoked: try Int.fetchOne(db, sql: "SELECT count(*) FROM restorations WHERE revocation = 'revoked'") ?? 0,
                 journalMode: durability.journalMode,
-                synchronous: durability.synchronous)
+                synchronous: durability.synchronous,
+                oldestPendingEventAt: Self.date(try Double.fetchOne(db, sql: "SELECT min(created_at) FROM outbox WHERE published_at IS NULL")),
+                openEscalatedTakeovers: try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM takeovers WHERE resolution IS NULL AND escalate = 1") ?? 0,
+                oldestOpenTakeoverAt: Self.date(try Double.fetchOne(db, sql: "SELECT min(created_at) FROM takeovers WHERE resolution IS NULL")))
         }
     }
 

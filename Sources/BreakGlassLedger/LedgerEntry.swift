@@ -90,6 +90,12 @@ public struct LedgerStats: Sendable, Hashable {
     public var revoked: Int
     public var journalMode: String
     public var synchronous: Int
+    /// When the oldest event not yet confirmed by the broker was written; nil when none waits.
+    public var oldestPendingEventAt: Date?
+    /// Open takeover records after which access may have been granted.
+    public var openEscalatedTakeovers: Int = 0
+    /// When the oldest open takeover record was written; nil when none is open.
+    public var oldestOpenTakeoverAt: Date?
 }
 
 /// An outbox row waiting for (or done with) the relay.

@@ -53,6 +53,13 @@ public struct OutboxRelay: Service {
         let until = Mutex<Date?>(nil)
     }
 
+    /// Whether this relay holds the cross-process relay lease now (so exactly one worker per ledger exports the
+    /// ledger-wide metrics).
+    public var holdsLease: Bool {
+        guard let until = leaseUntil.until.withLock({ $0 }) else { return false }
+        return until > Date()
+    }
+
     public init(
         ledger: Ledger, publisher: any EventPublisher, configuration: Configuration,
         logger: Logger = Logger(label: "breakglass.outbox")

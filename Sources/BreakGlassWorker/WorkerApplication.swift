@@ -25,7 +25,7 @@ public struct WorkerApplication: Sendable {
 
     /// Runs until a shutdown signal (or `stop`), then drains and returns. `onReady` gets the ops port once bound.
     public func run(onOpsBound: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        _ = MetricsBootstrap.registry
+        WorkerMetrics().registerAll()
         let workerID = values.workerID
         var log = logger
         log[metadataKey: "breakglass.worker_id"] = "\(workerID)"
@@ -86,11 +86,11 @@ public struct WorkerApplication: Sendable {
 
         services.append(BrokerService(connection: amqp))
         services.append(RelayService(relay: relay, logger: log))
+        let probes: [any ReadinessProbe] = [
+            BrokerProbe(connection: amqp), LedgerProbe(ledger: ledger),
+            WebDriverProbe { await supervisor.isReady() },
+        ]
         if let port = values.int("ops.port"), port > 0 {
-            let probes: [any ReadinessProbe] = [
-                BrokerProbe(connection: amqp), LedgerProbe(ledger: ledger),
-                WebDriverProbe { await supervisor.isReady() },
-            ]
             services.append(OpsServer.application(
                 configuration: .init(host: values.string("ops.host") ?? "127.0.0.1", port: port), probes: probes,
                 logger: log, onBound: onOpsBound))
@@ -100,7 +100,12 @@ public struct WorkerApplication: Sendable {
         services.append(RecoveryScanService(
             pipeline: pipeline, interval: max(.seconds(5), lease / 2), grace: max(lease + pipelineConfiguration.confirmationBound, .seconds(values.int("recovery.grace_seconds") ?? 300)),
             logger: log))
-        services.append(GaugeSampler(ledger: ledger, pool: pool, metrics: WorkerMetrics()))
+        let deadLetterQueue = values.topologyConfiguration().deadLetterQueue
+        services.append(GaugeSampler(
+            ledger: ledger, pool: pool, metrics: WorkerMetrics(), probes: probes,
+            holdsRelayLease: { relay.holdsLease },
+            deadLetterDepth: { (try? await amqp.queueStatus(deadLetterQueue)).map { Int($0.messageCount) } },
+            logger: log))
         services.append(consumer)
         services.append(PoolCloser(pool: pool))
 

@@ -63,7 +63,7 @@ static inline int bg_eventfd_nonblocking(void) { return eventfd(0, EFD_NONBLOCK 
 static inline amqp_rpc_reply_t bg_amqp_login_plain_with_capabilities(
     amqp_connection_state_t state, const char *vhost, int channel_max, int frame_max, int heartbeat,
     const char *user, const char *password, const char *connection_name) {
-    amqp_table_entry_t capabilities[4];
+    amqp_table_entry_t capabilities[5];
     capabilities[0].key = amqp_cstring_bytes("consumer_cancel_notify");
     capabilities[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
     capabilities[0].value.value.boolean = 1;
@@ -76,8 +76,12 @@ static inline amqp_rpc_reply_t bg_amqp_login_plain_with_capabilities(
     capabilities[3].key = amqp_cstring_bytes("basic.nack");
     capabilities[3].value.kind = AMQP_FIELD_KIND_BOOLEAN;
     capabilities[3].value.value.boolean = 1;
+    /* A refused login is answered with connection.close 403 (not a bare socket close), so it can be told apart. */
+    capabilities[4].key = amqp_cstring_bytes("authentication_failure_close");
+    capabilities[4].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    capabilities[4].value.value.boolean = 1;
     amqp_table_t capabilities_table;
-    capabilities_table.num_entries = 4;
+    capabilities_table.num_entries = 5;
     capabilities_table.entries = capabilities;
     amqp_table_entry_t properties[2];
     properties[0].key = amqp_cstring_bytes("capabilities");

@@ -74,7 +74,16 @@ struct WorkerProcessTests {
         }
 
         /// `/readyz` status code, nil when the ops server does not answer.
-        func readyStatus() -> Int? {
+        func readyStatus() -> Int? { get("/readyz")?.status }
+
+        /// The ops server's `/metrics` text, nil when it does not answer 200.
+        func metricsText() -> String? {
+            guard let answer = get("/metrics"), answer.status == 200 else { return nil }
+            return answer.body
+        }
+
+        /// One GET on the ops server: status and body, nil when it does not answer.
+        func get(_ path: String) -> (status: Int, body: String)? {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { return nil }
             defer { close(fd) }
@@ -88,12 +97,19 @@ struct WorkerProcessTests {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard connected == 0 else { return nil }
-            let request = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
             _ = request.withCString { send(fd, $0, strlen($0), 0) }
-            var buffer = [UInt8](repeating: 0, count: 64)
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, 64, 0) }
-            guard n > 12 else { return nil }
-            return Int(String(decoding: buffer[9..<12], as: UTF8.self))
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 16_384)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, 16_384, 0) }
+                guard n > 0 else { break }
+                received += buffer[0..<n]
+            }
+            guard received.count > 12, let status = Int(String(decoding: received[9..<12], as: UTF8.self)) else { return nil }
+            let text = String(decoding: received, as: UTF8.self)
+            let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+            return (status, body)
         }
 
         func terminate() -> Int32 {
@@ -230,6 +246,44 @@ struct WorkerProcessTests {
             }
             try TestEnvironment.rabbitMQNode("start")
             #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 })
+        }
+    }
+
+    @Test("/metrics: HELP on every metric, counters at zero, ledger-wide figures from exactly one of two workers sharing a ledger",
+          .enabled(if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil, .init(rawValue: TestEnvironment.skipHint)))
+    func metricsAreExportedOncePerLedger() async throws {
+        try await Self.withWorld { sim, dir, _, amqpURL, _ in
+            let ledgerPath = dir.appendingPathComponent("shared.sqlite").path
+            let workers = try ["one", "two"].map {
+                try WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: dir.appendingPathComponent("trusted-keys.json"),
+                                  drainSeconds: 2, name: $0, ledgerPath: ledgerPath)
+            }
+            defer { for worker in workers { _ = worker.terminate() } }
+            for worker in workers {
+                #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 }, "\(worker.logText.suffix(2000))")
+            }
+            for worker in workers {
+                #expect(try await TestEnvironment.waitUntil(timeout: .seconds(30)) { worker.metricsText()?.contains("breakglass_ready 1.0\n") == true },
+                        "breakglass_ready never 1 while /readyz answers 200")
+            }
+            let ledgerWide = "breakglass_ledger_outbox_backlog "
+            func exporters() -> [Int] { workers.indices.filter { workers[$0].metricsText()?.contains(ledgerWide) == true } }
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { exporters().count == 1 })
+            #expect(exporters().count == 1, "ledger-wide figures exported by \(exporters()) (one expected)")
+            let text = try #require(workers[0].metricsText())
+            let typed = Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
+            let helped = Set(text.split(separator: "\n").filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
+            #expect(!typed.isEmpty && typed.isSubset(of: helped), "metrics without HELP: \(typed.subtracting(helped).sorted())")
+            for line in ["breakglass_outcomes_total{result=\"granted\"} 0", "breakglass_escalated_halts_total 0",
+                         "breakglass_build_info{version=\"\(BuildInfo.version)\"} 1.0"] {
+                #expect(text.contains(line + "\n"), "missing at start-up: \(line)")
+            }
+            // The exporter stops: the other worker's relay takes the lease over, and with it the ledger-wide figures.
+            let first = try #require(exporters().first)
+            _ = workers[first].terminate()
+            let other = 1 - first
+            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { workers[other].metricsText()?.contains(ledgerWide) == true },
+                    "the surviving worker never exported the ledger-wide figures")
         }
     }
 

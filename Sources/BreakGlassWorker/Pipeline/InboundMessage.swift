@@ -49,12 +49,16 @@ public struct PipelineResult: Sendable, Hashable {
     public var result: Result
     public var key: RestorationKey?
     public var reasons: [ReasonCode]
+    /// A halt after which access may have been granted (its takeover record escalates): a person must act at once.
+    public var escalated: Bool
 
-    public init(settlement: Settlement, result: Result, key: RestorationKey?, reasons: [ReasonCode] = []) {
+    public init(settlement: Settlement, result: Result, key: RestorationKey?, reasons: [ReasonCode] = [],
+                escalated: Bool = false) {
         self.settlement = settlement
         self.result = result
         self.key = key
         self.reasons = reasons
+        self.escalated = escalated
     }
 }
 

@@ -67,7 +67,7 @@ extension RestorationPipeline {
             ])
             throw .recoveredButUnfinished(key, epoch: claim.epoch, cause: Self.ledgerError(key, error))
         }
-        metrics.outcome(result: result.result.rawValue, reasons: result.reasons.map(\.rawValue))
+        recordOutcome(result, logger: log)
         return RecoveryOutcome(
             key: key, previousOwner: entry.owner, recovery: recovery, evidence: bundle, result: result,
             entry: try? ledger.entry(for: key))

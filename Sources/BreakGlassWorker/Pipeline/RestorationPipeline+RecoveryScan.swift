@@ -77,7 +77,7 @@ extension RestorationPipeline {
                 result = try await finishAbandoned(key: key, requestID: entry.requestID, claim: claim, record: record,
                                                    evidence: evidenceLocation)
             }
-            metrics.outcome(result: result.result.rawValue, reasons: result.reasons.map(\.rawValue))
+            recordOutcome(result, logger: log)
             return ScanOutcome(key: key, previousState: entry.state, result: result)
         } catch {
             log.error("recovery scan took a key over but could not record its halt; it is retried when this claim lapses",
@@ -99,6 +99,6 @@ extension RestorationPipeline {
                 location: location.path, artifacts: location.artifactCount, time: now), key: key))
         }
         try await ledger.decide(claim, .halted(record), events: outbox)
-        return PipelineResult(settlement: .ack, result: .halted, key: key, reasons: record.reasons)
+        return PipelineResult(settlement: .ack, result: .halted, key: key, reasons: record.reasons, escalated: record.escalate)
     }
 }

@@ -128,7 +128,7 @@ extension RestorationPipeline {
             ])
             throw .resumedButUnfinished(key, epoch: claim.epoch, cause: Self.ledgerError(key, error))
         }
-        metrics.outcome(result: result.result.rawValue, reasons: result.reasons.map(\.rawValue))
+        recordOutcome(result, logger: log)
         return ResumeOutcome(
             key: key, takeoverID: takeover.id, resumeEvidence: resumeEvidence, grantCheckEvidence: grantCheck, result: result,
             entry: try? ledger.entry(for: key))

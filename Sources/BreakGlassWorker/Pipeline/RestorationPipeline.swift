@@ -87,7 +87,7 @@ public final class RestorationPipeline: Sendable {
         }
         switch result.result {
         case .granted, .halted, .rejected:
-            metrics.outcome(result: result.result.rawValue, reasons: result.reasons.map(\.rawValue))
+            recordOutcome(result, logger: logger)
         case .duplicate:
             metrics.duplicateSuppressed()
         case .inProgress, .failed:
@@ -370,7 +370,7 @@ public final class RestorationPipeline: Sendable {
                 key: request.key, requestID: request.requestID, attempt: claim.resumeCount,
                 stage: record.stage, reasons: record.reasons, escalate: record.escalate,
                 takeoverID: claim.takeoverID, time: now), key: request.key))
-            result = PipelineResult(settlement: .ack, result: .halted, key: request.key, reasons: record.reasons)
+            result = PipelineResult(settlement: .ack, result: .halted, key: request.key, reasons: record.reasons, escalated: record.escalate)
         case .rejected(let reasons):
             result = PipelineResult(settlement: .deadLetter, result: .rejected, key: request.key, reasons: reasons)
         }

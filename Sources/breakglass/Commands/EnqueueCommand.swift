@@ -67,10 +67,10 @@ struct EnqueueCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "breakglass.enqueue")
         logger.logLevel = .warning
-        let amqp = try AMQPConnection(configuration: try connection.configuration(), logger: logger)
+        let amqp = try AMQPConnection(configuration: try await connection.configuration(), logger: logger)
         do {
             try await amqp.waitUntilReady(timeout: .seconds(timeout))
-            if declare { try await amqp.declare(AMQPTopology()) }
+            if declare { try await amqp.declare(AMQPTopology(configuration: try await connection.values().topologyConfiguration())) }
         } catch let error as AMQPError {
             await amqp.close()
             throw AMQPCommandError(description: "broker not usable: \(error.terminalMessage)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BreakGlassCore
 import BreakGlassLedger
+import BreakGlassWorker
 import Foundation
 
 /// `breakglass ledger list|show|stats|prune`: read the worker's ledger (and apply retention).
@@ -11,22 +12,39 @@ struct LedgerCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Stats.self, Prune.self]
     )
 
-    /// The `--ledger PATH` option shared by the ledger and takeover commands.
+    /// The `--ledger PATH` option shared by the ledger and takeover commands. Without it, the ledger is the worker's:
+    /// `ledger.path` from `--config` or `$BREAKGLASS_LEDGER_PATH` (the same key `breakglass run` reads), then the older
+    /// `$LEDGER_PATH`, then run/ledger.sqlite.
     struct Location: ParsableArguments {
-        @Option(name: .long, help: "The ledger file (default: $LEDGER_PATH, else run/ledger.sqlite).")
+        @Option(name: .long, help: "The ledger file (default: ledger.path from --config or $BREAKGLASS_LEDGER_PATH, else run/ledger.sqlite).")
         var ledger: String?
 
-        var path: String { ledger ?? ProcessInfo.processInfo.environment["LEDGER_PATH"] ?? "run/ledger.sqlite" }
+        @Option(name: .long, help: "The worker's YAML configuration file (its ledger.path is used).")
+        var config: String?
+
+        func path() async throws -> String {
+            if let ledger { return ledger }
+            let values: ConfigurationValues
+            do {
+                values = try await ConfigurationLoader(file: config, overrides: [:]).load()
+            } catch {
+                throw ValidationError(error.description)
+            }
+            if let path = values.string("ledger.path") { return path }
+            if let legacy = ProcessInfo.processInfo.environment["LEDGER_PATH"], !legacy.isEmpty { return legacy }
+            return "run/ledger.sqlite"
+        }
 
         /// Opens an existing ledger; reading commands never create one by accident.
-        func open() throws -> Ledger {
+        func open() async throws -> Ledger {
+            let path = try await path()
             guard FileManager.default.fileExists(atPath: path) else {
-                throw ValidationError("no ledger at \(path) (use --ledger PATH)")
+                throw CommandFailure(.notFound, "no ledger at \(path) (use --ledger PATH or --config FILE)")
             }
             do {
                 return try Ledger(configuration: .init(path: path))
             } catch let error as LedgerError {
-                throw ValidationError("cannot open the ledger: \(error.code.rawValue) \(error.detail ?? "")")
+                throw CommandFailure(.failed, "cannot open the ledger \(path): \(error.code.rawValue) \(error.detail ?? "")")
             }
         }
     }
@@ -38,6 +56,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Only this state (received, claimed, gate-passed, submitting, granted, halted, rejected, resolved).")
         var state: String?
         @Option(name: .long, help: "At most this many rows.") var limit: Int = 50
+        @Flag(name: .long, help: "One JSON object per line instead of a table.") var json = false
 
         func run() async throws {
             var filter: RestorationState?
@@ -47,16 +66,24 @@ struct LedgerCommand: AsyncParsableCommand {
                 }
                 filter = parsed
             }
-            let ledger = try location.open()
+            let ledger = try await location.open()
             let entries = try ledger.entries(state: filter, limit: limit)
-            print(LedgerFormat.row(["KEY", "STATE", "EPOCH", "OWNER", "REQUEST", "CONFIRMATION", "UPDATED"]))
-            for entry in entries {
-                print(LedgerFormat.row([
-                    entry.key.description, entry.state.rawValue + (entry.revocation.map { " (\($0.rawValue))" } ?? ""),
-                    "\(entry.epoch)", entry.owner ?? "-", entry.requestID, entry.confirmationID ?? "-",
-                    LedgerFormat.time(entry.updatedAt),
-                ]))
+            if json {
+                for entry in entries {
+                    LedgerFormat.printJSON([
+                        "case_id": entry.key.caseID, "tenant_id": entry.key.tenantID, "state": entry.state.rawValue,
+                        "revocation": entry.revocation?.rawValue, "epoch": entry.epoch, "owner": entry.owner,
+                        "request_id": entry.requestID, "confirmation_id": entry.confirmationID,
+                        "updated_at": LedgerFormat.time(entry.updatedAt),
+                    ])
+                }
+                return
             }
+            print(LedgerFormat.table(["KEY", "STATE", "EPOCH", "OWNER", "REQUEST", "CONFIRMATION", "UPDATED"], entries.map { entry in [
+                entry.key.description, entry.state.rawValue + (entry.revocation.map { " (\($0.rawValue))" } ?? ""),
+                "\(entry.epoch)", entry.owner ?? "-", entry.requestID, entry.confirmationID ?? "-",
+                LedgerFormat.time(entry.updatedAt),
+            ] }))
         }
     }
 
@@ -68,10 +95,9 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let key = RestorationKey(parsing: key) else { throw ValidationError("expected CASE/TENANT") }
-            let ledger = try location.open()
+            let ledger = try await location.open()
             guard let entry = try ledger.entry(for: key) else {
-                print("no restoration for \(key)")
-                throw ExitCode(1)
+                throw CommandFailure(.notFound, "no restoration for \(key) in the ledger")
             }
             print(LedgerFormat.describe(entry))
             print("request ids:")
@@ -97,7 +123,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @OptionGroup var location: Location
 
         func run() async throws {
-            let ledger = try location.open()
+            let ledger = try await location.open()
             let stats = try ledger.stats()
             for state in RestorationState.allCases {
                 print(LedgerFormat.row([state.rawValue, "\(stats.byState[state] ?? 0)"]))
@@ -128,7 +154,7 @@ struct LedgerCommand: AsyncParsableCommand {
             guard let age = LedgerFormat.parseAge(olderThan) else {
                 throw ValidationError("--older-than expects a number followed by d, h or m, e.g. 30d")
             }
-            let ledger = try location.open()
+            let ledger = try await location.open()
             let result = try await ledger.prune(olderThan: Date().addingTimeInterval(-age))
             print("deleted \(result.deletedEvents) published events; \(result.keptPendingEvents) pending events kept")
         }
@@ -143,6 +169,25 @@ enum LedgerFormat {
             index < widths.count - 1 && index < columns.count - 1
                 ? column.padding(toLength: max(widths[index], column.count), withPad: " ", startingAt: 0) : column
         }.joined(separator: " ")
+    }
+
+    /// A table whose columns are as wide as their widest cell (the last column is not padded).
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { index, cell in
+                index < row.count - 1 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0) : cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    /// One JSON object on one line (keys sorted; nil values as null).
+    static func printJSON(_ object: [String: Any?]) {
+        let cleaned = object.mapValues { $0 ?? NSNull() }
+        if let data = try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            print(String(decoding: data, as: UTF8.self))
+        }
     }
 
     static func time(_ date: Date?) -> String {

@@ -39,10 +39,10 @@ struct ReportCommand: AsyncParsableCommand {
             throw ValidationError("--since: expected RFC 3339, YYYY-MM-DD or an age like 7d")
         }
         let path = values.ledgerConfiguration().path
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no ledger at \(path)") }
+        guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure(.notFound, "no ledger at \(path) (ledger.path)") }
         let ledger: Ledger
         do { ledger = try Ledger(configuration: values.ledgerConfiguration()) } catch let error as LedgerError {
-            throw ValidationError("cannot open the ledger: \(error.code.rawValue)")
+            throw CommandFailure(.failed, "cannot open the ledger \(path): \(error.code.rawValue) \(error.detail ?? "")")
         }
         let configured: Data?
         do {

@@ -24,18 +24,27 @@ struct TakeoverCommand: AsyncParsableCommand {
         @OptionGroup var location: LedgerCommand.Location
         @Flag(name: .long, help: "Include resolved takeovers.") var all = false
         @Option(name: .long, help: "At most this many.") var limit: Int = 50
+        @Flag(name: .long, help: "One JSON object per line instead of a table.") var json = false
 
         func run() async throws {
-            let ledger = try location.open()
+            let ledger = try await location.open()
             let takeovers = try ledger.takeovers(openOnly: !all, limit: limit)
-            print(LedgerFormat.row(["TAKEOVER", "STAGE", "ESC", "REASONS", "RESOLUTION", "CREATED"]))
-            for takeover in takeovers {
-                print(LedgerFormat.row([
-                    takeover.id, takeover.record.stage.rawValue, takeover.record.escalate ? "yes" : "no",
-                    takeover.record.reasons.map(\.rawValue).joined(separator: ","),
-                    takeover.resolution?.rawValue ?? "OPEN", LedgerFormat.time(takeover.createdAt),
-                ]))
+            if json {
+                for takeover in takeovers {
+                    LedgerFormat.printJSON([
+                        "id": takeover.id, "case_id": takeover.key.caseID, "tenant_id": takeover.key.tenantID,
+                        "stage": takeover.record.stage.rawValue, "escalate": takeover.record.escalate,
+                        "reasons": takeover.record.reasons.map(\.rawValue), "resolution": takeover.resolution?.rawValue,
+                        "created_at": LedgerFormat.time(takeover.createdAt),
+                    ])
+                }
+                return
             }
+            print(LedgerFormat.table(["TAKEOVER", "STAGE", "ESC", "REASONS", "RESOLUTION", "CREATED"], takeovers.map { takeover in [
+                takeover.id, takeover.record.stage.rawValue, takeover.record.escalate ? "yes" : "no",
+                takeover.record.reasons.map(\.rawValue).joined(separator: ","),
+                takeover.resolution?.rawValue ?? "OPEN", LedgerFormat.time(takeover.createdAt),
+            ] }))
         }
     }
 
@@ -46,7 +55,7 @@ struct TakeoverCommand: AsyncParsableCommand {
         @Argument(help: "CASE/TENANT or CASE/TENANT#n") var id: String
 
         func run() async throws {
-            let ledger = try location.open()
+            let ledger = try await location.open()
             let takeover = try TakeoverCommand.find(id, in: ledger)
             print(LedgerFormat.describe(takeover))
         }
@@ -64,7 +73,7 @@ struct TakeoverCommand: AsyncParsableCommand {
         func run() async throws {
             guard let key = RestorationKey(parsing: key) else { throw ValidationError("expected CASE/TENANT") }
             guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by is required") }
-            let ledger = try location.open()
+            let ledger = try await location.open()
             do {
                 let decision = try await ledger.resolve(key, by: by, note: note)
                 print("resolved \(key) by \(by) at \(LedgerFormat.time(decision.decidedAt))")
@@ -77,12 +86,12 @@ struct TakeoverCommand: AsyncParsableCommand {
 
     static func find(_ id: String, in ledger: Ledger) throws -> TakeoverEntry {
         if id.contains("#") {
-            guard let takeover = try ledger.takeover(id: id) else { throw ValidationError("no takeover \(id)") }
+            guard let takeover = try ledger.takeover(id: id) else { throw CommandFailure(.notFound, "no takeover \(id)") }
             return takeover
         }
         guard let key = RestorationKey(parsing: id) else { throw ValidationError("expected CASE/TENANT or CASE/TENANT#n") }
         guard let takeover = try ledger.takeovers(for: key, limit: 1).first else {
-            throw ValidationError("no takeover for \(key)")
+            throw CommandFailure(.notFound, "no takeover for \(key)")
         }
         return takeover
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BreakGlassAMQP
 import Foundation
 import Logging
+import BreakGlassWorker
 
 /// `breakglass topology declare`: declares the contract §1 topology idempotently.
 struct TopologyCommand: AsyncParsableCommand {
@@ -11,33 +12,35 @@ struct TopologyCommand: AsyncParsableCommand {
         subcommands: [Declare.self, Show.self]
     )
 
+    /// Topology names: each option overrides the configuration's key (`amqp.request_exchange`, ...), whose default
+    /// is the contract's name.
     struct Names: ParsableArguments {
-        @Option(help: "Request exchange (direct).") var requestExchange = AMQPTopology.Configuration().requestExchange
-        @Option(help: "Request queue (quorum).") var requestQueue = AMQPTopology.Configuration().requestQueue
-        @Option(help: "Routing key binding the request queue.") var requestRoutingKey = AMQPTopology.Configuration().requestRoutingKey
-        @Option(help: "x-delivery-limit of the request queue.") var deliveryLimit: Int64 = AMQPTopology.Configuration().deliveryLimit
-        @Option(help: "Dead-letter exchange (fanout).") var deadLetterExchange = AMQPTopology.Configuration().deadLetterExchange
-        @Option(help: "Dead-letter queue.") var deadLetterQueue = AMQPTopology.Configuration().deadLetterQueue
-        @Option(help: "Event exchange (topic).") var eventExchange = AMQPTopology.Configuration().eventExchange
-        @Option(help: "Alternate exchange of the event exchange (fanout).") var unroutedEventExchange = AMQPTopology.Configuration().unroutedEventExchange
-        @Option(help: "Queue keeping unroutable events.") var unroutedEventQueue = AMQPTopology.Configuration().unroutedEventQueue
+        @Option(help: "Request exchange (direct).") var requestExchange: String?
+        @Option(help: "Request queue (quorum).") var requestQueue: String?
+        @Option(help: "Routing key binding the request queue.") var requestRoutingKey: String?
+        @Option(help: "x-delivery-limit of the request queue.") var deliveryLimit: Int64?
+        @Option(help: "Dead-letter exchange (fanout).") var deadLetterExchange: String?
+        @Option(help: "Dead-letter queue.") var deadLetterQueue: String?
+        @Option(help: "Event exchange (topic).") var eventExchange: String?
+        @Option(help: "Alternate exchange of the event exchange (fanout).") var unroutedEventExchange: String?
+        @Option(help: "Queue keeping unroutable events.") var unroutedEventQueue: String?
 
-        var topology: AMQPTopology {
-            var configuration = AMQPTopology.Configuration()
-            configuration.requestExchange = requestExchange
-            configuration.requestQueue = requestQueue
-            configuration.requestRoutingKey = requestRoutingKey
-            configuration.deliveryLimit = deliveryLimit
-            configuration.deadLetterExchange = deadLetterExchange
-            configuration.deadLetterQueue = deadLetterQueue
-            configuration.eventExchange = eventExchange
-            configuration.unroutedEventExchange = unroutedEventExchange
-            configuration.unroutedEventQueue = unroutedEventQueue
+        func topology(_ values: ConfigurationValues) -> AMQPTopology {
+            var configuration = values.topologyConfiguration()
+            configuration.requestExchange = requestExchange ?? configuration.requestExchange
+            configuration.requestQueue = requestQueue ?? configuration.requestQueue
+            configuration.requestRoutingKey = requestRoutingKey ?? configuration.requestRoutingKey
+            configuration.deliveryLimit = deliveryLimit ?? configuration.deliveryLimit
+            configuration.deadLetterExchange = deadLetterExchange ?? configuration.deadLetterExchange
+            configuration.deadLetterQueue = deadLetterQueue ?? configuration.deadLetterQueue
+            configuration.eventExchange = eventExchange ?? configuration.eventExchange
+            configuration.unroutedEventExchange = unroutedEventExchange ?? configuration.unroutedEventExchange
+            configuration.unroutedEventQueue = unroutedEventQueue ?? configuration.unroutedEventQueue
             return AMQPTopology(configuration: configuration)
         }
 
         func validate() throws {
-            guard (1...1000).contains(deliveryLimit) else { throw ValidationError("--delivery-limit must be 1...1000") }
+            if let deliveryLimit, !(1...1000).contains(deliveryLimit) { throw ValidationError("--delivery-limit must be 1...1000") }
         }
     }
 
@@ -52,25 +55,27 @@ struct TopologyCommand: AsyncParsableCommand {
         func run() async throws {
             var logger = Logger(label: "breakglass.topology")
             logger.logLevel = .warning
-            let amqp = try AMQPConnection(configuration: try connection.configuration(), logger: logger)
+            let topology = names.topology(try await connection.values())
+            let amqp = try AMQPConnection(configuration: try await connection.configuration(), logger: logger)
             do {
                 try await amqp.waitUntilReady(timeout: .seconds(timeout))
-                try await amqp.declare(names.topology)
+                try await amqp.declare(topology)
             } catch let error as AMQPError {
                 await amqp.close()
                 throw AMQPCommandError(description: "topology declare failed: \(error.terminalMessage)")
             }
             await amqp.close()
-            for declaration in names.topology.declarations { print("declared \(Show.describe(declaration))") }
+            for declaration in topology.declarations { print("declared \(Show.describe(declaration))") }
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the declarations without connecting.")
         @OptionGroup var names: Names
+        @OptionGroup var options: ConfigOptions
 
-        func run() throws {
-            for declaration in names.topology.declarations { print(Self.describe(declaration)) }
+        func run() async throws {
+            for declaration in names.topology(try await options.load()).declarations { print(Self.describe(declaration)) }
         }
 
         static func describe(_ declaration: AMQPTopology.Declaration) -> String {

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+
+/// A runtime failure of a command, with its documented exit status (README, "Exit statuses"). Printed as one
+/// `Error: ...` line on standard error, never with the usage text (that is for mistakes in the command line, 64).
+struct CommandFailure: Error, CustomStringConvertible {
+    enum Kind: Sendable {
+        /// The command could not do its work (broker, ledger, I/O, a console failure): 1.
+        case failed
+        /// What the command names does not exist (a ledger file, a restoration, a takeover): 66 (sysexits EX_NOINPUT).
+        case notFound
+
+        var exitStatus: Int32 {
+            switch self {
+            case .failed: 1
+            case .notFound: 66
+            }
+        }
+    }
+
+    let kind: Kind
+    let description: String
+
+    init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
+}
