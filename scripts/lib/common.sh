@@ -1,7 +1,7 @@
 # Shared shell helpers for scripts/test, scripts/demo, scripts/bench and scripts/chaos. Source it.
 
 # The Debian packages the project needs at build and run time.
-BREAKGLASS_APT_PACKAGES=(librabbitmq-dev libsqlite3-dev libssl-dev rabbitmq-server chromium chromium-driver python3-pika python3-jsonschema openssl curl sqlite3 nftables)
+BREAKGLASS_APT_PACKAGES=(librabbitmq-dev libsqlite3-dev libssl-dev rabbitmq-server chromium chromium-driver python3-pika python3-jsonschema python3-yaml prometheus openssl curl sqlite3 nftables)
 
 # Installs whatever of BREAKGLASS_APT_PACKAGES is missing (as root, or through sudo).
 ensure_packages() {
@@ -17,6 +17,10 @@ ensure_packages() {
     $sudo apt-get update -qq
     # rabbitmq-server's postinst would try to start a system node; without systemd that fails harmlessly.
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The prometheus package (installed for promtool) may start a server on :9090 where an init system runs; the
+    # scripts need only promtool.
+    if [ -f /run/prometheus/prometheus.pid ]; then kill "$(cat /run/prometheus/prometheus.pid)" 2>/dev/null || true; fi
+    pkill -x prometheus 2>/dev/null || true
     echo "[setup] installed in $((SECONDS - t)) s"
     command -v swift >/dev/null || { echo "swift is not on PATH (expected at /opt/swift/usr/bin)" >&2; return 1; }
 }
