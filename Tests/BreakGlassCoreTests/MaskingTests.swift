@@ -13,6 +13,18 @@ struct MaskingTests {
         #expect(masked.contains("#password"))
     }
 
+    @Test("a URL in a takeover record stays readable: host, port and path kept, userinfo password, query and tokens masked")
+    func urls() {
+        let masker = Masker(literals: ["sample-console-password"])
+        #expect(masker.maskURL("http://127.0.0.1:40123/console/confirmation") == "http://127.0.0.1:40123/console/confirmation")
+        #expect(masker.mask("http://127.0.0.1:40123/console/confirmation") != "http://127.0.0.1:40123/console/confirmation")
+        let masked = masker.maskURL("https://ops:sample-console-password@console.example:8443/reset/9f3c2a7b1e4d8c6f0a5b9e2d7c1f4a8b?token=abc123&x=1#frag")
+        #expect(masked.hasPrefix("https://ops:***@console.example:8443/reset/***"))
+        #expect(masked.hasSuffix("?***#***"))
+        #expect(!masked.contains("sample-console-password") && !masked.contains("abc123") && !masked.contains("9f3c2a7b1e4d8c6f0a5b"))
+        #expect(masker.maskURL("not a url with sample-console-password") == "not a url with ***")
+    }
+
     @Test("literals shorter than the minimum are ignored")
     func shortLiterals() {
         let masker = Masker(literals: ["ab"])

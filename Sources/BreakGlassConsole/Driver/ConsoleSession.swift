@@ -91,8 +91,7 @@ public struct ConsoleSession: Sendable {
     /// The current URL without its query string and fragment (they may carry tokens), masked.
     public func currentURLForRecord() async -> String? {
         guard let url = try? await browser.currentURL() else { return nil }
-        let bare = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
-        return masker.mask(bare.split(separator: "#", maxSplits: 1).first.map(String.init) ?? bare)
+        return masker.maskURL(url)
     }
 
     /// The page's screen name by the map's marker (what the console calls the page: an attribute, or a heading's
