@@ -71,32 +71,36 @@ public struct ConfigurationLoader: Sendable {
         let reader = ConfigReader(providers: providers)
         var values = ConfigurationValues()
         for spec in ConfigurationKeys.all {
-            values.storage[spec.name] = try Self.read(spec, from: reader)
+            let (value, explicit) = try Self.read(spec, from: reader)
+            values.storage[spec.name] = value
+            if explicit { values.explicitKeys.insert(spec.name) }
         }
         try values.validate()
         return values
     }
 
-    private static func read(_ spec: ConfigurationKey, from reader: ConfigReader) throws(ConfigurationError) -> ConfigurationValues.Value? {
+    /// The key's value and whether it was set (file, environment, `--set`) rather than defaulted.
+    private static func read(_ spec: ConfigurationKey, from reader: ConfigReader) throws(ConfigurationError)
+        -> (ConfigurationValues.Value?, Bool) {
         let key = ConfigKey(spec.name.split(separator: ".").map(String.init))
         do {
             switch spec.kind {
             case .string:
-                return .string(try reader.requiredString(forKey: key, isSecret: spec.isSecret))
+                return (.string(try reader.requiredString(forKey: key, isSecret: spec.isSecret)), true)
             case .int:
-                return .int(try reader.requiredInt(forKey: key, isSecret: spec.isSecret))
+                return (.int(try reader.requiredInt(forKey: key, isSecret: spec.isSecret)), true)
             case .double:
-                return .double(try reader.requiredDouble(forKey: key, isSecret: spec.isSecret))
+                return (.double(try reader.requiredDouble(forKey: key, isSecret: spec.isSecret)), true)
             case .bool:
-                return .bool(try reader.requiredBool(forKey: key, isSecret: spec.isSecret))
+                return (.bool(try reader.requiredBool(forKey: key, isSecret: spec.isSecret)), true)
             case .stringList:
-                return .stringList(try reader.requiredStringArray(forKey: key, isSecret: spec.isSecret))
+                return (.stringList(try reader.requiredStringArray(forKey: key, isSecret: spec.isSecret)), true)
             }
         } catch {
             // swift-configuration's error type is package-internal: a missing key and a value of the wrong
             // type are told apart by the one case we accept.
             if String(describing: error).hasPrefix("Missing required config value") {
-                return spec.defaultValue.map { ConfigurationValues.Value(parsing: $0, kind: spec.kind) }
+                return (spec.defaultValue.map { ConfigurationValues.Value(parsing: $0, kind: spec.kind) }, false)
             }
             throw .invalidValue(spec.name, expected: spec.kind.rawValue)
         }

@@ -34,6 +34,11 @@ public struct ConfigurationValues: Sendable {
     }
 
     var storage: [String: Value] = [:]
+    /// Keys set by the file, the environment or `--set` (the others hold their default).
+    var explicitKeys: Set<String> = []
+
+    /// Whether `key` was set (file, environment, `--set`) rather than left at its default.
+    public func isSet(_ key: String) -> Bool { explicitKeys.contains(key) }
 
     public init() {}
 

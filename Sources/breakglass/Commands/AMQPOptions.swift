@@ -36,9 +36,9 @@ struct AMQPOptions: ParsableArguments {
         do {
             configuration = try values.amqpConfiguration()
             let legacy = ProcessInfo.processInfo.environment["AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
-            if let text = url ?? (values.string("amqp.url") == nil ? legacy : nil) {
+            if let text = url ?? (values.isSet("amqp.url") ? nil : legacy) {
                 var parsed = try AMQPURL(parsing: text)
-                if values.string("amqp.password_file") != nil || values.string("amqp.password") != nil {
+                if values.isSet("amqp.password_file") || values.isSet("amqp.password") {
                     parsed.password = configuration.url.password
                 }
                 configuration.url = parsed

@@ -28,6 +28,8 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "table, json or csv.") var format: Format = .table
     @Option(name: .long, help: "Evidence public key file (base64 or trusted-keys JSON); default: from the configuration.")
     var publicKey: String?
+    @Flag(name: .long, help: "One row per request key (approvals, rechecks, outcome, confirmation, expiry, revocation, resumes, evidence and whether it verifies), as csv or json (docs/REPORT.md).")
+    var perRequest = false
 
     func run() async throws {
         let values = try await options.load()
@@ -59,6 +61,14 @@ struct ReportCommand: AsyncParsableCommand {
         let source = GovernanceReportSource(
             ledger: ledger, evidenceRoot: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
             trustedPublicKey: key)
+        if perRequest {
+            let export = try source.auditExport(since: sinceDate, now: now)
+            switch format {
+            case .csv: print(export.csv(), terminator: "")
+            case .json, .table: FileHandle.standardOutput.write(export.json())
+            }
+            return
+        }
         let report = GovernanceReport.compute(try source.input(since: sinceDate, now: now))
         switch format {
         case .json: FileHandle.standardOutput.write(report.json())
