@@ -24,6 +24,21 @@ extension Ledger {
         }
     }
 
+    /// The `outcome` events with `result: rejected` written for a request id (what a dead letter's rejection said),
+    /// oldest first. Messages rejected before their request id could be read have none.
+    public func rejectionEvents(requestID: String) throws -> [OutboxEntry] {
+        try read(nil) { db in
+            try Row.fetchAll(
+                db, sql: """
+                    SELECT * FROM outbox WHERE routing_key = ?
+                    AND json_extract(CAST(body AS TEXT), '$.data.request_id') = ?
+                    AND json_extract(CAST(body AS TEXT), '$.data.result') = 'rejected' ORDER BY seq
+                    """,
+                arguments: [EventType.outcome.rawValue, requestID]
+            ).map(Self.outboxEntry(from:))
+        }
+    }
+
     /// Marks events published (one transaction): call only after the broker confirmed each of them.
     public func markPublished(sequences: [Int64]) async throws {
         guard !sequences.isEmpty else { return }

@@ -8,6 +8,7 @@ extension BreakGlassCommand {
         SimCommand.self,
         EnqueueCommand.self,
         TopologyCommand.self,
+        DeadCommand.self,
         // People: the ledger, takeovers, evidence.
         LedgerCommand.self,
         TakeoverCommand.self,
