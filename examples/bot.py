@@ -72,7 +72,9 @@ def summary(event):
     if not isinstance(data, dict):
         return None
     fields = {"event_id": event.get("id"), "kind": kind, "time": event.get("time"),
-              "case_id": data.get("case_id"), "tenant_id": data.get("tenant_id")}
+              "case_id": data.get("case_id"), "tenant_id": data.get("tenant_id"),
+              # Contract 1.1: the request's trace, continued by the worker (CloudEvents distributed tracing).
+              "traceparent": event.get("traceparent")}
     names = {
         "outcome": ("request_id", "result", "confirmation_id", "scopes", "expires_at", "reasons"),
         "halted": ("request_id", "stage", "reasons", "escalate", "takeover_id"),

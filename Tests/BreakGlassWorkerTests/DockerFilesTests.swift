@@ -17,14 +17,22 @@ struct DockerFilesTests {
         let services = try #require(compose["services"] as? [String: Any])
         #expect(Set(services.keys) == ["rabbitmq", "simulator", "worker"])
         let rabbit = try #require(services["rabbitmq"] as? [String: Any])
-        #expect((rabbit["ports"] as? [String])?.contains("5672:5672") == true)
+        #expect((rabbit["ports"] as? [String])?.contains("127.0.0.1:5672:5672") == true)
         let simulator = try #require(services["simulator"] as? [String: Any])
-        #expect((simulator["ports"] as? [String])?.contains("8080:8080") == true)
+        #expect((simulator["ports"] as? [String])?.contains("127.0.0.1:8080:8080") == true)
+        // Published on loopback only.
+        for service in services.values.compactMap({ $0 as? [String: Any] }) {
+            for port in (service["ports"] as? [String]) ?? [] {
+                #expect(port.hasPrefix("127.0.0.1:"), "\(port) is published beyond loopback")
+            }
+        }
         let worker = try #require(services["worker"] as? [String: Any])
         #expect((worker["expose"] as? [String]) == ["9090"])
         // Scalable with --scale: no fixed host port, no container_name.
         #expect(worker["ports"] == nil)
         #expect(worker["container_name"] == nil)
+        // Above worker.drain_seconds (30), so docker compose stop does not kill a draining worker.
+        #expect(worker["stop_grace_period"] as? String == "45s")
         let environment = try #require(worker["environment"] as? [String: Any])
         #expect(environment.keys.allSatisfy { $0.hasPrefix("BREAKGLASS_") })
         // Secrets come from files, never inline.
@@ -46,6 +54,10 @@ struct DockerFilesTests {
     @Test func brokerDefinitionsCarryTheContractTopology() throws {
         let data = try Data(contentsOf: Self.docker.appendingPathComponent("rabbitmq/definitions.json"))
         let definitions = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        // No users or password hashes committed: docker/make-secrets adds them to the copy the broker imports.
+        #expect((definitions["users"] as? [Any])?.isEmpty ?? true)
+        let policies = try #require(definitions["policies"] as? [[String: Any]])
+        #expect(policies.contains { ($0["definition"] as? [String: Any])?["delivery-limit"] as? Int == 10 })
         let exchanges = try #require(definitions["exchanges"] as? [[String: Any]])
         let byName = Dictionary(uniqueKeysWithValues: exchanges.map { ($0["name"] as! String, $0) })
         #expect(byName["breakglass.requests"]?["type"] as? String == "direct")

@@ -24,6 +24,28 @@ import Testing
         #expect(try f.eventTypes() == ["outcome", "evidence-ready"])
     }
 
+    /// Contract 1.1: a request's `traceparent` continues in the worker; each event for it carries the worker's span.
+    @Test func theRequestsTraceIsCarriedOntoItsEvents() async throws {
+        let f = try PipelineFixture()
+        let producer = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        var message = PipelineFixture.message()
+        message.trace = TraceContext(traceparent: producer, tracestate: "vendor=abc")
+        let result = await f.pipeline.process(message)
+        #expect(result.result == .granted)
+        let events = try f.ledger.events(for: key).map { try #require(try JSONSerialization.jsonObject(with: $0.message.body) as? [String: Any]) }
+        #expect(events.count == 2)
+        for event in events {
+            let traceparent = try #require(event["traceparent"] as? String)
+            #expect(traceparent.hasPrefix("00-4bf92f3577b34da6a3ce929d0e0e4736-") && traceparent != producer)
+            #expect(event["tracestate"] as? String == "vendor=abc")
+        }
+        #expect(Set(events.compactMap { $0["traceparent"] as? String }).count == 1, "one worker span per request")
+        // A message without a trace: no trace attributes.
+        let g = try PipelineFixture()
+        _ = await g.deliver()
+        #expect(try g.ledger.events(for: key).allSatisfy { !String(decoding: $0.message.body, as: UTF8.self).contains("traceparent") })
+    }
+
     @Test func aDuplicateOfADecidedKeyNeverReachesTheConsole() async throws {
         let f = try PipelineFixture()
         _ = await f.deliver(requestID: "REQ-T-1")

@@ -135,6 +135,7 @@ step "worker ready"
 grant_body=$(awk -F'\t' '$1 ~ /-grant-acme$/ {print $2}' "$run/batch.tsv")
 [ -f "$grant_body" ] || fail "no grant-acme body in the batch"
 "$py" examples/producer.py --key "$seed" --body "$grant_body" "${broker[@]}" --write-signed "$run/grant" \
+    --traceparent "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" --tracestate "examples=1" \
     >"$run/producer.out" 2>"$run/producer.err" || fail "producer: grant-acme not confirmed"
 cmp -s "$grant_body" "$run/grant.body" || fail "the signed output is not the exact body"
 wait_for "the grant's outcome and evidence-ready" 60 lines_in "$run/bot.out" 2
@@ -236,6 +237,16 @@ want = [("outcome", "CASE-88121", {"result": "granted", "request_id": "REQ-DEMO-
         ("evidence-ready", "CASE-88131", {"request_id": "REQ-DEMO-0005"})]
 if len(rows) != len(want):
     problems.append(f"the --json bot printed {len(rows)} lines, expected {len(want)}")
+# Contract 1.1: the grant was published with a traceparent; its events continue that trace under the worker's own
+# span (same trace id, another span id); the halt's request carried none, so its events carry none.
+for row in rows:
+    trace = row.get("traceparent")
+    if row.get("case_id") == "CASE-88121":
+        if not (isinstance(trace, str) and trace.startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+                and "-00f067aa0ba902b7-" not in trace):
+            problems.append(f"{row.get('kind')} of CASE-88121 carries traceparent {trace!r}")
+    elif trace is not None:
+        problems.append(f"{row.get('kind')} of {row.get('case_id')} carries a traceparent its request did not have")
 for row, (kind, case, fields) in zip(rows, want):
     if row.get("kind") != kind or row.get("case_id") != case or any(row.get(k) != v for k, v in fields.items()):
         problems.append(f"--json line {row} is not {kind} {case} {fields}")

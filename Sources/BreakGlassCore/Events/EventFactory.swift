@@ -91,7 +91,7 @@ public struct EventFactory: Sendable {
     {
         CloudEvent(
             id: EventID.derive(type: type, subject: subject, discriminator: discriminator), source: source,
-            type: type, subject: subject, time: time, data: data
+            type: type, subject: subject, time: time, data: data, trace: TraceContext.current
         )
     }
 }

@@ -11,10 +11,13 @@ public struct InboundMessage: Sendable {
     /// The transport's headers nested deeper than it copies (a poison message): rejected as `SCHEMA_INVALID` once
     /// the signature has been checked.
     public var headersTooDeep: Bool
+    /// The message's W3C trace context (`traceparent`/`tracestate` headers), when valid (contract 1.1).
+    public var trace: TraceContext?
 
     public init(body: [UInt8], signatureHeader: String?, messageID: String? = nil, redelivered: Bool = false, deliveryCount: Int? = nil,
-                headersTooDeep: Bool = false) {
+                headersTooDeep: Bool = false, trace: TraceContext? = nil) {
         self.headersTooDeep = headersTooDeep
+        self.trace = trace
         self.body = body
         self.signatureHeader = signatureHeader
         self.messageID = messageID

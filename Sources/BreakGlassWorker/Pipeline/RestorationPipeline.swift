@@ -76,7 +76,8 @@ public final class RestorationPipeline: Sendable {
         metrics.delivery(redelivered: message.redelivered)
         let result: PipelineResult
         do {
-            result = try await decide(message)
+            // The request's trace continues in the worker (its own span): every event made for it carries it.
+            result = try await TraceContext.$current.withValue(message.trace?.child()) { try await decide(message) }
         } catch let error as LedgerError where error.code == .fenced {
             // Our claim was taken over (our lease ran out): the new owner decides; this copy is done.
             logger.notice("claim fenced by a newer owner", metadata: ["breakglass.error": "\(error.code)"])

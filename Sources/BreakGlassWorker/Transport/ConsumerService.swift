@@ -108,7 +108,9 @@ public struct ConsumerService: Service {
         let message = InboundMessage(
             body: delivery.body, signatureHeader: delivery.signature, messageID: delivery.properties.messageID,
             redelivered: delivery.redelivered, deliveryCount: delivery.deliveryCount.map { Int(clamping: $0) },
-            headersTooDeep: delivery.properties.headersTooDeep)
+            headersTooDeep: delivery.properties.headersTooDeep,
+            trace: TraceContext(traceparent: delivery.headers["traceparent"]?.stringValue,
+                                tracestate: delivery.headers["tracestate"]?.stringValue))
         var result = await pipeline.process(message)
         // The outcome could not be recorded (the ledger cannot be written: disk full, I/O error, locked). Requeueing
         // would burn the delivery's count until the broker dead-letters an approved request for the worker's own
