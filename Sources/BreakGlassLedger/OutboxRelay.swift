@@ -109,6 +109,16 @@ public struct OutboxRelay: Service {
         return held
     }
 
+    /// The trace context an event carries (contract 1.1 `traceparent`), for the publish span.
+    static func trace(of message: OutboxMessage) -> TraceContext? {
+        struct Attributes: Decodable {
+            let traceparent: String?
+            let tracestate: String?
+        }
+        guard let attributes = try? JSONDecoder().decode(Attributes.self, from: message.body) else { return nil }
+        return TraceContext(traceparent: attributes.traceparent, tracestate: attributes.tracestate)
+    }
+
     /// Publishes up to one batch. A key whose event failed is skipped for the rest of the round (order per key).
     func round() async -> Round {
         let pending: [OutboxEntry]
@@ -127,7 +137,15 @@ public struct OutboxRelay: Service {
             if Task.isCancelled { break }
             if blocked.contains(entry.message.key) { continue }
             do {
-                try await publisher.publish(entry.message)
+                // A span "publish" in the request's trace, when tracing is on and the event carries the trace.
+                let parent = Spans.recorder == nil ? nil : Self.trace(of: entry.message)
+                let publisher = self.publisher
+                try await Spans.$parent.withValue(parent) {
+                    try await Spans.with("publish", kind: .producer, attributes: [
+                        "messaging.destination.name": .string(entry.message.routingKey),
+                        "messaging.message.id": .string(entry.message.eventID),
+                    ]) { _ in try await publisher.publish(entry.message) }
+                }
                 CrashPoint.reach(.afterPublish)
                 published.append(entry.sequence)
             } catch {

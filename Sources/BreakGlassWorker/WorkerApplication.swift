@@ -109,13 +109,23 @@ public struct WorkerApplication: Sendable {
         services.append(consumer)
         services.append(PoolCloser(pool: pool))
 
+        // Spans (issue 18.4), when an OTLP endpoint is configured: every service runs with the exporter installed.
+        var exporter: OTLPExporter?
+        if let endpoint = values.string("tracing.otlp_endpoint") {
+            let otlp = OTLPExporter(configuration: .init(
+                endpoint: endpoint, serviceName: values.string("tracing.service_name") ?? "breakglass-worker", instanceID: workerID),
+                logger: log)
+            // First in the group, so it stops last and exports the spans of the drain.
+            services.insert(otlp, at: 0)
+            exporter = otlp
+        }
         log.info("worker starting", metadata: ["breakglass.in_flight": "\(values.inFlight)"])
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: log))
-        try await group.run()
+        try await Spans.$recorder.withValue(exporter) { try await group.run() }
     }
 
     func evidenceKey() throws -> EvidenceKey {

@@ -46,6 +46,31 @@ import Testing
         #expect(try g.ledger.events(for: key).allSatisfy { !String(decoding: $0.message.body, as: UTF8.self).contains("traceparent") })
     }
 
+    /// Issue 18.4: with a span recorder installed, one request makes one tree of spans; without one, none.
+    @Test func spansFollowTheStagesWhenARecorderIsInstalled() async throws {
+        let f = try PipelineFixture()
+        let recorder = InMemorySpanRecorder()
+        var message = PipelineFixture.message()
+        message.trace = TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        let result = await Spans.$recorder.withValue(recorder) { await f.pipeline.process(message) }
+        #expect(result.result == .granted)
+        let spans = recorder.finished
+        let root = try #require(spans.first { $0.name == "breakglass.restoration process" })
+        #expect(root.parentSpanID == "00f067aa0ba902b7")
+        #expect(spans.allSatisfy { $0.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" })
+        let underRoot = Set(spans.filter { $0.parentSpanID == root.spanID }.map(\.name))
+        #expect(underRoot.isSuperset(of: ["verify", "claim", "gate", "console", "decision"]), "\(underRoot)")
+        #expect(spans.filter { $0.name.hasPrefix("gate.source ") }.count == 5 + 2, "five sources at the gate, two at the recheck")
+        // A duplicate without a trace: spans of a fresh trace; the events carry no trace attributes.
+        let before = recorder.finished.count
+        _ = await Spans.$recorder.withValue(recorder) { await f.deliver(requestID: "REQ-T-2") }
+        #expect(recorder.finished.count > before)
+        // No recorder: nothing recorded anywhere.
+        let quiet = InMemorySpanRecorder()
+        _ = await f.deliver(requestID: "REQ-T-3")
+        #expect(quiet.finished.isEmpty)
+    }
+
     @Test func aDuplicateOfADecidedKeyNeverReachesTheConsole() async throws {
         let f = try PipelineFixture()
         _ = await f.deliver(requestID: "REQ-T-1")

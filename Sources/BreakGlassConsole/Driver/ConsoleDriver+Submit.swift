@@ -66,7 +66,14 @@ extension ConsoleDriver {
             }
         }
         for name in remaining {
-            try await perform(name, console: console, state: &state, pressNext: name != map.submit.screen)
+            let span = Spans.start("console.screen \(name)", attributes: ["breakglass.screen": .string(name)])
+            do {
+                try await perform(name, console: console, state: &state, pressNext: name != map.submit.screen)
+            } catch {
+                span?.end(error: error.reasons.map(\.rawValue).joined(separator: ","))
+                throw error
+            }
+            span?.end()
         }
 
         // Pre-submit: the recheck, then the console state once more, then the ledger.
@@ -108,10 +115,18 @@ extension ConsoleDriver {
         state.clicked = true
         state.recorder.mark("click")
         state.recorder.step("post-submit", screen: submitScreen, action: "final click")
-        try await console.press(map.submit.button, what: "submit", screen: submitScreen,
-                                navigationTimeoutMs: map.timeouts.confirmationMs, originChecked: true)
-        CrashPoint.reach(.afterClick)
-        let confirmation = try await awaitConfirmation(console, request: request, state: &state)
+        let click = Spans.start("console.click", attributes: ["breakglass.screen": .string(submitScreen)])
+        let confirmation: Confirmed
+        do {
+            try await console.press(map.submit.button, what: "submit", screen: submitScreen,
+                                    navigationTimeoutMs: map.timeouts.confirmationMs, originChecked: true)
+            CrashPoint.reach(.afterClick)
+            confirmation = try await awaitConfirmation(console, request: request, state: &state)
+        } catch {
+            click?.end(error: error.reasons.map(\.rawValue).joined(separator: ","))
+            throw error
+        }
+        click?.end()
         CrashPoint.reach(.afterConfirmation)
         return try await verifyInIAM(confirmation, request: request, hooks: hooks, state: &state)
     }

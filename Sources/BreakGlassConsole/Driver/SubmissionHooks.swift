@@ -42,12 +42,19 @@ public struct SubmissionHooks: Sendable {
     ) -> SubmissionHooks {
         SubmissionHooks(
             recheck: { request in
-                let (result, snapshot) = await sources.preSubmitRecheck(request, policy: policy, deadline: deadline)
-                return (result, snapshot)
+                await Spans.with("recheck") { span in
+                    let (result, snapshot) = await sources.preSubmitRecheck(request, policy: policy, deadline: deadline)
+                    if !result.passed { span.fail(result.codes.map(\.rawValue).joined(separator: ",")) }
+                    return (result, snapshot)
+                }
             },
             beforeSubmit: beforeSubmit,
             grantVisible: { tenantID, confirmationID in
-                await Self.iamShows(sources: sources, tenantID: tenantID, confirmationID: confirmationID)
+                await Spans.with("iam-check") { span in
+                    let visibility = await Self.iamShows(sources: sources, tenantID: tenantID, confirmationID: confirmationID)
+                    span["breakglass.grant_visible"] = .bool(visibility == .visible)
+                    return visibility
+                }
             })
     }
 

@@ -46,6 +46,17 @@ public struct TraceContext: Sendable, Hashable {
         self.parentSpanID = parentSpanID
     }
 
+    /// A new trace (sampled) with a root span: for spans of a request that brought no trace. Its events carry no
+    /// trace attributes (the contract adds them only where the request carried one).
+    public static func root() -> TraceContext {
+        var generator = SystemRandomNumberGenerator()
+        let seed = TraceContext(traceID: String(repeating: "1", count: 32), spanID: String(repeating: "1", count: 16),
+                                flags: "01", state: nil, parentSpanID: nil)
+        let traceID = seed.child(using: &generator).spanID + seed.child(using: &generator).spanID
+        let span = seed.child(using: &generator).spanID
+        return TraceContext(traceID: traceID, spanID: span, flags: "01", state: nil, parentSpanID: nil)
+    }
+
     /// The version-00 header value.
     public var traceparent: String { "00-\(traceID)-\(spanID)-\(flags)" }
 

@@ -74,10 +74,15 @@ public final class RestorationPipeline: Sendable {
 
     public func process(_ message: InboundMessage) async -> PipelineResult {
         metrics.delivery(redelivered: message.redelivered)
+        // The request's trace continues in the worker (its own span): every event made for it carries it. Without a
+        // trace on the message, spans (when exported) start a trace of their own, and the events carry none.
+        let workerSpan = message.trace?.child() ?? (Spans.recorder != nil ? TraceContext.root() : nil)
+        let spanStart = Date()
         let result: PipelineResult
         do {
-            // The request's trace continues in the worker (its own span): every event made for it carries it.
-            result = try await TraceContext.$current.withValue(message.trace?.child()) { try await decide(message) }
+            result = try await TraceContext.$current.withValue(message.trace == nil ? nil : workerSpan) {
+                try await Spans.$parent.withValue(workerSpan) { try await decide(message) }
+            }
         } catch let error as LedgerError where error.code == .fenced {
             // Our claim was taken over (our lease ran out): the new owner decides; this copy is done.
             logger.notice("claim fenced by a newer owner", metadata: ["breakglass.error": "\(error.code)"])
@@ -85,6 +90,19 @@ public final class RestorationPipeline: Sendable {
         } catch {
             logger.error("could not record the delivery's outcome; requeueing", metadata: ["breakglass.error": "\(type(of: error))"])
             result = PipelineResult(settlement: .requeue, result: .failed, key: nil)
+        }
+        if let workerSpan {
+            let attributes = Spans.Attributes()
+            attributes["messaging.message.id"] = message.messageID.map { SpanData.Value.string($0) }
+            attributes["messaging.rabbitmq.redelivered"] = SpanData.Value.bool(message.redelivered)
+            attributes["breakglass.result"] = SpanData.Value.string(result.result.rawValue)
+            if let key = result.key {
+                attributes["breakglass.case_id"] = SpanData.Value.string(key.caseID)
+                attributes["breakglass.tenant_id"] = SpanData.Value.string(key.tenantID)
+            }
+            if !result.reasons.isEmpty { attributes["breakglass.reasons"] = SpanData.Value.string(result.reasons.map(\.rawValue).joined(separator: ",")) }
+            if result.result == .failed { attributes.fail("outcome not recorded") }
+            Spans.record(workerSpan, name: "breakglass.restoration process", kind: .consumer, start: spanStart, attributes: attributes)
         }
         switch result.result {
         case .granted, .halted, .rejected:
@@ -101,8 +119,15 @@ public final class RestorationPipeline: Sendable {
         let now = clock()
         let request: RestorationRequest
         do {
-            request = try verifier.verify(body: message.body, signatureHeader: message.signatureHeader, now: now)
-        } catch {
+            request = try await Spans.with("verify") { span in
+                do {
+                    return try verifier.verify(body: message.body, signatureHeader: message.signatureHeader, now: now)
+                } catch let rejection as Rejection {
+                    span.fail(rejection.code.rawValue)
+                    throw rejection
+                }
+            }
+        } catch let error as Rejection {
             return try await reject(message, error, now: now)
         }
         if message.headersTooDeep {
@@ -130,8 +155,17 @@ public final class RestorationPipeline: Sendable {
                 message, Rejection(.deliveryLimit, "x-delivery-count: reached the delivery limit"), now: now, request: request)
         }
 
-        var outcome = try await ledger.claim(
-            request.key, requestID: request.requestID, owner: configuration.workerID, payload: Data(message.body))
+        let ledger = self.ledger
+        let owner = configuration.workerID
+        var outcome = try await Spans.with("claim") { span in
+            let outcome = try await ledger.claim(request.key, requestID: request.requestID, owner: owner, payload: Data(message.body))
+            switch outcome {
+            case .claimed(let claim): span["breakglass.epoch"] = .int(Int(claim.epoch))
+            case .decided: span["breakglass.claim"] = .string("decided")
+            case .inProgress: span["breakglass.claim"] = .string("in-progress")
+            }
+            return outcome
+        }
         while true {
             switch outcome {
             case .decided:
@@ -202,7 +236,11 @@ public final class RestorationPipeline: Sendable {
         let clock = self.clock
         let deadline = configuration.gateDeadline
         let (gate, snapshot) = await withLeaseRenewal(ClaimBox(claim), logger: log) {
-            await sources.gate(request, policy: policy, clock: clock, deadline: deadline)
+            await Spans.with("gate") { span in
+                let answer = await sources.gate(request, policy: policy, clock: clock, deadline: deadline)
+                if !answer.0.passed { span.fail(answer.0.codes.map(\.rawValue).joined(separator: ",")) }
+                return answer
+            }
         }
         metrics.gate(seconds: Self.seconds(since: gateStarted))
         let approvalRefs = request.approvals.map(\.approvalID)
@@ -228,7 +266,7 @@ public final class RestorationPipeline: Sendable {
         var hooks = SubmissionHooks.live(
             sources: sources, policy: configuration.gatePolicy, deadline: configuration.gateDeadline
         ) {
-            try await self.recordSubmitting(gated, refusal: refusal, logger: log)
+            try await Spans.with("submitting") { _ in try await self.recordSubmitting(gated, refusal: refusal, logger: log) }
             CrashPoint.reach(.beforeClick)
         }
         // The last check before the click, from memory: the lease written with `submitting` must still cover the
@@ -245,7 +283,11 @@ public final class RestorationPipeline: Sendable {
         // lapse (another worker would then take the key over). The renewal stops with the flow.
         let flowHooks = hooks
         let outcome = await withLeaseRenewal(gated, logger: log) {
-            await self.console.submit(request, hooks: flowHooks, gate: gate, sources: snapshot, resumeDraftID: resumeDraftID)
+            await Spans.with("console") { span in
+                let outcome = await self.console.submit(request, hooks: flowHooks, gate: gate, sources: snapshot, resumeDraftID: resumeDraftID)
+                if case .halted(let record) = outcome.decisionInput { span.fail(record.reasons.map(\.rawValue).joined(separator: ",")) }
+                return outcome
+            }
         }
         metrics.console(seconds: Self.seconds(since: consoleStarted))
         if let window = outcome.recheckToClick { metrics.recheckToClick(seconds: window) }
@@ -381,7 +423,12 @@ public final class RestorationPipeline: Sendable {
                 manifestSHA256: evidence.manifestSHA256, location: evidence.path, artifacts: evidence.artifactCount,
                 time: now), key: request.key))
         }
-        try await ledger.decide(claim, input, events: outbox)
+        let ledger = self.ledger
+        let events = outbox
+        try await Spans.with("decision") { span in
+            span["breakglass.result"] = .string(result.result.rawValue)
+            try await ledger.decide(claim, input, events: events)
+        }
         CrashPoint.reach(.afterDecision)
         return result
     }
