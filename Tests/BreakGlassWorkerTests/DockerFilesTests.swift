@@ -32,7 +32,7 @@ struct DockerFilesTests {
         #expect(worker["ports"] == nil)
         #expect(worker["container_name"] == nil)
         // Above worker.drain_seconds (30), so docker compose stop does not kill a draining worker.
-        #expect(worker["stop_grace_period"] as? String == "45s")
+        #expect(worker["stop_grace_period"] as? String == "60s")
         let environment = try #require(worker["environment"] as? [String: Any])
         #expect(environment.keys.allSatisfy { $0.hasPrefix("BREAKGLASS_") })
         // Secrets come from files, never inline.

@@ -1,7 +1,7 @@
 # Shared shell helpers for scripts/test, scripts/demo, scripts/bench and scripts/chaos. Source it.
 
 # The Debian packages the project needs at build and run time.
-BREAKGLASS_APT_PACKAGES=(librabbitmq-dev libsqlite3-dev libssl-dev rabbitmq-server chromium chromium-driver python3-pika python3-jsonschema python3-yaml python3-cryptography prometheus openssl curl sqlite3 nftables)
+BREAKGLASS_APT_PACKAGES=(librabbitmq-dev libsqlite3-dev libssl-dev rabbitmq-server chromium chromium-driver python3-pika python3-jsonschema python3-yaml python3-cryptography prometheus tini openssl curl sqlite3 nftables)
 
 # Installs whatever of BREAKGLASS_APT_PACKAGES is missing (as root, or through sudo).
 ensure_packages() {
