@@ -91,9 +91,13 @@ public struct WorkerApplication: Sendable {
             WebDriverProbe { await supervisor.isReady() },
         ]
         if let port = values.int("ops.port"), port > 0 {
+            // The restoration status API (issue 20.2), when its bearer token is configured.
+            let status = try values.secret("status.token", fileKey: "status.token_file").map {
+                StatusAPI(ledger: ledger, evidenceRoot: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"), token: $0)
+            }
             services.append(OpsServer.application(
                 configuration: .init(host: values.string("ops.host") ?? "127.0.0.1", port: port), probes: probes,
-                logger: log, onBound: onOpsBound))
+                status: status, logger: log, onBound: onOpsBound))
         }
         // Keys left in flight by an owner that died with no delivery coming back become takeover records.
         let lease = ledger.configuration.leaseDuration

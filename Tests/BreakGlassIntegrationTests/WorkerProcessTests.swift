@@ -83,7 +83,12 @@ struct WorkerProcessTests {
         }
 
         /// One GET on the ops server: status and body, nil when it does not answer.
-        func get(_ path: String) -> (status: Int, body: String)? {
+        func get(_ path: String, headers: [String: String] = [:]) -> (status: Int, body: String)? {
+            getBytes(path, headers: headers).map { ($0.status, String(decoding: $0.body, as: UTF8.self)) }
+        }
+
+        /// One GET on the ops server: status and raw body bytes, nil when it does not answer.
+        func getBytes(_ path: String, headers: [String: String] = [:]) -> (status: Int, body: [UInt8])? {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { return nil }
             defer { close(fd) }
@@ -97,7 +102,8 @@ struct WorkerProcessTests {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard connected == 0 else { return nil }
-            let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+            let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(extra)Connection: close\r\n\r\n"
             _ = request.withCString { send(fd, $0, strlen($0), 0) }
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 16_384)
@@ -107,9 +113,12 @@ struct WorkerProcessTests {
                 received += buffer[0..<n]
             }
             guard received.count > 12, let status = Int(String(decoding: received[9..<12], as: UTF8.self)) else { return nil }
-            let text = String(decoding: received, as: UTF8.self)
-            let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
-            return (status, body)
+            var bodyStart = received.count
+            for index in 0..<max(0, received.count - 3) where received[index..<(index + 4)].elementsEqual([13, 10, 13, 10]) {
+                bodyStart = index + 4
+                break
+            }
+            return (status, Array(received[bodyStart...]))
         }
 
         func terminate() -> Int32 {

@@ -119,6 +119,10 @@ public enum ConfigurationKeys {
               "Accept http:// console and source URLs off loopback (a lab only: the console password and the source token then cross the network in the clear)."),
         .init("ops.host", .string, default: "127.0.0.1", "Ops HTTP server address (/livez, /readyz, /metrics)."),
         .init("ops.port", .int, default: "9090", "Ops HTTP server port; 0 disables it."),
+        // status
+        .init("status.token", .string, default: nil, secret: true, "Bearer token of the status API. Prefer status.token_file."),
+        .init("status.token_file", .string, default: nil,
+              "File holding the bearer token of the restoration status API on the ops server (/v1/...); unset: the API is off."),
         // tracing
         .init("tracing.otlp_endpoint", .string, default: nil,
               "OTLP/HTTP (JSON) traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset: no spans are exported."),

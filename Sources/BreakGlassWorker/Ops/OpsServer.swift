@@ -21,6 +21,7 @@ public struct OpsServer: Sendable {
     public static func application(
         configuration: Configuration,
         probes: [any ReadinessProbe],
+        status: StatusAPI? = nil,
         logger: Logger,
         onBound: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
@@ -46,6 +47,7 @@ public struct OpsServer: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: MetricsBootstrap.prometheusText()))
             )
         }
+        status?.register(on: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "breakglass-ops"),
