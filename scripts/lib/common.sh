@@ -1,7 +1,7 @@
 # Shared shell helpers for scripts/test, scripts/demo, scripts/bench and scripts/chaos. Source it.
 
 # The Debian packages the project needs at build and run time.
-BREAKGLASS_APT_PACKAGES=(librabbitmq-dev libsqlite3-dev libssl-dev rabbitmq-server chromium chromium-driver python3-pika python3-jsonschema python3-yaml python3-cryptography prometheus tini openssl curl sqlite3 nftables)
+BREAKGLASS_APT_PACKAGES=(librabbitmq-dev libsqlite3-dev libssl-dev rabbitmq-server chromium chromium-driver python3-pika python3-jsonschema python3-yaml python3-cryptography python3-venv prometheus tini openssl curl sqlite3 nftables)
 
 # Installs whatever of BREAKGLASS_APT_PACKAGES is missing (as root, or through sudo).
 ensure_packages() {
@@ -49,6 +49,22 @@ summarise_tests() {
 }
 
 # The Debian interpreter, where apt's python3-pika lives (a pyenv python3 earlier on PATH does not have it).
+# ensure_schemathesis DIR: a virtualenv in DIR with schemathesis from PyPI (pinned); prints its binary.
+ensure_schemathesis() {
+    local dir=$1 version=4.32.5
+    if [ ! -x "$dir/bin/schemathesis" ] || ! "$dir/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
+        rm -rf "$dir"
+        "$(system_python)" -m venv "$dir" >&2 || return 1
+        local attempt
+        for attempt in 1 2 3; do
+            "$dir/bin/pip" install -q --disable-pip-version-check "schemathesis==$version" >&2 && break
+            [ "$attempt" = 3 ] && { echo "schemathesis could not be installed from PyPI" >&2; return 1; }
+            echo "[setup] pip install schemathesis failed (attempt $attempt); trying again" >&2
+        done
+    fi
+    echo "$dir/bin/schemathesis"
+}
+
 system_python() {
     if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi
 }

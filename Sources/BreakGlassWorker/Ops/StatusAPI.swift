@@ -55,6 +55,8 @@ public struct StatusAPI: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         let api = self
+        // Read-only: any other method under /v1/ is 405 with `Allow: GET` (not a 404 that reads as "no such").
+        router.add(middleware: ReadOnlyMiddleware())
         router.get("v1/restorations/:case_id/:tenant_id") { request, context -> Response in
             guard api.authorized(request) else { return Self.error(.unauthorized, "unauthorized", "a bearer token is required") }
             let caseID = context.parameters.get("case_id") ?? ""
@@ -145,6 +147,20 @@ public struct StatusAPI: Sendable {
         return Response(status: .ok, headers: [
             .contentType: "application/x-tar", .contentDisposition: "attachment; filename=\"\(bundleID).tar\"",
         ], body: .init(byteBuffer: ByteBuffer(bytes: archive)))
+    }
+}
+
+/// Answers every method but GET and HEAD under `/v1/` with 405 and `Allow: GET, HEAD`.
+struct ReadOnlyMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path.hasPrefix("/v1/"), request.method != .get, request.method != .head else {
+            return try await next(request, context)
+        }
+        var response = StatusAPI.error(.methodNotAllowed, "method-not-allowed", "this API is read-only: GET")
+        response.headers[.allow] = "GET, HEAD"
+        return response
     }
 }
 
