@@ -5,15 +5,16 @@
 # usage: status_api_check.sh SCHEMATHESIS_BINARY BASE_URL TOKEN_FILE
 # Prints `status-api: 1 passed, 0 failed` (exit 0) or `status-api: 0 passed, 1 failed` (exit 1).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+root=$(cd "$(dirname "$0")/../.." && pwd)
 st=$1 base=$2 token_file=$3
 out=$(mktemp -d /tmp/breakglass-status-api.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 ok=1
 # The token travels in a header built here, never on a command line of its own (schemathesis reads it from -H).
-if ! "$st" run docs/api/status.openapi.yaml --url "$base" -H "Authorization: Bearer $(cat "$token_file")" \
+# Run from the temp folder: schemathesis keeps a cache folder (.schemathesis) in its working folder.
+if ! (cd "$out" && "$st" run "$root/docs/api/status.openapi.yaml" --url "$base" -H "Authorization: Bearer $(cat "$token_file")" \
         --checks all --max-examples 40 --seed 20261202 --generation-deterministic --phases examples,coverage,fuzzing --exclude-checks positive_data_acceptance \
-        --suppress-health-check all --generation-database none --no-color >"$out/schemathesis.log" 2>&1; then
+        --suppress-health-check all --generation-database none --no-color >"$out/schemathesis.log" 2>&1); then
     ok=0
     tail -n 60 "$out/schemathesis.log" | sed "s/$(cat "$token_file")/***/g"
 fi
