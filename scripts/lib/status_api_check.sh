@@ -10,7 +10,8 @@ st=$1 base=$2 token_file=$3
 out=$(mktemp -d /tmp/breakglass-status-api.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 ok=1
-# The token travels in a header built here, never on a command line of its own (schemathesis reads it from -H).
+# The token is the demo run's own throwaway one; it reaches schemathesis by -H (so its command line shows it) and
+# is masked in anything printed here.
 # Run from the temp folder: schemathesis keeps a cache folder (.schemathesis) in its working folder.
 if ! (cd "$out" && "$st" run "$root/docs/api/status.openapi.yaml" --url "$base" -H "Authorization: Bearer $(cat "$token_file")" \
         --checks all --max-examples 40 --seed 20261202 --generation-deterministic --phases examples,coverage,fuzzing --exclude-checks positive_data_acceptance \
