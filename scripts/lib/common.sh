@@ -49,20 +49,23 @@ summarise_tests() {
 }
 
 # The Debian interpreter, where apt's python3-pika lives (a pyenv python3 earlier on PATH does not have it).
-# ensure_schemathesis DIR: a virtualenv in DIR with schemathesis from PyPI (pinned); prints its binary.
-ensure_schemathesis() {
-    local dir=$1 version=4.32.5
-    if [ ! -x "$dir/bin/schemathesis" ] || ! "$dir/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
+# ensure_test_venv DIR: a virtualenv in DIR with the PyPI tools the checks use (pinned: schemathesis for the status
+# API, openapi-spec-validator for the contract documents); prints DIR.
+ensure_test_venv() {
+    local dir=$1 schemathesis=4.32.5 validator=0.9.0
+    if [ ! -x "$dir/bin/schemathesis" ] || ! "$dir/bin/schemathesis" --version 2>/dev/null | grep -q "$schemathesis" \
+        || ! "$dir/bin/python" -c "import openapi_spec_validator" 2>/dev/null; then
         rm -rf "$dir"
         "$(system_python)" -m venv "$dir" >&2 || return 1
         local attempt
         for attempt in 1 2 3; do
-            "$dir/bin/pip" install -q --disable-pip-version-check "schemathesis==$version" >&2 && break
-            [ "$attempt" = 3 ] && { echo "schemathesis could not be installed from PyPI" >&2; return 1; }
-            echo "[setup] pip install schemathesis failed (attempt $attempt); trying again" >&2
+            "$dir/bin/pip" install -q --disable-pip-version-check "schemathesis==$schemathesis" \
+                "openapi-spec-validator==$validator" >&2 && break
+            [ "$attempt" = 3 ] && { echo "schemathesis / openapi-spec-validator could not be installed from PyPI" >&2; return 1; }
+            echo "[setup] pip install failed (attempt $attempt); trying again" >&2
         done
     fi
-    echo "$dir/bin/schemathesis"
+    echo "$dir"
 }
 
 system_python() {
