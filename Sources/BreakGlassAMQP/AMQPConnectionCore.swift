@@ -222,7 +222,7 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
                 publishState(blocked ? .blocked : .ready)
                 logger.info("AMQP connection ready", metadata: [
                     "breakglass.amqp.url": "\(configuration.url.redacted)",
-                    "breakglass.amqp.generation": "\(generation)",
+                    "breakglass.amqp.generation": .stringConvertible(generation),
                 ])
                 try serve(&local)
             } catch {

@@ -91,7 +91,7 @@ public struct OutboxRelay: Service {
                 logger.info(
                     "outbox relay backing off",
                     metadata: [
-                        "breakglass.outbox.failures": "\(backoff.failures)",
+                        "breakglass.outbox.failures": .stringConvertible(backoff.failures),
                         "breakglass.outbox.delay_ms": "\(Int(Ledger.seconds(delay) * 1000))",
                     ])
                 try? await Task.sleep(for: delay)

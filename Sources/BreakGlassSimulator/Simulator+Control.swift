@@ -78,7 +78,7 @@ extension Simulator {
                 do {
                     let resolved = try fixtures.resolved(at: await state.now)
                     await state.replaceFixtures(resolved)
-                    logger.info("fixtures replaced", metadata: ["breakglass.tenants": "\(resolved.tenants.count)",
+                    logger.info("fixtures replaced", metadata: ["breakglass.tenants": .stringConvertible(resolved.tenants.count),
                                                                 "breakglass.cases": "\(resolved.cases.count)"])
                     return SimulatorResponse.json(OK())
                 } catch let error as SimulatorError {
@@ -93,7 +93,7 @@ extension Simulator {
                 do {
                     let merged = try await state.fixtures.merging(addition).resolved(at: await state.now)
                     await state.replaceFixtures(merged)
-                    logger.info("fixtures merged", metadata: ["breakglass.tenants": "\(addition.tenants.count)",
+                    logger.info("fixtures merged", metadata: ["breakglass.tenants": .stringConvertible(addition.tenants.count),
                                                               "breakglass.cases": "\(addition.cases.count)"])
                     return SimulatorResponse.json(OK())
                 } catch let error as SimulatorError {

@@ -73,7 +73,7 @@ public struct Simulator: Sendable {
                                  serverName: "breakglass-simulator"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.info("simulator listening", metadata: ["breakglass.port": "\(port)"])
+                logger.info("simulator listening", metadata: ["breakglass.port": .stringConvertible(port)])
                 await onRunning(port)
             },
             logger: logger

@@ -120,7 +120,7 @@ public final class LiveSourcesClient: LiveSources {
                 path: path, timeout: configuration.requestTimeout, validate: validate)
             switch outcome {
             case .found(let value):
-                if attempts > 1 { logger.debug("live source answered after retries", metadata: ["breakglass.attempts": "\(attempts)"]) }
+                if attempts > 1 { logger.debug("live source answered after retries", metadata: ["breakglass.attempts": .stringConvertible(attempts)]) }
                 return .found(value)
             case .notFound:
                 return .notFound
@@ -132,12 +132,12 @@ public final class LiveSourcesClient: LiveSources {
                 if clock.now.advanced(by: pause) >= deadline {
                     logger.info(
                         "live source unavailable for the whole retry window",
-                        metadata: ["breakglass.reason": "\(detail)", "breakglass.attempts": "\(attempts)"])
+                        metadata: ["breakglass.reason": "\(detail)", "breakglass.attempts": .stringConvertible(attempts)])
                     return .unavailable(detail: "\(detail) (\(attempts) attempt(s) within the retry window)")
                 }
                 logger.debug(
                     "live source unavailable, retrying",
-                    metadata: ["breakglass.reason": "\(detail)", "breakglass.attempt": "\(attempts)"])
+                    metadata: ["breakglass.reason": "\(detail)", "breakglass.attempt": .stringConvertible(attempts)])
                 do {
                     try await Task.sleep(for: pause)
                 } catch {

@@ -123,7 +123,7 @@ public struct WorkerApplication: Sendable {
             services.insert(otlp, at: 0)
             exporter = otlp
         }
-        log.info("worker starting", metadata: ["breakglass.in_flight": "\(values.inFlight)"])
+        log.info("worker starting", metadata: ["breakglass.in_flight": .stringConvertible(values.inFlight)])
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],

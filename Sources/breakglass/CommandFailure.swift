@@ -9,11 +9,14 @@ struct CommandFailure: Error, CustomStringConvertible {
         case failed
         /// What the command names does not exist (a ledger file, a restoration, a takeover): 66 (sysexits EX_NOINPUT).
         case notFound
+        /// The configuration cannot be used (a key, a file it names, a value): 78 (sysexits EX_CONFIG).
+        case configuration
 
         var exitStatus: Int32 {
             switch self {
             case .failed: 1
             case .notFound: 66
+            case .configuration: 78
             }
         }
     }

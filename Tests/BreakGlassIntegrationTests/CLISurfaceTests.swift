@@ -1,5 +1,6 @@
 import BreakGlassCore
 import BreakGlassLedger
+import BreakGlassWorker
 import Foundation
 import Testing
 
@@ -77,6 +78,45 @@ struct CLISurfaceTests {
         // Without any of them: run/ledger.sqlite of the working folder, which does not exist here.
         let none = try await Self.breakglass(["ledger", "stats"], in: dir)
         #expect(none.status == 66 && none.output.contains("run/ledger.sqlite"), "\(none.output)")
+    }
+
+    @Test("a worker that cannot start says which key, path or port and why, with a configuration exit status")
+    func startupErrorsNameTheirCause() async throws {
+        let dir = try Self.scratch()
+        let keys = dir.appendingPathComponent("trusted-keys.json")
+        try TrustedKeys(raw: ["k": RequestSigner.generate(keyID: "k").signer.publicKeyRaw]).jsonDocument().write(to: keys)
+        let token = dir.appendingPathComponent("sources.token")
+        try "a-source-token-for-tests-123".write(to: token, atomically: true, encoding: .utf8)
+        let password = dir.appendingPathComponent("console.password")
+        try "sample-console-password".write(to: password, atomically: true, encoding: .utf8)
+        let base = [
+            "BREAKGLASS_WORKER_TRUSTED_KEYS_FILE": keys.path, "BREAKGLASS_LEDGER_PATH": dir.appendingPathComponent("ledger.sqlite").path,
+            "BREAKGLASS_EVIDENCE_DIR": dir.appendingPathComponent("evidence").path, "BREAKGLASS_SOURCES_TOKEN_FILE": token.path,
+            "BREAKGLASS_SOURCES_BASE_URL": "http://127.0.0.1:9", "BREAKGLASS_CONSOLE_URL": "http://127.0.0.1:9",
+            "BREAKGLASS_CONSOLE_PASSWORD_FILE": password.path, "BREAKGLASS_AMQP_URL": "amqp://guest:guest@127.0.0.1:9/",
+            "BREAKGLASS_WEBDRIVER_URL": "http://127.0.0.1:9", "BREAKGLASS_OPS_PORT": "0",
+        ]
+        let config = WorkerProcessTests.repoRoot.appendingPathComponent("config/demo/worker.yaml").path
+        let cases: [(String, [String: String], Int32, [String])] = [
+            ("a missing secret file", ["BREAKGLASS_CONSOLE_PASSWORD_FILE": dir.appendingPathComponent("nope.password").path], 78,
+             ["console.password_file", "nope.password", "no such file"]),
+            ("a missing console map", ["BREAKGLASS_CONSOLE_MAP_FILE": dir.appendingPathComponent("nope.yaml").path], 78,
+             ["console.map_file", "nope.yaml", "unreadable"]),
+            ("a ledger that cannot be opened", ["BREAKGLASS_LEDGER_PATH": "/proc/breakglass/ledger.sqlite"], 1,
+             ["/proc/breakglass/ledger.sqlite", "ledger.path", "open-failed"]),
+        ]
+        for (what, change, status, fragments) in cases {
+            let run = try await Self.breakglass(["run", "--config", config], environment: base.merging(change) { _, new in new },
+                                                in: WorkerProcessTests.repoRoot)
+            let last = run.output.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(run.status == status, "\(what): exit \(run.status)\n\(run.output.suffix(800))")
+            #expect(last.hasPrefix("Error: ") && fragments.allSatisfy { last.contains($0) }, "\(what): \(last)")
+            #expect(!run.output.contains("USAGE") && !run.output.contains("sample-console-password"), "\(what)")
+        }
+        let unknown = try await Self.breakglass(["run", "--config", config, "--set", "console.no_such_key=1"], environment: base,
+                                                in: WorkerProcessTests.repoRoot)
+        #expect(unknown.status == 78 && unknown.output.contains("console.no_such_key") && !unknown.output.contains("USAGE"),
+                "\(unknown.output.suffix(600))")
     }
 
     @Test("topology declare reads the broker like the worker (and $AMQP_URL), and a refused connection names host:port")

@@ -17,7 +17,8 @@ struct StatusAPITests {
             try "status-token-for-tests-7c2".write(to: tokenFile, atomically: true, encoding: .utf8)
             let worker = try WorkerProcessTests.WorkerProcess(
                 dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: dir.appendingPathComponent("trusted-keys.json"),
-                drainSeconds: 2, extraEnvironment: ["BREAKGLASS_STATUS_TOKEN_FILE": tokenFile.path])
+                drainSeconds: 2, extraEnvironment: ["BREAKGLASS_STATUS_TOKEN_FILE": tokenFile.path,
+                                                    "BREAKGLASS_STATUS_PUBLIC_URL": "https://worker-it.example:9443/"])
             defer { _ = worker.terminate() }
             #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 }, "\(worker.logText.suffix(2000))")
             let auth = ["Authorization": "Bearer status-token-for-tests-7c2"]
@@ -46,6 +47,12 @@ struct StatusAPITests {
             let href = try #require(evidence["href"] as? String)
             let bundleID = try #require(evidence["bundle_id"] as? String)
             #expect(!answer.body.contains("status-token-for-tests-7c2"))
+            // The evidence-ready event names a place other hosts reach: the status API's public URL of the bundle.
+            let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+            let ready = try #require(try ledger.events(for: RestorationKey(caseID: "CASE-88121", tenantID: "tnt-4f9a2c"))
+                .first { $0.message.routingKey == EventType.evidenceReady.rawValue })
+            let data = try #require((try JSONSerialization.jsonObject(with: ready.message.body) as? [String: Any])?["data"] as? [String: Any])
+            #expect(data["location"] as? String == "https://worker-it.example:9443/v1/evidence/\(bundleID)")
 
             // The bundle as a tar archive: ustar headers, the manifest inside, nothing without the token.
             #expect(worker.getBytes(href)?.status == 401)

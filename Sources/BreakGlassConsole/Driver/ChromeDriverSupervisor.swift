@@ -77,7 +77,7 @@ public actor ChromeDriverSupervisor {
         if case .managed(let binary, let port) = configuration.mode, process?.isRunning != true {
             let reaper = configuration.pidFile.map { StaleDriverReaper(pidFile: URL(fileURLWithPath: $0)) }
             if process == nil, let reaped = reaper?.reap(), reaped > 0 {
-                logger.notice("stopped a chromedriver left running by an earlier run", metadata: ["breakglass.processes": "\(reaped)"])
+                logger.notice("stopped a chromedriver left running by an earlier run", metadata: ["breakglass.processes": .stringConvertible(reaped)])
             }
             let child = Process()
             child.executableURL = URL(fileURLWithPath: binary)
@@ -90,7 +90,7 @@ public actor ChromeDriverSupervisor {
             process = child
             reaper?.record(driver: child.processIdentifier, port: port)
             starts += 1
-            logger.info("chromedriver started", metadata: ["breakglass.port": "\(port)"])
+            logger.info("chromedriver started", metadata: ["breakglass.port": .stringConvertible(port)])
             try isolate(port: port)
         } else if case .external(let url) = configuration.mode, !isolationReported, configuration.isolation != .off {
             isolationReported = true
@@ -127,7 +127,7 @@ public actor ChromeDriverSupervisor {
                 isolationReported = true
                 logger.warning(Logger.Message(stringLiteral: "cannot tell whether other local users can reach chromedriver on this host; "
                     + "run the worker in its own container or network namespace, or install an owner-match rule (README, Security)"),
-                    metadata: ["breakglass.port": "\(port)", "breakglass.cause": "\(why)"])
+                    metadata: ["breakglass.port": .stringConvertible(port), "breakglass.cause": "\(why)"])
             }
         }
     }

@@ -69,7 +69,7 @@ public struct EvidenceStore: Sendable {
                                             manifestSHA256: Self.sha256Hex(manifestBytes), artifactCount: entries.count)
             logger.info("evidence bundle written", metadata: [
                 "breakglass.bundle_id": "\(bundle.bundleID)", "breakglass.case_id": "\(bundle.caseID)",
-                "breakglass.tenant_id": "\(bundle.tenantID)", "breakglass.artifacts": "\(entries.count)",
+                "breakglass.tenant_id": "\(bundle.tenantID)", "breakglass.artifacts": .stringConvertible(entries.count),
             ])
             return location
         } catch {

@@ -123,6 +123,8 @@ public enum ConfigurationKeys {
         .init("status.token", .string, default: nil, secret: true, "Bearer token of the status API. Prefer status.token_file."),
         .init("status.token_file", .string, default: nil,
               "File holding the bearer token of the restoration status API on the ops server (/v1/...); unset: the API is off."),
+        .init("status.public_url", .string, default: nil,
+              "How other hosts reach this worker's status API (e.g. https://worker-1.example:9443): evidence-ready events then name <url>/v1/evidence/<bundle_id> as the location, not a local path."),
         // tracing
         .init("tracing.otlp_endpoint", .string, default: nil,
               "OTLP/HTTP (JSON) traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset: no spans are exported."),

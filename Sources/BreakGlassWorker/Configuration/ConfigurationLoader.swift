@@ -139,6 +139,10 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
     public let detail: String
 
     public static func unreadableFile(_ path: String) -> Self { .init(code: .unreadableFile, detail: "cannot read configuration file \(path)") }
+    public static func unreadableSecretFile(_ key: String, _ path: String) -> Self {
+        let exists = FileManager.default.fileExists(atPath: path)
+        return .init(code: .unreadableFile, detail: "\(key): cannot read \(path) (\(exists ? "not readable by this user" : "no such file"))")
+    }
     public static func invalidFile(_ path: String) -> Self { .init(code: .invalidFile, detail: "configuration file \(path) is not valid YAML") }
     public static func unknownKey(_ key: String, origin: String) -> Self { .init(code: .unknownKey, detail: "unknown configuration key \(key) (in \(origin))") }
     public static func invalidValue(_ key: String, expected: String) -> Self { .init(code: .invalidValue, detail: "\(key): expected \(expected)") }

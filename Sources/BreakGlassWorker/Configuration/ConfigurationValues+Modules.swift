@@ -136,6 +136,7 @@ extension ConfigurationValues {
         configuration.eventSource = string("worker.event_source") ?? configuration.eventSource
         configuration.deliveryLimit = int("amqp.delivery_limit") ?? 10
         configuration.gateDeadline = .seconds(int("gate.deadline_seconds") ?? 20)
+        configuration.evidenceLocationBase = string("status.public_url")
         configuration.confirmationBound = .milliseconds(confirmationTimeoutMs) + grantVerificationWindow + .seconds(5)
         return configuration
     }

@@ -66,7 +66,7 @@ public struct ConfigurationValues: Sendable {
     public func secret(_ key: String, fileKey: String) throws(ConfigurationError) -> Secret? {
         if let path = string(fileKey) {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw .unreadableFile(path)
+                throw .unreadableSecretFile(fileKey, path)
             }
             return Secret(text.trimmingCharacters(in: .whitespacesAndNewlines))
         }

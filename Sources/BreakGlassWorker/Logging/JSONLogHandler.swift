@@ -28,13 +28,44 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        // The request being processed: its trace id on every line (issue 18.6), whether or not spans are exported.
+        if merged["trace_id"] == nil, let trace = Spans.parent ?? TraceContext.current {
+            merged["trace_id"] = .string(trace.traceID)
+            merged["span_id"] = .string(trace.spanID)
+        }
         var line = "{\"ts\":\"\(Timestamp.format(Date(), fractional: true))\",\"level\":\"\(event.level.rawValue)\""
         line += ",\"label\":\(Self.quote(label)),\"msg\":\(Self.quote(LogRedaction.text(event.message.description)))"
         for key in merged.keys.sorted() {
-            line += ",\(Self.quote(key)):\(Self.quote(LogRedaction.value(key: key, merged[key]!.description)))"
+            line += ",\(Self.quote(key)):\(Self.json(key: key, merged[key]!))"
         }
         line += "}\n"
         sink.write(line)
+    }
+
+    /// A metadata value as typed JSON: numbers and booleans as themselves, arrays as arrays, dictionaries as objects,
+    /// everything else a redacted string (a key that names a secret is `<redacted>` whatever its type).
+    static func json(key: String, _ value: Logger.Metadata.Value) -> String {
+        switch value {
+        case .string(let text):
+            return quote(LogRedaction.value(key: key, text))
+        case .stringConvertible(let convertible):
+            let redacted = LogRedaction.value(key: key, convertible.description)
+            guard redacted == convertible.description else { return quote(redacted) }
+            switch convertible {
+            case let number as Int: return String(number)
+            case let number as Int64: return String(number)
+            case let number as UInt16: return String(number)
+            case let number as UInt64: return String(number)
+            case let number as Double where number.isFinite: return String(number)
+            case let flag as Bool: return flag ? "true" : "false"
+            default: return quote(redacted)
+            }
+        case .array(let values):
+            return "[" + values.map { json(key: key, $0) }.joined(separator: ",") + "]"
+        case .dictionary(let dictionary):
+            return "{" + dictionary.keys.sorted().map { "\(quote($0)):\(json(key: key + "." + $0, dictionary[$0]!))" }
+                .joined(separator: ",") + "}"
+        }
     }
 
     static func quote(_ text: String) -> String {

@@ -55,7 +55,7 @@ final class OTLPExporter: SpanRecorder, Service, Sendable {
             return (state.spans, state.dropped)
         }
         if dropped > 0 {
-            logger.warning("spans dropped: the OTLP endpoint did not keep up", metadata: ["breakglass.spans_dropped": "\(dropped)"])
+            logger.warning("spans dropped: the OTLP endpoint did not keep up", metadata: ["breakglass.spans_dropped": .stringConvertible(dropped)])
         }
         guard !batch.isEmpty else { return }
         var request = HTTPClientRequest(url: configuration.endpoint)
@@ -67,12 +67,12 @@ final class OTLPExporter: SpanRecorder, Service, Sendable {
             _ = try? await response.body.collect(upTo: 64 * 1024)
             if response.status.code >= 300 {
                 logger.warning("OTLP endpoint refused a batch of spans", metadata: [
-                    "breakglass.otlp.status": "\(response.status.code)", "breakglass.spans": "\(batch.count)"])
+                    "breakglass.otlp.status": "\(response.status.code)", "breakglass.spans": .stringConvertible(batch.count)])
             }
         } catch {
             logger.warning("OTLP endpoint unreachable; a batch of spans is lost", metadata: [
                 "breakglass.otlp.endpoint": "\(configuration.endpoint)", "breakglass.error": "\(type(of: error))",
-                "breakglass.spans": "\(batch.count)"])
+                "breakglass.spans": .stringConvertible(batch.count)])
         }
     }
 

@@ -96,7 +96,7 @@ extension RestorationPipeline {
         if let location {
             outbox.append(OutboxMessage(events.evidenceReady(
                 key: key, requestID: requestID, bundleID: location.bundleID, manifestSHA256: location.manifestSHA256,
-                location: location.path, artifacts: location.artifactCount, time: now), key: key))
+                location: configuration.location(of: location), artifacts: location.artifactCount, time: now), key: key))
         }
         try await ledger.decide(claim, .halted(record), events: outbox)
         return PipelineResult(settlement: .ack, result: .halted, key: key, reasons: record.reasons, escalated: record.escalate)

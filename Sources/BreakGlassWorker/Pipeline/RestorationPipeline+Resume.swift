@@ -115,7 +115,7 @@ extension RestorationPipeline {
             throw Self.ledgerError(key, error)
         }
         log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
-        log.info("takeover resumed; running the request again", metadata: ["breakglass.resumes": "\(claim.resumeCount)"])
+        log.info("takeover resumed; running the request again", metadata: ["breakglass.resumes": .stringConvertible(claim.resumeCount)])
 
         let result: PipelineResult
         do {

@@ -35,6 +35,16 @@ public final class RestorationPipeline: Sendable {
         /// The whole gate's upper bound, and the pre-submit recheck's (issue 15.6): a source still unanswered then
         /// is `SOURCE_UNAVAILABLE`, whatever its retry window. Default 20 s.
         public var gateDeadline: Duration = .seconds(20)
+        /// The status API's public base URL (`status.public_url`): when set, the `evidence-ready` event's `location`
+        /// is `<base>/v1/evidence/<bundle_id>`, a place reachable from outside the writing host; else the bundle's
+        /// path on this worker's evidence store.
+        public var evidenceLocationBase: String?
+
+        /// The `location` an `evidence-ready` event announces for `evidence`.
+        func location(of evidence: EvidenceLocation) -> String {
+            guard let base = evidenceLocationBase else { return evidence.path }
+            return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/v1/evidence/" + evidence.bundleID
+        }
 
         public init(workerID: String, gatePolicy: GatePolicy) {
             self.workerID = workerID
@@ -150,7 +160,7 @@ public final class RestorationPipeline: Sendable {
         {
             // An in-flight key whose owner died (lease lapsed) is claimed and reconciled below instead: rejecting
             // here would strand it with no takeover record.
-            log.warning("last delivery the broker allows for an undecided key", metadata: ["breakglass.delivery_count": "\(count)"])
+            log.warning("last delivery the broker allows for an undecided key", metadata: ["breakglass.delivery_count": .stringConvertible(count)])
             return try await reject(
                 message, Rejection(.deliveryLimit, "x-delivery-count: reached the delivery limit"), now: now, request: request)
         }
@@ -245,7 +255,7 @@ public final class RestorationPipeline: Sendable {
         metrics.gate(seconds: Self.seconds(since: gateStarted))
         let approvalRefs = request.approvals.map(\.approvalID)
         guard gate.passed else {
-            log.info("halted at the gate", metadata: ["breakglass.reasons": "\(gate.codes.map(\.rawValue))"])
+            log.info("halted at the gate", metadata: ["breakglass.reasons": .array(gate.codes.map { .string($0.rawValue) })])
             let record = TakeoverRecord(reasons: gate.codes, stage: .gate, escalate: false, approvalRefs: approvalRefs,
                                         note: gate.findings.map(\.description).joined(separator: "; "))
             var recorder = EvidenceRecorder(
@@ -323,8 +333,8 @@ public final class RestorationPipeline: Sendable {
             } catch let error as LedgerError {
                 let retryable = error.code == .database && attempt < configuration.submittingAttempts
                 log.warning("could not record submitting", metadata: [
-                    "breakglass.error": "\(error.code.rawValue)", "breakglass.attempt": "\(attempt)",
-                    "breakglass.retrying": "\(retryable)",
+                    "breakglass.error": "\(error.code.rawValue)", "breakglass.attempt": .stringConvertible(attempt),
+                    "breakglass.retrying": .stringConvertible(retryable),
                 ])
                 guard retryable else {
                     refusal.set(error)
@@ -357,7 +367,7 @@ public final class RestorationPipeline: Sendable {
                         let current = box.withLock { $0 }
                         let renewed = try await ledger.renew(current)
                         box.withLock { $0 = renewed }
-                        if failures > 0 { log.notice("lease renewal works again", metadata: ["breakglass.failures": "\(failures)"]) }
+                        if failures > 0 { log.notice("lease renewal works again", metadata: ["breakglass.failures": .stringConvertible(failures)]) }
                         failures = 0
                         delay = renewEvery
                     } catch let error as LedgerError where error.code == .fenced {
@@ -367,7 +377,7 @@ public final class RestorationPipeline: Sendable {
                         failures += 1
                         log.warning("lease renewal failed; retrying", metadata: [
                             "breakglass.error": "\((error as? LedgerError)?.code.rawValue ?? "\(type(of: error))")",
-                            "breakglass.failures": "\(failures)",
+                            "breakglass.failures": .stringConvertible(failures),
                         ])
                         delay = min(renewEvery, .milliseconds(250) * (1 << min(failures, 6)))
                     }
@@ -420,7 +430,7 @@ public final class RestorationPipeline: Sendable {
         if let evidence {
             outbox.append(OutboxMessage(events.evidenceReady(
                 key: request.key, requestID: request.requestID, bundleID: evidence.bundleID,
-                manifestSHA256: evidence.manifestSHA256, location: evidence.path, artifacts: evidence.artifactCount,
+                manifestSHA256: evidence.manifestSHA256, location: configuration.location(of: evidence), artifacts: evidence.artifactCount,
                 time: now), key: request.key))
         }
         let ledger = self.ledger

@@ -65,7 +65,7 @@ public struct ConsumerService: Service {
         if Task.isShuttingDownGracefully { return }
         let consumer = try await connection.consume(
             queue: configuration.queue, prefetch: UInt16(clamping: configuration.inFlight))
-        logger.info("consuming", metadata: ["breakglass.queue": "\(configuration.queue)", "breakglass.in_flight": "\(configuration.inFlight)"])
+        logger.info("consuming", metadata: ["breakglass.queue": "\(configuration.queue)", "breakglass.in_flight": .stringConvertible(configuration.inFlight)])
         let drainTimeout = configuration.drainTimeout
         try await withThrowingTaskGroup(of: Void.self) { outer in
             // The drain deadline: armed by the shutdown signal, fires only if in-flight work outlives it.
@@ -121,7 +121,7 @@ public struct ConsumerService: Service {
             attempt += 1
             let delay = min(configuration.retryCeiling, configuration.requeueDelay * (1 << min(attempt - 1, 10)))
             logger.warning("holding a delivery whose outcome could not be recorded; retrying", metadata: [
-                "breakglass.attempt": "\(attempt)", "breakglass.retry_in": "\(delay)",
+                "breakglass.attempt": .stringConvertible(attempt), "breakglass.retry_in": "\(delay)",
                 "breakglass.case_id": "\(result.key?.caseID ?? "-")", "breakglass.tenant_id": "\(result.key?.tenantID ?? "-")",
             ])
             do { try await Task.sleep(for: delay) } catch { break }

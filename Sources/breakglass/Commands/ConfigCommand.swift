@@ -50,7 +50,7 @@ struct ConfigOptions: ParsableArguments {
         do {
             return try await ConfigurationLoader(file: config, overrides: pairs).load()
         } catch {
-            throw ValidationError(error.description)
+            throw CommandFailure(.configuration, error.description)
         }
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import BreakGlassConsole
 import BreakGlassCore
 import BreakGlassLedger
+import BreakGlassSources
 import BreakGlassWorker
 import Foundation
 import Glibc
@@ -32,10 +34,40 @@ struct RunCommand: AsyncParsableCommand {
                 "breakglass.error": "\(error.code.rawValue)", "breakglass.detail": "\(error.detail ?? "-")",
                 "breakglass.ledger.path": "\(values.string("ledger.path") ?? "-")",
             ])
-            throw error
+            throw Self.failure(error, values)
         } catch {
-            logger.error("worker cannot run", metadata: ["breakglass.error": "\(error)"])
-            throw error
+            let failure = Self.failure(error, values)
+            logger.error("worker cannot run", metadata: ["breakglass.error": "\(failure.description)"])
+            throw failure
+        }
+    }
+}
+
+extension RunCommand {
+    /// What stopped the worker at start, as one line naming the key, the path or host:port and the cause.
+    static func failure(_ error: any Error, _ values: ConfigurationValues) -> CommandFailure {
+        switch error {
+        case let error as CommandFailure:
+            return error
+        case let error as LedgerError:
+            return CommandFailure(.failed, "the ledger \(values.string("ledger.path") ?? "-") (ledger.path) cannot be used: "
+                + "\(error.code.rawValue): \(error.detail ?? "no detail")")
+        case let error as ConsoleMapError:
+            let issues = error.issues.prefix(5).map(\.description).joined(separator: "; ")
+            return CommandFailure(.configuration, "console map \(error.file ?? values.string("console.map_file") ?? "-") "
+                + "(console.map_file): \(error.description): \(issues)")
+        case let error as ConfigurationError:
+            return CommandFailure(.configuration, error.description)
+        case let error as LiveSourcesError:
+            return CommandFailure(.configuration, "\(error.description): \(error.detail)")
+        default:
+            let text = String(describing: error)
+            if text.contains("Address already in use") {
+                return CommandFailure(.failed, "the ops server cannot listen on \(values.string("ops.host") ?? "127.0.0.1"):"
+                    + "\(values.int("ops.port") ?? 9090) (ops.host, ops.port): address already in use "
+                    + "(another worker on this host? each needs its own ops.port)")
+            }
+            return CommandFailure(.failed, text)
         }
     }
 }

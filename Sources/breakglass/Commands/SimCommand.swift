@@ -65,7 +65,7 @@ struct SimCommand: AsyncParsableCommand {
             throw ValidationError("\(error.description): \(error.detail)")
         }
         logger.info("simulator starting", metadata: [
-            "breakglass.fixtures": "\(fixtures)", "breakglass.tenants": "\(loaded.tenants.count)",
+            "breakglass.fixtures": "\(fixtures)", "breakglass.tenants": .stringConvertible(loaded.tenants.count),
             "breakglass.cases": "\(loaded.cases.count)",
         ])
         try await simulator.makeApplication().runService()
