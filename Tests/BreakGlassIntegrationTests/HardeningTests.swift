@@ -168,7 +168,15 @@ struct HardeningTests {
             }, "\(frozen.logText.suffix(3000))")
             let reference = "CASE-88121/tnt-4f9a2c"
             let submits = await sim.state.submitCounts().filter { $0.externalReference == reference }.map(\.count)
-            #expect(submits == [1], "the console saw \(submits) submits for the key")
+            #expect(submits == [1], """
+                the console saw \(submits) submits for the key
+                --- frozen worker (tail)
+                \(frozen.logText.suffix(4000))
+                --- other worker (tail)
+                \(other.logText.suffix(2000))
+                --- resume (tail)
+                \(resumed.output.suffix(2000))
+                """)
             #expect(await W.grantCount(sim.state, reference) == 1)
         }
     }

@@ -18,7 +18,20 @@ struct ConfigurationTests {
         #expect(values.string("amqp.request_queue") == "breakglass.restorations")
         #expect(values.int("amqp.delivery_limit") == 10)
         #expect(values.int("amqp.heartbeat_seconds") == 30)
-        #expect(values.int("amqp.prefetch") == nil)
+        #expect(values.string("tracing.otlp_endpoint") == nil)
+    }
+
+    /// Issue 14.3: every key of the registry is read somewhere in the product (a documented key that changes nothing
+    /// misleads an operator: `amqp.prefetch` was one, removed; the prefetch is `worker.in_flight`).
+    @Test func everyKeyIsReadSomewhere() throws {
+        let sources = Self.repoRoot.appendingPathComponent("Sources")
+        var text = ""
+        for case let file as URL in FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)!
+            where file.pathExtension == "swift" && file.lastPathComponent != "ConfigurationKeys.swift" {
+            text += try String(contentsOf: file, encoding: .utf8)
+        }
+        let dead = ConfigurationKeys.all.map(\.name).filter { !text.contains("\"\($0)\"") }
+        #expect(dead.isEmpty, "keys read nowhere: \(dead)")
     }
 
     /// Issue 14: `console.page_timeout_seconds` / `console.confirmation_timeout_seconds` were declared and read nowhere.
@@ -40,11 +53,11 @@ struct ConfigurationTests {
     }
 
     @Test func precedenceIsSetOverEnvironmentOverFile() async throws {
-        let file = try writeTemp("amqp:\n  prefetch: 7\n  heartbeat_seconds: 12\nworker:\n  in_flight: 3\n")
-        let env = ["BREAKGLASS_AMQP_PREFETCH": "9", "BREAKGLASS_WORKER_IN_FLIGHT": "4", "UNRELATED": "x"]
+        let file = try writeTemp("amqp:\n  rpc_timeout_seconds: 7\n  heartbeat_seconds: 12\nworker:\n  in_flight: 3\n")
+        let env = ["BREAKGLASS_AMQP_RPC_TIMEOUT_SECONDS": "9", "BREAKGLASS_WORKER_IN_FLIGHT": "4", "UNRELATED": "x"]
         let values = try await ConfigurationLoader(file: file, environment: env, overrides: ["worker.in_flight": "5"]).load()
         #expect(values.int("amqp.heartbeat_seconds") == 12)
-        #expect(values.int("amqp.prefetch") == 9)
+        #expect(values.int("amqp.rpc_timeout_seconds") == 9)
         #expect(values.int("worker.in_flight") == 5)
     }
 
@@ -53,8 +66,8 @@ struct ConfigurationTests {
         await #expect(throws: ConfigurationError.unknownKey("amqp.prefech", origin: typo)) {
             try await ConfigurationLoader(file: typo, environment: [:]).load()
         }
-        let wrongType = try writeTemp("amqp:\n  prefetch: many\n")
-        await #expect(throws: ConfigurationError.invalidValue("amqp.prefetch", expected: "int")) {
+        let wrongType = try writeTemp("amqp:\n  rpc_timeout_seconds: many\n")
+        await #expect(throws: ConfigurationError.invalidValue("amqp.rpc_timeout_seconds", expected: "int")) {
             try await ConfigurationLoader(file: wrongType, environment: [:]).load()
         }
         await #expect(throws: ConfigurationError.self) {

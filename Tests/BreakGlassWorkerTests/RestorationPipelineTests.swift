@@ -227,6 +227,22 @@ import Testing
         #expect(try f.entry().owner == "w-newer")
     }
 
+    /// A CI run saw a worker stopped after `submitting` (SIGSTOP), thawed after a takeover and a person's resume,
+    /// click a second time (the console refused it as "grant already exists"). Whatever the in-memory lease says,
+    /// the ledger is read once more right before the click: a claim someone else took over is never clicked.
+    /// Seen failing without that read: one click.
+    @Test func aClaimTakenOverBetweenSubmittingAndTheClickIsNeverClicked() async throws {
+        let f = try PipelineFixture()
+        let fixture = f
+        f.console.setPauseBeforeClick { _ in
+            try? fixture.sqlite("UPDATE restorations SET epoch = epoch + 1, owner = 'w-newer'")
+        }
+        let result = await f.deliver()
+        #expect(f.console.clicks(key) == 0)
+        #expect(result.result != .granted)
+        #expect(try f.entry().owner == "w-newer")
+    }
+
     @Test func aLedgerFailureAtSubmittingEndsInADurableHaltNotABareAck() async throws {
         let f = try PipelineFixture()
         try f.sqlite("""

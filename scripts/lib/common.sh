@@ -26,8 +26,31 @@ ensure_packages() {
 }
 
 # Prints a free TCP port on 127.0.0.1.
+# Chosen below the kernel's ephemeral range (ip_local_port_range), at random: a port the kernel hands out (port 0)
+# can be taken by any outgoing connection or by RabbitMQ's distribution listener before our process binds it (the
+# examples' simulator once met "Address already in use" that way).
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    python3 - <<'PY'
+import random, socket
+low = 32768
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError):
+    pass
+for _ in range(200):
+    port = random.randint(max(1025, low - 12000), low - 1)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    print(port)
+    break
+else:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        print(s.getsockname()[1])
+PY
 }
 
 # wait_http URL SECONDS: waits until URL answers 2xx.

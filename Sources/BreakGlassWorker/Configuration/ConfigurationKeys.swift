@@ -57,7 +57,6 @@ public enum ConfigurationKeys {
               "Broker URL (amqp:// or amqps://). Its password is a secret: prefer amqp.password_file."),
         .init("amqp.password_file", .string, default: nil, "File holding the broker password (overrides the URL's)."),
         .init("amqp.heartbeat_seconds", .int, default: "30", "AMQP heartbeat; never 0."),
-        .init("amqp.prefetch", .int, default: nil, "basic.qos prefetch; default: worker.in_flight."),
         .init("amqp.connect_timeout_seconds", .int, default: "10", "TCP + AMQP handshake timeout."),
         .init("amqp.rpc_timeout_seconds", .int, default: "10", "Timeout of every AMQP RPC and socket write."),
         .init("amqp.tls.ca_file", .string, default: nil, "CA bundle for amqps:// (required: rabbitmq-c 0.11 has no default CA)."),

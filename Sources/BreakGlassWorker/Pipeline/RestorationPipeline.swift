@@ -283,10 +283,19 @@ public final class RestorationPipeline: Sendable {
         // confirmation bound (a process frozen after `submitting` must not click once someone may have taken over).
         let bound = Self.seconds(configuration.confirmationBound)
         let leaseClock = ledger.clock
+        let ledger = self.ledger
         hooks.clickAllowed = {
-            let lease = gated.withLock { $0.leaseExpiresAt }
-            let left = lease.timeIntervalSince(leaseClock())
-            return left > bound ? nil : "the claim's lease has \(Int(left)) s left, less than the confirmation bound"
+            let current = gated.withLock { $0 }
+            let left = current.leaseExpiresAt.timeIntervalSince(leaseClock())
+            guard left > bound else { return "the claim's lease has \(Int(left)) s left, less than the confirmation bound" }
+            // And the ledger still says this claim is the one submitting (one read, no lock): a process stopped and
+            // resumed here must not click for a key someone else has taken over or decided meanwhile, whatever its
+            // memory says (a CI run saw a thawed worker click after a takeover and a person's resume).
+            guard let entry = try? ledger.entry(for: current.key) else { return "the ledger could not be read before the click" }
+            guard entry.epoch == current.epoch, entry.state == .submitting else {
+                return "the key was taken over (epoch \(entry.epoch), state \(entry.state.rawValue)) before the click"
+            }
+            return nil
         }
         let consoleStarted = ContinuousClock.now
         // The claim's lease is renewed while the console flow runs, so a slow console never lets a live claim
