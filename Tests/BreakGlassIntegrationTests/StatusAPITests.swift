@@ -29,7 +29,8 @@ struct StatusAPITests {
             #expect(worker.get(path, headers: ["Authorization": "Basic c3RhdHVz"])?.status == 401)
             #expect(worker.get("/v1/restorations/-bad/tnt-4f9a2c", headers: auth)?.status == 400)
             #expect(worker.get("/v1/restorations/CASE%2088121/tnt-4f9a2c", headers: auth)?.status == 400)
-            #expect(worker.get("/v1/evidence/..", headers: auth)?.status == 400 || worker.get("/v1/evidence/..", headers: auth)?.status == 404)
+            let dots = worker.get("/v1/evidence/..", headers: auth)?.status
+            #expect(dots == 400 || dots == 404, "\(String(describing: dots))")
 
             let (body, header) = WorkerProcessTests.signedRequest(signer: signer, requestID: "REQ-IT-STATUS")
             try await connection.publish(

@@ -78,20 +78,7 @@ struct TracingTests {
         private var thread: Thread?
 
         init() throws {
-            let listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            fd = listenFD
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard bound == 0, listen(listenFD, 16) == 0 else { throw TestEnvironmentError.missing("a loopback port") }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &length) }
-            }
-            port = Int(UInt16(bigEndian: address.sin_port))
+            (fd, port) = try LoopbackSocket.listen()
             let thread = Thread { [self] in serve() }
             self.thread = thread
             thread.start()

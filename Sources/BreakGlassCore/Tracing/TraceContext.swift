@@ -50,11 +50,17 @@ public struct TraceContext: Sendable, Hashable {
     /// trace attributes (the contract adds them only where the request carried one).
     public static func root() -> TraceContext {
         var generator = SystemRandomNumberGenerator()
-        let seed = TraceContext(traceID: String(repeating: "1", count: 32), spanID: String(repeating: "1", count: 16),
-                                flags: "01", state: nil, parentSpanID: nil)
-        let traceID = seed.child(using: &generator).spanID + seed.child(using: &generator).spanID
-        let span = seed.child(using: &generator).spanID
-        return TraceContext(traceID: traceID, spanID: span, flags: "01", state: nil, parentSpanID: nil)
+        return TraceContext(traceID: randomID(bytes: 16, using: &generator), spanID: randomID(bytes: 8, using: &generator),
+                            flags: "01", state: nil, parentSpanID: nil)
+    }
+
+    /// `bytes` random bytes as lowercase hex, never all zero (W3C: an all-zero id is invalid).
+    static func randomID<G: RandomNumberGenerator>(bytes: Int, using generator: inout G) -> String {
+        var id = ""
+        repeat {
+            id = (0..<bytes).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded(to: 2) }.joined()
+        } while id.allSatisfy { $0 == "0" }
+        return id
     }
 
     /// The version-00 header value.
@@ -62,14 +68,8 @@ public struct TraceContext: Sendable, Hashable {
 
     /// The same trace, one level down: a new span id whose parent is this one.
     public func child<G: RandomNumberGenerator>(using generator: inout G) -> TraceContext {
-        var id = ""
-        repeat {
-            id = (0..<8).map { _ in
-                let byte = UInt8.random(in: 0...255, using: &generator)
-                return String(byte, radix: 16).leftPadded(to: 2)
-            }.joined()
-        } while id == String(repeating: "0", count: 16)
-        return TraceContext(traceID: traceID, spanID: id, flags: flags, state: state, parentSpanID: spanID)
+        TraceContext(traceID: traceID, spanID: Self.randomID(bytes: 8, using: &generator), flags: flags, state: state,
+                     parentSpanID: spanID)
     }
 
     public func child() -> TraceContext {

@@ -104,10 +104,15 @@ struct DeadCommand: AsyncParsableCommand {
         }
     }
 
-    /// The worker's own rejection reasons for a request id, from the ledger when it can be opened.
-    static func rejectionReasons(_ letter: Letter, values: ConfigurationValues) -> [String]? {
-        guard letter.messageID != "-", let path = values.string("ledger.path"), FileManager.default.fileExists(atPath: path),
-              let ledger = try? Ledger(configuration: .init(path: path)),
+    /// The ledger of the configuration, opened once per command when it exists (for the worker's own reasons).
+    static func ledger(_ values: ConfigurationValues) -> Ledger? {
+        guard let path = values.string("ledger.path"), FileManager.default.fileExists(atPath: path) else { return nil }
+        return try? Ledger(configuration: .init(path: path))
+    }
+
+    /// The worker's own rejection reasons for a request id, from the ledger when there is one.
+    static func rejectionReasons(_ letter: Letter, ledger: Ledger?) -> [String]? {
+        guard letter.messageID != "-", let ledger,
               let events = try? ledger.rejectionEvents(requestID: letter.messageID), let last = events.last,
               let object = try? JSONSerialization.jsonObject(with: last.message.body) as? [String: Any],
               let data = object["data"] as? [String: Any]
@@ -115,13 +120,13 @@ struct DeadCommand: AsyncParsableCommand {
         return data["reasons"] as? [String]
     }
 
-    static func row(_ letter: Letter, values: ConfigurationValues) -> [String: Any?] {
+    static func row(_ letter: Letter, ledger: Ledger?) -> [String: Any?] {
         let death = letter.death
         return [
             "position": letter.position, "message_id": letter.messageID, "broker_reason": death.reason,
             "queue": death.queue, "dead_lettered_at": death.time.map { Timestamp.format($0) }, "deaths": death.count,
             "signed": letter.delivery.signature != nil, "bytes": letter.delivery.body.count, "body_sha256": letter.sha256,
-            "worker_reasons": rejectionReasons(letter, values: values),
+            "worker_reasons": rejectionReasons(letter, ledger: ledger),
         ]
     }
 
@@ -164,7 +169,8 @@ struct DeadCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await DeadCommand.withLetters(source) { _, letters, values in
-                let rows = letters.map { DeadCommand.row($0, values: values) }
+                let ledger = DeadCommand.ledger(values)
+                let rows = letters.map { DeadCommand.row($0, ledger: ledger) }
                 if json {
                     for row in rows { LedgerFormat.printJSON(row) }
                     return
@@ -187,7 +193,7 @@ struct DeadCommand: AsyncParsableCommand {
         func run() async throws {
             try await DeadCommand.withLetters(source) { _, letters, values in
                 let letter = try DeadCommand.find(id, in: letters)
-                LedgerFormat.printJSON(DeadCommand.row(letter, values: values).merging([
+                LedgerFormat.printJSON(DeadCommand.row(letter, ledger: DeadCommand.ledger(values)).merging([
                     "headers": letter.delivery.headers.keys.sorted(), "content_type": letter.delivery.properties.contentType,
                 ]) { old, _ in old })
             }
