@@ -10,16 +10,18 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "breakglass",
-    platforms: [.macOS(.v15)],
+    // Linux only (rabbitmq-c from Debian, prctl, /proc, nftables): no other platform is declared because none is
+    // built or tested.
     products: [
         .executable(name: "breakglass", targets: ["breakglass"]),
+        // The lab (simulator, benchmarks, drills): built beside the product, never part of it.
+        .executable(name: "breakglass-lab", targets: ["breakglass-lab"]),
         .library(name: "BreakGlassCore", targets: ["BreakGlassCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -49,7 +51,6 @@ let package = Package(
         .target(
             name: "BreakGlassAMQP",
             dependencies: [
-                "BreakGlassCore",
                 "CRabbitMQ",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -66,10 +67,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "BreakGlassSources",
+            name: "BreakGlassLiveSources",
             dependencies: [
                 "BreakGlassCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Sealed evidence bundles: written by the pipeline and the console driver, verified by the report and the CLI.
+        .target(
+            name: "BreakGlassEvidence",
+            dependencies: [
+                "BreakGlassCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -78,6 +89,7 @@ let package = Package(
             name: "BreakGlassConsole",
             dependencies: [
                 "BreakGlassCore",
+                "BreakGlassEvidence",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
@@ -87,8 +99,9 @@ let package = Package(
         ),
         .target(
             name: "BreakGlassSimulator",
+            // The lab's stand-in for the live sources and the console: it shares no code with the product (it
+            // imports nothing of ours), so it cannot agree with the worker by construction, only by the contract.
             dependencies: [
-                "BreakGlassCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,13 +113,14 @@ let package = Package(
             name: "BreakGlassWorker",
             dependencies: [
                 "BreakGlassCore",
+                "BreakGlassEvidence",
                 "BreakGlassAMQP",
                 "BreakGlassLedger",
-                "BreakGlassSources",
+                "BreakGlassLiveSources",
                 "BreakGlassConsole",
                 "CProcessHardening",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -120,19 +134,30 @@ let package = Package(
             name: "breakglass",
             dependencies: [
                 "BreakGlassCore",
+                "BreakGlassEvidence",
                 "BreakGlassAMQP",
                 "BreakGlassLedger",
-                "BreakGlassSources",
+                "BreakGlassLiveSources",
                 "BreakGlassConsole",
-                "BreakGlassSimulator",
                 "BreakGlassWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "breakglass-lab",
+            dependencies: [
+                "BreakGlassCore",
+                "BreakGlassLedger",
+                "BreakGlassLiveSources",
+                "BreakGlassSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -148,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "BreakGlassWorkerTests",
             dependencies: [
-                "BreakGlassWorker", "BreakGlassCore", "BreakGlassLedger", "BreakGlassConsole",
+                "BreakGlassWorker", "BreakGlassCore", "BreakGlassLedger", "BreakGlassConsole", "BreakGlassAMQP", "BreakGlassEvidence",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
             ],
@@ -156,7 +181,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BreakGlassAMQPTests",
-            dependencies: ["BreakGlassAMQP", "BreakGlassCore"],
+            dependencies: ["BreakGlassAMQP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -165,9 +190,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "BreakGlassSourcesTests",
+            name: "BreakGlassLiveSourcesTests",
             dependencies: [
-                "BreakGlassSources", "BreakGlassCore", "BreakGlassSimulator",
+                "BreakGlassLiveSources", "BreakGlassCore", "BreakGlassSimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -176,7 +201,9 @@ let package = Package(
         ),
         .testTarget(
             name: "BreakGlassConsoleTests",
-            dependencies: ["BreakGlassConsole", "BreakGlassCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "BreakGlassConsole", "BreakGlassEvidence", "BreakGlassCore", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -194,8 +221,9 @@ let package = Package(
                 "BreakGlassCore",
                 "BreakGlassAMQP",
                 "BreakGlassLedger",
-                "BreakGlassSources",
+                "BreakGlassLiveSources",
                 "BreakGlassConsole",
+                "BreakGlassEvidence",
                 "BreakGlassSimulator",
                 "BreakGlassWorker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -20,10 +20,10 @@ public final class Ledger: Sendable {
     public struct Configuration: Sendable {
         /// The SQLite file. Created (with its schema) when missing.
         public var path: String
-        /// How long a write waits for another process's write lock before failing. Default 30 s.
-        public var busyTimeout: Duration = .seconds(30)
-        /// How long a claim lasts without renewal. Default 60 s.
-        public var leaseDuration: Duration = .seconds(60)
+        /// How long a write waits for another process's write lock before failing. Default 5 s (as `ledger.busy_timeout_ms`).
+        public var busyTimeout: Duration = .seconds(5)
+        /// How long a claim lasts without renewal. Default 120 s (as `ledger.lease_seconds`).
+        public var leaseDuration: Duration = .seconds(120)
         /// How often a person may resume one key (issue 10). Default 3.
         public var maximumResumes: Int = 3
         /// The most writes group-committed in one transaction. Default 256.

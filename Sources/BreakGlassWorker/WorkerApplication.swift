@@ -2,7 +2,7 @@ import BreakGlassAMQP
 import BreakGlassConsole
 import BreakGlassCore
 import BreakGlassLedger
-import BreakGlassSources
+import BreakGlassLiveSources
 import Foundation
 import Hummingbird
 public import Logging
@@ -30,55 +30,38 @@ public struct WorkerApplication: Sendable {
         var log = logger
         log[metadataKey: "breakglass.worker_id"] = "\(workerID)"
 
-        let ledger = try Ledger(configuration: values.ledgerConfiguration(), logger: log)
         let verifier = MessageVerifier(trustedKeys: try values.trustedKeys())
         let amqp = try AMQPConnection(configuration: values.amqpConfiguration(), logger: log)
-        let sourcesConfiguration = try values.sourcesConfiguration()
-        let sources = try LiveSourcesClient(configuration: sourcesConfiguration, logger: log)
-        // Shut down on every way out: a client dropped without it traps in debug builds, which turned any start-up
-        // error after this point into a crash with no log line (found by the chaos suite's full-disk fault).
+        let components = try await WorkerComponents.assemble(
+            values: values, ownerID: workerID, maximumSessions: values.inFlight, verifier: verifier, logger: log)
         do {
-            try await run(ledger: ledger, verifier: verifier, amqp: amqp, sources: sources,
-                          sourcesConfiguration: sourcesConfiguration, logger: log, onOpsBound: onOpsBound)
+            try await run(components, amqp: amqp, logger: log, onOpsBound: onOpsBound)
         } catch {
-            try? await sources.shutdown()
+            await components.shutdown()
             throw error
         }
-        try? await sources.shutdown()
+        await components.shutdown()
         log.info("worker stopped")
     }
 
     private func run(
-        ledger: Ledger, verifier: MessageVerifier, amqp: AMQPConnection, sources: LiveSourcesClient,
-        sourcesConfiguration: LiveSourcesClient.Configuration, logger log: Logger,
+        _ components: WorkerComponents, amqp: AMQPConnection, logger log: Logger,
         onOpsBound: @escaping @Sendable (Int) async -> Void
     ) async throws {
         let workerID = values.workerID
-        let evidence = try EvidenceStore(root: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
-                                         key: try evidenceKey(), logger: log)
-        let map = try values.consoleMap()
-
+        let (ledger, pipeline, supervisor, pool) = (components.ledger, components.pipeline, components.supervisor, components.pool)
+        let pipelineConfiguration = components.pipelineConfiguration
         var services: [any Service] = []
         // No WebDriver URL configured: the worker starts and supervises chromedriver on a free loopback port. The
         // worker's pid, the driver's pid and its port are kept beside the ledger (`chromedriver.<id>.pid`); at start,
         // every such file whose worker no longer runs is reaped (its driver killed if the pid still runs
         // `chromedriver --port=<port>`), whatever id wrote it: the default id `host-<pid>` changes at every start.
-        let supervisor = ChromeDriverSupervisor(
-            configuration: values.chromeDriverConfiguration(ownerID: workerID, ledgerPath: ledger.configuration.path), logger: log)
         services.append(ChromeDriverService(supervisor: supervisor))
-        let (driver, pool) = try values.consoleDriver(
-            map: map, workerID: workerID, webDriverURL: supervisor.url, maximumSessions: values.inFlight,
-            evidence: evidence, extraSecrets: [sourcesConfiguration.token], logger: log)
-
-        let pipelineConfiguration = values.pipelineConfiguration(workerID: workerID, confirmationTimeoutMs: map.timeouts.confirmationMs)
-        let pipeline = RestorationPipeline(
-            configuration: pipelineConfiguration, verifier: verifier, ledger: ledger, sources: sources, console: driver,
-            evidence: evidence, masker: driver.masker, logger: log)
 
         var consumerConfiguration = ConsumerService.Configuration()
         consumerConfiguration.queue = values.topologyConfiguration().requestQueue
         consumerConfiguration.inFlight = values.inFlight
-        consumerConfiguration.drainTimeout = .seconds(values.int("worker.drain_seconds") ?? 30)
+        consumerConfiguration.drainTimeout = .seconds(values[Config.drainSeconds])
         let consumer = ConsumerService(connection: amqp, pipeline: pipeline, configuration: consumerConfiguration, logger: log)
         let relay = OutboxRelay(
             ledger: ledger, publisher: AMQPEventPublisher(connection: amqp, exchange: values.topologyConfiguration().eventExchange),
@@ -90,19 +73,19 @@ public struct WorkerApplication: Sendable {
             BrokerProbe(connection: amqp), LedgerProbe(ledger: ledger),
             WebDriverProbe { await supervisor.isReady() },
         ]
-        if let port = values.int("ops.port"), port > 0 {
+        if case let port = values[Config.opsPort], port > 0 {
             // The restoration status API (issue 20.2), when its bearer token is configured.
-            let status = try values.secret("status.token", fileKey: "status.token_file").map {
-                StatusAPI(ledger: ledger, evidenceRoot: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"), token: $0)
+            let status = try values.secret(Config.statusToken, file: Config.statusTokenFile).map {
+                StatusAPI(ledger: ledger, evidenceRoot: URL(fileURLWithPath: values[Config.evidenceDir]), token: $0)
             }
             services.append(OpsServer.application(
-                configuration: .init(host: values.string("ops.host") ?? "127.0.0.1", port: port), probes: probes,
+                configuration: .init(host: values[Config.opsHost], port: port), probes: probes,
                 status: status, logger: log, onBound: onOpsBound))
         }
         // Keys left in flight by an owner that died with no delivery coming back become takeover records.
         let lease = ledger.configuration.leaseDuration
         services.append(RecoveryScanService(
-            pipeline: pipeline, interval: max(.seconds(5), lease / 2), grace: max(lease + pipelineConfiguration.confirmationBound, .seconds(values.int("recovery.grace_seconds") ?? 300)),
+            pipeline: pipeline, interval: max(.seconds(5), lease / 2), grace: max(lease + pipelineConfiguration.confirmationBound, .seconds(values[Config.recoveryGraceSeconds])),
             logger: log))
         let deadLetterQueue = values.topologyConfiguration().deadLetterQueue
         services.append(GaugeSampler(
@@ -115,9 +98,9 @@ public struct WorkerApplication: Sendable {
 
         // Spans (issue 18.4), when an OTLP endpoint is configured: every service runs with the exporter installed.
         var exporter: OTLPExporter?
-        if let endpoint = values.string("tracing.otlp_endpoint") {
+        if let endpoint = values[Config.otlpEndpoint] {
             let otlp = OTLPExporter(configuration: .init(
-                endpoint: endpoint, serviceName: values.string("tracing.service_name") ?? "breakglass-worker", instanceID: workerID),
+                endpoint: endpoint, serviceName: values[Config.tracingServiceName], instanceID: workerID),
                 logger: log)
             // First in the group, so it stops last and exports the spans of the drain.
             services.insert(otlp, at: 0)
@@ -130,31 +113,6 @@ public struct WorkerApplication: Sendable {
             cancellationSignals: [],
             logger: log))
         try await Spans.$recorder.withValue(exporter) { try await group.run() }
-    }
-
-    func evidenceKey() throws -> EvidenceKey {
-        if let file = values.string("evidence.key_file") {
-            return try EvidenceKey(keyID: "evidence", seedFile: URL(fileURLWithPath: file))
-        }
-        // No key configured: one per evidence directory, created once (0600) beside it, its public half published.
-        let dir = URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence")
-        let seedURL = dir.deletingLastPathComponent().appendingPathComponent("evidence-key.seed")
-        if !FileManager.default.fileExists(atPath: seedURL.path) {
-            // Several workers may start at once: the seed is written to a private temporary file and linked into
-            // place, which fails if another worker won; only the winner publishes the public half.
-            try FileManager.default.createDirectory(at: dir.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let (key, seed) = EvidenceKey.generate(keyID: "evidence")
-            let temporary = seedURL.path + ".\(ProcessInfo.processInfo.processIdentifier).tmp"
-            if FileManager.default.createFile(atPath: temporary, contents: Data((seed + "\n").utf8),
-                                              attributes: [.posixPermissions: 0o600]) {
-                if link(temporary, seedURL.path) == 0 {
-                    try Data((key.publicKeyBase64 + "\n").utf8).write(
-                        to: dir.deletingLastPathComponent().appendingPathComponent("evidence-key.pub"), options: .atomic)
-                }
-                unlink(temporary)
-            }
-        }
-        return try EvidenceKey(keyID: "evidence", seedFile: seedURL)
     }
 }
 

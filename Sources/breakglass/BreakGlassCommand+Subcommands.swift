@@ -3,9 +3,8 @@ import ArgumentParser
 extension BreakGlassCommand {
     /// Every subcommand, in the order `--help` lists them.
     static let registered: [any ParsableCommand.Type] = [
-        // The worker and its reference environment.
+        // The worker and its broker. (The simulator, benchmarks and drills are `breakglass-lab`.)
         RunCommand.self,
-        SimCommand.self,
         EnqueueCommand.self,
         TopologyCommand.self,
         DeadCommand.self,
@@ -20,9 +19,5 @@ extension BreakGlassCommand {
         SignCommand.self,
         CheckCommand.self,
         ConfigCommand.self,
-        // Hidden: benchmarks and test drivers.
-        BenchLedgerCommand.self,
-        BenchGateCommand.self,
-        LedgerStressCommand.self,
     ]
 }

@@ -2,6 +2,7 @@ import BreakGlassConsole
 import BreakGlassCore
 import Foundation
 import Testing
+import BreakGlassEvidence
 
 @Suite("Console driver pieces")
 struct ConsoleDriverUnitTests {

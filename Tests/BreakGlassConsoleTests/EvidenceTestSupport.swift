@@ -1,6 +1,7 @@
 import BreakGlassConsole
 import BreakGlassCore
 import Foundation
+import BreakGlassEvidence
 
 enum EvidenceTestSupport {
     static func scratch(_ name: String = "ev") throws -> URL {

@@ -46,8 +46,4 @@ struct Ed25519SeedTests {
             #expect(!text.contains("- 7"))
         }
     }
-
-    @Test func unreadableFileIsNil() {
-        #expect(Ed25519Seed.fileText(URL(fileURLWithPath: "/nonexistent/seed")) == nil)
-    }
 }

@@ -3,6 +3,7 @@ import BreakGlassCore
 import BreakGlassSimulator
 import Foundation
 import Testing
+import BreakGlassEvidence
 
 /// The console driver in a real headless Chromium against the real simulator: grants, every fault mode, the
 /// pre-submit recheck, post-click ambiguity and reconciliation, canaries, tampering.

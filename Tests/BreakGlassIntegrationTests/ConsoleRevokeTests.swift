@@ -3,6 +3,7 @@ import BreakGlassCore
 import BreakGlassSimulator
 import Foundation
 import Testing
+import BreakGlassEvidence
 
 @Suite("Console revoke (Chromium + simulator)", .serialized, .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
 struct ConsoleRevokeTests {

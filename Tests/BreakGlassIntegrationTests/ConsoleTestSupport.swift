@@ -1,10 +1,11 @@
 import BreakGlassConsole
 import BreakGlassCore
 import BreakGlassSimulator
-import BreakGlassSources
+import BreakGlassLiveSources
 import Foundation
 import Logging
 import Testing
+import BreakGlassEvidence
 
 /// The console driver against the real simulator (in-process, port 0) and a real headless Chromium.
 struct ConsoleHarness {

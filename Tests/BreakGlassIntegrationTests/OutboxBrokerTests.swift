@@ -4,6 +4,7 @@ import BreakGlassLedger
 import BreakGlassWorker
 import Foundation
 import Testing
+import BreakGlassEvidence
 
 /// The outbox relay against the real broker: events decided while the broker is down are kept, retried with
 /// backoff, and published (with confirms, ids unchanged, in order) once it is back.

@@ -5,6 +5,7 @@ import BreakGlassWorker
 import Foundation
 import Synchronization
 import Testing
+import BreakGlassEvidence
 
 /// `breakglass report`'s figures against a scripted mix of outcomes written through the real ledger (a SQLite
 /// file) and the real evidence store: every figure is known in advance and must come out exactly.

@@ -6,6 +6,7 @@ import BreakGlassWorker
 import Foundation
 import Logging
 import Testing
+import BreakGlassEvidence
 
 /// The pipeline as a takeover command runs it: the real simulator (sources + console), a real headless Chromium,
 /// a real ledger file and evidence store; messages signed with a test key go through `process` first.

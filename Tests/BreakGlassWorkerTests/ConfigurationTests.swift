@@ -15,23 +15,109 @@ struct ConfigurationTests {
 
     @Test func defaultsWithoutAnySource() async throws {
         let values = try await ConfigurationLoader(file: nil, environment: [:]).load()
-        #expect(values.string("amqp.request_queue") == "breakglass.restorations")
-        #expect(values.int("amqp.delivery_limit") == 10)
-        #expect(values.int("amqp.heartbeat_seconds") == 30)
-        #expect(values.string("tracing.otlp_endpoint") == nil)
+        #expect(values[Config.requestQueue] == "breakglass.restorations")
+        #expect(values[Config.deliveryLimit] == 10)
+        #expect(values[Config.heartbeatSeconds] == 30)
+        #expect(values[Config.otlpEndpoint] == nil)
     }
 
-    /// Issue 14.3: every key of the registry is read somewhere in the product (a documented key that changes nothing
-    /// misleads an operator: `amqp.prefetch` was one, removed; the prefetch is `worker.in_flight`).
-    @Test func everyKeyIsReadSomewhere() throws {
+    /// Issue 14.3: every key is a typed constant of `Config`, and every constant is read somewhere in the product (a
+    /// documented key that changes nothing misleads an operator: `amqp.prefetch` was one, removed; the prefetch is
+    /// `worker.in_flight`). No code reads a key by its name.
+    @Test func everyKeyIsTypedAndReadSomewhere() throws {
         let sources = Self.repoRoot.appendingPathComponent("Sources")
+        let registry = try String(
+            contentsOf: sources.appendingPathComponent("BreakGlassWorker/Configuration/ConfigurationKeys.swift"), encoding: .utf8)
+        let constants = registry.split(separator: "\n").compactMap { line -> String? in
+            guard let range = line.range(of: "public static let "), line.contains("Setting<") else { return nil }
+            return String(line[range.upperBound...].prefix { $0.isLetter || $0.isNumber })
+        }
+        #expect(constants.count == ConfigurationKeys.all.count)
         var text = ""
         for case let file as URL in FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)!
             where file.pathExtension == "swift" && file.lastPathComponent != "ConfigurationKeys.swift" {
             text += try String(contentsOf: file, encoding: .utf8)
         }
-        let dead = ConfigurationKeys.all.map(\.name).filter { !text.contains("\"\($0)\"") }
+        let dead = constants.filter { !text.contains("Config.\($0)") }
         #expect(dead.isEmpty, "keys read nowhere: \(dead)")
+        let byName = ConfigurationKeys.all.map(\.name).filter { text.contains("(\"\($0)\")") }
+        #expect(byName.isEmpty, "keys read by their name, not their typed constant: \(byName)")
+    }
+
+    /// Issue 14.3: misspelt `BREAKGLASS_*` variables were ignored (the key silently kept its default).
+    @Test func anUnknownBreakglassVariableIsAnErrorNamingIt() async throws {
+        await #expect(throws: ConfigurationError.unknownVariable("BREAKGLASS_LEDGER_LEASE_SECOND")) {
+            try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_LEDGER_LEASE_SECOND": "30"]).load()
+        }
+        #expect(ConfigurationError.unknownVariable("BREAKGLASS_LEDGER_LEASE_SECOND").description
+            == "unknown environment variable BREAKGLASS_LEDGER_LEASE_SECOND (no such configuration key; did you mean BREAKGLASS_LEDGER_LEASE_SECONDS?)")
+        // Harness and drill variables are not configuration keys and stay allowed.
+        _ = try await ConfigurationLoader(file: nil, environment: [
+            "BREAKGLASS_TEST_TMP": "/tmp", "BREAKGLASS_CRASH_AT": "x", "BREAKGLASS_BUILD_LOCK": "/tmp/l", "BREAKGLASS_BINARY": "b",
+        ]).load()
+    }
+
+    /// Issue 14.3: `log.level: verbose` silently became info.
+    @Test func aValueOutsideTheKeysChoicesOrRangeNamesTheKeyAndItsOrigin() async throws {
+        let file = try writeTemp("log:\n  level: verbose\n")
+        await #expect(throws: ConfigurationError.outOfRange(
+            "log.level", "must be one of trace, debug, info, notice, warning, error, critical", origin: file)) {
+            try await ConfigurationLoader(file: file, environment: [:]).load()
+        }
+        await #expect(throws: ConfigurationError.outOfRange(
+            "webdriver.isolation", "must be one of auto, required, off", origin: "environment BREAKGLASS_WEBDRIVER_ISOLATION")) {
+            try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_WEBDRIVER_ISOLATION": "strict"]).load()
+        }
+        await #expect(throws: ConfigurationError.outOfRange("worker.in_flight", "must be from 1 to 64", origin: "--set")) {
+            try await ConfigurationLoader(file: nil, environment: [:], overrides: ["worker.in_flight": "0"]).load()
+        }
+    }
+
+    /// Issue 14.3: the line scanner rejected valid flow-style YAML; unknown keys are now found in the parsed tree.
+    @Test func flowStyleYAMLIsReadAndItsUnknownKeysFound() async throws {
+        let flow = try writeTemp("amqp: {heartbeat_seconds: 12, request_queue: \"q.flow\"}\ngate: {required_roles: [a, b]}\n")
+        let values = try await ConfigurationLoader(file: flow, environment: [:]).load()
+        #expect(values[Config.heartbeatSeconds] == 12)
+        #expect(values[Config.requestQueue] == "q.flow")
+        #expect(values[Config.requiredRoles] == ["a", "b"])
+        #expect(values.origin(of: "amqp.heartbeat_seconds") == flow)
+        #expect(values.origin(of: "amqp.rpc_timeout_seconds") == "default")
+        let typo = try writeTemp("amqp: {heartbeat_second: 12}\n")
+        await #expect(throws: ConfigurationError.unknownKey("amqp.heartbeat_second", origin: typo)) {
+            try await ConfigurationLoader(file: typo, environment: [:]).load()
+        }
+        let section = try writeTemp("amqp:\n  tls: {ca_fil: x}\n")
+        await #expect(throws: ConfigurationError.unknownKey("amqp.tls.ca_fil", origin: section)) {
+            try await ConfigurationLoader(file: section, environment: [:]).load()
+        }
+    }
+
+    /// Issue 14.3: a relative path in a configuration file resolves against the file's folder; a relative input path
+    /// that does not exist is an error naming the key, the resolved path and where it was set.
+    @Test func relativePathsResolveAgainstTheFileAndMustExist() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bg-config-dir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("maps"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "x".write(to: folder.appendingPathComponent("maps/console.yaml"), atomically: true, encoding: .utf8)
+        let file = folder.appendingPathComponent("worker.yaml").path
+        try "console:\n  map_file: maps/console.yaml\nledger:\n  path: state/ledger.sqlite\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let values = try await ConfigurationLoader(file: file, environment: [:]).load()
+        #expect(values[Config.consoleMapFile] == folder.appendingPathComponent("maps/console.yaml").standardizedFileURL.path)
+        #expect(values[Config.ledgerPath] == folder.appendingPathComponent("state/ledger.sqlite").standardizedFileURL.path)
+        // Left at its default, a path stays relative to the working directory.
+        #expect(values[Config.evidenceDir] == "run/evidence")
+        let missing = folder.appendingPathComponent("missing.yaml").path
+        try "sources:\n  token_file: secrets/token\n".write(toFile: missing, atomically: true, encoding: .utf8)
+        await #expect(throws: ConfigurationError.missingPath(
+            "sources.token_file", folder.appendingPathComponent("secrets/token").standardizedFileURL.path,
+            base: "relative to \(folder.path)", origin: missing)) {
+            try await ConfigurationLoader(file: missing, environment: [:]).load()
+        }
+        await #expect(throws: ConfigurationError.missingPath(
+            "console.password_file", "no/such/file", base: "relative to the working directory",
+            origin: "environment BREAKGLASS_CONSOLE_PASSWORD_FILE")) {
+            try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_CONSOLE_PASSWORD_FILE": "no/such/file"]).load()
+        }
     }
 
     /// Issue 14: `console.page_timeout_seconds` / `console.confirmation_timeout_seconds` were declared and read nowhere.
@@ -56,9 +142,9 @@ struct ConfigurationTests {
         let file = try writeTemp("amqp:\n  rpc_timeout_seconds: 7\n  heartbeat_seconds: 12\nworker:\n  in_flight: 3\n")
         let env = ["BREAKGLASS_AMQP_RPC_TIMEOUT_SECONDS": "9", "BREAKGLASS_WORKER_IN_FLIGHT": "4", "UNRELATED": "x"]
         let values = try await ConfigurationLoader(file: file, environment: env, overrides: ["worker.in_flight": "5"]).load()
-        #expect(values.int("amqp.heartbeat_seconds") == 12)
-        #expect(values.int("amqp.rpc_timeout_seconds") == 9)
-        #expect(values.int("worker.in_flight") == 5)
+        #expect(values[Config.heartbeatSeconds] == 12)
+        #expect(values[Config.rpcTimeoutSeconds] == 9)
+        #expect(values[Config.inFlight] == 5)
     }
 
     @Test func unknownKeysAndBadValuesAreSpecificErrors() async throws {
@@ -67,7 +153,7 @@ struct ConfigurationTests {
             try await ConfigurationLoader(file: typo, environment: [:]).load()
         }
         let wrongType = try writeTemp("amqp:\n  rpc_timeout_seconds: many\n")
-        await #expect(throws: ConfigurationError.invalidValue("amqp.rpc_timeout_seconds", expected: "int")) {
+        await #expect(throws: ConfigurationError.invalidValue("amqp.rpc_timeout_seconds", expected: "int", origin: wrongType)) {
             try await ConfigurationLoader(file: wrongType, environment: [:]).load()
         }
         await #expect(throws: ConfigurationError.self) {
@@ -90,7 +176,7 @@ struct ConfigurationTests {
             #expect(!listing.contains(canary))
         }
         #expect(listing.contains("sources.token = <redacted>"))
-        let token = try values.secret("sources.token", fileKey: "sources.token_file")
+        let token = try values.secret(Config.sourcesToken, file: Config.sourcesTokenFile)
         #expect(token?.revealed == "canary-token-4411")
         #expect("\(token!)" == "<redacted>")
     }
@@ -143,7 +229,7 @@ struct ConfigurationTests {
         let values = try await ConfigurationLoader(
             file: nil, environment: ["BREAKGLASS_SOURCES_TOKEN_FILE": secretFile.path, "BREAKGLASS_SOURCES_TOKEN": "inline"]
         ).load()
-        #expect(try values.secret("sources.token", fileKey: "sources.token_file")?.revealed == "from-file-token")
+        #expect(try values.secret(Config.sourcesToken, file: Config.sourcesTokenFile)?.revealed == "from-file-token")
     }
 
     @Test func committedExampleMatchesTheRegistryAndLoads() async throws {
@@ -151,7 +237,7 @@ struct ConfigurationTests {
         let committed = try String(contentsOfFile: path, encoding: .utf8)
         #expect(committed == ConfigurationKeys.exampleYAML(), "regenerate with: breakglass config example > config/breakglass.example.yaml")
         let values = try await ConfigurationLoader(file: path, environment: [:]).load()
-        #expect(values.string("ledger.path") == "run/ledger.sqlite")
+        #expect(values[Config.ledgerPath] == "run/ledger.sqlite")
     }
 
     @Test func environmentNames() {

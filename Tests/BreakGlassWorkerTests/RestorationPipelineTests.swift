@@ -5,6 +5,7 @@ import BreakGlassWorker
 import Foundation
 import Synchronization
 import Testing
+import BreakGlassEvidence
 
 /// Every branch of `RestorationPipeline.process` without RabbitMQ or Chromium: in-memory sources, the scripted
 /// console, a real SQLite ledger in a temp file. The integration tests run the same flows for real.

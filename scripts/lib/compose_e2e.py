@@ -290,8 +290,10 @@ class ComposeRun:
             dest = os.path.join(self.image, c["dest"].lstrip("/"))
             os.makedirs(os.path.dirname(dest), mode=0o755, exist_ok=True)
             if c["from"] is not None:
-                check(os.path.basename(c["dest"]) == "breakglass", f"unexpected COPY --from: {c}")
-                os.symlink(self.binary, dest)
+                name = os.path.basename(c["dest"])
+                check(name in ("breakglass", "breakglass-lab"), f"unexpected COPY --from: {c}")
+                # The product binary, or the lab binary built beside it.
+                os.symlink(os.path.join(os.path.dirname(self.binary), name) if name != "breakglass" else self.binary, dest)
             else:
                 check(len(c["sources"]) == 1, f"one source per COPY expected: {c}")
                 shutil.copytree(os.path.join(ROOT, c["sources"][0]), dest, symlinks=True)

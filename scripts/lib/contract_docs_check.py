@@ -70,7 +70,7 @@ CLOUD_EVENT_SWIFT = ROOT / "Sources" / "BreakGlassCore" / "Events" / "CloudEvent
 SIGNATURE_SWIFT = ROOT / "Sources" / "BreakGlassCore" / "Signature" / "SignatureHeader.swift"
 SIGNED_REQUEST_SWIFT = ROOT / "Sources" / "BreakGlassAMQP" / "AMQPMessage+SignedRequest.swift"
 PUBLISHER_SWIFT = ROOT / "Sources" / "BreakGlassWorker" / "Transport" / "AMQPEventPublisher.swift"
-CLIENT_DIR = ROOT / "Sources" / "BreakGlassSources"
+CLIENT_DIR = ROOT / "Sources" / "BreakGlassLiveSources"
 SIM_ROUTES_SWIFT = ROOT / "Sources" / "BreakGlassSimulator" / "Simulator+LiveSources.swift"
 GATE_DIR = ROOT / "Sources" / "BreakGlassCore" / "Gate"
 DEFAULT_FIXTURES = ROOT / "config" / "demo" / "fixtures.yaml"
@@ -1013,9 +1013,9 @@ def check_openapi(doc, problems, stats):
     called = client_paths(problems)
     normalized = {re.sub(r"\{[^}]+\}", "{}", path): path for path in paths}
     for template in sorted(set(called) - set(normalized)):
-        problems.add(where, f"the client calls {template} (Sources/BreakGlassSources), which paths do not describe")
+        problems.add(where, f"the client calls {template} (Sources/BreakGlassLiveSources), which paths do not describe")
     for template in sorted(set(normalized) - set(called)):
-        problems.add(where, f"paths.{normalized[template]} is not called by the client (Sources/BreakGlassSources)")
+        problems.add(where, f"paths.{normalized[template]} is not called by the client (Sources/BreakGlassLiveSources)")
     served = simulator_paths(problems)
     if served is not None:
         for path in sorted(set(paths) ^ set(served)):

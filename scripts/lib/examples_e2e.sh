@@ -94,7 +94,7 @@ head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$run/control.token"
 printf 'sample-console-password\n' >"$run/console.password"
 chmod 600 "$run"/*.token "$run"/*.password "$seed"
 
-"$bin" sim --port "$sim_port" --fixtures config/demo/fixtures.yaml --token-file "$run/sources.token" \
+"$(dirname "$bin")/breakglass-lab" sim --port "$sim_port" --fixtures config/demo/fixtures.yaml --token-file "$run/sources.token" \
     --control-token-file "$run/control.token" >"$run/sim.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$sim_port/console/login" 30 || fail "the simulator did not answer"

@@ -1,5 +1,6 @@
 public import BreakGlassCore
 import Foundation
+public import BreakGlassEvidence
 
 extension ConsoleDriver {
     /// Looks in the console's grants listing for grants (in any status) under the request's external reference

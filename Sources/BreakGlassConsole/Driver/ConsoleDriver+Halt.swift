@@ -1,5 +1,6 @@
 import BreakGlassCore
 import Foundation
+import BreakGlassEvidence
 
 extension ConsoleDriver {
     /// Safe halt: a masked screenshot of where the flow stopped; before the click, "Save draft" where the map has

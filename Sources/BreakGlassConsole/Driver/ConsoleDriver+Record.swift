@@ -1,5 +1,6 @@
 public import BreakGlassCore
 public import Foundation
+import BreakGlassEvidence
 
 /// What `breakglass console record` saw of a console (issue 19.6): each page the walk reached, as facts a map author
 /// writes a map from (headings, form fields, buttons, elements that show a value), with a masked screenshot.

@@ -1,5 +1,6 @@
 public import BreakGlassCore
 import Foundation
+import BreakGlassEvidence
 
 extension ConsoleDriver {
     /// Drives the map's revoke screen for a granted request (issue 10): signs in, opens the revoke screen of

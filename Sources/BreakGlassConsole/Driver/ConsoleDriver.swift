@@ -1,6 +1,7 @@
 public import BreakGlassCore
 import Foundation
 public import Logging
+public import BreakGlassEvidence
 
 /// Drives the emergency admin console for one request at a time per browser session, as its console map
 /// describes it: screen by screen recognise → assert → fill → assert → masked screenshot → next; then the
@@ -27,7 +28,7 @@ public struct ConsoleDriver: Sendable {
         public var extraSecrets: [Secret]
 
         public init(baseURL: String, map: ConsoleMap, username: String, password: Secret, workerID: String,
-                    grantVerificationWindow: Duration = .seconds(10), grantVerificationInterval: Duration = .milliseconds(250),
+                    grantVerificationWindow: Duration = .seconds(15), grantVerificationInterval: Duration = .milliseconds(250),
                     extraSecrets: [Secret] = []) {
             self.baseURL = baseURL
             self.map = map

@@ -1,5 +1,6 @@
 public import BreakGlassCore
 public import Foundation
+public import BreakGlassEvidence
 
 /// How one console flow (a submission, or an in-doubt reconciliation) ended, with its evidence bundle.
 public struct ConsoleOutcome: Sendable {

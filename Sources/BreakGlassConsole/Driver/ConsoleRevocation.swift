@@ -1,4 +1,5 @@
 public import BreakGlassCore
+public import BreakGlassEvidence
 
 /// How a revocation through the console's revoke screen ended (issue 10), with its evidence bundle.
 public struct ConsoleRevocation: Sendable {

@@ -4,7 +4,7 @@ public import Foundation
 /// throws: retrying within a bounded window is the implementation's job, and what is still unreadable after it is
 /// `.unavailable`.
 ///
-/// The real implementation is `LiveSourcesClient` (module BreakGlassSources, HTTP); `InMemoryLiveSources` serves
+/// The real implementation is `LiveSourcesClient` (module BreakGlassLiveSources, HTTP); `InMemoryLiveSources` serves
 /// unit tests.
 public protocol LiveSources: Sendable {
     func fetchCase(caseID: String) async -> SourceAnswer<CaseRecord>

@@ -29,12 +29,6 @@ public struct Ed25519Seed: Sendable, CustomStringConvertible, CustomDebugStringC
         return (Ed25519Seed(raw: key.rawRepresentation), key.rawRepresentation.base64EncodedString())
     }
 
-    /// The text of a seed file, or `nil` when it cannot be read (the caller names the path in its own error).
-    public static func fileText(_ url: URL) -> String? {
-        guard let data = try? Data(contentsOf: url) else { return nil }
-        return String(decoding: data, as: UTF8.self)
-    }
-
     private var privateKey: Curve25519.Signing.PrivateKey {
         // The seed was validated when the value was made.
         try! Curve25519.Signing.PrivateKey(rawRepresentation: raw)

@@ -13,12 +13,6 @@ public struct RequestSigner: Sendable {
         self.seed = seed
     }
 
-    /// Reads a seed file (base64 of 32 bytes, surrounding whitespace ignored).
-    public init(keyID: String, seedFile url: URL) throws(KeyFileError) {
-        guard let text = Ed25519Seed.fileText(url) else { throw .unreadable(url.path) }
-        try self.init(keyID: keyID, seedBase64: text)
-    }
-
     public init(keyID: String, seedBase64: String) throws(KeyFileError) {
         guard Identifier.isValid(keyID) else { throw .invalid("key id must match the identifier pattern") }
         guard let seed = Ed25519Seed(base64: seedBase64) else {

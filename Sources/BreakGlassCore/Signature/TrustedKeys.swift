@@ -44,12 +44,6 @@ public struct TrustedKeys: Sendable {
         self.init(raw: keys)
     }
 
-    public init(contentsOf url: URL) throws(KeyFileError) {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw .unreadable(url.path) }
-        try self.init(json: data)
-    }
-
     /// The JSON document for these keys, sorted by key id.
     public func jsonDocument() -> Data {
         let body = keyIDs.map { "  \"\($0)\": \"\(keys[$0]!.base64EncodedString())\"" }

@@ -1,139 +1,207 @@
-/// One configuration key: its dotted name, type, default and meaning.
-///
-/// The registry ``ConfigurationKeys/all`` is the single source of truth: the loader reads these keys, `breakglass
-/// config example` prints `config/breakglass.example.yaml` from them (a test checks the committed file), and
-/// `breakglass config show` prints effective values with every secret redacted.
-public struct ConfigurationKey: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable {
-        case string, int, double, bool, stringList
-    }
-
-    /// Dotted key, as in the YAML file: `amqp.url`.
-    public let name: String
-    public let kind: Kind
-    /// The default as YAML text; nil for keys without a default (optional values).
-    public let defaultValue: String?
-    /// Secrets are never printed, not even by `config show`; prefer their `*_file` sibling.
-    public let isSecret: Bool
-    public let help: String
-
-    public init(_ name: String, _ kind: Kind, default defaultValue: String?, secret: Bool = false, _ help: String) {
-        self.name = name
-        self.kind = kind
-        self.defaultValue = defaultValue
-        self.isSecret = secret
-        self.help = help
-    }
-
-    /// The environment variable overriding this key: `BREAKGLASS_` + the key upper-cased, dots as underscores.
-    public var environmentName: String {
-        "BREAKGLASS_" + name.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
-    }
-
-    /// The section (`amqp`) and the leaf (`url`).
-    var section: String { String(name.split(separator: ".").first ?? "") }
+/// Every configuration key, typed, with its one default. Code reads configuration only through these constants
+/// (`values[Config.ledgerLeaseSeconds]`); a test fails when one of them is read nowhere.
+public enum Config {
+    // worker
+    public static let workerID = OptionalSetting<String>(
+        "worker.id", "Worker id used as the ledger claim owner; default: hostname-pid.")
+    public static let serviceIdentity = Setting<String>(
+        "worker.service_identity", default: "svc-breakglass",
+        "The worker's own service identity; an approval by it is a segregation-of-duties violation.")
+    public static let eventSource = Setting<String>(
+        "worker.event_source", default: "urn:breakglass:worker", "CloudEvents `source` of every event this worker publishes.")
+    public static let inFlight = Setting<Int>(
+        "worker.in_flight", default: 2, range: 1...64, "Requests processed at once, each with its own browser session.")
+    public static let trustedKeysFile = Setting<String>(
+        "worker.trusted_keys_file", default: "config/trusted-keys.json", path: .input,
+        "Trusted Ed25519 public keys by key id (contract §3).")
+    public static let drainSeconds = Setting<Int>(
+        "worker.drain_seconds", default: 30, range: 0...3600,
+        "On SIGTERM: how long in-flight requests may finish before they are halted safely.")
+    // ledger
+    public static let ledgerPath = Setting<String>(
+        "ledger.path", default: "run/ledger.sqlite", path: .output, "SQLite ledger file, shared by the workers of a host.")
+    public static let leaseSeconds = Setting<Int>(
+        "ledger.lease_seconds", default: 120, range: 1...86_400,
+        "Claim lease; an expired claim may be taken over (epoch + 1).")
+    public static let busyTimeoutMs = Setting<Int>(
+        "ledger.busy_timeout_ms", default: 5000, range: 1...600_000, "SQLite busy timeout.")
+    public static let maxResumes = Setting<Int>(
+        "ledger.max_resumes", default: 3, range: 0...100, "How often a person may resume one key (takeover resume).")
+    // amqp
+    public static let amqpURL = Setting<String>(
+        "amqp.url", default: "amqp://guest:guest@127.0.0.1:5672/", secret: true,
+        "Broker URL (amqp:// or amqps://). Its password is a secret: prefer amqp.password_file.")
+    public static let amqpPasswordFile = OptionalSetting<String>(
+        "amqp.password_file", path: .input, "File holding the broker password (overrides the URL's).")
+    public static let heartbeatSeconds = Setting<Int>(
+        "amqp.heartbeat_seconds", default: 30, range: 1...3600, "AMQP heartbeat; never 0.")
+    public static let connectTimeoutSeconds = Setting<Int>(
+        "amqp.connect_timeout_seconds", default: 10, range: 1...600, "TCP + AMQP handshake timeout.")
+    public static let rpcTimeoutSeconds = Setting<Int>(
+        "amqp.rpc_timeout_seconds", default: 10, range: 1...600, "Timeout of every AMQP RPC and socket write.")
+    public static let amqpCAFile = OptionalSetting<String>(
+        "amqp.tls.ca_file", path: .input, "CA bundle for amqps:// (required: rabbitmq-c 0.11 has no default CA).")
+    public static let amqpCertFile = OptionalSetting<String>(
+        "amqp.tls.cert_file", path: .input, "Client certificate (PEM) for amqps://, optional.")
+    public static let amqpKeyFile = OptionalSetting<String>(
+        "amqp.tls.key_file", path: .input, "Client key (PEM) for amqps://, optional.")
+    public static let requestExchange = Setting<String>(
+        "amqp.request_exchange", default: "breakglass.requests", "Request exchange (direct).")
+    public static let requestQueue = Setting<String>(
+        "amqp.request_queue", default: "breakglass.restorations", "Request queue (quorum).")
+    public static let requestRoutingKey = Setting<String>(
+        "amqp.request_routing_key", default: "restoration.approved", "Request binding key.")
+    public static let deadLetterExchange = Setting<String>(
+        "amqp.dead_letter_exchange", default: "breakglass.dead", "Dead-letter exchange (fanout).")
+    public static let deadLetterQueue = Setting<String>(
+        "amqp.dead_letter_queue", default: "breakglass.dead", "Dead-letter queue.")
+    public static let eventExchange = Setting<String>(
+        "amqp.event_exchange", default: "breakglass.events", "Event exchange (topic).")
+    public static let deliveryLimit = Setting<Int>(
+        "amqp.delivery_limit", default: 10, range: 1...1000, "Quorum queue x-delivery-limit.")
+    // sources
+    public static let sourcesBaseURL = Setting<String>(
+        "sources.base_url", default: "http://127.0.0.1:8080", "Base URL of the live-source API (contract §4).")
+    public static let sourcesToken = OptionalSetting<String>(
+        "sources.token", secret: true, "Bearer token for the live sources. Prefer sources.token_file.")
+    public static let sourcesTokenFile = OptionalSetting<String>(
+        "sources.token_file", path: .input, "File holding the live-source bearer token.")
+    public static let sourcesTimeoutMs = Setting<Int>(
+        "sources.timeout_ms", default: 2000, range: 1...600_000, "Per-call timeout.")
+    public static let sourcesRetryWindowSeconds = Setting<Int>(
+        "sources.retry_window_seconds", default: 10, range: 0...600,
+        "How long unavailability is retried (with backoff) before SOURCE_UNAVAILABLE.")
+    public static let sourcesCAFile = OptionalSetting<String>(
+        "sources.ca_file", path: .input, "CA bundle for https sources.")
+    // gate
+    public static let maxApprovalAgeMinutes = Setting<Int>(
+        "gate.max_approval_age_minutes", default: 240, range: 1...525_600,
+        "Older approvals are APPROVAL_STALE, though not expired.")
+    public static let identityMaxAgeMinutes = Setting<Int>(
+        "gate.identity_max_age_minutes", default: 1440, range: 1...525_600,
+        "Identity assurance older than this is IDENTITY_UNVERIFIED.")
+    public static let clockSkewSeconds = Setting<Int>(
+        "gate.clock_skew_seconds", default: 30, range: 0...3600, "Tolerance for clock differences with the sources.")
+    public static let gateDeadlineSeconds = Setting<Int>(
+        "gate.deadline_seconds", default: 20, range: 1...600,
+        "Upper bound of the whole gate and of the pre-submit recheck: a source still unanswered then is SOURCE_UNAVAILABLE.")
+    public static let requiredRoles = OptionalSetting<[String]>(
+        "gate.required_roles", "Override of the IAM policy's required_approval_roles (default: use the live policy).")
+    // recovery
+    public static let recoveryGraceSeconds = Setting<Int>(
+        "recovery.grace_seconds", default: 300, range: 1...86_400,
+        "How long after its lease lapsed an in-flight key with no delivery coming back becomes a takeover record (at least the lease + the confirmation bound): long enough for a redelivery behind a backlog.")
+    // console
+    public static let consoleURL = Setting<String>(
+        "console.url", default: "http://127.0.0.1:8080",
+        "Base URL of the emergency admin console (the map's paths are relative to it).")
+    public static let consoleMapFile = Setting<String>(
+        "console.map_file", default: "config/consoles/reference.yaml", path: .input,
+        "Console map (screens, fields, assertions).")
+    public static let consoleUsername = Setting<String>(
+        "console.username", default: "svc-breakglass", "Console service account.")
+    public static let consolePassword = OptionalSetting<String>(
+        "console.password", secret: true, "Console password. Prefer console.password_file.")
+    public static let consolePasswordFile = OptionalSetting<String>(
+        "console.password_file", path: .input, "File holding the console password.")
+    public static let pageTimeoutSeconds = OptionalSetting<Int>(
+        "console.page_timeout_seconds", range: 1...600,
+        "Overrides the map's timeouts.screen_ms (bound on recognising each screen) when set.")
+    public static let confirmationTimeoutSeconds = OptionalSetting<Int>(
+        "console.confirmation_timeout_seconds", range: 1...600,
+        "Overrides the map's timeouts.confirmation_ms (bound on the confirmation after the click) when set.")
+    public static let grantVerifyWindowSeconds = Setting<Int>(
+        "console.grant_verify_window_seconds", default: 15, range: 1...600,
+        "Window for the grant to show in IAM admin-state (else GRANT_UNVERIFIED).")
+    // webdriver
+    public static let webDriverURL = OptionalSetting<String>(
+        "webdriver.url", "A running WebDriver endpoint; empty: the worker starts chromedriver itself.")
+    public static let webDriverIsolation = Setting<String>(
+        "webdriver.isolation", default: "auto", choices: ["auto", "required", "off"],
+        "Keep other local users off the managed chromedriver's port: auto (an nftables owner rule when root and nft are there, else a warning), required (refuse to start without it), off (the deployment isolates the worker).")
+    public static let chromeDriverPath = Setting<String>(
+        "webdriver.chromedriver_path", default: "/usr/bin/chromedriver", path: .input, "chromedriver binary.")
+    public static let chromiumPath = Setting<String>(
+        "webdriver.chromium_path", default: "/usr/bin/chromium", path: .input, "Chromium binary.")
+    // evidence
+    public static let evidenceDir = Setting<String>(
+        "evidence.dir", default: "run/evidence", path: .output, "Where sealed evidence bundles are written.")
+    public static let evidenceKeyFile = OptionalSetting<String>(
+        "evidence.key_file", path: .input,
+        "Ed25519 seed sealing evidence manifests; default: generated beside the evidence dir.")
+    public static let evidencePublicKeyFile = OptionalSetting<String>(
+        "evidence.public_key_file", path: .input,
+        "The trusted evidence public key (base64, or trusted-keys JSON with key ids for rotation) that report verifies bundles with; keep it apart from evidence.dir. Without it, the public half of evidence.key_file; report refuses to run with neither.")
+    // security
+    public static let allowPlainHTTP = Setting<Bool>(
+        "security.allow_plain_http", default: false,
+        "Accept http:// console and source URLs off loopback (a lab only: the console password and the source token then cross the network in the clear).")
+    // ops
+    public static let opsHost = Setting<String>(
+        "ops.host", default: "127.0.0.1", "Ops HTTP server address (/livez, /readyz, /metrics).")
+    public static let opsPort = Setting<Int>(
+        "ops.port", default: 9090, range: 0...65_535, "Ops HTTP server port; 0 disables it.")
+    // status
+    public static let statusToken = OptionalSetting<String>(
+        "status.token", secret: true, "Bearer token of the status API. Prefer status.token_file.")
+    public static let statusTokenFile = OptionalSetting<String>(
+        "status.token_file", path: .input,
+        "File holding the bearer token of the restoration status API on the ops server (/v1/...); unset: the API is off.")
+    public static let statusPublicURL = OptionalSetting<String>(
+        "status.public_url",
+        "How other hosts reach this worker's status API (e.g. https://worker-1.example:9443): evidence-ready events then name <url>/v1/evidence/<bundle_id> as the location, not a local path.")
+    // tracing
+    public static let otlpEndpoint = OptionalSetting<String>(
+        "tracing.otlp_endpoint",
+        "OTLP/HTTP (JSON) traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset: no spans are exported.")
+    public static let tracingServiceName = Setting<String>(
+        "tracing.service_name", default: "breakglass-worker", "service.name of the exported spans.")
+    // log
+    public static let logLevel = Setting<String>(
+        "log.level", default: "info", choices: ["trace", "debug", "info", "notice", "warning", "error", "critical"],
+        "trace, debug, info, notice, warning, error, critical.")
+    public static let logFormat = Setting<String>(
+        "log.format", default: "json", choices: ["json", "text"], "json (JSON lines) or text.")
 }
 
+/// The registry: every key of ``Config`` in documentation order.
 public enum ConfigurationKeys {
     public static let all: [ConfigurationKey] = [
-        // worker
-        .init("worker.id", .string, default: nil, "Worker id used as the ledger claim owner; default: hostname-pid."),
-        .init("worker.service_identity", .string, default: "svc-breakglass",
-              "The worker's own service identity; an approval by it is a segregation-of-duties violation."),
-        .init("worker.event_source", .string, default: "urn:breakglass:worker",
-              "CloudEvents `source` of every event this worker publishes."),
-        .init("worker.in_flight", .int, default: "2", "Requests processed at once, each with its own browser session."),
-        .init("worker.trusted_keys_file", .string, default: "config/trusted-keys.json",
-              "Trusted Ed25519 public keys by key id (contract §3)."),
-        .init("worker.drain_seconds", .int, default: "30",
-              "On SIGTERM: how long in-flight requests may finish before they are halted safely."),
-        // ledger
-        .init("ledger.path", .string, default: "run/ledger.sqlite", "SQLite ledger file, shared by the workers of a host."),
-        .init("ledger.lease_seconds", .int, default: "120", "Claim lease; an expired claim may be taken over (epoch + 1)."),
-        .init("ledger.busy_timeout_ms", .int, default: "5000", "SQLite busy timeout."),
-        .init("ledger.max_resumes", .int, default: "3", "How often a person may resume one key (takeover resume)."),
-        // amqp
-        .init("amqp.url", .string, default: "amqp://guest:guest@127.0.0.1:5672/", secret: true,
-              "Broker URL (amqp:// or amqps://). Its password is a secret: prefer amqp.password_file."),
-        .init("amqp.password_file", .string, default: nil, "File holding the broker password (overrides the URL's)."),
-        .init("amqp.heartbeat_seconds", .int, default: "30", "AMQP heartbeat; never 0."),
-        .init("amqp.connect_timeout_seconds", .int, default: "10", "TCP + AMQP handshake timeout."),
-        .init("amqp.rpc_timeout_seconds", .int, default: "10", "Timeout of every AMQP RPC and socket write."),
-        .init("amqp.tls.ca_file", .string, default: nil, "CA bundle for amqps:// (required: rabbitmq-c 0.11 has no default CA)."),
-        .init("amqp.tls.cert_file", .string, default: nil, "Client certificate (PEM) for amqps://, optional."),
-        .init("amqp.tls.key_file", .string, default: nil, "Client key (PEM) for amqps://, optional."),
-        .init("amqp.request_exchange", .string, default: "breakglass.requests", "Request exchange (direct)."),
-        .init("amqp.request_queue", .string, default: "breakglass.restorations", "Request queue (quorum)."),
-        .init("amqp.request_routing_key", .string, default: "restoration.approved", "Request binding key."),
-        .init("amqp.dead_letter_exchange", .string, default: "breakglass.dead", "Dead-letter exchange (fanout)."),
-        .init("amqp.dead_letter_queue", .string, default: "breakglass.dead", "Dead-letter queue."),
-        .init("amqp.event_exchange", .string, default: "breakglass.events", "Event exchange (topic)."),
-        .init("amqp.delivery_limit", .int, default: "10", "Quorum queue x-delivery-limit."),
-        // sources
-        .init("sources.base_url", .string, default: "http://127.0.0.1:8080", "Base URL of the live-source API (contract §4)."),
-        .init("sources.token", .string, default: nil, secret: true, "Bearer token for the live sources. Prefer sources.token_file."),
-        .init("sources.token_file", .string, default: nil, "File holding the live-source bearer token."),
-        .init("sources.timeout_ms", .int, default: "2000", "Per-call timeout."),
-        .init("sources.retry_window_seconds", .int, default: "10",
-              "How long unavailability is retried (with backoff) before SOURCE_UNAVAILABLE."),
-        .init("sources.ca_file", .string, default: nil, "CA bundle for https sources."),
-        // gate
-        .init("gate.max_approval_age_minutes", .int, default: "240", "Older approvals are APPROVAL_STALE, though not expired."),
-        .init("gate.identity_max_age_minutes", .int, default: "1440", "Identity assurance older than this is IDENTITY_UNVERIFIED."),
-        .init("gate.clock_skew_seconds", .int, default: "30", "Tolerance for clock differences with the sources."),
-        .init("gate.deadline_seconds", .int, default: "20",
-              "Upper bound of the whole gate and of the pre-submit recheck: a source still unanswered then is SOURCE_UNAVAILABLE."),
-        .init("gate.required_roles", .stringList, default: nil,
-              "Override of the IAM policy's required_approval_roles (default: use the live policy)."),
-        // recovery
-        .init("recovery.grace_seconds", .int, default: "300",
-              "How long after its lease lapsed an in-flight key with no delivery coming back becomes a takeover record (at least the lease + the confirmation bound): long enough for a redelivery behind a backlog."),
-        // console
-        .init("console.url", .string, default: "http://127.0.0.1:8080", "Base URL of the emergency admin console (the map's paths are relative to it)."),
-        .init("console.map_file", .string, default: "config/consoles/reference.yaml", "Console map (screens, fields, assertions)."),
-        .init("console.username", .string, default: "svc-breakglass", "Console service account."),
-        .init("console.password", .string, default: nil, secret: true, "Console password. Prefer console.password_file."),
-        .init("console.password_file", .string, default: nil, "File holding the console password."),
-        .init("console.page_timeout_seconds", .int, default: nil,
-              "Overrides the map's timeouts.screen_ms (bound on recognising each screen) when set."),
-        .init("console.confirmation_timeout_seconds", .int, default: nil,
-              "Overrides the map's timeouts.confirmation_ms (bound on the confirmation after the click) when set."),
-        .init("console.grant_verify_window_seconds", .int, default: "15",
-              "Window for the grant to show in IAM admin-state (else GRANT_UNVERIFIED)."),
-        // webdriver
-        .init("webdriver.url", .string, default: nil, "A running WebDriver endpoint; empty: the worker starts chromedriver itself."),
-        .init("webdriver.isolation", .string, default: "auto",
-              "Keep other local users off the managed chromedriver's port: auto (an nftables owner rule when root and nft are there, else a warning), required (refuse to start without it), off (the deployment isolates the worker)."),
-        .init("webdriver.chromedriver_path", .string, default: "/usr/bin/chromedriver", "chromedriver binary."),
-        .init("webdriver.chromium_path", .string, default: "/usr/bin/chromium", "Chromium binary."),
-        // evidence
-        .init("evidence.dir", .string, default: "run/evidence", "Where sealed evidence bundles are written."),
-        .init("evidence.key_file", .string, default: nil,
-              "Ed25519 seed sealing evidence manifests; default: generated beside the evidence dir."),
-        .init("evidence.public_key_file", .string, default: nil,
-              "The trusted evidence public key (base64, or trusted-keys JSON with key ids for rotation) that report verifies bundles with; keep it apart from evidence.dir. Without it, the public half of evidence.key_file; report refuses to run with neither."),
-        // ops
-        // security
-        .init("security.allow_plain_http", .bool, default: "false",
-              "Accept http:// console and source URLs off loopback (a lab only: the console password and the source token then cross the network in the clear)."),
-        .init("ops.host", .string, default: "127.0.0.1", "Ops HTTP server address (/livez, /readyz, /metrics)."),
-        .init("ops.port", .int, default: "9090", "Ops HTTP server port; 0 disables it."),
-        // status
-        .init("status.token", .string, default: nil, secret: true, "Bearer token of the status API. Prefer status.token_file."),
-        .init("status.token_file", .string, default: nil,
-              "File holding the bearer token of the restoration status API on the ops server (/v1/...); unset: the API is off."),
-        .init("status.public_url", .string, default: nil,
-              "How other hosts reach this worker's status API (e.g. https://worker-1.example:9443): evidence-ready events then name <url>/v1/evidence/<bundle_id> as the location, not a local path."),
-        // tracing
-        .init("tracing.otlp_endpoint", .string, default: nil,
-              "OTLP/HTTP (JSON) traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset: no spans are exported."),
-        .init("tracing.service_name", .string, default: "breakglass-worker", "service.name of the exported spans."),
-        // log
-        .init("log.level", .string, default: "info", "trace, debug, info, notice, warning, error, critical."),
-        .init("log.format", .string, default: "json", "json (JSON lines) or text."),
+        Config.workerID.spec, Config.serviceIdentity.spec, Config.eventSource.spec, Config.inFlight.spec,
+        Config.trustedKeysFile.spec, Config.drainSeconds.spec,
+        Config.ledgerPath.spec, Config.leaseSeconds.spec, Config.busyTimeoutMs.spec, Config.maxResumes.spec,
+        Config.amqpURL.spec, Config.amqpPasswordFile.spec, Config.heartbeatSeconds.spec, Config.connectTimeoutSeconds.spec,
+        Config.rpcTimeoutSeconds.spec, Config.amqpCAFile.spec, Config.amqpCertFile.spec, Config.amqpKeyFile.spec,
+        Config.requestExchange.spec, Config.requestQueue.spec, Config.requestRoutingKey.spec,
+        Config.deadLetterExchange.spec, Config.deadLetterQueue.spec, Config.eventExchange.spec, Config.deliveryLimit.spec,
+        Config.sourcesBaseURL.spec, Config.sourcesToken.spec, Config.sourcesTokenFile.spec, Config.sourcesTimeoutMs.spec,
+        Config.sourcesRetryWindowSeconds.spec, Config.sourcesCAFile.spec,
+        Config.maxApprovalAgeMinutes.spec, Config.identityMaxAgeMinutes.spec, Config.clockSkewSeconds.spec,
+        Config.gateDeadlineSeconds.spec, Config.requiredRoles.spec,
+        Config.recoveryGraceSeconds.spec,
+        Config.consoleURL.spec, Config.consoleMapFile.spec, Config.consoleUsername.spec, Config.consolePassword.spec,
+        Config.consolePasswordFile.spec, Config.pageTimeoutSeconds.spec, Config.confirmationTimeoutSeconds.spec,
+        Config.grantVerifyWindowSeconds.spec,
+        Config.webDriverURL.spec, Config.webDriverIsolation.spec, Config.chromeDriverPath.spec, Config.chromiumPath.spec,
+        Config.evidenceDir.spec, Config.evidenceKeyFile.spec, Config.evidencePublicKeyFile.spec,
+        Config.allowPlainHTTP.spec,
+        Config.opsHost.spec, Config.opsPort.spec,
+        Config.statusToken.spec, Config.statusTokenFile.spec, Config.statusPublicURL.spec,
+        Config.otlpEndpoint.spec, Config.tracingServiceName.spec,
+        Config.logLevel.spec, Config.logFormat.spec,
     ]
 
     public static func spec(_ name: String) -> ConfigurationKey? {
-        all.first { $0.name == name }
+        index[name]
     }
+
+    private static let index: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    /// `BREAKGLASS_*` variables that are not configuration keys: test and lab harness settings, crash drills. Any
+    /// other `BREAKGLASS_*` variable is an error (a misspelt key must not silently fall back to its default).
+    static let reservedEnvironmentPrefixes = [
+        "BREAKGLASS_TEST_", "BREAKGLASS_DEMO_", "BREAKGLASS_BENCH_", "BREAKGLASS_CHAOS_", "BREAKGLASS_SIM_",
+        "BREAKGLASS_FUZZ", "BREAKGLASS_BUILD_", "BREAKGLASS_APT_", "BREAKGLASS_BIN", "BREAKGLASS_CRASH_",
+        "BREAKGLASS_FREEZE_", "BREAKGLASS_WRITE_",
+    ]
 }

@@ -2,30 +2,31 @@ public import BreakGlassAMQP
 public import BreakGlassCore
 public import BreakGlassConsole
 public import BreakGlassLedger
-public import BreakGlassSources
+public import BreakGlassLiveSources
 import Foundation
 public import Logging
+public import BreakGlassEvidence
 
 /// Maps the loaded configuration into each module's own `Configuration` (loading stays separate from using).
 extension ConfigurationValues {
     /// `worker.id`, or `<hostname>-<pid>`.
     public var workerID: String {
-        string("worker.id") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        self[Config.workerID] ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
     }
 
     public func amqpConfiguration() throws -> AMQPConnection.Configuration {
-        var url = try AMQPURL(parsing: string("amqp.url") ?? "amqp://guest:guest@127.0.0.1:5672/")
-        if let password = try secret("amqp.password", fileKey: "amqp.password_file") {
+        var url = try AMQPURL(parsing: self[Config.amqpURL])
+        if let password = try secret(file: Config.amqpPasswordFile) {
             url.password = password.revealed
         }
         var configuration = AMQPConnection.Configuration(url: url)
-        configuration.heartbeat = .seconds(int("amqp.heartbeat_seconds") ?? 30)
-        configuration.connectTimeout = .seconds(int("amqp.connect_timeout_seconds") ?? 10)
+        configuration.heartbeat = .seconds(self[Config.heartbeatSeconds])
+        configuration.connectTimeout = .seconds(self[Config.connectTimeoutSeconds])
         configuration.handshakeTimeout = configuration.connectTimeout
-        configuration.rpcTimeout = .seconds(int("amqp.rpc_timeout_seconds") ?? 10)
+        configuration.rpcTimeout = .seconds(self[Config.rpcTimeoutSeconds])
         configuration.tls = .init(
-            caFile: string("amqp.tls.ca_file"), certificateFile: string("amqp.tls.cert_file"),
-            keyFile: string("amqp.tls.key_file"))
+            caFile: self[Config.amqpCAFile], certificateFile: self[Config.amqpCertFile],
+            keyFile: self[Config.amqpKeyFile])
         configuration.connectionName = "breakglass \(workerID)"
         configuration.topology = AMQPTopology(configuration: topologyConfiguration()).declarations
         return configuration
@@ -33,52 +34,52 @@ extension ConfigurationValues {
 
     public func topologyConfiguration() -> AMQPTopology.Configuration {
         var topology = AMQPTopology.Configuration()
-        topology.requestExchange = string("amqp.request_exchange") ?? topology.requestExchange
-        topology.requestQueue = string("amqp.request_queue") ?? topology.requestQueue
-        topology.requestRoutingKey = string("amqp.request_routing_key") ?? topology.requestRoutingKey
-        topology.deadLetterExchange = string("amqp.dead_letter_exchange") ?? topology.deadLetterExchange
-        topology.deadLetterQueue = string("amqp.dead_letter_queue") ?? topology.deadLetterQueue
-        topology.eventExchange = string("amqp.event_exchange") ?? topology.eventExchange
-        topology.deliveryLimit = Int64(int("amqp.delivery_limit") ?? 10)
+        topology.requestExchange = self[Config.requestExchange]
+        topology.requestQueue = self[Config.requestQueue]
+        topology.requestRoutingKey = self[Config.requestRoutingKey]
+        topology.deadLetterExchange = self[Config.deadLetterExchange]
+        topology.deadLetterQueue = self[Config.deadLetterQueue]
+        topology.eventExchange = self[Config.eventExchange]
+        topology.deliveryLimit = Int64(self[Config.deliveryLimit])
         return topology
     }
 
     public func ledgerConfiguration() -> Ledger.Configuration {
-        var configuration = Ledger.Configuration(path: string("ledger.path") ?? "run/ledger.sqlite")
-        configuration.leaseDuration = .seconds(int("ledger.lease_seconds") ?? 120)
-        configuration.busyTimeout = .milliseconds(int("ledger.busy_timeout_ms") ?? 5000)
-        configuration.maximumResumes = int("ledger.max_resumes") ?? 3
+        var configuration = Ledger.Configuration(path: self[Config.ledgerPath])
+        configuration.leaseDuration = .seconds(self[Config.leaseSeconds])
+        configuration.busyTimeout = .milliseconds(self[Config.busyTimeoutMs])
+        configuration.maximumResumes = self[Config.maxResumes]
         return configuration
     }
 
     public func sourcesConfiguration() throws -> LiveSourcesClient.Configuration {
-        let token = try secret("sources.token", fileKey: "sources.token_file") ?? Secret("")
+        let token = try secret(Config.sourcesToken, file: Config.sourcesTokenFile) ?? Secret("")
         return LiveSourcesClient.Configuration(
-            baseURL: string("sources.base_url") ?? "http://127.0.0.1:8080",
+            baseURL: self[Config.sourcesBaseURL],
             token: token,
-            requestTimeout: .milliseconds(int("sources.timeout_ms") ?? 2000),
-            retryWindow: .seconds(int("sources.retry_window_seconds") ?? 10),
-            caFile: string("sources.ca_file"))
+            requestTimeout: .milliseconds(self[Config.sourcesTimeoutMs]),
+            retryWindow: .seconds(self[Config.sourcesRetryWindowSeconds]),
+            caFile: self[Config.sourcesCAFile])
     }
 
     public func gatePolicy() -> GatePolicy {
         GatePolicy(
-            maxApprovalAge: TimeInterval((int("gate.max_approval_age_minutes") ?? 240) * 60),
-            identityAssuranceMaxAge: TimeInterval((int("gate.identity_max_age_minutes") ?? 1440) * 60),
-            clockSkewTolerance: TimeInterval(int("gate.clock_skew_seconds") ?? 30),
-            requiredRolesOverride: stringList("gate.required_roles"),
-            workerServiceIdentity: string("worker.service_identity") ?? "svc-breakglass")
+            maxApprovalAge: TimeInterval((self[Config.maxApprovalAgeMinutes]) * 60),
+            identityAssuranceMaxAge: TimeInterval((self[Config.identityMaxAgeMinutes]) * 60),
+            clockSkewTolerance: TimeInterval(self[Config.clockSkewSeconds]),
+            requiredRolesOverride: self[Config.requiredRoles],
+            workerServiceIdentity: self[Config.serviceIdentity])
     }
 
     public func trustedKeys() throws -> TrustedKeys {
-        try TrustedKeys(contentsOf: URL(fileURLWithPath: string("worker.trusted_keys_file") ?? "config/trusted-keys.json"))
+        try TrustedKeys(contentsOf: URL(fileURLWithPath: self[Config.trustedKeysFile]))
     }
 
-    public var inFlight: Int { int("worker.in_flight") ?? 2 }
+    public var inFlight: Int { self[Config.inFlight] }
 
     /// `webdriver.isolation` (validated at load).
     public var webDriverIsolation: DriverPortGuard.Mode {
-        string("webdriver.isolation").flatMap(DriverPortGuard.Mode.init(rawValue:)) ?? .auto
+        DriverPortGuard.Mode(rawValue: self[Config.webDriverIsolation]) ?? .auto
     }
 
     /// chromedriver for a process that owns claims as `ownerID` on the ledger at `ledgerPath`, the same for `run` and
@@ -89,8 +90,8 @@ extension ConfigurationValues {
         let ledgerDirectory = URL(fileURLWithPath: ledgerPath).deletingLastPathComponent()
         let safeID = String(ownerID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
         return ChromeDriverSupervisor.Configuration(
-            mode: string("webdriver.url").map { .external(url: $0) }
-                ?? .managed(binary: string("webdriver.chromedriver_path") ?? "/usr/bin/chromedriver", port: FreePort.pick()),
+            mode: self[Config.webDriverURL].map { .external(url: $0) }
+                ?? .managed(binary: self[Config.chromeDriverPath], port: FreePort.pick()),
             pidFile: ledgerDirectory.appendingPathComponent("chromedriver.\(safeID).pid").path,
             isolation: webDriverIsolation)
     }
@@ -99,9 +100,9 @@ extension ConfigurationValues {
     /// `console.confirmation_timeout_seconds` applied over its timeouts when set: the same for `run`, every
     /// `takeover` command and `console record`.
     public func consoleMap(file: String? = nil) throws -> ConsoleMap {
-        var map = try ConsoleMap.load(file: URL(fileURLWithPath: file ?? string("console.map_file") ?? "config/consoles/reference.yaml"))
-        if let seconds = int("console.page_timeout_seconds") { map.timeouts.screenMs = seconds * 1000 }
-        if let seconds = int("console.confirmation_timeout_seconds") { map.timeouts.confirmationMs = seconds * 1000 }
+        var map = try ConsoleMap.load(file: URL(fileURLWithPath: file ?? self[Config.consoleMapFile]))
+        if let seconds = self[Config.pageTimeoutSeconds] { map.timeouts.screenMs = seconds * 1000 }
+        if let seconds = self[Config.confirmationTimeoutSeconds] { map.timeouts.confirmationMs = seconds * 1000 }
         return map
     }
 
@@ -112,32 +113,59 @@ extension ConfigurationValues {
         map: ConsoleMap, workerID: String, webDriverURL: String, maximumSessions: Int, evidence: EvidenceStore,
         extraSecrets: [Secret], logger: Logger
     ) throws -> (driver: ConsoleDriver, pool: BrowserPool) {
-        let password = try secret("console.password", fileKey: "console.password_file") ?? Secret("")
+        let password = try secret(Config.consolePassword, file: Config.consolePasswordFile) ?? Secret("")
         let pool = BrowserPool(
-            client: WebDriverClient(configuration: .init(url: webDriverURL, chromiumBinary: string("webdriver.chromium_path"))),
+            client: WebDriverClient(configuration: .init(url: webDriverURL, chromiumBinary: self[Config.chromiumPath])),
             configuration: .init(maximumSessions: maximumSessions))
         let driver = ConsoleDriver(
             configuration: .init(
-                baseURL: string("console.url") ?? "http://127.0.0.1:8080", map: map,
-                username: string("console.username") ?? "svc-breakglass", password: password, workerID: workerID,
+                baseURL: self[Config.consoleURL], map: map,
+                username: self[Config.consoleUsername], password: password, workerID: workerID,
                 grantVerificationWindow: grantVerificationWindow, extraSecrets: extraSecrets),
             pool: pool, evidence: evidence, logger: logger)
         return (driver, pool)
     }
 
     /// `console.grant_verify_window_seconds`: how long IAM may take to show a confirmed grant.
-    public var grantVerificationWindow: Duration { .seconds(int("console.grant_verify_window_seconds") ?? 15) }
+    public var grantVerificationWindow: Duration { .seconds(self[Config.grantVerifyWindowSeconds]) }
 
     /// The pipeline's configuration, the same for `run` and every `takeover` command. The confirmation bound (how
     /// long after `submitting` a click can still land and be confirmed) is the map's confirmation timeout plus the
     /// IAM verification window plus 5 s: the lease written with `submitting` covers it.
     public func pipelineConfiguration(workerID: String, confirmationTimeoutMs: Int) -> RestorationPipeline.Configuration {
         var configuration = RestorationPipeline.Configuration(workerID: workerID, gatePolicy: gatePolicy())
-        configuration.eventSource = string("worker.event_source") ?? configuration.eventSource
-        configuration.deliveryLimit = int("amqp.delivery_limit") ?? 10
-        configuration.gateDeadline = .seconds(int("gate.deadline_seconds") ?? 20)
-        configuration.evidenceLocationBase = string("status.public_url")
+        configuration.eventSource = self[Config.eventSource]
+        configuration.deliveryLimit = self[Config.deliveryLimit]
+        configuration.gateDeadline = .seconds(self[Config.gateDeadlineSeconds])
+        configuration.evidenceLocationBase = self[Config.statusPublicURL]
         configuration.confirmationBound = .milliseconds(confirmationTimeoutMs) + grantVerificationWindow + .seconds(5)
         return configuration
+    }
+
+    /// The key sealing evidence manifests: `evidence.key_file`, or one per evidence directory, created once (0600)
+    /// beside it with its public half published (`evidence-key.pub`).
+    public func evidenceKey() throws -> EvidenceKey {
+        if let file = self[Config.evidenceKeyFile] {
+            return try EvidenceKey(keyID: "evidence", seedFile: URL(fileURLWithPath: file))
+        }
+        // No key configured: one per evidence directory, created once (0600) beside it, its public half published.
+        let dir = URL(fileURLWithPath: self[Config.evidenceDir])
+        let seedURL = dir.deletingLastPathComponent().appendingPathComponent("evidence-key.seed")
+        if !FileManager.default.fileExists(atPath: seedURL.path) {
+            // Several workers may start at once: the seed is written to a private temporary file and linked into
+            // place, which fails if another worker won; only the winner publishes the public half.
+            try FileManager.default.createDirectory(at: dir.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let (key, seed) = EvidenceKey.generate(keyID: "evidence")
+            let temporary = seedURL.path + ".\(ProcessInfo.processInfo.processIdentifier).tmp"
+            if FileManager.default.createFile(atPath: temporary, contents: Data((seed + "\n").utf8),
+                                              attributes: [.posixPermissions: 0o600]) {
+                if link(temporary, seedURL.path) == 0 {
+                    try Data((key.publicKeyBase64 + "\n").utf8).write(
+                        to: dir.deletingLastPathComponent().appendingPathComponent("evidence-key.pub"), options: .atomic)
+                }
+                unlink(temporary)
+            }
+        }
+        return try EvidenceKey(keyID: "evidence", seedFile: seedURL)
     }
 }

@@ -34,73 +34,56 @@ public struct ConfigurationValues: Sendable {
     }
 
     var storage: [String: Value] = [:]
-    /// Keys set by the file, the environment or `--set` (the others hold their default).
-    var explicitKeys: Set<String> = []
-
-    /// Whether `key` was set (file, environment, `--set`) rather than left at its default.
-    public func isSet(_ key: String) -> Bool { explicitKeys.contains(key) }
+    /// Keys set by the file, the environment or `--set` (the others hold their default), and where each came from.
+    var origins: [String: String] = [:]
 
     public init() {}
 
-    public func string(_ key: String) -> String? {
-        if case .string(let text)? = storage[key], !text.isEmpty { return text }
-        return nil
+    /// The key's value: what was set, else its default.
+    public subscript<V>(_ key: Setting<V>) -> V {
+        storage[key.name].flatMap(V.init) ?? key.defaultValue
     }
 
-    public func int(_ key: String) -> Int? {
-        if case .int(let value)? = storage[key] { return value }
-        return nil
+    /// The key's value, nil when unset (an empty string counts as unset).
+    public subscript<V>(_ key: OptionalSetting<V>) -> V? {
+        guard let value = storage[key.name].flatMap(V.init) else { return nil }
+        if let text = value as? String, text.isEmpty { return nil }
+        if let list = value as? [String], list.isEmpty { return nil }
+        return value
     }
 
-    public func bool(_ key: String) -> Bool? {
-        if case .bool(let value)? = storage[key] { return value }
-        return nil
+    /// Whether the key was set (file, environment, `--set`) rather than left at its default.
+    public func isSet<V>(_ key: Setting<V>) -> Bool { origins[key.name] != nil }
+    public func isSet<V>(_ key: OptionalSetting<V>) -> Bool { origins[key.name] != nil }
+
+    /// Where the key's value came from: the file's path, `environment BREAKGLASS_…`, `--set`, or `default`.
+    public func origin(of name: String) -> String { origins[name] ?? "default" }
+
+    /// A secret from `key` or, preferred, the file named by `fileKey` (trailing newline trimmed).
+    public func secret(_ key: OptionalSetting<String>, file fileKey: OptionalSetting<String>) throws(ConfigurationError) -> Secret? {
+        try secret(file: fileKey) ?? self[key].map(Secret.init)
     }
 
-    public func stringList(_ key: String) -> [String]? {
-        if case .stringList(let values)? = storage[key], !values.isEmpty { return values }
-        return nil
-    }
-
-    /// A secret from `<key>` or, preferred, the file named by `<key>_file` (trailing newline trimmed).
-    public func secret(_ key: String, fileKey: String) throws(ConfigurationError) -> Secret? {
-        if let path = string(fileKey) {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw .unreadableSecretFile(fileKey, path)
-            }
-            return Secret(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    /// A secret held only in the file named by `fileKey` (trailing newline trimmed), nil when the key is unset.
+    public func secret(file fileKey: OptionalSetting<String>) throws(ConfigurationError) -> Secret? {
+        guard let path = self[fileKey] else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw .unreadableSecretFile(fileKey.name, path)
         }
-        return string(key).map(Secret.init)
+        return Secret(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// Rules across keys (a single key's range and choices are checked by the loader).
     func validate() throws(ConfigurationError) {
-        if let heartbeat = int("amqp.heartbeat_seconds"), heartbeat < 1 {
-            throw .missingValue("amqp.heartbeat_seconds", "must be at least 1 (heartbeats are never disabled)")
-        }
-        if let inFlight = int("worker.in_flight"), !(1...64).contains(inFlight) {
-            throw .missingValue("worker.in_flight", "must be from 1 to 64")
-        }
-        for key in ["console.page_timeout_seconds", "console.confirmation_timeout_seconds"] {
-            if let seconds = int(key), !(1...600).contains(seconds) { throw .missingValue(key, "must be from 1 to 600") }
-        }
-        if let deadline = int("gate.deadline_seconds"), !(1...600).contains(deadline) {
-            throw .missingValue("gate.deadline_seconds", "must be from 1 to 600")
-        }
-        if let format = string("log.format"), !["json", "text"].contains(format) {
-            throw .missingValue("log.format", "must be json or text")
-        }
-        if let url = string("amqp.url"), !(url.hasPrefix("amqp://") || url.hasPrefix("amqps://")) {
-            throw .missingValue("amqp.url", "must start with amqp:// or amqps://")
-        }
-        if let isolation = string("webdriver.isolation"), DriverPortGuard.Mode(rawValue: isolation) == nil {
-            throw .missingValue("webdriver.isolation", "must be auto, required or off")
+        let url = self[Config.amqpURL]
+        if !(url.hasPrefix("amqp://") || url.hasPrefix("amqps://")) {
+            throw .missingValue(Config.amqpURL.name, "must start with amqp:// or amqps://")
         }
         // The console password and the source token cross these connections (issue 16.2).
-        if bool("security.allow_plain_http") != true {
-            for key in ["console.url", "sources.base_url"] {
-                if let url = string(key), Self.isPlainHTTPOffLoopback(url) {
-                    throw .missingValue(key, "http:// is accepted on loopback only; use https:// or set security.allow_plain_http (a lab)")
-                }
+        if !self[Config.allowPlainHTTP] {
+            for key in [Config.consoleURL, Config.sourcesBaseURL] where Self.isPlainHTTPOffLoopback(self[key]) {
+                throw .missingValue(
+                    key.name, "http:// is accepted on loopback only; use https:// or set security.allow_plain_http (a lab)")
             }
         }
     }
@@ -160,6 +143,8 @@ extension ConfigurationKeys {
             "# Every key can be overridden by an environment variable: BREAKGLASS_ + the key upper-cased,",
             "# dots as underscores (amqp.url -> BREAKGLASS_AMQP_URL), and on the command line with --set key=value.",
             "# Secrets (marked SECRET) are never printed, not even by `breakglass config show`; prefer their *_file keys.",
+            "# A relative path set in this file resolves against this file's folder; set elsewhere, against the working",
+            "# directory. Unknown keys, unknown BREAKGLASS_* variables and values out of range are errors.",
         ]
         var openSections: [String] = []
         for spec in all {
@@ -175,7 +160,12 @@ extension ConfigurationKeys {
             }
             let indent = String(repeating: "  ", count: sections.count)
             lines.append(indent + "# " + spec.help + (spec.isSecret ? " SECRET." : "") + " (env \(spec.environmentName))")
-            if let value = spec.defaultValue {
+            if let choices = spec.choices { lines.append(indent + "# One of: " + choices.joined(separator: ", ") + ".") }
+            if let value = spec.defaultValue, spec.path != nil {
+                // A relative path set in this file would resolve against the file's folder: the default (relative
+                // to the working directory) stays a comment.
+                lines.append(indent + "# \(parts.last!): \"\(value)\"  (default, relative to the working directory)")
+            } else if let value = spec.defaultValue {
                 let rendered = spec.kind == .string ? "\"\(value)\"" : value
                 lines.append(indent + "\(parts.last!): \(rendered)")
             } else {

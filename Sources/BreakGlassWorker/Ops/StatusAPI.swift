@@ -4,6 +4,7 @@ import BreakGlassLedger
 import Crypto
 import Foundation
 import Hummingbird
+import BreakGlassEvidence
 
 /// The restoration status API on the ops server (issue 20.2; `docs/status-api.openapi.yaml`): what happened to a
 /// case and tenant, the open hand-offs, and a sealed evidence bundle as an archive, for an escalation system, a bot

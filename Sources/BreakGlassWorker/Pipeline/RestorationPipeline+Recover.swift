@@ -3,6 +3,7 @@ import BreakGlassLedger
 import BreakGlassConsole
 import Foundation
 import Logging
+import BreakGlassEvidence
 
 extension RestorationPipeline {
     /// Takes over a key whose owner died mid-run and whose message will never be delivered again (typically a

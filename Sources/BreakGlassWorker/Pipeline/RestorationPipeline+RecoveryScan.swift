@@ -3,6 +3,7 @@ public import BreakGlassCore
 import BreakGlassLedger
 import Foundation
 import Logging
+import BreakGlassEvidence
 
 extension RestorationPipeline {
     /// What the recovery scan did with one abandoned key.

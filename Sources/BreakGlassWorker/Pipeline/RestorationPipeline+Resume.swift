@@ -3,6 +3,7 @@ public import BreakGlassCore
 import BreakGlassLedger
 import Foundation
 import Logging
+import BreakGlassEvidence
 
 /// The human side (issue 10): a person resumes a halted request, or revokes a granted one.
 extension RestorationPipeline {

@@ -1,10 +1,11 @@
-public import BreakGlassConsole
+import BreakGlassConsole
 public import BreakGlassCore
 public import BreakGlassLedger
 import Crypto
 public import Foundation
 public import Logging
 import Synchronization
+public import BreakGlassEvidence
 
 /// One delivery in, exactly one settlement out: verify → (decided key? ack) → claim → gate → console →
 /// decision with its events in the same ledger transaction → settle. The settlement is returned only once the

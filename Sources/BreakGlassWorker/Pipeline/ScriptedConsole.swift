@@ -2,6 +2,7 @@ public import BreakGlassConsole
 public import BreakGlassCore
 import Foundation
 import Synchronization
+public import BreakGlassEvidence
 
 /// The in-memory twin of `ConsoleDriver` (as `InMemoryLiveSources` is of `LiveSourcesClient`): plays a script per
 /// flow instead of driving Chromium, and calls the hooks in the documented order (recheck → console state →

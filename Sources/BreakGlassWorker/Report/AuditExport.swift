@@ -2,6 +2,7 @@ import BreakGlassConsole
 import BreakGlassCore
 import BreakGlassLedger
 public import Foundation
+import BreakGlassEvidence
 
 /// One row per restoration request key, for auditors (`breakglass report --per-request`): what was asked, who
 /// approved (masked), what the gate and the rechecks saw, how it ended, and the evidence that proves it, with whether

@@ -2,6 +2,7 @@ import BreakGlassConsole
 import BreakGlassCore
 public import BreakGlassLedger
 public import Foundation
+import BreakGlassEvidence
 
 /// Reads what `GovernanceReport.compute` needs: every ledger row, takeover and sighting, and every grant bundle
 /// of the evidence store, each verified (seal and artifact hashes; with the trusted key when one is given).
@@ -147,10 +148,10 @@ extension GovernanceReportSource {
     /// `evidence.public_key_file`, else the public half of `evidence.key_file`, else nil. Never a key found beside
     /// the evidence nor the one embedded in a seal: whoever can write the evidence could replace those.
     public static func evidencePublicKey(_ values: ConfigurationValues) throws -> Data? {
-        if let file = values.string("evidence.public_key_file") {
+        if let file = values[Config.evidencePublicKeyFile] {
             return try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: file))
         }
-        if let file = values.string("evidence.key_file") {
+        if let file = values[Config.evidenceKeyFile] {
             return try EvidenceKey(keyID: "evidence", seedFile: URL(fileURLWithPath: file)).publicKeyRaw
         }
         return nil

@@ -1,6 +1,7 @@
-public import BreakGlassConsole
+import BreakGlassConsole
 public import BreakGlassCore
 public import BreakGlassLedger
+public import BreakGlassEvidence
 
 /// How `RestorationPipeline.recover` ended: the abandoned claim it took over and what the run decided.
 public struct RecoveryOutcome: Sendable {

@@ -1,6 +1,7 @@
-public import BreakGlassConsole
+import BreakGlassConsole
 public import BreakGlassCore
 public import BreakGlassLedger
+public import BreakGlassEvidence
 
 /// How `RestorationPipeline.resume` ended: the takeover it resolved, the evidence of the person's decision, and
 /// the result of running the request again (granted, halted again, or left to a newer owner).

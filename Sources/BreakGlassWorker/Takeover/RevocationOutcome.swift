@@ -1,5 +1,6 @@
-public import BreakGlassConsole
+import BreakGlassConsole
 public import BreakGlassCore
+public import BreakGlassEvidence
 
 /// How `RestorationPipeline.revoke` ended. `result` is what the ledger recorded and the `revoked` event says.
 public struct RevocationOutcome: Sendable {

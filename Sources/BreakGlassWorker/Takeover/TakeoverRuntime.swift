@@ -2,9 +2,10 @@ import BreakGlassAMQP
 public import BreakGlassConsole
 import BreakGlassCore
 public import BreakGlassLedger
-import BreakGlassSources
+import BreakGlassLiveSources
 import Foundation
 public import Logging
+import BreakGlassEvidence
 
 /// The parts a person's takeover command (`takeover resume`, `takeover revoke`) needs, assembled from the SAME
 /// configuration as `breakglass run` (file, `BREAKGLASS_*` environment, `--set`), for one command in the CLI
@@ -31,31 +32,22 @@ public struct TakeoverRuntime: Sendable {
         return "takeover-\(workerID)-\(pid)-\(String(repeating: "0", count: 8 - nonce.count))\(nonce)"
     }
 
-    /// Runs `body` with the pipeline, then closes the browser session, chromedriver and the sources client.
+    /// Runs `body` with the pipeline (built by ``WorkerComponents``, as `run` builds it, with one browser session),
+    /// then closes the browser session, chromedriver and the sources client. A takeover never reads a message from
+    /// the broker: the request is the body the ledger stored when a worker verified it, so no trusted request keys
+    /// are needed here.
     public func withPipeline<T: Sendable>(_ body: (RestorationPipeline, Ledger) async throws -> T) async throws -> T {
-        let ledger = try Ledger(configuration: values.ledgerConfiguration(), logger: logger)
-        let sourcesConfiguration = try values.sourcesConfiguration()
-        let sources = try LiveSourcesClient(configuration: sourcesConfiguration, logger: logger)
+        let components = try await WorkerComponents.assemble(
+            values: values, ownerID: ownerID, maximumSessions: 1, verifier: MessageVerifier(trustedKeys: TrustedKeys()),
+            logger: logger)
         do {
-            let application = WorkerApplication(values: values, logger: logger)
-            let evidence = try EvidenceStore(root: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
-                                             key: try application.evidenceKey(), logger: logger)
-            let map = try values.consoleMap()
-            let result = try await withDriver(
-                map: map, ledgerPath: ledger.configuration.path, evidence: evidence, extraSecrets: [sourcesConfiguration.token]
-            ) { driver in
-                // A takeover never reads a message from the broker: the request is the body the ledger stored when a
-                // worker verified it, so no trusted request keys are needed here.
-                let configuration = values.pipelineConfiguration(workerID: ownerID, confirmationTimeoutMs: map.timeouts.confirmationMs)
-                let pipeline = RestorationPipeline(
-                    configuration: configuration, verifier: MessageVerifier(trustedKeys: TrustedKeys()), ledger: ledger,
-                    sources: sources, console: driver, evidence: evidence, masker: driver.masker, logger: logger)
-                return try await body(pipeline, ledger)
+            let result = try await running(components.supervisor, components.pool) {
+                try await body(components.pipeline, components.ledger)
             }
-            try? await sources.shutdown()
+            await components.shutdown()
             return result
         } catch {
-            try? await sources.shutdown()
+            await components.shutdown()
             throw error
         }
     }
@@ -65,13 +57,13 @@ public struct TakeoverRuntime: Sendable {
     /// (`breakglass console record`). Closes the browser session and chromedriver afterwards.
     public func withConsoleDriver<T: Sendable>(mapFile: String?, _ body: (ConsoleDriver) async throws -> T) async throws -> T {
         let map = try values.consoleMap(file: mapFile)
-        let sourceToken = try values.secret("sources.token", fileKey: "sources.token_file")
+        let sourceToken = try values.secret(Config.sourcesToken, file: Config.sourcesTokenFile)
         // The driver needs a store; nothing is sealed into it (a throwaway key in a private temporary folder).
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("breakglass-record-\(ownerID)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let evidence = try EvidenceStore(root: scratch, key: EvidenceKey.generate(keyID: "record").key, logger: logger)
         return try await withDriver(
-            map: map, ledgerPath: values.string("ledger.path") ?? "run/ledger.sqlite", evidence: evidence,
+            map: map, ledgerPath: values[Config.ledgerPath], evidence: evidence,
             extraSecrets: sourceToken.map { [$0] } ?? [], body)
     }
 
@@ -86,9 +78,16 @@ public struct TakeoverRuntime: Sendable {
         let (driver, pool) = try values.consoleDriver(
             map: map, workerID: ownerID, webDriverURL: supervisor.url, maximumSessions: 1, evidence: evidence,
             extraSecrets: extraSecrets, logger: logger)
+        return try await running(supervisor, pool) { try await body(driver) }
+    }
+
+    /// `body` with chromedriver started; the browser pool and chromedriver closed on every way out.
+    private func running<T: Sendable>(
+        _ supervisor: ChromeDriverSupervisor, _ pool: BrowserPool, _ body: () async throws -> T
+    ) async throws -> T {
         do {
             try await supervisor.start()
-            let result = try await body(driver)
+            let result = try await body()
             await pool.close()
             await supervisor.stop()
             return result

@@ -36,9 +36,9 @@ struct AMQPOptions: ParsableArguments {
         do {
             configuration = try values.amqpConfiguration()
             let legacy = ProcessInfo.processInfo.environment["AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
-            if let text = url ?? (values.isSet("amqp.url") ? nil : legacy) {
+            if let text = url ?? (values.isSet(Config.amqpURL) ? nil : legacy) {
                 var parsed = try AMQPURL(parsing: text)
-                if values.isSet("amqp.password_file") || values.isSet("amqp.password") {
+                if values.isSet(Config.amqpPasswordFile) {
                     parsed.password = configuration.url.password
                 }
                 configuration.url = parsed

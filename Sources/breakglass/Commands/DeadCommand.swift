@@ -6,6 +6,7 @@ import BreakGlassLedger
 import BreakGlassWorker
 import Foundation
 import Logging
+import BreakGlassEvidence
 
 /// `breakglass dead list|show|replay|purge`: the dead-letter queue for a person.
 ///
@@ -106,7 +107,7 @@ struct DeadCommand: AsyncParsableCommand {
 
     /// The ledger of the configuration, opened once per command when it exists (for the worker's own reasons).
     static func ledger(_ values: ConfigurationValues) -> Ledger? {
-        guard let path = values.string("ledger.path"), FileManager.default.fileExists(atPath: path) else { return nil }
+        guard case let path = values[Config.ledgerPath], FileManager.default.fileExists(atPath: path) else { return nil }
         return try? Ledger(configuration: .init(path: path))
     }
 
@@ -141,7 +142,7 @@ struct DeadCommand: AsyncParsableCommand {
 
     /// Appends one action record beside the ledger (owner-only), and returns its path.
     static func record(_ action: String, _ letter: Letter, by: String, reason: String, values: ConfigurationValues) throws -> String {
-        let ledgerPath = values.string("ledger.path") ?? "run/ledger.sqlite"
+        let ledgerPath = values[Config.ledgerPath]
         let path = URL(fileURLWithPath: ledgerPath).deletingLastPathComponent().appendingPathComponent("dead-letter-actions.jsonl").path
         let masker = Masker()
         let entry: [String: Any] = [

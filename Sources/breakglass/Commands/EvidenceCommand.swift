@@ -2,6 +2,7 @@ import ArgumentParser
 import BreakGlassConsole
 import BreakGlassCore
 import Foundation
+import BreakGlassEvidence
 
 /// `breakglass evidence verify|show BUNDLE`.
 struct EvidenceCommand: ParsableCommand {

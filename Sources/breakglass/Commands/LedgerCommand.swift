@@ -30,9 +30,9 @@ struct LedgerCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError(error.description)
             }
-            if values.isSet("ledger.path"), let path = values.string("ledger.path") { return path }
+            if values.isSet(Config.ledgerPath) { return values[Config.ledgerPath] }
             if let legacy = ProcessInfo.processInfo.environment["LEDGER_PATH"], !legacy.isEmpty { return legacy }
-            return values.string("ledger.path") ?? "run/ledger.sqlite"
+            return values[Config.ledgerPath]
         }
 
         /// Opens an existing ledger; reading commands never create one by accident.

@@ -4,6 +4,7 @@ import BreakGlassCore
 import BreakGlassLedger
 import BreakGlassWorker
 import Foundation
+import BreakGlassEvidence
 
 /// `breakglass report`: the governance figures from the ledger and the evidence store (docs/REPORT.md).
 struct ReportCommand: AsyncParsableCommand {
@@ -59,7 +60,7 @@ struct ReportCommand: AsyncParsableCommand {
                 + "(kept apart from evidence.dir); the key embedded in a seal proves nothing about who sealed a bundle")
         }
         let source = GovernanceReportSource(
-            ledger: ledger, evidenceRoot: URL(fileURLWithPath: values.string("evidence.dir") ?? "run/evidence"),
+            ledger: ledger, evidenceRoot: URL(fileURLWithPath: values[Config.evidenceDir]),
             trustedPublicKey: key)
         if perRequest {
             let export = try source.auditExport(since: sinceDate, now: now)

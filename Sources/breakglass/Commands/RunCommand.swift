@@ -2,7 +2,7 @@ import ArgumentParser
 import BreakGlassConsole
 import BreakGlassCore
 import BreakGlassLedger
-import BreakGlassSources
+import BreakGlassLiveSources
 import BreakGlassWorker
 import Foundation
 import Glibc
@@ -32,7 +32,7 @@ struct RunCommand: AsyncParsableCommand {
             // A person must act (or the supervisor restart it once the cause is gone): error level, with the cause.
             logger.error("worker cannot run: the ledger failed", metadata: [
                 "breakglass.error": "\(error.code.rawValue)", "breakglass.detail": "\(error.detail ?? "-")",
-                "breakglass.ledger.path": "\(values.string("ledger.path") ?? "-")",
+                "breakglass.ledger.path": "\(values[Config.ledgerPath])",
             ])
             throw Self.failure(error, values)
         } catch {
@@ -50,11 +50,11 @@ extension RunCommand {
         case let error as CommandFailure:
             return error
         case let error as LedgerError:
-            return CommandFailure(.failed, "the ledger \(values.string("ledger.path") ?? "-") (ledger.path) cannot be used: "
+            return CommandFailure(.failed, "the ledger \(values[Config.ledgerPath]) (ledger.path) cannot be used: "
                 + "\(error.code.rawValue): \(error.detail ?? "no detail")")
         case let error as ConsoleMapError:
             let issues = error.issues.prefix(5).map(\.description).joined(separator: "; ")
-            return CommandFailure(.configuration, "console map \(error.file ?? values.string("console.map_file") ?? "-") "
+            return CommandFailure(.configuration, "console map \(error.file ?? values[Config.consoleMapFile]) "
                 + "(console.map_file): \(error.description): \(issues)")
         case let error as ConfigurationError:
             return CommandFailure(.configuration, error.description)
@@ -63,8 +63,8 @@ extension RunCommand {
         default:
             let text = String(describing: error)
             if text.contains("Address already in use") {
-                return CommandFailure(.failed, "the ops server cannot listen on \(values.string("ops.host") ?? "127.0.0.1"):"
-                    + "\(values.int("ops.port") ?? 9090) (ops.host, ops.port): address already in use "
+                return CommandFailure(.failed, "the ops server cannot listen on \(values[Config.opsHost]):"
+                    + "\(values[Config.opsPort]) (ops.host, ops.port): address already in use "
                     + "(another worker on this host? each needs its own ops.port)")
             }
             return CommandFailure(.failed, text)
@@ -75,8 +75,8 @@ extension RunCommand {
 enum LoggingSetup {
     /// JSON lines (or plain text) on standard error, redacted, at the configured level. Once per process.
     static func bootstrap(_ values: ConfigurationValues) {
-        let level = Logger.Level(rawValue: values.string("log.level") ?? "info") ?? .info
-        if values.string("log.format") == "text" {
+        let level = Logger.Level(rawValue: values[Config.logLevel]) ?? .info
+        if values[Config.logFormat] == "text" {
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level

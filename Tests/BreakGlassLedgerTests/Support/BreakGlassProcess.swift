@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 
-/// The built `breakglass` binary, re-launched by the process tests (several real processes on one ledger).
+/// The built `breakglass-lab` binary (the lab: simulator, benchmarks, drills), re-launched by the process tests (several real processes on one ledger).
 ///
-/// Found beside the test bundle (`.build/<triple>/debug/breakglass`), or at `BREAKGLASS_BINARY`.
+/// Found beside the test bundle (`.build/<triple>/debug/breakglass-lab`), or at `BREAKGLASS_BINARY`.
 enum BreakGlassBinary {
     static var path: String? {
         if let explicit = ProcessInfo.processInfo.environment["BREAKGLASS_BINARY"], !explicit.isEmpty {
@@ -16,7 +16,7 @@ enum BreakGlassBinary {
         candidates.append(Bundle.main.bundleURL)
         candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
         for directory in candidates {
-            let binary = directory.appendingPathComponent("breakglass").path
+            let binary = directory.appendingPathComponent("breakglass-lab").path
             if FileManager.default.isExecutableFile(atPath: binary) { return binary }
         }
         return nil
@@ -24,7 +24,7 @@ enum BreakGlassBinary {
 }
 
 extension BreakGlassBinary {
-    /// Whether the built binary has the hidden `ledger-stress` drills (the lead registers `LedgerStressCommand`);
+    /// Whether the lab binary has the `ledger-stress` drills;
     /// records one clear issue when it does not.
     static func hasLedgerStress(sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
         guard let path else {
@@ -48,7 +48,7 @@ extension BreakGlassBinary {
         }
         guard help.contains("--start-file") else {
             Issue.record(
-                "\(path) has no `ledger-stress` subcommand: LedgerStressCommand must be registered in BreakGlassCommand",
+                "\(path) has no `ledger-stress` subcommand: LedgerStressCommand must be registered in BreakGlassLabCommand",
                 sourceLocation: sourceLocation)
             return false
         }

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+import BreakGlassEvidence
 
 /// A pipeline with nothing external: in-memory live sources that pass the gate, the scripted console, a ledger in a
 /// temp file, a real evidence store and a generated signing key. Tests break one thing at a time.
@@ -36,6 +37,8 @@ struct PipelineFixture {
         let dir = try directory ?? Self.scratchDirectory()
         self.directory = dir
         var ledgerConfiguration = Ledger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
+        // The pipeline tests' lease is 60 s whatever the product default (120 s): their clock steps are sized to it.
+        ledgerConfiguration.leaseDuration = .seconds(60)
         if let clock { ledgerConfiguration.clock = { clock.now } }
         adjustLedger(&ledgerConfiguration)
         ledger = try Ledger(configuration: ledgerConfiguration)

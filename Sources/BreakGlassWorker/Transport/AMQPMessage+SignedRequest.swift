@@ -1,3 +1,4 @@
+public import BreakGlassAMQP
 public import BreakGlassCore
 import Foundation
 

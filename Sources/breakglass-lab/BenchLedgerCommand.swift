@@ -9,7 +9,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-ledger",
         abstract: "Ledger benchmark (used by scripts/bench).",
-        shouldDisplay: false,
+
         subcommands: [Run.self, Worker.self],
         defaultSubcommand: Run.self
     )

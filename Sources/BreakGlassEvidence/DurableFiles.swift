@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -6,9 +6,9 @@ import Darwin
 #endif
 
 /// POSIX writes that reach the disk: every file and directory is fsynced before the bundle is renamed into place.
-enum DurableFiles {
+public enum DurableFiles {
     /// Creates `path` (which must not exist) with `data`, then fsyncs it.
-    static func write(_ data: Data, to path: String) throws(EvidenceError) {
+    public static func write(_ data: Data, to path: String) throws(EvidenceError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .writeFailed("open failed (errno \(errno))", path: path) }
         defer { close(fd) }
@@ -29,14 +29,14 @@ enum DurableFiles {
         guard fsync(fd) == 0 else { throw .writeFailed("fsync failed (errno \(errno))", path: path) }
     }
 
-    static func makeDirectory(_ path: String) throws(EvidenceError) {
+    public static func makeDirectory(_ path: String) throws(EvidenceError) {
         guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
             throw .writeFailed("mkdir failed (errno \(errno))", path: path)
         }
     }
 
     /// fsync of a directory, so a rename or a new entry in it is durable.
-    static func syncDirectory(_ path: String) throws(EvidenceError) {
+    public static func syncDirectory(_ path: String) throws(EvidenceError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .writeFailed("open directory failed (errno \(errno))", path: path) }
         defer { close(fd) }

@@ -1,4 +1,5 @@
 import BreakGlassAMQP
+import BreakGlassWorker
 import BreakGlassCore
 import Foundation
 import Testing

@@ -14,7 +14,8 @@ public struct EvidenceKey: Sendable, CustomStringConvertible, CustomDebugStringC
 
     /// Reads a seed file (base64 of 32 bytes; surrounding whitespace ignored).
     public init(keyID: String, seedFile url: URL) throws(EvidenceError) {
-        guard let text = Ed25519Seed.fileText(url) else { throw .keyUnreadable(url.path) }
+        guard let data = try? Data(contentsOf: url) else { throw .keyUnreadable(url.path) }
+        let text = String(decoding: data, as: UTF8.self)
         try self.init(keyID: keyID, seedBase64: text)
     }
 

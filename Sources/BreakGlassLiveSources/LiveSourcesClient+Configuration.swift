@@ -31,7 +31,7 @@ extension LiveSourcesClient {
             token: Secret,
             requestTimeout: Duration = .seconds(2),
             connectTimeout: Duration = .seconds(1),
-            retryWindow: Duration = .seconds(8),
+            retryWindow: Duration = .seconds(10),
             initialBackoff: Duration = .milliseconds(100),
             maximumBackoff: Duration = .seconds(2),
             maximumResponseBytes: Int = 1 << 20,

@@ -87,11 +87,10 @@ struct SimCommand: AsyncParsableCommand {
             var generator = SystemRandomNumberGenerator()
             for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &generator) }
             let token = bytes.map { String(format: "%02x", $0) }.joined()
-            do {
-                try SecretFile.write(Data((token + "\n").utf8), to: url)
-            } catch {
-                throw ValidationError("cannot create the \(what) token file \(file)")
-            }
+            // Owner-only from the start (never briefly readable by others).
+            guard FileManager.default.createFile(
+                atPath: url.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            else { throw ValidationError("cannot create the \(what) token file \(file)") }
             logger.info("generated a token file", metadata: ["breakglass.token_kind": "\(what)", "breakglass.token_file": "\(file)"])
             return token
         }

@@ -1,6 +1,6 @@
 import BreakGlassCore
 import BreakGlassSimulator
-import BreakGlassSources
+import BreakGlassLiveSources
 import Foundation
 import Testing
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BreakGlassCore
 import BreakGlassSimulator
-import BreakGlassSources
+import BreakGlassLiveSources
 import Foundation
 import Logging
 
@@ -12,7 +12,7 @@ struct BenchGateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-gate",
         abstract: "Gate benchmark against the live sources (used by scripts/bench).",
-        shouldDisplay: false
+
     )
 
     @Option(name: .long, help: "Seconds to measure (after the warm-up).") var seconds: Double = 10

@@ -12,7 +12,7 @@ struct LedgerStressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger-stress",
         abstract: "Ledger crash and concurrency drills (tests only).",
-        shouldDisplay: false,
+
         subcommands: [Claim.self, Hold.self, Relay.self]
     )
 
