@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Worker-level benchmarks of `scripts/bench`: real `breakglass run` processes against a private RabbitMQ node and
-the reference environment (`breakglass sim`), release binary given with --bin.
+the reference environment (`breakglass-lab sim`), release binaries given with --bin (and --lab: by default the
+breakglass-lab beside --bin).
 
 Areas (each writes bench/results/<area>.json):
   startup    process start -> /readyz 200 (fresh ledger each time; readiness includes broker, ledger, chromedriver)
@@ -15,7 +16,10 @@ Areas (each writes bench/results/<area>.json):
 Worker RSS (VmHWM and sampled VmRSS of the worker process only; chromedriver and browsers are other processes) is
 recorded in every area run under load and summarised in rss.json.
 
-usage: worker_bench.py --bin BIN --consume-c BIN [--quick] [--areas startup,gate,duplicate,console] [--out DIR]
+usage: worker_bench.py --bin BIN --consume-c BIN [--lab BIN] [--quick] [--areas startup,gate,duplicate,console] [--out DIR]
+
+Ports, the private broker node, the simulator, worker processes, waits, ledger reads and `breakglass enqueue` go
+through scripts/lib/harness.py (shared with the chaos suite).
 """
 import argparse
 import base64
@@ -26,8 +30,6 @@ import os
 import pathlib
 import secrets
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -39,37 +41,16 @@ import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+import harness  # noqa: E402
 import webdriver_flow  # noqa: E402
+from harness import free_port, http_status, wait_until  # noqa: E402
 
 ROLES = ["incident-command", "security", "customer-account-authority"]
 
 
 def say(*parts):
     print("[bench]", *parts, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_status(url, timeout=2.0):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return None
-
-
-def wait_until(predicate, timeout, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def percentile(values, p):
@@ -209,21 +190,20 @@ class RSSSampler:
 class Environment:
     """Private broker, keys, fixtures and the reference environment, all under one scratch folder."""
 
-    def __init__(self, binary, run_dir, counts):
+    def __init__(self, binary, run_dir, counts, lab=None):
         self.bin, self.dir, self.counts = binary, run_dir, counts
+        self.lab = lab or binary.parent / "breakglass-lab"  # the simulator
         self.procs = []
+        self.node = harness.RabbitNode(run_dir / "rabbit")
         self.amqp_port = free_port()
         self.amqp_url = f"amqp://guest:guest@127.0.0.1:{self.amqp_port}/"
         self.sim_port = free_port()
         self.sim_url = f"http://127.0.0.1:{self.sim_port}"
 
-    def run(self, *args, **kwargs):
-        return subprocess.run([str(a) for a in args], check=True, **kwargs)
-
     def start(self):
         say(f"private RabbitMQ on 127.0.0.1:{self.amqp_port}")
-        self.run(ROOT / "scripts/rabbitmq-node", "start", self.dir / "rabbit", self.amqp_port, stdout=subprocess.DEVNULL)
-        self.run(self.bin, "keygen", "--out", self.dir / "keys", "--key-id", "escalation-bench", stdout=subprocess.DEVNULL)
+        self.node.start(self.amqp_port, stdout=subprocess.DEVNULL)
+        harness.keygen(self.bin, self.dir / "keys", "escalation-bench")
         self.seed = self.dir / "keys/escalation-bench.seed"
         self.trusted = self.dir / "keys/trusted-keys.json"
         for name in ("sources.token", "control.token", "console.password"):
@@ -234,31 +214,20 @@ class Environment:
         self.world = World(self.counts, self.console_password)
         (self.dir / "fixtures.json").write_text(json.dumps(self.world.fixtures))
         say(f"reference environment on {self.sim_url} ({len(self.world.fixtures['cases'])} cases)")
-        self.sim = subprocess.Popen(
-            [str(self.bin), "sim", "--port", str(self.sim_port), "--fixtures", str(self.dir / "fixtures.json"),
-             "--token-file", str(self.dir / "sources.token"), "--control-token-file", str(self.dir / "control.token")],
-            stdout=open(self.dir / "sim.log", "w"), stderr=subprocess.STDOUT, cwd=ROOT)
-        self.procs.append(self.sim)
-        wait_until(lambda: http_status(self.sim_url + "/console/login") == 200, 60, what="the simulator")
-        self.run(self.bin, "topology", "declare", "--url", self.amqp_url, stdout=subprocess.DEVNULL)
+        self.sim = harness.Simulator(self.lab, self.sim_port, self.dir / "fixtures.json", self.dir / "sources.token",
+                                     self.dir / "control.token", self.dir / "sim.log", cwd=ROOT)
+        self.procs.append(self.sim.proc)
+        self.sim.wait_ready(60)
+        harness.declare_topology(self.bin, self.amqp_url)
 
     def stop(self):
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        subprocess.run([str(ROOT / "scripts/rabbitmq-node"), "stop", str(self.dir / "rabbit")],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        harness.stop_processes(self.procs, timeout=30)
+        self.node.stop(check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def enqueue(self, bodies, name):
         path = self.dir / f"{name}.jsonl"
         path.write_text("".join(json.dumps(b, separators=(",", ":")) + "\n" for b in bodies))
-        out = subprocess.run([str(self.bin), "enqueue", str(path), "--key", str(self.seed), "--url", self.amqp_url,
-                              "--window", "1000"], check=True, capture_output=True, text=True)
+        out = harness.enqueue(self.bin, [path], self.amqp_url, key=self.seed, window=1000, check=True)
         if f"enqueued {len(bodies)}, failed 0" not in out.stdout:
             raise RuntimeError(f"enqueue {name}: {out.stdout.strip()}")
 
@@ -270,49 +239,35 @@ class Worker:
     def __init__(self, env, name, in_flight, ledger, evidence):
         self.env, self.name = env, name
         self.ops_port = free_port()
-        environment = dict(os.environ)
-        environment.update({
+        environment = harness.worker_environment({
             "BREAKGLASS_WORKER_ID": f"bench-{name}",
             "BREAKGLASS_WORKER_IN_FLIGHT": str(in_flight),
-            "BREAKGLASS_AMQP_URL": env.amqp_url,
-            "BREAKGLASS_WORKER_TRUSTED_KEYS_FILE": str(env.trusted),
-            "BREAKGLASS_LEDGER_PATH": str(ledger),
-            "BREAKGLASS_EVIDENCE_DIR": str(evidence),
-            "BREAKGLASS_SOURCES_BASE_URL": env.sim_url,
-            "BREAKGLASS_SOURCES_TOKEN_FILE": str(env.dir / "sources.token"),
-            "BREAKGLASS_CONSOLE_URL": env.sim_url,
-            "BREAKGLASS_CONSOLE_PASSWORD_FILE": str(env.dir / "console.password"),
+            **harness.worker_settings(env.amqp_url, env.trusted, ledger, evidence, env.sim_url,
+                                      env.dir / "sources.token", env.sim_url, env.dir / "console.password"),
             "BREAKGLASS_OPS_PORT": str(self.ops_port),
         })
         self.log_path = env.dir / f"worker-{name}.log"
         self.started = time.monotonic()
-        self.proc = subprocess.Popen([str(env.bin), "run", "--config", "config/demo/worker.yaml"], env=environment,
-                                     stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT, cwd=ROOT)
+        self.proc = harness.start_worker(env.bin, "config/demo/worker.yaml", environment, open(self.log_path, "w"),
+                                         cwd=ROOT)
         env.procs.append(self.proc)
 
     def wait_ready(self, timeout=60):
         """Seconds from process start to the first /readyz 200 (polled every 5 ms)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if http_status(f"http://127.0.0.1:{self.ops_port}/readyz", timeout=1) == 200:
-                return time.monotonic() - self.started
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker {self.name} exited ({self.proc.returncode}); see {self.log_path}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"worker {self.name} not ready within {timeout} s; see {self.log_path}")
-            time.sleep(0.005)
+        try:
+            wait_until(lambda: harness.ready(self.ops_port, timeout=1), timeout, interval=0.005,
+                       what=f"worker {self.name}",
+                       abort=lambda: self.proc.poll() is not None
+                       and f"worker {self.name} exited ({self.proc.returncode}); see {self.log_path}")
+        except harness.WaitTimeout:
+            raise RuntimeError(f"worker {self.name} not ready within {timeout} s; see {self.log_path}") from None
+        return time.monotonic() - self.started
 
     def metrics(self):
         return metrics(self.ops_port)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        harness.stop_process(self.proc, timeout=60)
 
 
 class World:
@@ -372,13 +327,11 @@ def ledger_rows(path, state, prefix=None):
     """(request_id, created_at, decided_at, reasons) of rows in `state`; read-only, beside a live writer (WAL)."""
     if not os.path.exists(path):
         return []
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     try:
-        rows = db.execute("SELECT request_id, created_at, decided_at, reasons FROM restorations WHERE state = ?", (state,)).fetchall()
+        rows = harness.ledger_query(path, "SELECT request_id, created_at, decided_at, reasons FROM restorations "
+                                          "WHERE state = ?", (state,))
     except sqlite3.OperationalError:
         rows = []
-    finally:
-        db.close()
     return [row for row in rows if prefix is None or row[0].startswith(prefix)]
 
 
@@ -616,6 +569,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
     parser.add_argument("--consume-c", required=True)
+    parser.add_argument("--lab", help="the breakglass-lab binary (the simulator); default: beside --bin")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--areas", default="startup,gate,duplicate,console")
     parser.add_argument("--out", default=str(ROOT / "bench/results"))
@@ -634,7 +588,8 @@ def main():
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     run_dir = pathlib.Path(tempfile.mkdtemp(prefix="breakglass-bench."))
-    env = Environment(pathlib.Path(args.bin).resolve(), run_dir, counts)
+    env = Environment(pathlib.Path(args.bin).resolve(), run_dir, counts,
+                      lab=pathlib.Path(args.lab).resolve() if args.lab else None)
     stamp = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
              "quick": args.quick, "cpus": os.cpu_count()}
     results = {}

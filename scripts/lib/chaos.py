@@ -8,6 +8,11 @@ the style of Jepsen's total-queue checker, and a leak scan for planted canary se
 
 Run with /usr/bin/python3 (pika). Exit status: 0 when every check holds, 1 on any violation, 2 on a harness error.
 Nothing secret is printed: canaries are reported by kind and file, never by value.
+
+The processes, the broker node, the ledger reads and `breakglass enqueue` go through scripts/lib/harness.py (shared with
+bench/worker/worker_bench.py). The checker is two steps: collect() records what the judgement needs in RUN_DIR/facts/
+(and RUN_DIR/events.jsonl), then the invariants of scripts/lib/chaos_checks.py, one pure function each, judge those
+files; `chaos_checks.py RUN_DIR` judges a kept run folder again.
 """
 import base64
 import collections
@@ -27,8 +32,9 @@ import time
 import urllib.error
 import urllib.request
 
-CRASH_POINTS = ["after-claim", "after-gate", "before-click", "after-click", "after-confirmation",
-                "after-decision", "after-ack", "after-publish"]
+import chaos_checks
+import harness
+from chaos_checks import CRASH_POINTS
 # Keys fed while the ledger's disk is full (the disk fault): clean keys, none in the storm or the crash reserve.
 DISK_KEYS = 6
 # Screens before the final submit where the tenant is known (a tenant's fault modes apply once the flow names it),
@@ -200,18 +206,15 @@ class Env:
         # The ledger's folder: a small tmpfs of its own when the harness could mount one (the disk-full fault).
         self.ledger_dir = pathlib.Path(getattr(self, "ledger_dir", self.run))
         self.ledger = self.ledger_dir / "ledger.sqlite"
+        # The private broker node scripts/chaos started (scripts/rabbitmq-node, its folder).
+        self.node = harness.RabbitNode(self.rabbit_dir, self.node_script)
 
     def control(self, path, method="GET", body=None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.sim_port}/control/{path}", method=method,
-                                         data=None if body is None else json.dumps(body).encode())
-        request.add_header("Authorization", "Bearer " + (self.run / "control.token").read_text().strip())
-        if body is not None:
-            request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"{}")
+        return harness.sim_control(f"http://127.0.0.1:{self.sim_port}", self.run / "control.token", path, method, body)
 
-    def rabbit(self, *args, check=True):
-        return subprocess.run([self.node_script, *args], capture_output=True, text=True, check=check)
+    def rabbit(self, command, check=True):
+        """rabbitmq-node COMMAND on the run's node (restart, stop, start), output captured."""
+        return self.node.command(command, check=check, capture_output=True, text=True)
 
 
 class Supervisor:
@@ -250,9 +253,9 @@ class Supervisor:
 
     def relay_owner(self):
         try:
-            with sqlite3.connect(f"file:{self.env.ledger}?mode=ro", uri=True, timeout=5) as db:
-                row = db.execute("SELECT owner, expires_at FROM relay_lease WHERE id = 1").fetchone()
-                return row[0] if row else None
+            rows = harness.ledger_query(self.env.ledger, "SELECT owner, expires_at FROM relay_lease WHERE id = 1",
+                                        timeout=5)
+            return rows[0][0] if rows else None
         except sqlite3.Error:
             return None
 
@@ -280,12 +283,9 @@ class Supervisor:
         while not self.stopping.is_set():
             launch += 1
             point = self.next_arming(slot)
-            env = dict(os.environ)
-            env.update(self.env.worker_env)
-            env["BREAKGLASS_WORKER_ID"] = worker_id
-            env["BREAKGLASS_OPS_PORT"] = str(self.env.ops_ports[slot - 1])
-            env.pop("BREAKGLASS_CRASH_AT", None)
-            env.pop("BREAKGLASS_CRASH_SIGNAL", None)
+            env = harness.worker_environment({**self.env.worker_env, "BREAKGLASS_WORKER_ID": worker_id,
+                                              "BREAKGLASS_OPS_PORT": str(self.env.ops_ports[slot - 1])},
+                                             drop=("BREAKGLASS_CRASH_AT", "BREAKGLASS_CRASH_SIGNAL"))
             aborting = False
             if point:
                 env["BREAKGLASS_CRASH_AT"] = point
@@ -297,8 +297,8 @@ class Supervisor:
             logfile.write(f"\n=== launch {launch} crash_at={point or '-'}{' (SIGABRT)' if aborting else ''} ===\n".encode())
             logfile.flush()
             log_offset = logfile.tell()
-            process = subprocess.Popen([self.env.bin, "run", "--config", self.env.worker_config, *self.env.run_flags], env=env,
-                                       stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+            process = harness.start_worker(self.env.bin, self.env.worker_config, env, logfile, flags=self.env.run_flags,
+                                           new_session=True)
             with self.lock:
                 self.processes[slot] = process
                 self.launches += 1
@@ -315,19 +315,10 @@ class Supervisor:
                     # The armed point was not reached in time (no traffic of that kind reached this worker):
                     # stop it gracefully and give the arming back to the schedule.
                     timed_out = True
-                    process.send_signal(signal.SIGTERM)
-                    try:
-                        process.wait(timeout=60)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
+                    harness.stop_process(process, timeout=60)
                     break
             if self.stopping.is_set() and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                harness.stop_process(process, timeout=60)
             rc = process.wait()
             logfile.close()
             # A worker killed with SIGKILL cannot stop its chromedriver and browsers: reap its process group.
@@ -428,19 +419,13 @@ def enqueue(env, items, out_dir, label):
             chunk = files[start:start + 500]
             if not chunk:
                 continue
-            args = [env.bin, "enqueue", *chunk, "--url", env.amqp_url]
-            if mode == "sign":
-                args += ["--key", env.seed]
-            elif mode == "forged":
-                args += ["--key", env.forger_seed]
-            else:
-                args += ["--unsigned"]
+            key = {"sign": env.seed, "forged": env.forger_seed}.get(mode)
             for attempt in range(60):
                 # A failed run may have published part of the chunk (or had a confirm lost in a broker restart):
                 # the retry publishes those again, so every attempt counts as a possible publish of each message.
                 for path in chunk:
                     PUBLISH_ATTEMPTS[case_of(pathlib.Path(path).read_text())] += 1
-                result = subprocess.run(args, capture_output=True, text=True)
+                result = harness.enqueue(env.bin, chunk, env.amqp_url, key=key, unsigned=key is None)
                 if result.returncode == 0:
                     break
                 time.sleep(1)  # the broker may be restarting: try again
@@ -459,32 +444,11 @@ def message_copies(request, copy, rng):
     return ("forged" if kind == "forged" else "sign"), json.dumps(body, separators=(",", ":"))
 
 
-def ledger_rows(env):
-    with sqlite3.connect(f"file:{env.ledger}?mode=ro", uri=True, timeout=10) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute("SELECT case_id, tenant_id, state, escalate, takeover_id, reasons, request_id, in_doubt, "
-                          "reconciled, resume_count FROM restorations").fetchall()
-        takeovers = db.execute("SELECT id, case_id, tenant_id, stage, escalate, record FROM takeovers").fetchall()
-        outbox = db.execute("SELECT event_id, case_id, tenant_id, routing_key, published_at FROM outbox").fetchall()
-        return rows, takeovers, outbox
-
-
 def row_epoch(env, key):
     case_id, tenant_id = key.split("/", 1)
-    with sqlite3.connect(f"file:{env.ledger}?mode=ro", uri=True, timeout=10) as db:
-        row = db.execute("SELECT epoch FROM restorations WHERE case_id = ? AND tenant_id = ?", (case_id, tenant_id)).fetchone()
-        return row[0] if row else -1
-
-
-def queue_depths(env):
-    result = env.rabbit("ctl", env.rabbit_dir, "list_queues", "name", "messages", "messages_unacknowledged",
-                        check=False)
-    depths = {}
-    for line in result.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[1].isdigit():
-            depths[parts[0]] = (int(parts[1]), int(parts[2]))
-    return depths
+    rows = harness.ledger_query(env.ledger, "SELECT epoch FROM restorations WHERE case_id = ? AND tenant_id = ?",
+                                (case_id, tenant_id))
+    return rows[0][0] if rows else -1
 
 
 def drain(env, queue):
@@ -566,18 +530,8 @@ def run(run_dir):
 
 
 def storm(env, plan, requests, rng, quick, supervisor, t0):
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        ready = 0
-        for port in env.ops_ports:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    ready += r.status == 200
-            except Exception:
-                pass
-        if ready >= 2:
-            break
-        time.sleep(0.5)
+    # At least 2 of the 4 workers ready (120 s at most; the storm starts either way).
+    harness.poll_until(lambda: sum(harness.ready(port, timeout=2) for port in env.ops_ports) >= 2, 120, interval=0.5)
 
     # The storm: every key 5 times (3 identical copies, 2 replays under new request ids), shuffled, in waves;
     # a reserve of keys feeds the crash schedule once the storm is through.
@@ -598,32 +552,29 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
 
     def broker_restart():
         log("broker restart")
-        env.rabbit("restart", env.rabbit_dir)
+        env.rabbit("restart")
         log("broker back after restart")
 
     def broker_outage():
         log(f"broker outage: {outage_seconds} s")
-        env.rabbit("stop", env.rabbit_dir)
+        env.rabbit("stop")
         time.sleep(outage_seconds)
-        env.rabbit("start", env.rabbit_dir)
+        env.rabbit("start")
         log("broker back after the outage")
 
     def freeze():
         # Freeze a worker that holds a claim (a submitting one if any), so the takeover path is really exercised.
-        target = None
-        until = time.time() + 30
-        while target is None and time.time() < until:
+        def claim_holder():
             try:
-                with sqlite3.connect(f"file:{env.ledger}?mode=ro", uri=True, timeout=5) as db:
-                    rows = db.execute("SELECT case_id, tenant_id, owner, epoch, state FROM restorations "
-                                      "WHERE state IN ('claimed', 'gate-passed', 'submitting') AND owner LIKE 'chaos-%' "
-                                      "ORDER BY state = 'submitting' DESC LIMIT 1").fetchall()
-                if rows:
-                    target = rows[0]
+                rows = harness.ledger_query(
+                    env.ledger, "SELECT case_id, tenant_id, owner, epoch, state FROM restorations "
+                                "WHERE state IN ('claimed', 'gate-passed', 'submitting') AND owner LIKE 'chaos-%' "
+                                "ORDER BY state = 'submitting' DESC LIMIT 1", timeout=5)
             except sqlite3.Error:
-                pass
-            if target is None:
-                time.sleep(0.5)
+                return None
+            return rows[0] if rows else None
+
+        target = harness.poll_until(claim_holder, 30, interval=0.5) or None
         if target is None:
             frozen_claim["missing"] = True
             log("no worker held a claim to freeze")
@@ -708,12 +659,10 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
     def taken_over(timeout):
         # The frozen claim has a newer epoch (another owner took it): only then may the broker go down, so the
         # redelivery that makes the takeover happen is never masked by the outage.
-        until = time.time() + timeout
-        while frozen_claim.get("key") and time.time() < until:
-            if row_epoch(env, frozen_claim["key"]) > frozen_claim["epoch"]:
-                return True
-            time.sleep(0.5)
-        return False
+        if not frozen_claim.get("key"):
+            return False
+        return harness.poll_until(lambda: row_epoch(env, frozen_claim["key"]) > frozen_claim["epoch"], timeout,
+                                  interval=0.5)
 
     def faults():
         # One after the other, never overlapping (faults that mask each other made a clean run fail once):
@@ -760,13 +709,14 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
             pending = len(supervisor.pending) + len(supervisor.armed)
             fired = sum(supervisor.fired.values())
         try:
-            rows, _takeovers, outbox = ledger_rows(env)
+            ledger = harness.read_ledger(env.ledger)
+            rows, outbox = ledger["restorations"], ledger["outbox"]
         except sqlite3.Error:
             time.sleep(1)
             continue
         unfinished = [r for r in rows if r["state"] not in ("granted", "halted", "rejected", "resolved")]
         unpublished = sum(1 for o in outbox if o["published_at"] is None)
-        depths = queue_depths(env) if all_faults_done else {}
+        depths = env.node.queue_depths() if all_faults_done else {}
         requests_depth = depths.get("breakglass.restorations", (None, None))
         progress = (f"decided {len(rows) - len(unfinished)}/{len(rows)} keys seen, crashes {fired} "
                     f"(pending {pending}), outbox pending {unpublished}, requests queue {requests_depth}")
@@ -799,400 +749,94 @@ def storm(env, plan, requests, rng, quick, supervisor, t0):
 
 
 # --------------------------------------------------------------------------------------------------------------
-# The checker
+# The checker: collect the facts into the run folder, then judge them (scripts/lib/chaos_checks.py)
 # --------------------------------------------------------------------------------------------------------------
 
-def check(env, plan, supervisor, seconds, fed):
-    violations = []
+def sent_requests(plan, supervisor, fed):
+    """The requests sent: every storm key, the first `fed` of the reserve, the keys fed while the disk was full."""
     requests = plan["requests"]
     disk = supervisor.disk
     sent_keys = {r["key"]: r for r in requests if not r.get("reserve") and not r.get("disk")}
     sent_keys.update({r["key"]: r for r in [x for x in requests if x.get("reserve")][:fed]})
     sent_keys.update({r["key"]: r for r in requests if r.get("disk") and r["key"] in disk.get("keys", [])})
-    valid_keys = {k: r for k, r in sent_keys.items() if r["kind"] not in ("forged", "malformed")}
-    invalid_keys = {k: r for k, r in sent_keys.items() if r["kind"] in ("forged", "malformed")}
-
-    rows, takeovers, outbox = ledger_rows(env)
-    ledger = {f"{r['case_id']}/{r['tenant_id']}": r for r in rows}
-    grants = env.control("grants")
-    # Keyed by (tenant, reference): a grant made on another tenant than the key's is its own finding.
-    counts = {}
-    for row in grants.get("counts", []):
-        counts[(row["tenant_id"], row["external_reference"])] = row["count"]
-    submits = {(row["tenant_id"], row["external_reference"]): row["count"] for row in grants.get("submits", [])}
-    sessions = env.control("sessions/issued").get("session_ids", [])
-
-    # Events: everything the relays published, from the durable queue bound before the run.
-    raw_events = drain(env, "chaos.events")
-    by_id = {}
-    conflicting = 0
-    copies = 0
-    for _props, body in raw_events:
-        event = json.loads(body)
-        if event["id"] in by_id:
-            copies += 1
-            if by_id[event["id"]][1] != body:
-                conflicting += 1
-            continue
-        by_id[event["id"]] = (event, body)
-    events = [e for e, _ in by_id.values()]
-    terminal = collections.defaultdict(list)
-    keyed_rejections = collections.defaultdict(list)
-    evidence_ready = collections.Counter()
-    rejected_unkeyed = 0
-    for event in events:
-        kind = event["type"].rsplit(".", 1)[-1]
-        subject = event.get("subject")
-        if subject == "unknown/unknown":  # a rejection of a message whose key could not be trusted
-            subject = None
-        if kind in ("outcome", "halted"):
-            if not subject:
-                rejected_unkeyed += 1
-            elif kind == "outcome" and event["data"].get("result") == "rejected":
-                keyed_rejections[subject].append(event)  # per message (delivery limit, expiry), not per key
-            else:
-                terminal[subject].append(event)
-        elif kind == "evidence-ready" and subject:
-            evidence_ready[subject] += 1
-    dead = drain(env, "breakglass.dead")
-    depths = queue_depths(env)
-
-    # 1. Never twice, never broader: from the console itself. The console refuses a second grant for a key (it
-    #    answers "grant exists"), so its grant count alone could never exceed 1: every final submit it received is
-    #    counted too, and a key submitted twice is a finding even though no second grant was made.
-    duplicates = {ref: n for (_tenant, ref), n in counts.items() if n > 1}
-    if duplicates:
-        violations.append(f"{len(duplicates)} key(s) granted more than once: {sorted(duplicates)[:5]}")
-    resubmitted = {ref: n for (_tenant, ref), n in submits.items() if n > 1}
-    if resubmitted:
-        violations.append(f"{len(resubmitted)} key(s) submitted to the console more than once: {sorted(resubmitted)[:5]}")
-    wrong_tenant = sorted(ref for (tenant, ref) in counts if ref.split("/", 1)[-1] != tenant)
-    if wrong_tenant:
-        violations.append(f"{len(wrong_tenant)} grant(s) made on another tenant than the key's: {wrong_tenant[:5]}")
-    broader = []
-    for grant in grants.get("grants", []):
-        request = sent_keys.get(grant["external_reference"])
-        approved = request["body"]["privilege"] if request else None
-        if approved is None or not set(grant["scopes"]) <= set(approved["scopes"]) \
-                or grant["duration_minutes"] > approved["duration_minutes"]:
-            broader.append(grant["external_reference"])
-    if broader:
-        violations.append(f"{len(broader)} grant(s) broader than approved (scopes or duration): {broader[:5]}")
-    counts = {ref: n for (_tenant, ref), n in counts.items()}
-    # 2. Every valid key has exactly one terminal state and one terminal event.
-    no_outcome = [k for k in valid_keys if k not in ledger or ledger[k]["state"] not in ("granted", "halted", "rejected", "resolved")]
-    if no_outcome:
-        violations.append(f"{len(no_outcome)} request(s) without a terminal outcome: {no_outcome[:5]}")
-    def rejected_key(k):
-        return k in ledger and ledger[k]["state"] == "rejected"
-
-    # A key decided granted or halted has exactly one outcome/halted event per decision; a key rejected per message
-    # (delivery limit) has its rejected outcome(s) and nothing else.
-    missing_terminal = [k for k in valid_keys
-                        if (len(keyed_rejections.get(k, [])) == 0 if rejected_key(k) else len(terminal.get(k, [])) == 0)]
-    double_terminal = [k for k in valid_keys
-                       if (len(terminal.get(k, [])) > 0 if rejected_key(k)
-                           else len(terminal.get(k, [])) > 1 + (ledger[k]["resume_count"] or 0 if k in ledger else 0))]
-    if missing_terminal:
-        violations.append(f"{len(missing_terminal)} key(s) without an outcome/halted event: {missing_terminal[:5]}")
-    if double_terminal:
-        violations.append(f"{len(double_terminal)} key(s) with two different terminal events: {double_terminal[:5]}")
-    # 3. Ledger and console agree: a console grant is a ledger grant or an escalated halt (a human checks it).
-    granted_in_ledger = {k for k, r in ledger.items() if r["state"] == "granted"}
-    console_granted = {k for k, n in counts.items() if n >= 1}
-    unrecorded = [k for k in console_granted - granted_in_ledger
-                  if not (k in ledger and ledger[k]["state"] == "halted" and ledger[k]["escalate"])]
-    if unrecorded:
-        violations.append(f"{len(unrecorded)} console grant(s) neither granted nor escalated in the ledger: {unrecorded[:5]}")
-    phantom = sorted(granted_in_ledger - console_granted)
-    if phantom:
-        violations.append(f"{len(phantom)} ledger grant(s) the console does not show: {phantom[:5]}")
-    escalated_with_grant = sorted(k for k in console_granted - granted_in_ledger if k in ledger)
-    # 4. Events: every outbox row published and received; no id reused for different content.
-    outbox_ids = {o["event_id"] for o in outbox}
-    missing_events = outbox_ids - set(by_id)
-    unpublished = [o["event_id"] for o in outbox if o["published_at"] is None]
-    if missing_events:
-        violations.append(f"{len(missing_events)} event(s) in the outbox never reached the event exchange")
-    if unpublished:
-        violations.append(f"{len(unpublished)} outbox event(s) still unpublished")
-    if conflicting:
-        violations.append(f"{conflicting} event id(s) reused for different content")
-    stray = set(by_id) - outbox_ids
-    if stray:
-        violations.append(f"{len(stray)} event(s) on the exchange that the outbox never held")
-    # 5. Halts: each with a takeover record.
-    takeover_ids = {t["id"] for t in takeovers}
-    halted = {k: r for k, r in ledger.items() if r["state"] == "halted"}
-    no_record = [k for k, r in halted.items() if not r["takeover_id"] or r["takeover_id"] not in takeover_ids]
-    if no_record:
-        violations.append(f"{len(no_record)} halt(s) without a takeover record: {no_record[:5]}")
-    halts_by_reason = collections.Counter()
-    for r in halted.values():
-        for code in json.loads(r["reasons"] or "[]") or ["?"]:
-            halts_by_reason[code] += 1
-    # Evidence: every granted or halted key has exactly one evidence-ready event per decision.
-    no_evidence = [k for k, r in ledger.items() if r["state"] in ("granted", "halted")
-                   and evidence_ready[k] != 1 + (r["resume_count"] or 0)]
-    if no_evidence:
-        violations.append(f"{len(no_evidence)} decided key(s) without exactly one evidence-ready event per decision: {no_evidence[:5]}")
-    # Anomalies caught at the gate: every key planned to fail the gate is halted with that reason (or rejected per
-    #    message, e.g. at the delivery limit) and never reached the console.
-    expected_code = {"revoked-approval": "APPROVAL_REVOKED", "segregation": "SOD_VIOLATION",
-                     "unverified-identity": "IDENTITY_UNVERIFIED", "existing-session": "EXISTING_SESSION",
-                     "resolved-incident": "INCIDENT_NOT_ACTIVE", "suspended-tenant": "TENANT_INACTIVE",
-                     "pending-approval": "APPROVAL_PENDING", "slow-drip": "SOURCE_UNAVAILABLE"}
-    missed = []
-    # A key whose owner died (or froze) and whose delivery did not come back within the recovery grace is halted
-    # for a person by the recovery scan (stage `recovery`) before its gate ran: never at the console, so still caught.
-    recovery_halted = {f"{t['case_id']}/{t['tenant_id']}" for t in takeovers if t["stage"] == "recovery"}
-    gate_keys_recovered = []
-    for key, request in valid_keys.items():
-        code = expected_code.get(request["kind"])
-        if not code:
-            continue
-        row = ledger.get(key)
-        reasons = json.loads(row["reasons"] or "[]") if row else []
-        caught = row is not None and ((row["state"] == "halted" and code in reasons) or row["state"] == "rejected")
-        if not caught and row is not None and row["state"] == "halted" and key in recovery_halted:
-            caught = True
-            gate_keys_recovered.append(key)
-        if not caught or counts.get(key, 0) or submits.get((key.split("/", 1)[1], key), 0):
-            missed.append(f"{key} ({request['kind']})")
-    if missed:
-        violations.append(f"{len(missed)} gate anomal(ies) not caught before the console: {missed[:5]}")
-    # A console that redirects off-site mid-flow (issue 16.2): the key halts, nothing is submitted, and the
-    # off-site origin receives no form at all (no password, no entered value, no click).
-    offsite = env.control("offsite")
-    redirected = [k for k, r in valid_keys.items() if r["kind"] == "offsite-redirect"]
-    offsite_granted = [k for k in redirected if (ledger.get(k) or {"state": None})["state"] not in ("halted", "rejected")
-                       or counts.get(k, 0) or submits.get((k.split("/", 1)[1], k), 0)]
-    if offsite_granted:
-        violations.append(f"{len(offsite_granted)} key(s) redirected off-site not halted before the console: {offsite_granted[:5]}")
-    if offsite.get("posts", 0):
-        violations.append(f"{offsite['posts']} form(s) posted to the off-site origin (fields {offsite.get('fields')})")
-    # The disk fault (issue 15.4): the fresh keys fed while the ledger's disk was full end like any key (none
-    # rejected: that would be an approved request dead-lettered by the worker's own outage), and /readyz said so.
-    disk_keys = disk.get("keys", [])
-    disk_lost = [k for k in disk_keys if (ledger.get(k) or {"state": None})["state"] not in ("granted", "halted")]
-    if disk_lost:
-        violations.append(f"{len(disk_lost)} key(s) fed during the full disk not granted or halted: "
-                          f"{[(k, (ledger.get(k) or {'state': None})['state']) for k in disk_lost[:5]]}")
-    if disk_keys and not disk["ready_answers"].get("503"):
-        violations.append(f"no running worker's /readyz answered 503 while the ledger's disk was full ({dict(disk['ready_answers'])})")
-    # Core dumps (issue 16): a crash by SIGABRT with core dumps on would write the process memory (the console
-    # password, the source token) to a file.
-    cores = [str(p) for base in (pathlib.Path.cwd(), env.run) for p in base.iterdir()
-             if (p.name == "core" or (p.name.startswith("core.") and p.name[5:].isdigit()))
-             and p.stat().st_mtime >= env.started_at]
-    if cores:
-        violations.append(f"core dump(s) written: {cores}")
-    # 6. Invalid messages: rejected, dead-lettered.
-    rejected_keys = [k for k, r in ledger.items() if r["state"] == "rejected"]
-    # Dead letters: exactly the 5 copies of every invalid key, plus one per keyed rejection (delivery limit,
-    # expiry) of a valid key; nothing else.
-    dead_by_key = collections.Counter()
-    poison_dead = collections.Counter()
-    for _props, body in dead:
-        text = body.decode("utf-8", "replace")
-        if '"poison"' in text:
-            poison_dead[text] += 1
-            continue
-        owner = next((k for k in sent_keys if f'"case_id":"{k.split("/")[0]}"' in text), None)
-        dead_by_key[owner] += 1
-    # Fewer than 5 is a lost dead letter. More is a duplicate, never a loss: a chunk `breakglass enqueue` retried
-    # after a broker restart (counted in PUBLISH_ATTEMPTS), or the quorum queue's at-least-once dead-lettering
-    # republishing around a leader restart. Duplicates are reported, not failed.
-    bad_dead = {k: dead_by_key[k] for k in invalid_keys if dead_by_key[k] < 5}
-    extra_dead = {k: dead_by_key[k] - 5 for k in invalid_keys if dead_by_key[k] > 5}
-    extra_explained = sum(min(n, max(0, PUBLISH_ATTEMPTS[k.split("/")[0]] - 5)) for k, n in extra_dead.items())
-    extra_unexplained = sum(extra_dead.values()) - extra_explained
-    unexplained_dead = {k: n for k, n in dead_by_key.items() if k not in invalid_keys
-                        and not keyed_rejections.get(k)}
-    if bad_dead:
-        violations.append(f"invalid keys with fewer than 5 dead letters: {dict(list(bad_dead.items())[:5])}")
-    if unexplained_dead:
-        violations.append(f"dead letters without a rejection: {dict(list(unexplained_dead.items())[:5])}")
-    # Rejected events for invalid messages: identical copies share one event id, so 3 distinct per invalid key,
-    # plus one per poison message (deep headers), which is also dead-lettered once.
-    poison_plan = getattr(supervisor, "poisoned", {"count": 0, "attempts": 0})
-    poisoned = len(poison_dead)  # distinct poison messages that reached the broker
-    if rejected_unkeyed != 3 * len(invalid_keys) + poisoned:
-        violations.append(f"{rejected_unkeyed} distinct rejected events without a key, expected "
-                          f"{3 * len(invalid_keys) + poisoned}")
-    # Each poison attempt carries its own tag, so a second dead letter of one is the at-least-once kind.
-    extra_unexplained += sum(n - 1 for n in poison_dead.values())
-    if not poison_plan["count"] <= poisoned <= poison_plan["attempts"]:
-        violations.append(f"{poisoned} poison message(s) dead-lettered; {poison_plan['count']} confirmed of "
-                          f"{poison_plan['attempts']} attempt(s)")
-    # 7. Queues empty at the end.
-    leftover = {name: d for name, d in depths.items() if name.startswith("breakglass.") and name != "breakglass.dead" and d != (0, 0)}
-    if leftover:
-        violations.append(f"queues not empty at the end: {leftover}")
-    # The frozen worker's claim was taken over (a newer epoch, another owner) while it was frozen.
-    frozen = supervisor.frozen_claim
-    if frozen.get("missing"):
-        violations.append("the freeze found no worker holding a claim: the takeover path was not exercised")
-    elif frozen:
-        row = ledger.get(frozen["key"])
-        if row is None or row_epoch(env, frozen["key"]) <= frozen["epoch"]:
-            violations.append(f"the frozen worker's {frozen['state']} claim on {frozen['key']} was not taken over")
-    # 8. Crash schedule carried out.
-    reps = 1 if env.quick else 5
-    short = {p: reps - supervisor.fired[p] for p in CRASH_POINTS if supervisor.fired[p] < reps}
-    if short:
-        violations.append(f"crash points not reached as planned (missing): {short}")
-    # 9. Leak scan, and owner-only files (issue 16.6: the ledger holds raw payloads, evidence what the console showed).
-    leaks = leak_scan(env, sessions, [b for _p, b in raw_events])
-    # 10. Every event on the exchange, against the contract's JSON Schemas (docs/contract/schemas/).
-    events_file = env.run / "events.jsonl"
-    events_file.write_bytes(b"".join(body.rstrip(b"\n") + b"\n" for _p, body in raw_events))
-    schema_check = subprocess.run([sys.executable, str(pathlib.Path(__file__).resolve().parent / "contract_check.py"),
-                                   "events", str(events_file)], capture_output=True, text=True)
-    if schema_check.returncode != 0:
-        problems = [line for line in schema_check.stdout.splitlines() if line.strip()][:5]
-        violations.append(f"events not valid against the contract schemas: {problems}")
-    for where, kinds in sorted(leaks.items()):
-        violations.append(f"canary secret(s) found in {where}: {', '.join(sorted(kinds))}")
-    loose = loose_file_modes(env)
-    if loose:
-        violations.append(f"{len(loose)} ledger/evidence path(s) readable by group or others: {loose[:5]}")
-
-    outcomes = collections.Counter(r["state"] for r in ledger.values())
-    total_messages = (len([1 for r in sent_keys.values() if not r.get("reserve") and not r.get("disk")]) * 5 + fed
-                      + len(disk.get("keys", [])))
-    summary = {
-        "date": rfc3339(now_utc()), "mode": "quick" if env.quick else "full", "seconds": round(seconds, 1),
-        "keys": len(sent_keys), "valid_keys": len(valid_keys), "invalid_keys": len(invalid_keys),
-        "messages_sent": total_messages, "worker_launches": supervisor.launches,
-        "crashes_by_point": dict(supervisor.fired), "crash_arming_timeouts": dict(supervisor.timeouts),
-        "unexpected_worker_exits": supervisor.unexpected_exits,
-        "outcomes": dict(outcomes), "halts_by_reason": dict(halts_by_reason),
-        "grants_in_console": sum(counts.values()), "keys_granted_twice": len(duplicates),
-        "console_submits": sum(submits.values()), "keys_submitted_twice": len(resubmitted),
-        "grants_wrong_tenant": len(wrong_tenant), "grants_broader_than_approved": len(broader),
-        "gate_anomalies_missed": len(missed), "frozen_claim": frozen,
-        "gate_anomalies_halted_by_recovery_scan": gate_keys_recovered,
-        "console_grants_held_as_escalated_halts": len(escalated_with_grant),
-        "requests_without_terminal_outcome": len(no_outcome) + len(missing_terminal),
-        "events_received": len(raw_events), "distinct_event_ids": len(by_id), "republished_copies": copies,
-        "events_missing": len(missing_events), "event_ids_conflicting": conflicting,
-        "dead_letters": len(dead), "rejected_events_without_key": rejected_unkeyed,
-        "duplicate_dead_letters": {"after_enqueue_retries": extra_explained, "at_least_once": extra_unexplained},
-        "faults": {"broker_restarts": 1, "broker_outages": 1, "worker_freezes": 1 if frozen.get("key") else 0,
-                   "poison_header_messages": poisoned, "crashes": sum(supervisor.fired.values())},
-        "halts_without_takeover_record": len(no_record), "canary_hits": sum(len(v) for v in leaks.values()),
-        "paths_not_owner_only": len(loose),
-        "slow_drip_keys": sum(1 for r in valid_keys.values() if r["kind"] == "slow-drip"),
-        "offsite_redirect_keys": len(redirected), "offsite_requests": offsite.get("requests", 0),
-        "offsite_posts": offsite.get("posts", 0),
-        "disk_fault": {k: (dict(v) if isinstance(v, collections.Counter) else v) for k, v in disk.items()},
-        "sigabrt_crashes": supervisor.aborts, "core_dumps": len(cores),
-        "canaries_planted": {"console_password": 1, "sources_token": 1, "emails": len(json.loads((env.run / "canaries.json").read_text())["emails"]),
-                             "session_cookies": len(sessions)},
-        "violations": violations,
-    }
-    (env.run / "chaos-summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
-    print()
-    print("chaos run: " + summary["mode"] + f", {summary['seconds']} s")
-    rows_out = [
-        ("keys (valid / invalid)", f"{len(valid_keys)} / {len(invalid_keys)}"),
-        ("messages sent (5 copies per key + feeders)", total_messages),
-        ("worker launches", supervisor.launches),
-        ("crashes by point", ", ".join(f"{p} {supervisor.fired[p]}" for p in CRASH_POINTS)),
-        ("outcomes in the ledger", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))),
-        ("grants in the console (total)", sum(counts.values())),
-        ("keys granted twice", len(duplicates)),
-        ("final submits received by the console / keys submitted twice", f"{sum(submits.values())} / {len(resubmitted)}"),
-        ("grants on another tenant / broader than approved", f"{len(wrong_tenant)} / {len(broader)}"),
-        ("gate anomalies not caught before the console (of which halted for a person by the recovery scan)",
-         f"{len(missed)} ({len(gate_keys_recovered)})"),
-        ("frozen worker's claim taken over", (f"yes ({frozen['state']} claim on {frozen['key']}, epoch {frozen['epoch']} -> "
-                                              f"{row_epoch(env, frozen['key'])})") if frozen.get("key") else "no claim frozen"),
-        ("console grants held as escalated halts", len(escalated_with_grant)),
-        ("requests without a terminal outcome", len(no_outcome) + len(missing_terminal)),
-        ("events received / distinct ids / republished copies", f"{len(raw_events)} / {len(by_id)} / {copies}"),
-        ("events missing / ids reused for other content", f"{len(missing_events)} / {conflicting}"),
-        ("dead letters / rejected events without a key", f"{len(dead)} / {rejected_unkeyed}"),
-        ("duplicate dead letters (enqueue retried / at-least-once)", f"{extra_explained} / {extra_unexplained}"),
-        ("faults: broker restart / outage / freeze / poison headers", f"1 / 1 / {1 if frozen.get('key') else 0} / {poisoned}"),
-        ("ledger disk full", (f"{disk['seconds']} s ({disk['filled_mib']} MiB filler), {len(disk_keys)} keys fed, "
-                              f"/readyz while full: {dict(disk['ready_answers'])}, workers that could not open it and "
-                              f"exited 1: {disk.get('worker_exits_while_full', 0)}") if disk_keys else disk.get("skipped", "no")),
-        ("slow-drip keys / off-site redirects (requests, forms posted there)",
-         f"{summary['slow_drip_keys']} / {len(redirected)} ({offsite.get('requests', 0)}, {offsite.get('posts', 0)})"),
-        ("crashes by SIGABRT / core dumps written", f"{supervisor.aborts} / {len(cores)}"),
-        ("halts by reason", ", ".join(f"{k} {v}" for k, v in sorted(halts_by_reason.items())) or "-"),
-        ("halts without a takeover record", len(no_record)),
-        ("canaries planted", f"1 console password, 1 source token, {summary['canaries_planted']['emails']} emails, {len(sessions)} session cookies"),
-        ("canary hits (evidence, logs, events, ledger)", summary["canary_hits"]),
-        ("events checked against the contract schemas", (schema_check.stdout.strip().splitlines() or ["-"])[-1]),
-        ("ledger/evidence paths not owner-only", len(loose)),
-        ("queues left non-empty", len(leftover)),
-        ("unexpected worker exits", len(supervisor.unexpected_exits)),
-    ]
-    width = max(len(r[0]) for r in rows_out)
-    for name, value in rows_out:
-        print(f"  {name.ljust(width)}  {value}")
-    if violations:
-        print("\nVIOLATIONS:")
-        for v in violations:
-            print("  - " + v)
-        return 1
-    print("\nno violation: nothing granted twice, nothing lost, nothing leaked, every halt explained")
-    return 0
+    return [{"key": key, "kind": r["kind"], "reserve": bool(r.get("reserve")), "disk": bool(r.get("disk")),
+             "privilege": r["body"]["privilege"]} for key, r in sent_keys.items()]
 
 
-def loose_file_modes(env):
-    """Ledger files and evidence (files and folders) with any group or other permission bit, as `path mode`."""
+def plain(value):
+    """A Counter (or a dict holding Counters) as plain dicts, for JSON."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def supervisor_facts(supervisor):
+    with supervisor.lock:
+        return {
+            "launches": supervisor.launches, "fired": dict(supervisor.fired), "timeouts": dict(supervisor.timeouts),
+            "unexpected_exits": list(supervisor.unexpected_exits), "aborts": int(supervisor.aborts),
+            "ledger_exits": int(supervisor.ledger_exits), "frozen_claim": dict(supervisor.frozen_claim),
+            "poisoned": dict(getattr(supervisor, "poisoned", {"count": 0, "attempts": 0})),
+            "disk": plain(dict(supervisor.disk)),
+        }
+
+
+def file_modes(env):
+    """The permission bits of the ledger files, the evidence (files and folders) and the ledger's own folder (when it
+    is not the run folder), as {"path" (relative to the run folder), "mode" (octal)}."""
     paths = sorted(env.ledger_dir.glob("ledger.sqlite*"))
     evidence = env.run / "evidence"
     if evidence.exists():
         paths += [evidence] + sorted(evidence.rglob("*"))
-    loose = []
-    for path in paths:
-        mode = path.lstat().st_mode & 0o777
-        if mode & 0o077:
-            loose.append(f"{path.relative_to(env.run)} {mode:o}")
-    if env.ledger_dir != env.run and env.ledger_dir.stat().st_mode & 0o077:
-        loose.append(f"{env.ledger_dir.relative_to(env.run)} {env.ledger_dir.stat().st_mode & 0o777:o}")
-    return loose
+    modes = [{"path": str(path.relative_to(env.run)), "mode": f"{path.lstat().st_mode & 0o777:04o}"} for path in paths]
+    if env.ledger_dir != env.run:
+        modes.append({"path": str(env.ledger_dir.relative_to(env.run)),
+                      "mode": f"{env.ledger_dir.stat().st_mode & 0o777:04o}"})
+    return modes
 
 
-def leak_scan(env, sessions, event_bodies):
-    canaries = json.loads((env.run / "canaries.json").read_text())
-    needles = [("console password", canaries["console_password"].encode()),
-               ("source token", canaries["sources_token"].encode())]
-    # E-mails also URL-encoded, JSON-escaped, and their unique local part alone (an HTML-escaped or partly masked
-    # address would still show it).
-    for email in canaries["emails"]:
-        needles += [("personal email", form.encode()) for form in
-                    (email, email.replace("@", "%40"), email.replace("@", "\\u0040"), email.split("@")[0])]
-    needles += [("session cookie", s.encode()) for s in sessions if len(s) >= 12]
-    found = collections.defaultdict(set)
+def collect(env, plan, supervisor, seconds, fed):
+    """Everything the invariants judge, from the stopped run into RUN_DIR/facts/ and RUN_DIR/events.jsonl: the
+    ledger, the console's own grant and submit counts, the events (a durable queue bound before the run) and the dead
+    letters (both drained), the queues' depths, what reached the off-site origin, core files, the events against the
+    contract schemas, the permission bits of the ledger and evidence, and the supervisor's record."""
+    run = env.run
+    write = chaos_checks.write_fact
+    write(run, "sent.json", sent_requests(plan, supervisor, fed))
+    write(run, "ledger.json", harness.read_ledger(env.ledger))
+    write(run, "console.json", {"grants": env.control("grants"), "offsite": env.control("offsite")})
+    write(run, "session-cookies.json", {"session_ids": env.control("sessions/issued").get("session_ids", [])})
+    events_file = chaos_checks.write_events(run, [body for _props, body in drain(env, "chaos.events")])
+    write(run, "dead-letters.jsonl", [body.decode("utf-8", "replace") for _props, body in drain(env, "breakglass.dead")])
+    write(run, "queues.json", env.node.queue_depths())
+    write(run, "supervisor.json", supervisor_facts(supervisor))
+    write(run, "publish-attempts.json", dict(PUBLISH_ATTEMPTS))
+    # Core dumps (issue 16): a crash by SIGABRT with core dumps on would write the process memory (the console
+    # password, the source token) to a file.
+    write(run, "cores.json", [str(p) for base in (pathlib.Path.cwd(), run) for p in base.iterdir()
+                              if (p.name == "core" or (p.name.startswith("core.") and p.name[5:].isdigit()))
+                              and p.stat().st_mtime >= env.started_at])
+    # Every event on the exchange, against the contract's JSON Schemas (docs/contract/schemas/).
+    schema_check = subprocess.run([sys.executable, str(pathlib.Path(__file__).resolve().parent / "contract_check.py"),
+                                   "events", str(events_file)], capture_output=True, text=True)
+    # (stderr kept for a person reading the run folder; the judgement reads the exit status and stdout, as always)
+    write(run, "schema-check.json", {"returncode": schema_check.returncode, "stdout": schema_check.stdout,
+                                     "stderr": schema_check.stderr[-2000:]})
+    # Owner-only files (issue 16.6: the ledger holds raw payloads, evidence what the console showed).
+    write(run, "file-modes.json", file_modes(env))
+    write(run, "run.json", {"mode": "quick" if env.quick else "full", "quick": bool(env.quick), "seconds": seconds,
+                            "fed": fed, "started_at": env.started_at,
+                            "ledger_dir": str(env.ledger_dir.relative_to(run)) if env.ledger_dir != run else "."})
 
-    def scan(label, data):
-        for kind, needle in needles:
-            if needle in data:
-                found[label].add(kind)
 
-    # Positive control: the scan finds each kind of canary when it is there.
-    probe = b" ".join(needle for _kind, needle in needles)
-    scan("(probe)", probe)
-    if found.pop("(probe)", set()) != {kind for kind, _ in needles}:
-        raise RuntimeError("leak scan self-check failed")
-
-    files = []
-    for base in [env.run / "evidence"]:
-        if base.exists():
-            files += [p for p in base.rglob("*") if p.is_file()]
-    files += sorted(env.run.glob("worker-*.log"))
-    files += sorted(env.ledger_dir.glob("ledger.sqlite*"))
-    for path in files:
-        scan(str(path.relative_to(env.run)), path.read_bytes())
-    for body in event_bodies:
-        scan("events", body)
-    return found
+def check(env, plan, supervisor, seconds, fed):
+    """Collects the facts, judges them with every invariant, writes chaos-summary.json and prints the report.
+    Exit status: 0, or 1 on any violation."""
+    collect(env, plan, supervisor, seconds, fed)
+    facts = chaos_checks.Facts(env.run)
+    summary, rows, violations = chaos_checks.report(facts, chaos_checks.judge(facts), rfc3339(now_utc()))
+    (env.run / "chaos-summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
+    return chaos_checks.print_report(summary, rows, violations)
 
 
 if __name__ == "__main__":
