@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "BreakGlassCore",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ],
             swiftSettings: swiftSettings
         ),
@@ -173,7 +173,8 @@ let package = Package(
         .testTarget(
             name: "BreakGlassWorkerTests",
             dependencies: [
-                "BreakGlassWorker", "BreakGlassCore", "BreakGlassLedger", "BreakGlassConsole", "BreakGlassAMQP", "BreakGlassEvidence",
+                "BreakGlassWorker", "BreakGlassCore", "BreakGlassLedger", "BreakGlassConsole", "BreakGlassAMQP",
+                "BreakGlassEvidence",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
             ],
@@ -202,7 +203,8 @@ let package = Package(
         .testTarget(
             name: "BreakGlassConsoleTests",
             dependencies: [
-                "BreakGlassConsole", "BreakGlassEvidence", "BreakGlassCore", .product(name: "Crypto", package: "swift-crypto"),
+                "BreakGlassConsole", "BreakGlassEvidence", "BreakGlassCore",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -49,8 +49,9 @@ enum AMQPBrokerReply: Sendable, Equatable {
     func loginError(url: AMQPURL, handshakeTimeout: Duration) -> AMQPError? {
         guard let error = error(during: "login") else { return nil }
         return AMQPConnectFailure.error(
-            .init(stage: .handshake, libraryStatus: error.libraryStatus, replyCode: error.replyCode,
-                  replyText: error.replyCode == nil ? nil : error.reason),
+            .init(
+                stage: .handshake, libraryStatus: error.libraryStatus, replyCode: error.replyCode,
+                replyText: error.replyCode == nil ? nil : error.reason),
             url: url, handshakeTimeout: handshakeTimeout)
     }
 
@@ -58,7 +59,8 @@ enum AMQPBrokerReply: Sendable, Equatable {
     static func statusError(_ status: Int32) -> AMQPError {
         let reason = String(cString: amqp_error_string2(status))
         switch status {
-        case AMQP_STATUS_HEARTBEAT_TIMEOUT.rawValue: return AMQPError(code: .heartbeatTimeout, reason: reason, libraryStatus: status)
+        case AMQP_STATUS_HEARTBEAT_TIMEOUT.rawValue:
+            return AMQPError(code: .heartbeatTimeout, reason: reason, libraryStatus: status)
         case AMQP_STATUS_TIMEOUT.rawValue: return AMQPError(code: .timeout, reason: reason, libraryStatus: status)
         default: return AMQPError.connectionLost(reason, status: status)
         }

@@ -59,14 +59,17 @@ extension AMQPConnection {
             guard heartbeat >= .seconds(1), heartbeatSeconds <= 3600 else {
                 throw AMQPError.invalidConfiguration("heartbeat must be between 1 s and 3600 s (0 is not allowed)")
             }
-            for (name, value) in [("connectTimeout", connectTimeout), ("handshakeTimeout", handshakeTimeout),
-                                  ("rpcTimeout", rpcTimeout), ("publishTimeout", publishTimeout)] {
+            for (name, value) in [
+                ("connectTimeout", connectTimeout), ("handshakeTimeout", handshakeTimeout),
+                ("rpcTimeout", rpcTimeout), ("publishTimeout", publishTimeout),
+            ] {
                 guard value > .zero else { throw AMQPError.invalidConfiguration("\(name) must be positive") }
             }
             guard frameMax >= 4096 else { throw AMQPError.invalidConfiguration("frameMax must be at least 4096") }
             if url.tls {
                 guard let ca = tls.caFile, !ca.isEmpty else {
-                    throw AMQPError.invalidConfiguration("amqps:// needs tls.caFile (rabbitmq-c 0.11 has no default CA)")
+                    throw AMQPError.invalidConfiguration(
+                        "amqps:// needs tls.caFile (rabbitmq-c 0.11 has no default CA)")
                 }
                 if (tls.certificateFile == nil) != (tls.keyFile == nil) {
                     throw AMQPError.invalidConfiguration("tls.certificateFile and tls.keyFile go together")

@@ -69,7 +69,9 @@ public final class AMQPConnection: Sendable {
                 // The cause of the last failed attempt (refused login, missing vhost, closed port, not AMQP...), so
                 // a caller never sees a bare timeout where the broker said why.
                 if let failure = core.lastFailure { throw failure }
-                throw AMQPError.timeout("connection to \(core.configuration.url.host):\(core.configuration.url.port) not ready within \(timeout)")
+                throw AMQPError.timeout(
+                    "connection to \(core.configuration.url.host):\(core.configuration.url.port) not ready within \(timeout)"
+                )
             }
             defer { group.cancelAll() }
             try await group.next()
@@ -82,12 +84,17 @@ public final class AMQPConnection: Sendable {
     /// `connectionLost` if the connection dropped before the confirm (the message may or may not have been
     /// taken: publish again, consumers are idempotent), `timeout` after `Configuration.publishTimeout`.
     /// While disconnected or blocked, the publish waits (up to the timeout). Many publishes may be in flight.
-    public func publish(_ message: AMQPMessage, exchange: String, routingKey: String, mandatory: Bool = true) async throws {
+    public func publish(
+        _ message: AMQPMessage, exchange: String, routingKey: String, mandatory: Bool = true
+    ) async throws {
         start()
         let deadline = ContinuousClock.now.advanced(by: core.configuration.publishTimeout)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            core.enqueue(.publish(.init(exchange: exchange, routingKey: routingKey, message: message,
-                                        mandatory: mandatory, deadline: deadline, continuation: continuation)))
+            core.enqueue(
+                .publish(
+                    .init(
+                        exchange: exchange, routingKey: routingKey, message: message,
+                        mandatory: mandatory, deadline: deadline, continuation: continuation)))
         }
     }
 
@@ -97,11 +104,13 @@ public final class AMQPConnection: Sendable {
         start()
         let number = consumerCounter.wrappingAdd(1, ordering: .relaxed).newValue
         let consumerTag = tag ?? "breakglass-\(number)-\(UInt32.random(in: 0...UInt32.max))"
-        let (stream, continuation) = AsyncThrowingStream<AMQPDelivery, any Error>.makeStream(bufferingPolicy: .unbounded)
+        let (stream, continuation) = AsyncThrowingStream<AMQPDelivery, any Error>.makeStream(
+            bufferingPolicy: .unbounded)
         let core = self.core
         continuation.onTermination = { _ in core.enqueue(.cancel(tag: consumerTag)) }
-        let entry = AMQPConnectionCore.ConsumerEntry(tag: consumerTag, queue: queue, prefetch: prefetch,
-                                                     continuation: continuation)
+        let entry = AMQPConnectionCore.ConsumerEntry(
+            tag: consumerTag, queue: queue, prefetch: prefetch,
+            continuation: continuation)
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             core.enqueue(.consume(entry, done))
         }
@@ -125,7 +134,8 @@ public final class AMQPConnection: Sendable {
     /// Message and consumer count of an existing queue (passive declare); 404 as `brokerClosed` when absent.
     public func queueStatus(_ queue: String) async throws -> AMQPQueueStatus {
         start()
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AMQPQueueStatus, any Error>) in
+        return try await withCheckedThrowingContinuation {
+            (continuation: CheckedContinuation<AMQPQueueStatus, any Error>) in
             core.enqueue(.queueStatus(queue, continuation))
         }
     }

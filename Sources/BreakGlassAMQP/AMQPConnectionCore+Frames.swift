@@ -12,13 +12,16 @@ extension AMQPConnectionCore {
                 throw AMQPError.protocolError("content header without a method")
             }
             let header = frame.payload.properties
-            if let content = try assembler.header(channel: frame.channel, bodySize: header.body_size,
-                                                  properties: CBridge.properties(header.decoded)) {
+            if let content = try assembler.header(
+                channel: frame.channel, bodySize: header.body_size,
+                properties: CBridge.properties(header.decoded))
+            {
                 try complete(content)
             }
         case BG_AMQP_FRAME_BODY:
             let fragment = frame.payload.body_fragment
-            let bytes = fragment.len > 0 && fragment.bytes != nil
+            let bytes =
+                fragment.len > 0 && fragment.bytes != nil
                 ? UnsafeRawBufferPointer(start: fragment.bytes, count: fragment.len)
                 : UnsafeRawBufferPointer(start: nil, count: 0)
             if let content = try assembler.body(channel: frame.channel, fragment: bytes) {
@@ -59,10 +62,16 @@ extension AMQPConnectionCore {
         case .delivery(let consumerTag, let tag, let redelivered, let exchange, let routingKey):
             switch machine.delivery(consumerTag: consumerTag, deliveryTag: tag) {
             case .deliver(let consumer, let generation):
-                readyDeliveries.append((consumer.continuation, AMQPDelivery(
-                    body: content.body, properties: content.properties, exchange: exchange, routingKey: routingKey,
-                    consumerTag: consumerTag, deliveryTag: tag, redelivered: redelivered, generation: generation,
-                    settler: AMQPSettler(target: self))))
+                readyDeliveries.append(
+                    (
+                        consumer.continuation,
+                        AMQPDelivery(
+                            body: content.body, properties: content.properties, exchange: exchange,
+                            routingKey: routingKey,
+                            consumerTag: consumerTag, deliveryTag: tag, redelivered: redelivered,
+                            generation: generation,
+                            settler: AMQPSettler(target: self))
+                    ))
             case .reject(let tag):
                 // A delivery racing a cancel: give it back to the queue at once.
                 try connection?.reject(tag: tag, requeue: true)
@@ -70,8 +79,9 @@ extension AMQPConnectionCore {
                 break
             }
         case .returned(let replyCode, let replyText, let exchange, let routingKey):
-            machine.returned(replyCode: replyCode, replyText: replyText, exchange: exchange, routingKey: routingKey,
-                             body: content.body)
+            machine.returned(
+                replyCode: replyCode, replyText: replyText, exchange: exchange, routingKey: routingKey,
+                body: content.body)
         }
     }
 }

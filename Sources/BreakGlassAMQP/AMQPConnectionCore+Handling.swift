@@ -16,7 +16,9 @@ extension AMQPConnectionCore {
             case .fail(let completion): complete([completion])
             }
         case .settle(let tag, let generation, let kind):
-            guard let action = machine.settle(tag: tag, generation: generation, kind: kind), let connection else { return }
+            guard let action = machine.settle(tag: tag, generation: generation, kind: kind), let connection else {
+                return
+            }
             switch action {
             case .nack(let tag, let requeue): try connection.nack(tag: tag, requeue: requeue)
             case .reject(let tag, let requeue): try connection.reject(tag: tag, requeue: requeue)
@@ -56,8 +58,10 @@ extension AMQPConnectionCore {
 
     /// Runs an operation on the operation channel and answers it. A refused operation (channel error) fails only
     /// it; any other failure is the connection's and is thrown on.
-    private func runOperation<T>(_ continuation: CheckedContinuation<T, any Error>,
-                                 _ body: (RabbitMQConnection) throws -> T) throws {
+    private func runOperation<T>(
+        _ continuation: CheckedContinuation<T, any Error>,
+        _ body: (RabbitMQConnection) throws -> T
+    ) throws {
         guard machine.operationError == nil, let connection else {
             continuation.resume(throwing: machine.operationError ?? AMQPError.notConnected())
             return
@@ -91,7 +95,9 @@ extension AMQPConnectionCore {
                 try connection.startConsumer(queue: entry.queue, tag: entry.tag, prefetch: entry.prefetch)
                 continuation.resume()
             } catch {
-                end(machine.removeConsumer(tag: entry.tag, error: error as? AMQPError ?? .protocolError("basic.consume failed")))
+                end(
+                    machine.removeConsumer(
+                        tag: entry.tag, error: error as? AMQPError ?? .protocolError("basic.consume failed")))
                 continuation.resume(throwing: error)
                 throw error
             }
@@ -111,8 +117,9 @@ extension AMQPConnectionCore {
         }
         for (index, pending) in batch.enumerated() {
             do {
-                try connection.publish(pending.message, exchange: pending.exchange, routingKey: pending.routingKey,
-                                       mandatory: pending.mandatory)
+                try connection.publish(
+                    pending.message, exchange: pending.exchange, routingKey: pending.routingKey,
+                    mandatory: pending.mandatory)
             } catch {
                 machine.publishesNotSent(batch[index...])
                 throw error

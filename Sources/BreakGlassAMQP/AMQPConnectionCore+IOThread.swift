@@ -2,7 +2,7 @@ import CRabbitMQ
 import Foundation
 import Logging
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The I/O thread's loop: connect, serve, wait out the backoff, shut down. Heartbeats are serviced only inside
@@ -17,10 +17,12 @@ extension AMQPConnectionCore {
                 liveGeneration.store(machine.liveGeneration, ordering: .releasing)
                 observed.withLock { $0.lastFailure = nil }
                 if let state { publishState(state) }
-                logger.info("AMQP connection ready", metadata: [
-                    "breakglass.amqp.url": "\(configuration.url.redacted)",
-                    "breakglass.amqp.generation": .stringConvertible(machine.liveGeneration),
-                ])
+                logger.info(
+                    "AMQP connection ready",
+                    metadata: [
+                        "breakglass.amqp.url": "\(configuration.url.redacted)",
+                        "breakglass.amqp.generation": .stringConvertible(machine.liveGeneration),
+                    ])
                 try serve(&local)
             } catch {
                 let failure = error as? AMQPError ?? AMQPError.protocolError("unexpected error")
@@ -131,8 +133,10 @@ extension AMQPConnectionCore {
     /// Serves the live connection until it fails (throws) or closes gracefully (returns).
     private func serve(_ local: inout [Command]) throws {
         guard let connection else { throw AMQPError.notConnected() }
-        var fds = [pollfd(fd: connection.socketFD, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: connection.socketFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+        ]
         var frame = amqp_frame_t()
         let clock = ContinuousClock()
         var lastActivity = clock.now

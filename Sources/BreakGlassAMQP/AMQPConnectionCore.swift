@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The engine behind `AMQPConnection`: one dedicated `Thread` owns the rabbitmq-c connection (the library is

@@ -87,8 +87,9 @@ extension AMQPConnectionStateMachine {
             lifecycle = .connecting(attempt: attempt, generation: generationCounter)
         }
         acks.reset()
-        return Setup(generation: generationCounter, declarations: topology + rememberedDeclarations,
-                     consumers: registeredConsumers)
+        return Setup(
+            generation: generationCounter, declarations: topology + rememberedDeclarations,
+            consumers: registeredConsumers)
     }
 
     /// Topology and consumers are restored: the connection is live. Returns the state to show (nil: unchanged).
@@ -101,11 +102,14 @@ extension AMQPConnectionStateMachine {
     }
 
     /// The attempt failed or the live connection was lost with `error`.
-    mutating func connectionFailed(_ error: AMQPError,
-                                   random: () -> Double = { Double.random(in: 0..<1) }) -> Failure {
+    mutating func connectionFailed(
+        _ error: AMQPError,
+        random: () -> Double = { Double.random(in: 0..<1) }
+    ) -> Failure {
         acks.reset()
         let lost = confirms.removeAll().map {
-            PublishCompletion(publish: $0, error: AMQPError(code: .connectionLost, reason: "connection lost before the confirm"))
+            PublishCompletion(
+                publish: $0, error: AMQPError(code: .connectionLost, reason: "connection lost before the confirm"))
         }
         let failed: Int
         switch lifecycle {
@@ -121,8 +125,10 @@ extension AMQPConnectionStateMachine {
         lifecycle = .waitingToReconnect(attempt: attempt)
         lastFailure = error
         let delay = backoff.nextDelay(random: random)
-        return Failure(publishes: lost, next: .reconnect(
-            attempt: attempt, delay: delay, state: .reconnecting(attempt: attempt, lastError: error.code)))
+        return Failure(
+            publishes: lost,
+            next: .reconnect(
+                attempt: attempt, delay: delay, state: .reconnecting(attempt: attempt, lastError: error.code)))
     }
 
     /// The backoff is over: the next attempt begins (unless the application asked to close meanwhile).
@@ -256,7 +262,8 @@ extension AMQPConnectionStateMachine {
             case .confirmed: PublishCompletion(publish: publish, error: nil)
             case .nacked: PublishCompletion(publish: publish, error: AMQPError.publishNacked())
             case .returned(let replyCode, let replyText):
-                PublishCompletion(publish: publish, error: AMQPError.publishReturned(replyCode: replyCode, reason: replyText))
+                PublishCompletion(
+                    publish: publish, error: AMQPError.publishReturned(replyCode: replyCode, reason: replyText))
             }
         }
     }

@@ -156,13 +156,15 @@ struct AMQPConnectionStateMachine<Publish: AMQPStatePublish, Consumer: AMQPState
         var expired: [PublishCompletion] = []
         if waitingPublishes.contains(where: { $0.deadline <= now }) {
             for publish in waitingPublishes where publish.deadline <= now {
-                expired.append(PublishCompletion(publish: publish, error: AMQPError.timeout("publish not sent in time")))
+                expired.append(
+                    PublishCompletion(publish: publish, error: AMQPError.timeout("publish not sent in time")))
             }
             waitingPublishes.removeAll { $0.deadline <= now }
         }
         if !confirms.isEmpty {
             for publish in confirms.removeExpired({ $0.deadline <= now }) {
-                expired.append(PublishCompletion(publish: publish, error: AMQPError.timeout("publish not confirmed in time")))
+                expired.append(
+                    PublishCompletion(publish: publish, error: AMQPError.timeout("publish not confirmed in time")))
             }
         }
         return expired

@@ -15,8 +15,10 @@ public struct AMQPDelivery: Sendable {
     public let generation: UInt64
     let settler: AMQPSettler
 
-    init(body: [UInt8], properties: AMQPProperties, exchange: String, routingKey: String, consumerTag: String,
-         deliveryTag: UInt64, redelivered: Bool, generation: UInt64, settler: AMQPSettler) {
+    init(
+        body: [UInt8], properties: AMQPProperties, exchange: String, routingKey: String, consumerTag: String,
+        deliveryTag: UInt64, redelivered: Bool, generation: UInt64, settler: AMQPSettler
+    ) {
         self.body = body
         self.properties = properties
         self.exchange = exchange

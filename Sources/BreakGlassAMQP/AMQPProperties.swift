@@ -19,10 +19,12 @@ public struct AMQPProperties: Sendable, Equatable {
     public var userID: String?
     public var appID: String?
 
-    public init(contentType: String? = nil, contentEncoding: String? = nil, headers: [String: AMQPFieldValue] = [:],
-                deliveryMode: UInt8? = nil, priority: UInt8? = nil, correlationID: String? = nil,
-                replyTo: String? = nil, expiration: String? = nil, messageID: String? = nil,
-                timestamp: UInt64? = nil, type: String? = nil, userID: String? = nil, appID: String? = nil) {
+    public init(
+        contentType: String? = nil, contentEncoding: String? = nil, headers: [String: AMQPFieldValue] = [:],
+        deliveryMode: UInt8? = nil, priority: UInt8? = nil, correlationID: String? = nil,
+        replyTo: String? = nil, expiration: String? = nil, messageID: String? = nil,
+        timestamp: UInt64? = nil, type: String? = nil, userID: String? = nil, appID: String? = nil
+    ) {
         self.contentType = contentType
         self.contentEncoding = contentEncoding
         self.headers = headers
@@ -39,8 +41,10 @@ public struct AMQPProperties: Sendable, Equatable {
     }
 
     /// Persistent (`delivery_mode` 2) properties, the default for everything BreakGlass publishes.
-    public static func persistent(contentType: String? = "application/json", messageID: String? = nil,
-                                  headers: [String: AMQPFieldValue] = [:]) -> AMQPProperties {
+    public static func persistent(
+        contentType: String? = "application/json", messageID: String? = nil,
+        headers: [String: AMQPFieldValue] = [:]
+    ) -> AMQPProperties {
         AMQPProperties(contentType: contentType, headers: headers, deliveryMode: 2, messageID: messageID)
     }
 }

@@ -32,8 +32,9 @@ public struct AMQPTopology: Sendable, Equatable {
     /// One idempotent declaration.
     public enum Declaration: Sendable, Equatable, Hashable {
         case exchange(name: String, type: String, durable: Bool = true, arguments: [String: AMQPFieldValue] = [:])
-        case queue(name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false,
-                   arguments: [String: AMQPFieldValue] = [:])
+        case queue(
+            name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false,
+            arguments: [String: AMQPFieldValue] = [:])
         case binding(queue: String, exchange: String, routingKey: String)
     }
 
@@ -50,16 +51,19 @@ public struct AMQPTopology: Sendable, Equatable {
             .exchange(name: c.deadLetterExchange, type: "fanout"),
             .exchange(name: c.requestExchange, type: "direct"),
             .exchange(name: c.unroutedEventExchange, type: "fanout"),
-            .exchange(name: c.eventExchange, type: "topic",
-                      arguments: ["alternate-exchange": .string(c.unroutedEventExchange)]),
+            .exchange(
+                name: c.eventExchange, type: "topic",
+                arguments: ["alternate-exchange": .string(c.unroutedEventExchange)]),
             .queue(name: c.deadLetterQueue),
-            .queue(name: c.requestQueue, arguments: [
-                "x-queue-type": "quorum",
-                "x-delivery-limit": .int(c.deliveryLimit),
-                "x-dead-letter-exchange": .string(c.deadLetterExchange),
-                "x-dead-letter-strategy": "at-least-once",
-                "x-overflow": "reject-publish",
-            ]),
+            .queue(
+                name: c.requestQueue,
+                arguments: [
+                    "x-queue-type": "quorum",
+                    "x-delivery-limit": .int(c.deliveryLimit),
+                    "x-dead-letter-exchange": .string(c.deadLetterExchange),
+                    "x-dead-letter-strategy": "at-least-once",
+                    "x-overflow": "reject-publish",
+                ]),
             .queue(name: c.unroutedEventQueue),
             .binding(queue: c.deadLetterQueue, exchange: c.deadLetterExchange, routingKey: ""),
             .binding(queue: c.requestQueue, exchange: c.requestExchange, routingKey: c.requestRoutingKey),

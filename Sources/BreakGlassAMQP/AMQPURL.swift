@@ -10,8 +10,10 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     public var port: Int
     public var virtualHost: String
 
-    public init(tls: Bool = false, user: String = "guest", password: String = "guest", host: String = "localhost",
-                port: Int? = nil, virtualHost: String = "/") {
+    public init(
+        tls: Bool = false, user: String = "guest", password: String = "guest", host: String = "localhost",
+        port: Int? = nil, virtualHost: String = "/"
+    ) {
         self.tls = tls
         self.user = user
         self.password = password
@@ -100,7 +102,8 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
                 guard let high = iterator.next(), let low = iterator.next(),
-                      let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else {
+                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                else {
                     throw AMQPError.invalidURL("bad percent-encoding in \(what)")
                 }
                 bytes.append(value)

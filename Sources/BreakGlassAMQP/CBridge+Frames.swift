@@ -50,15 +50,17 @@ extension CBridge {
         switch method.id {
         case BG_AMQP_BASIC_DELIVER_METHOD:
             let deliver = decoded.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
-            return .deliver(.delivery(
-                consumerTag: string(deliver.consumer_tag), deliveryTag: deliver.delivery_tag,
-                redelivered: deliver.redelivered != 0, exchange: string(deliver.exchange),
-                routingKey: string(deliver.routing_key)))
+            return .deliver(
+                .delivery(
+                    consumerTag: string(deliver.consumer_tag), deliveryTag: deliver.delivery_tag,
+                    redelivered: deliver.redelivered != 0, exchange: string(deliver.exchange),
+                    routingKey: string(deliver.routing_key)))
         case BG_AMQP_BASIC_RETURN_METHOD:
             let returned = decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
-            return .returned(.returned(
-                replyCode: returned.reply_code, replyText: string(returned.reply_text),
-                exchange: string(returned.exchange), routingKey: string(returned.routing_key)))
+            return .returned(
+                .returned(
+                    replyCode: returned.reply_code, replyText: string(returned.reply_text),
+                    exchange: string(returned.exchange), routingKey: string(returned.routing_key)))
         case BG_AMQP_BASIC_ACK_METHOD:
             let ack = decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             return .confirm(tag: ack.delivery_tag, multiple: ack.multiple != 0, nack: false)

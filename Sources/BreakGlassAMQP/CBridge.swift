@@ -1,8 +1,8 @@
 import CRabbitMQ
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Conversions between rabbitmq-c structures and Swift values. Decoding copies everything out of the
@@ -39,7 +39,9 @@ enum CBridge {
     }
 
     static func field(_ value: amqp_field_value_t, depth: Int, truncated: inout Bool) -> AMQPFieldValue {
-        if depth > maximumTableDepth, value.kind == kind(AMQP_FIELD_KIND_TABLE) || value.kind == kind(AMQP_FIELD_KIND_ARRAY) {
+        if depth > maximumTableDepth,
+            value.kind == kind(AMQP_FIELD_KIND_TABLE) || value.kind == kind(AMQP_FIELD_KIND_ARRAY)
+        {
             truncated = true
             return .void
         }
@@ -144,7 +146,8 @@ final class CArena {
         let entries = allocate(MemoryLayout<amqp_table_entry_t>.stride * dictionary.count)
             .bindMemory(to: amqp_table_entry_t.self, capacity: dictionary.count)
         for (index, key) in dictionary.keys.sorted().enumerated() {
-            entries.advanced(by: index).initialize(to: amqp_table_entry_t(key: bytes(key), value: field(dictionary[key]!)))
+            entries.advanced(by: index).initialize(
+                to: amqp_table_entry_t(key: bytes(key), value: field(dictionary[key]!)))
         }
         return amqp_table_t(num_entries: Int32(dictionary.count), entries: entries)
     }
@@ -180,7 +183,9 @@ final class CArena {
             } else {
                 let entries = allocate(MemoryLayout<amqp_field_value_t>.stride * values.count)
                     .bindMemory(to: amqp_field_value_t.self, capacity: values.count)
-                for (index, element) in values.enumerated() { entries.advanced(by: index).initialize(to: self.field(element)) }
+                for (index, element) in values.enumerated() {
+                    entries.advanced(by: index).initialize(to: self.field(element))
+                }
                 field.value.array = amqp_array_t(num_entries: Int32(values.count), entries: entries)
             }
         case .void:
@@ -192,23 +197,58 @@ final class CArena {
     func properties(_ properties: AMQPProperties) -> amqp_basic_properties_t {
         var p = amqp_basic_properties_t()
         var flags: amqp_flags_t = 0
-        if let value = properties.contentType { p.content_type = bytes(value); flags |= BG_AMQP_BASIC_CONTENT_TYPE_FLAG }
+        if let value = properties.contentType {
+            p.content_type = bytes(value)
+            flags |= BG_AMQP_BASIC_CONTENT_TYPE_FLAG
+        }
         if let value = properties.contentEncoding {
-            p.content_encoding = bytes(value); flags |= BG_AMQP_BASIC_CONTENT_ENCODING_FLAG
+            p.content_encoding = bytes(value)
+            flags |= BG_AMQP_BASIC_CONTENT_ENCODING_FLAG
         }
-        if !properties.headers.isEmpty { p.headers = table(properties.headers); flags |= BG_AMQP_BASIC_HEADERS_FLAG }
-        if let value = properties.deliveryMode { p.delivery_mode = value; flags |= BG_AMQP_BASIC_DELIVERY_MODE_FLAG }
-        if let value = properties.priority { p.priority = value; flags |= BG_AMQP_BASIC_PRIORITY_FLAG }
+        if !properties.headers.isEmpty {
+            p.headers = table(properties.headers)
+            flags |= BG_AMQP_BASIC_HEADERS_FLAG
+        }
+        if let value = properties.deliveryMode {
+            p.delivery_mode = value
+            flags |= BG_AMQP_BASIC_DELIVERY_MODE_FLAG
+        }
+        if let value = properties.priority {
+            p.priority = value
+            flags |= BG_AMQP_BASIC_PRIORITY_FLAG
+        }
         if let value = properties.correlationID {
-            p.correlation_id = bytes(value); flags |= BG_AMQP_BASIC_CORRELATION_ID_FLAG
+            p.correlation_id = bytes(value)
+            flags |= BG_AMQP_BASIC_CORRELATION_ID_FLAG
         }
-        if let value = properties.replyTo { p.reply_to = bytes(value); flags |= BG_AMQP_BASIC_REPLY_TO_FLAG }
-        if let value = properties.expiration { p.expiration = bytes(value); flags |= BG_AMQP_BASIC_EXPIRATION_FLAG }
-        if let value = properties.messageID { p.message_id = bytes(value); flags |= BG_AMQP_BASIC_MESSAGE_ID_FLAG }
-        if let value = properties.timestamp { p.timestamp = value; flags |= BG_AMQP_BASIC_TIMESTAMP_FLAG }
-        if let value = properties.type { p.type = bytes(value); flags |= BG_AMQP_BASIC_TYPE_FLAG }
-        if let value = properties.userID { p.user_id = bytes(value); flags |= BG_AMQP_BASIC_USER_ID_FLAG }
-        if let value = properties.appID { p.app_id = bytes(value); flags |= BG_AMQP_BASIC_APP_ID_FLAG }
+        if let value = properties.replyTo {
+            p.reply_to = bytes(value)
+            flags |= BG_AMQP_BASIC_REPLY_TO_FLAG
+        }
+        if let value = properties.expiration {
+            p.expiration = bytes(value)
+            flags |= BG_AMQP_BASIC_EXPIRATION_FLAG
+        }
+        if let value = properties.messageID {
+            p.message_id = bytes(value)
+            flags |= BG_AMQP_BASIC_MESSAGE_ID_FLAG
+        }
+        if let value = properties.timestamp {
+            p.timestamp = value
+            flags |= BG_AMQP_BASIC_TIMESTAMP_FLAG
+        }
+        if let value = properties.type {
+            p.type = bytes(value)
+            flags |= BG_AMQP_BASIC_TYPE_FLAG
+        }
+        if let value = properties.userID {
+            p.user_id = bytes(value)
+            flags |= BG_AMQP_BASIC_USER_ID_FLAG
+        }
+        if let value = properties.appID {
+            p.app_id = bytes(value)
+            flags |= BG_AMQP_BASIC_APP_ID_FLAG
+        }
         p._flags = flags
         return p
     }

@@ -39,7 +39,9 @@ struct ConfirmTracker<Payload> {
         var settled: [(Payload, Outcome)] = []
         func outcome(_ entry: Entry) -> Outcome {
             if nack { return .nacked }
-            if let returned = entry.returned { return .returned(replyCode: returned.replyCode, replyText: returned.replyText) }
+            if let returned = entry.returned {
+                return .returned(replyCode: returned.replyCode, replyText: returned.replyText)
+            }
             return .confirmed
         }
         if multiple {

@@ -23,14 +23,17 @@ extension RabbitMQConnection {
             let arena = CArena()
             switch declaration {
             case .exchange(let name, let type, let durable, let arguments):
-                amqp_exchange_declare(connection, Self.operationChannel, arena.bytes(name), arena.bytes(type), 0,
-                                      durable ? 1 : 0, 0, 0, arena.table(arguments))
+                amqp_exchange_declare(
+                    connection, Self.operationChannel, arena.bytes(name), arena.bytes(type), 0,
+                    durable ? 1 : 0, 0, 0, arena.table(arguments))
             case .queue(let name, let durable, let exclusive, let autoDelete, let arguments):
-                amqp_queue_declare(connection, Self.operationChannel, arena.bytes(name), 0, durable ? 1 : 0,
-                                   exclusive ? 1 : 0, autoDelete ? 1 : 0, arena.table(arguments))
+                amqp_queue_declare(
+                    connection, Self.operationChannel, arena.bytes(name), 0, durable ? 1 : 0,
+                    exclusive ? 1 : 0, autoDelete ? 1 : 0, arena.table(arguments))
             case .binding(let queue, let exchange, let routingKey):
-                amqp_queue_bind(connection, Self.operationChannel, arena.bytes(queue), arena.bytes(exchange),
-                                arena.bytes(routingKey), amqp_table_t(num_entries: 0, entries: nil))
+                amqp_queue_bind(
+                    connection, Self.operationChannel, arena.bytes(queue), arena.bytes(exchange),
+                    arena.bytes(routingKey), amqp_table_t(num_entries: 0, entries: nil))
             }
             try checkReply("declare")
         }
@@ -40,8 +43,9 @@ extension RabbitMQConnection {
     func queueStatus(_ queue: String) throws -> AMQPQueueStatus {
         try onOperationChannel { connection in
             let arena = CArena()
-            let ok = amqp_queue_declare(connection, Self.operationChannel, arena.bytes(queue), 1, 0, 0, 0,
-                                        amqp_table_t(num_entries: 0, entries: nil))
+            let ok = amqp_queue_declare(
+                connection, Self.operationChannel, arena.bytes(queue), 1, 0, 0, 0,
+                amqp_table_t(num_entries: 0, entries: nil))
             try checkReply("queue.declare passive")
             guard let ok else { throw AMQPError.protocolError("queue.declare-ok missing") }
             return AMQPQueueStatus(messageCount: ok.pointee.message_count, consumerCount: ok.pointee.consumer_count)
@@ -71,8 +75,9 @@ extension RabbitMQConnection {
         amqp_basic_qos(state, Self.consumerChannel, 0, prefetch, 0)
         try checkReply("basic.qos")
         let arena = CArena()
-        amqp_basic_consume(state, Self.consumerChannel, arena.bytes(queue), arena.bytes(tag), 0, 0, 0,
-                           amqp_table_t(num_entries: 0, entries: nil))
+        amqp_basic_consume(
+            state, Self.consumerChannel, arena.bytes(queue), arena.bytes(tag), 0, 0, 0,
+            amqp_table_t(num_entries: 0, entries: nil))
         try checkReply("basic.consume")
     }
 
@@ -105,8 +110,9 @@ extension RabbitMQConnection {
         let status: Int32 = exchange.withUTF8 { exchangeBytes in
             routingKey.withUTF8 { routingKeyBytes in
                 message.body.withUnsafeBytes { body in
-                    amqp_basic_publish(state, Self.publishChannel, Self.bytes(exchangeBytes), Self.bytes(routingKeyBytes),
-                                       mandatory ? 1 : 0, 0, &properties, Self.bytes(body))
+                    amqp_basic_publish(
+                        state, Self.publishChannel, Self.bytes(exchangeBytes), Self.bytes(routingKeyBytes),
+                        mandatory ? 1 : 0, 0, &properties, Self.bytes(body))
                 }
             }
         }

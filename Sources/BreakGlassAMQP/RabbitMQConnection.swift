@@ -1,7 +1,7 @@
 import CRabbitMQ
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One rabbitmq-c connection: the calls into the library, nothing else. Owned and used by the connection's I/O
@@ -64,16 +64,18 @@ final class RabbitMQConnection {
             // rabbitmq-c keeps the socket's own error to itself (its errno is the non-blocking EINPROGRESS): one plain
             // connect to the same address tells a refused port from an unreachable host.
             let osError = opened == AMQP_STATUS_SOCKET_ERROR.rawValue ? connectErrno(host: url.host, port: url.port) : 0
-            throw AMQPConnectFailure.error(.init(stage: .socket, libraryStatus: opened, osError: osError), url: url,
-                                           handshakeTimeout: configuration.handshakeTimeout)
+            throw AMQPConnectFailure.error(
+                .init(stage: .socket, libraryStatus: opened, osError: osError), url: url,
+                handshakeTimeout: configuration.handshakeTimeout)
         }
         var handshake = makeTimeval(configuration.handshakeTimeout)
         var rpc = makeTimeval(configuration.rpcTimeout)
         _ = amqp_set_handshake_timeout(state, &handshake)
         _ = amqp_set_rpc_timeout(state, &rpc)
-        let login = CBridge.reply(bg_amqp_login_plain_with_capabilities(
-            state, url.virtualHost, 16, configuration.frameMax, configuration.heartbeatSeconds,
-            url.user, url.password, configuration.connectionName))
+        let login = CBridge.reply(
+            bg_amqp_login_plain_with_capabilities(
+                state, url.virtualHost, 16, configuration.frameMax, configuration.heartbeatSeconds,
+                url.user, url.password, configuration.connectionName))
         if login.isConnectionClose { connection.sendConnectionCloseOk() }
         if let error = login.loginError(url: url, handshakeTimeout: configuration.handshakeTimeout) { throw error }
         for channel in [consumerChannel, publishChannel, operationChannel] {
@@ -137,11 +139,13 @@ final class RabbitMQConnection {
     }
 
     static func bytes(_ buffer: UnsafeBufferPointer<UInt8>) -> amqp_bytes_t {
-        amqp_bytes_t(len: buffer.count, bytes: buffer.count == 0 ? nil : UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+        amqp_bytes_t(
+            len: buffer.count, bytes: buffer.count == 0 ? nil : UnsafeMutableRawPointer(mutating: buffer.baseAddress))
     }
 
     static func bytes(_ buffer: UnsafeRawBufferPointer) -> amqp_bytes_t {
-        amqp_bytes_t(len: buffer.count, bytes: buffer.count == 0 ? nil : UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+        amqp_bytes_t(
+            len: buffer.count, bytes: buffer.count == 0 ? nil : UnsafeMutableRawPointer(mutating: buffer.baseAddress))
     }
 
     /// The OS error of one TCP connect to `host:port` (waiting at most 2 s), 0 when it connects or cannot be told.
@@ -151,7 +155,8 @@ final class RabbitMQConnection {
         var found: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, String(port), &hints, &found) == 0, let info = found else { return 0 }
         defer { freeaddrinfo(found) }
-        let fd = Glibc.socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue), info.pointee.ai_protocol)
+        let fd = Glibc.socket(
+            info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue), info.pointee.ai_protocol)
         guard fd >= 0 else { return 0 }
         defer { close(fd) }
         if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return 0 }

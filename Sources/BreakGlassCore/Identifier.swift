@@ -7,7 +7,8 @@ public enum Identifier {
         for byte in text.utf8 {
             count += 1
             if count > maximumLength { return false }
-            let alnum = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            let alnum =
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
             if count == 1 {
                 guard alnum else { return false }
             } else {

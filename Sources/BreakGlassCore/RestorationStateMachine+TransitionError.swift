@@ -37,11 +37,14 @@ extension RestorationStateMachine {
         }
 
         public static func leaseLapsed(state: RestorationState, expiresAt: Date?) -> Self {
-            Self(code: .leaseLapsed, state: state, transition: .beginSubmitting, heldEpoch: nil, currentEpoch: nil, owner: nil)
+            Self(
+                code: .leaseLapsed, state: state, transition: .beginSubmitting, heldEpoch: nil, currentEpoch: nil,
+                owner: nil)
         }
 
         public static func resumeLimit(resumes: Int) -> Self {
-            Self(code: .resumeLimit, state: .halted, transition: .resume, heldEpoch: nil, currentEpoch: Int64(resumes),
+            Self(
+                code: .resumeLimit, state: .halted, transition: .resume, heldEpoch: nil, currentEpoch: Int64(resumes),
                 owner: nil)
         }
     }

@@ -152,7 +152,9 @@ public struct RestorationStateMachine: Sendable, Hashable {
     /// To be made durable BEFORE the final submit click, by a holder whose lease is still live at `now` with
     /// `margin` to spare (a lapsed lease may already be someone else's: never click on one). The lease is extended
     /// to at least `until` in the same step, so it covers the click and the confirmation bound.
-    public mutating func beginSubmitting(epoch: Int64, now: Date, margin: TimeInterval, until: Date) throws(TransitionError) {
+    public mutating func beginSubmitting(
+        epoch: Int64, now: Date, margin: TimeInterval, until: Date
+    ) throws(TransitionError) {
         try checkFence(epoch)
         guard let lease, lease.expiresAt > now.addingTimeInterval(margin) else {
             throw .leaseLapsed(state: state, expiresAt: self.lease?.expiresAt)

@@ -1,4 +1,3 @@
-
 /// What a person needs to pick up a halted request where the worker stopped (issue 7, safe halt).
 ///
 /// Stored as JSON with the ledger row. Entered values are stored MASKED: the caller masks them before

@@ -59,11 +59,14 @@ public struct EvidenceBundle: Sendable {
     /// followed by 12 hex digits of its SHA-256, so distinct ids stay distinct. The manifest keeps the real ids.
     public static func pathSafe(_ id: String) -> String {
         var changed = false
-        let mapped = String(id.unicodeScalars.map { scalar -> Character in
-            let ok = (scalar.value < 128) && (CharacterSet.alphanumerics.contains(scalar) || scalar == "." || scalar == "_" || scalar == "-")
-            if !ok { changed = true }
-            return ok ? Character(scalar) : "-"
-        })
+        let mapped = String(
+            id.unicodeScalars.map { scalar -> Character in
+                let ok =
+                    (scalar.value < 128)
+                    && (CharacterSet.alphanumerics.contains(scalar) || scalar == "." || scalar == "_" || scalar == "-")
+                if !ok { changed = true }
+                return ok ? Character(scalar) : "-"
+            })
         guard changed || mapped.count > 40 else { return mapped.isEmpty ? "x" : mapped }
         let digest = SHA256.hash(data: Data(id.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
         return String(mapped.prefix(24)) + "-" + digest

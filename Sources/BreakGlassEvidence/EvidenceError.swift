@@ -32,9 +32,19 @@ public struct EvidenceError: Error, Sendable, Hashable, CustomStringConvertible 
     }
 
     public static func keyInvalid(_ detail: String) -> EvidenceError { .init(.keyInvalid, detail) }
-    public static func keyUnreadable(_ path: String) -> EvidenceError { .init(.keyUnreadable, "cannot read the key file", path: path) }
-    public static func artifactInvalid(_ detail: String, path: String) -> EvidenceError { .init(.artifactInvalid, detail, path: path) }
-    public static func writeFailed(_ detail: String, path: String) -> EvidenceError { .init(.writeFailed, detail, path: path) }
-    public static func bundleExists(_ path: String) -> EvidenceError { .init(.bundleExists, "a bundle with this id exists", path: path) }
-    public static func bundleUnreadable(_ detail: String, path: String) -> EvidenceError { .init(.bundleUnreadable, detail, path: path) }
+    public static func keyUnreadable(_ path: String) -> EvidenceError {
+        .init(.keyUnreadable, "cannot read the key file", path: path)
+    }
+    public static func artifactInvalid(_ detail: String, path: String) -> EvidenceError {
+        .init(.artifactInvalid, detail, path: path)
+    }
+    public static func writeFailed(_ detail: String, path: String) -> EvidenceError {
+        .init(.writeFailed, detail, path: path)
+    }
+    public static func bundleExists(_ path: String) -> EvidenceError {
+        .init(.bundleExists, "a bundle with this id exists", path: path)
+    }
+    public static func bundleUnreadable(_ detail: String, path: String) -> EvidenceError {
+        .init(.bundleUnreadable, detail, path: path)
+    }
 }

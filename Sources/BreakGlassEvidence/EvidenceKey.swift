@@ -20,7 +20,8 @@ public struct EvidenceKey: Sendable, CustomStringConvertible, CustomDebugStringC
     }
 
     public init(keyID: String, seedBase64: String) throws(EvidenceError) {
-        guard !keyID.isEmpty, keyID.count <= 128, keyID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) })
+        guard !keyID.isEmpty, keyID.count <= 128,
+            keyID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) })
         else { throw .keyInvalid("key id must match ^[A-Za-z0-9._:-]{1,128}$") }
         guard let seed = Ed25519Seed(base64: seedBase64) else {
             throw .keyInvalid("the evidence key must be the standard base64 of a 32-byte Ed25519 seed")

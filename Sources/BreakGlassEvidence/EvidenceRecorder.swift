@@ -28,7 +28,9 @@ public struct EvidenceRecorder: Sendable {
     private var screenshots: [(path: String, png: Data)] = []
     private let startedAt: Date
 
-    public init(caseID: String, tenantID: String, requestID: String, workerID: String, masker: Masker, startedAt: Date = Date()) {
+    public init(
+        caseID: String, tenantID: String, requestID: String, workerID: String, masker: Masker, startedAt: Date = Date()
+    ) {
         self.caseID = caseID
         self.tenantID = tenantID
         self.requestID = requestID
@@ -40,9 +42,13 @@ public struct EvidenceRecorder: Sendable {
     public var lastScreenshotPath: String? { screenshotPaths.last }
 
     /// One redacted line of the step log.
-    public mutating func step(_ stage: String, screen: String? = nil, action: String, outcome: String = "ok", detail: String? = nil) {
-        steps.append(Step(seq: steps.count + 1, at: Timestamp.format(Date(), fractional: true), stage: stage,
-                          screen: screen, action: masker.mask(action), outcome: outcome, detail: detail.map(masker.mask)))
+    public mutating func step(
+        _ stage: String, screen: String? = nil, action: String, outcome: String = "ok", detail: String? = nil
+    ) {
+        steps.append(
+            Step(
+                seq: steps.count + 1, at: Timestamp.format(Date(), fractional: true), stage: stage,
+                screen: screen, action: masker.mask(action), outcome: outcome, detail: detail.map(masker.mask)))
     }
 
     public mutating func mark(_ name: String, at date: Date = Date()) { marks[name] = date }
@@ -74,11 +80,15 @@ public struct EvidenceRecorder: Sendable {
         var result: [String: String] = ["started": Timestamp.format(startedAt, fractional: true)]
         for (name, date) in marks { result[name] = Timestamp.format(date, fractional: true) }
         func window(_ name: String, _ from: String, _ to: String) {
-            if let a = marks[from], let b = marks[to] { result[name + "_ms"] = String(Int(((b.timeIntervalSince(a)) * 1000).rounded())) }
+            if let a = marks[from], let b = marks[to] {
+                result[name + "_ms"] = String(Int(((b.timeIntervalSince(a)) * 1000).rounded()))
+            }
         }
         window("recheck_to_click", "recheck_finished", "click")
         window("click_to_confirmation", "click", "confirmation")
-        if let end = marks["finished"] { result["total_ms"] = String(Int((end.timeIntervalSince(startedAt) * 1000).rounded())) }
+        if let end = marks["finished"] {
+            result["total_ms"] = String(Int((end.timeIntervalSince(startedAt) * 1000).rounded()))
+        }
         return result
     }
 
@@ -89,12 +99,15 @@ public struct EvidenceRecorder: Sendable {
     }
 
     /// The bundle: screenshots, `steps.jsonl`, the documents, `timing.json`.
-    public mutating func bundle(kind: String, outcome: String, reasons: [String], bundleID: String? = nil) -> EvidenceBundle {
+    public mutating func bundle(
+        kind: String, outcome: String, reasons: [String], bundleID: String? = nil
+    ) -> EvidenceBundle {
         if marks["finished"] == nil { mark("finished") }
         let now = Date()
         var bundle = EvidenceBundle(
             bundleID: bundleID ?? EvidenceBundle.makeID(caseID: caseID, tenantID: tenantID, at: now), caseID: caseID,
-            tenantID: tenantID, requestID: requestID, kind: kind, outcome: outcome, reasons: reasons, workerID: workerID,
+            tenantID: tenantID, requestID: requestID, kind: kind, outcome: outcome, reasons: reasons,
+            workerID: workerID,
             createdAt: now)
         // Paths below are generated here and always valid.
         for shot in screenshots { try? bundle.add(path: shot.path, data: shot.png, mediaType: "image/png") }
@@ -108,7 +121,9 @@ public struct EvidenceRecorder: Sendable {
         try? bundle.add(path: "steps.jsonl", data: log, mediaType: "application/x-ndjson")
         for (name, data) in documents { try? bundle.add(path: name, data: data, mediaType: "application/json") }
         document("timing.json", timing)
-        if let data = documents["timing.json"] { try? bundle.add(path: "timing.json", data: data, mediaType: "application/json") }
+        if let data = documents["timing.json"] {
+            try? bundle.add(path: "timing.json", data: data, mediaType: "application/json")
+        }
         return bundle
     }
 }

@@ -11,7 +11,9 @@ public struct EvidenceStore: Sendable {
     let logger: Logger
 
     /// Creates the root directory when missing.
-    public init(root: URL, key: EvidenceKey, logger: Logger = Logger(label: "breakglass.evidence")) throws(EvidenceError) {
+    public init(
+        root: URL, key: EvidenceKey, logger: Logger = Logger(label: "breakglass.evidence")
+    ) throws(EvidenceError) {
         self.root = root.standardizedFileURL
         self.key = key
         self.logger = logger
@@ -49,28 +51,38 @@ public struct EvidenceStore: Sendable {
                     }
                 }
                 try DurableFiles.write(artifact.data, to: target)
-                entries.append(.init(path: artifact.path, sha256: Self.sha256Hex(artifact.data), bytes: artifact.data.count,
-                                     mediaType: artifact.mediaType))
+                entries.append(
+                    .init(
+                        path: artifact.path, sha256: Self.sha256Hex(artifact.data), bytes: artifact.data.count,
+                        mediaType: artifact.mediaType))
             }
             let manifest = EvidenceManifest(
-                bundleID: bundle.bundleID, caseID: bundle.caseID, tenantID: bundle.tenantID, requestID: bundle.requestID,
+                bundleID: bundle.bundleID, caseID: bundle.caseID, tenantID: bundle.tenantID,
+                requestID: bundle.requestID,
                 kind: bundle.kind, outcome: bundle.outcome, reasons: bundle.reasons, workerID: bundle.workerID,
                 createdAt: Timestamp.format(bundle.createdAt, fractional: true), artifacts: entries)
             let manifestBytes = manifest.encoded()
             try DurableFiles.write(manifestBytes, to: temp + "/" + EvidenceManifest.fileName)
-            let seal = EvidenceSeal(keyID: key.keyID, publicKey: key.publicKeyBase64,
-                                    signature: key.sign(manifestBytes).base64EncodedString())
+            let seal = EvidenceSeal(
+                keyID: key.keyID, publicKey: key.publicKeyBase64,
+                signature: key.sign(manifestBytes).base64EncodedString())
             try DurableFiles.write(seal.encoded(), to: temp + "/" + EvidenceManifest.sealFileName)
             // Deepest directories first, then the bundle's own directory.
-            for directory in directories.sorted(by: { $0.count > $1.count }) { try DurableFiles.syncDirectory(directory) }
+            for directory in directories.sorted(by: { $0.count > $1.count }) {
+                try DurableFiles.syncDirectory(directory)
+            }
             try DurableFiles.rename(temp, to: final)
             try DurableFiles.syncDirectory(root.path)
-            let location = EvidenceLocation(bundleID: bundle.bundleID, path: final,
-                                            manifestSHA256: Self.sha256Hex(manifestBytes), artifactCount: entries.count)
-            logger.info("evidence bundle written", metadata: [
-                "breakglass.bundle_id": "\(bundle.bundleID)", "breakglass.case_id": "\(bundle.caseID)",
-                "breakglass.tenant_id": "\(bundle.tenantID)", "breakglass.artifacts": .stringConvertible(entries.count),
-            ])
+            let location = EvidenceLocation(
+                bundleID: bundle.bundleID, path: final,
+                manifestSHA256: Self.sha256Hex(manifestBytes), artifactCount: entries.count)
+            logger.info(
+                "evidence bundle written",
+                metadata: [
+                    "breakglass.bundle_id": "\(bundle.bundleID)", "breakglass.case_id": "\(bundle.caseID)",
+                    "breakglass.tenant_id": "\(bundle.tenantID)",
+                    "breakglass.artifacts": .stringConvertible(entries.count),
+                ])
             return location
         } catch {
             try? FileManager.default.removeItem(atPath: temp)

@@ -41,7 +41,9 @@ public struct EvidenceVerifier: Sendable {
 
     /// The key id in a bundle's seal, if readable (to pick the trusted key).
     public static func sealKeyID(bundle url: URL) -> String? {
-        guard let data = try? Data(contentsOf: url.appendingPathComponent(EvidenceManifest.sealFileName)) else { return nil }
+        guard let data = try? Data(contentsOf: url.appendingPathComponent(EvidenceManifest.sealFileName)) else {
+            return nil
+        }
         return (try? JSONDecoder().decode(EvidenceSeal.self, from: data))?.keyID
     }
 
@@ -52,23 +54,32 @@ public struct EvidenceVerifier: Sendable {
         let sealURL = root.appendingPathComponent(EvidenceManifest.sealFileName)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return EvidenceVerification(bundlePath: root.path, manifest: nil, manifestSHA256: nil, sealKeyID: nil,
-                                        authenticated: false,
-                                        problems: [.init(.bundleMissing, "no bundle directory at this path")])
+            return EvidenceVerification(
+                bundlePath: root.path, manifest: nil, manifestSHA256: nil, sealKeyID: nil,
+                authenticated: false,
+                problems: [.init(.bundleMissing, "no bundle directory at this path")])
         }
         guard let manifestBytes = try? Data(contentsOf: manifestURL) else {
-            return EvidenceVerification(bundlePath: root.path, manifest: nil, manifestSHA256: nil, sealKeyID: nil,
-                                        authenticated: false,
-                                        problems: [.init(.manifestUnreadable, "manifest.json is missing or unreadable", path: EvidenceManifest.fileName)])
+            return EvidenceVerification(
+                bundlePath: root.path, manifest: nil, manifestSHA256: nil, sealKeyID: nil,
+                authenticated: false,
+                problems: [
+                    .init(
+                        .manifestUnreadable, "manifest.json is missing or unreadable", path: EvidenceManifest.fileName)
+                ])
         }
         let manifestHash = EvidenceStore.sha256Hex(manifestBytes)
         let manifest = try? JSONDecoder().decode(EvidenceManifest.self, from: manifestBytes)
         if let manifest, manifest.bundleID != root.lastPathComponent {
             // A halt bundle copied under a grant bundle's directory name must not pass for it (issue 16.3).
-            problems.append(.init(.bundleMisnamed, "the directory name is not the manifest's bundle_id", path: EvidenceManifest.fileName))
+            problems.append(
+                .init(
+                    .bundleMisnamed, "the directory name is not the manifest's bundle_id",
+                    path: EvidenceManifest.fileName))
         }
         if manifest == nil {
-            problems.append(.init(.manifestUnreadable, "manifest.json is not a valid manifest", path: EvidenceManifest.fileName))
+            problems.append(
+                .init(.manifestUnreadable, "manifest.json is not a valid manifest", path: EvidenceManifest.fileName))
         } else if manifest?.format != EvidenceManifest.currentFormat {
             problems.append(.init(.manifestUnreadable, "unknown manifest format", path: EvidenceManifest.fileName))
         }
@@ -76,24 +87,33 @@ public struct EvidenceVerifier: Sendable {
         // The seal.
         var sealKeyID: String?
         var authenticated = false
-        if let sealBytes = try? Data(contentsOf: sealURL), let seal = try? JSONDecoder().decode(EvidenceSeal.self, from: sealBytes) {
+        if let sealBytes = try? Data(contentsOf: sealURL),
+            let seal = try? JSONDecoder().decode(EvidenceSeal.self, from: sealBytes)
+        {
             sealKeyID = seal.keyID
             let embedded = Data(base64Encoded: seal.publicKey)
             let keyBytes = trustedPublicKey ?? embedded
             if seal.algorithm != "ed25519" {
-                problems.append(.init(.sealInvalid, "seal algorithm must be ed25519", path: EvidenceManifest.sealFileName))
+                problems.append(
+                    .init(.sealInvalid, "seal algorithm must be ed25519", path: EvidenceManifest.sealFileName))
             } else if let trustedPublicKey, embedded != trustedPublicKey {
-                problems.append(.init(.sealInvalid, "the bundle was sealed with another key than the trusted one",
-                                      path: EvidenceManifest.sealFileName))
+                problems.append(
+                    .init(
+                        .sealInvalid, "the bundle was sealed with another key than the trusted one",
+                        path: EvidenceManifest.sealFileName))
             } else if let keyBytes, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes),
                 let signature = Data(base64Encoded: seal.signature), key.isValidSignature(signature, for: manifestBytes)
             {
                 authenticated = trustedPublicKey != nil
             } else {
-                problems.append(.init(.sealInvalid, "the seal does not verify over manifest.json", path: EvidenceManifest.sealFileName))
+                problems.append(
+                    .init(
+                        .sealInvalid, "the seal does not verify over manifest.json", path: EvidenceManifest.sealFileName
+                    ))
             }
         } else {
-            problems.append(.init(.sealInvalid, "manifest.sig is missing or unreadable", path: EvidenceManifest.sealFileName))
+            problems.append(
+                .init(.sealInvalid, "manifest.sig is missing or unreadable", path: EvidenceManifest.sealFileName))
         }
 
         // The artifacts.
@@ -112,7 +132,8 @@ public struct EvidenceVerifier: Sendable {
                 continue
             }
             if data.count != artifact.bytes || EvidenceStore.sha256Hex(data) != artifact.sha256 {
-                problems.append(.init(.artifactChanged, "content differs from the manifest (SHA-256)", path: artifact.path))
+                problems.append(
+                    .init(.artifactChanged, "content differs from the manifest (SHA-256)", path: artifact.path))
             }
         }
         for file in present.files.sorted() where !listed.contains(file) {
@@ -121,8 +142,9 @@ public struct EvidenceVerifier: Sendable {
         for other in present.others.sorted() {
             problems.append(.init(.artifactAdded, "unexpected entry (link or special file)", path: other))
         }
-        return EvidenceVerification(bundlePath: root.path, manifest: manifest, manifestSHA256: manifestHash,
-                                    sealKeyID: sealKeyID, authenticated: authenticated, problems: problems)
+        return EvidenceVerification(
+            bundlePath: root.path, manifest: manifest, manifestSHA256: manifestHash,
+            sealKeyID: sealKeyID, authenticated: authenticated, problems: problems)
     }
 
     /// Relative paths of the regular files under `root`, and of anything else (links, sockets) separately.

@@ -92,7 +92,8 @@ enum FuzzHarness {
         } catch {
             switch decoded {
             case .success: check(error.code == .requestExpired, "signed valid body refused with \(error.code)")
-            case .failure(let rejection): check(error == rejection, "signed body: verifier \(error.code), decoder \(rejection.code)")
+            case .failure(let rejection):
+                check(error == rejection, "signed body: verifier \(error.code), decoder \(rejection.code)")
             }
         }
     }

@@ -1,7 +1,7 @@
 public import Foundation
 import GRDB
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The one clock every process of a ledger judges leases by (issue 15.10).
@@ -23,8 +23,10 @@ public struct LeaseClock: Sendable {
         public var boot: @Sendable () -> Double
         public var bootID: @Sendable () -> String
 
-        public init(wall: @escaping @Sendable () -> Date, boot: @escaping @Sendable () -> Double,
-                    bootID: @escaping @Sendable () -> String) {
+        public init(
+            wall: @escaping @Sendable () -> Date, boot: @escaping @Sendable () -> Double,
+            bootID: @escaping @Sendable () -> String
+        ) {
             self.wall = wall
             self.boot = boot
             self.bootID = bootID
@@ -39,7 +41,8 @@ public struct LeaseClock: Sendable {
                 return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
             },
             bootID: {
-                let text = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? "unknown-boot"
+                let text =
+                    (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? "unknown-boot"
                 return text.trimmingCharacters(in: .whitespacesAndNewlines)
             })
     }
@@ -56,9 +59,11 @@ public struct LeaseClock: Sendable {
     static func anchored(in writer: some DatabaseWriter, source: Source) throws -> LeaseClock {
         let bootID = source.bootID()
         let (wall, boot) = try writer.write { db -> (Double, Double) in
-            try db.execute(sql: "INSERT OR IGNORE INTO clock_anchor (boot_id, wall, boot) VALUES (?, ?, ?)",
-                           arguments: [bootID, source.wall().timeIntervalSince1970, source.boot()])
-            let row = try Row.fetchOne(db, sql: "SELECT wall, boot FROM clock_anchor WHERE boot_id = ?", arguments: [bootID])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO clock_anchor (boot_id, wall, boot) VALUES (?, ?, ?)",
+                arguments: [bootID, source.wall().timeIntervalSince1970, source.boot()])
+            let row = try Row.fetchOne(
+                db, sql: "SELECT wall, boot FROM clock_anchor WHERE boot_id = ?", arguments: [bootID])
             return (row?["wall"] ?? source.wall().timeIntervalSince1970, row?["boot"] ?? source.boot())
         }
         return LeaseClock(bootID: bootID, anchorWall: wall, anchorBoot: boot, boot: source.boot)

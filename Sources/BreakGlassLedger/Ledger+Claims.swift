@@ -25,11 +25,15 @@ extension Ledger {
             let expires = self.leaseEnd(from: now, leaseDuration)
             try Self.recordSighting(db, key, requestID: requestID, at: now)
             guard let entry = try Self.fetchEntry(db, key) else {
-                try db.cachedStatement(sql: """
-                    INSERT INTO restorations (case_id, tenant_id, state, epoch, owner, lease_expires_at, request_id,
-                        payload, created_at, updated_at)
-                    VALUES (?, ?, 'claimed', 1, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [key.caseID, key.tenantID, owner, ts(expires), requestID, payload, ts(now), ts(now)])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO restorations (case_id, tenant_id, state, epoch, owner, lease_expires_at, request_id,
+                            payload, created_at, updated_at)
+                        VALUES (?, ?, 'claimed', 1, ?, ?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [
+                    key.caseID, key.tenantID, owner, ts(expires), requestID, payload, ts(now), ts(now),
+                ])
                 return .claimed(Claim(key: key, epoch: 1, owner: owner, leaseExpiresAt: expires, state: .claimed))
             }
             if let decision = entry.decision { return .decided(decision) }
@@ -44,18 +48,21 @@ extension Ledger {
                 }
                 recovery = try machine.takeOver(owner: owner, leaseExpiresAt: expires, now: now)
             }
-            try db.cachedStatement(sql: """
-                UPDATE restorations SET state = ?, epoch = ?, owner = ?, lease_expires_at = ?, request_id = ?,
-                    payload = coalesce(?, payload), in_doubt = in_doubt OR ?, updated_at = ?
-                WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                """).execute(arguments: [
-                    machine.state.rawValue, machine.epoch, owner, ts(expires), requestID, payload,
-                    recovery == .reconcile, ts(now), key.caseID, key.tenantID, entry.epoch,
-                ])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE restorations SET state = ?, epoch = ?, owner = ?, lease_expires_at = ?, request_id = ?,
+                        payload = coalesce(?, payload), in_doubt = in_doubt OR ?, updated_at = ?
+                    WHERE case_id = ? AND tenant_id = ? AND epoch = ?
+                    """
+            ).execute(arguments: [
+                machine.state.rawValue, machine.epoch, owner, ts(expires), requestID, payload,
+                recovery == .reconcile, ts(now), key.caseID, key.tenantID, entry.epoch,
+            ])
             try Self.requireChanged(db, key, epoch: entry.epoch)
-            return .claimed(Claim(
-                key: key, epoch: machine.epoch, owner: owner, leaseExpiresAt: expires, state: machine.state,
-                resumeCount: machine.resumeCount, recovery: recovery))
+            return .claimed(
+                Claim(
+                    key: key, epoch: machine.epoch, owner: owner, leaseExpiresAt: expires, state: machine.state,
+                    resumeCount: machine.resumeCount, recovery: recovery))
         }
         if case .decided(let decision) = outcome { remember(decision) }
         return outcome
@@ -77,10 +84,14 @@ extension Ledger {
             let now = clock()
             var machine = entry.machine
             try machine.renewLease(epoch: claim.epoch, until: self.leaseEnd(from: now, lease))
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     UPDATE restorations SET lease_expires_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """).execute(arguments: [tsOptional(machine.lease?.expiresAt), ts(now), claim.key.caseID, claim.key.tenantID, claim.epoch])
+                    """
+            ).execute(arguments: [
+                tsOptional(machine.lease?.expiresAt), ts(now), claim.key.caseID, claim.key.tenantID, claim.epoch,
+            ])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)
             return Claim(
                 key: claim.key, epoch: claim.epoch, owner: claim.owner,
@@ -96,15 +107,17 @@ extension Ledger {
             let entry = try Self.fencedEntry(db, claim)
             var machine = entry.machine
             try machine.passGate(epoch: claim.epoch)
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     UPDATE restorations SET state = ?, approval_refs = ?, recheck_times = json_insert(recheck_times, '$[#]', ?),
                         updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """).execute(arguments: [
-                    machine.state.rawValue, Self.encodeStrings(approvalRefs),
-                    ts(checkedAt), ts(clock()), claim.key.caseID, claim.key.tenantID,
-                    claim.epoch,
-                ])
+                    """
+            ).execute(arguments: [
+                machine.state.rawValue, Self.encodeStrings(approvalRefs),
+                ts(checkedAt), ts(clock()), claim.key.caseID, claim.key.tenantID,
+                claim.epoch,
+            ])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)
             return Self.advanced(claim, machine)
         }
@@ -128,15 +141,18 @@ extension Ledger {
             var machine = entry.machine
             let now = clock()
             try machine.beginSubmitting(
-                epoch: claim.epoch, now: now, margin: marginSeconds, until: extend.map { self.leaseEnd(from: now, $0) } ?? now)
-            try db.cachedStatement(sql: """
+                epoch: claim.epoch, now: now, margin: marginSeconds,
+                until: extend.map { self.leaseEnd(from: now, $0) } ?? now)
+            try db.cachedStatement(
+                sql: """
                     UPDATE restorations SET state = ?, recheck_times = json_insert(recheck_times, '$[#]', ?), submitting_at = ?,
                         lease_expires_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """).execute(arguments: [
-                    machine.state.rawValue, ts(recheckedAt), ts(now), tsOptional(machine.lease?.expiresAt), ts(now),
-                    claim.key.caseID, claim.key.tenantID, claim.epoch,
-                ])
+                    """
+            ).execute(arguments: [
+                machine.state.rawValue, ts(recheckedAt), ts(now), tsOptional(machine.lease?.expiresAt), ts(now),
+                claim.key.caseID, claim.key.tenantID, claim.epoch,
+            ])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)
             return Self.advanced(claim, machine)
         }
@@ -172,27 +188,32 @@ extension Ledger {
                 let id = TakeoverEntry.id(for: claim.key, sequence: sequence)
                 takeoverID = id
                 let json = String(decoding: try JSONEncoder.ledger.encode(record), as: UTF8.self)
-                try db.cachedStatement(sql: """
+                try db.cachedStatement(
+                    sql: """
                         INSERT INTO takeovers (id, case_id, tenant_id, sequence, request_id, stage, escalate, record,
                             created_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """).execute(arguments: [
-                        id, claim.key.caseID, claim.key.tenantID, sequence, entry.requestID, record.stage.rawValue,
-                        record.escalate, json, ts(now),
-                    ])
+                        """
+                ).execute(arguments: [
+                    id, claim.key.caseID, claim.key.tenantID, sequence, entry.requestID, record.stage.rawValue,
+                    record.escalate, json, ts(now),
+                ])
             case .rejected(let codes):
                 try machine.reject(epoch: claim.epoch)
                 reasons = codes
             }
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     UPDATE restorations SET state = ?, owner = NULL, lease_expires_at = NULL, confirmation_id = ?,
                         grant_expires_at = ?, reasons = ?, escalate = ?, reconciled = ?,
                         takeover_id = coalesce(?, takeover_id), decided_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """).execute(arguments: [
-                    machine.state.rawValue, confirmationID, tsOptional(grantExpiresAt), Self.encodeReasons(reasons), escalate,
-                    reconciled, takeoverID, ts(now), ts(now), claim.key.caseID, claim.key.tenantID, claim.epoch,
-                ])
+                    """
+            ).execute(arguments: [
+                machine.state.rawValue, confirmationID, tsOptional(grantExpiresAt), Self.encodeReasons(reasons),
+                escalate,
+                reconciled, takeoverID, ts(now), ts(now), claim.key.caseID, claim.key.tenantID, claim.epoch,
+            ])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)
             try Self.insertEvents(db, events, at: now)
             return Decision(
@@ -228,25 +249,30 @@ extension Ledger {
                 guard entry.state == .received else { return .keyBusy(entry.state) }
                 epoch = entry.epoch
             } else {
-                try db.cachedStatement(sql: """
+                try db.cachedStatement(
+                    sql: """
                         INSERT INTO restorations (case_id, tenant_id, state, request_id, created_at, updated_at)
                         VALUES (?, ?, 'received', ?, ?, ?)
-                        """).execute(arguments: [key.caseID, key.tenantID, requestID, ts(now), ts(now)])
+                        """
+                ).execute(arguments: [key.caseID, key.tenantID, requestID, ts(now), ts(now)])
             }
             var machine = RestorationStateMachine(state: .received, epoch: epoch)
             try machine.reject(epoch: nil)
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     UPDATE restorations SET state = ?, request_id = ?, reasons = ?, decided_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """).execute(arguments: [
-                    machine.state.rawValue, requestID, Self.encodeReasons(reasons), ts(now), ts(now), key.caseID,
-                    key.tenantID, epoch,
-                ])
+                    """
+            ).execute(arguments: [
+                machine.state.rawValue, requestID, Self.encodeReasons(reasons), ts(now), ts(now), key.caseID,
+                key.tenantID, epoch,
+            ])
             try Self.requireChanged(db, key, epoch: epoch)
             try Self.insertEvents(db, events, at: now)
-            return .rejected(Decision(
-                key: key, state: .rejected, requestID: requestID, confirmationID: nil, reasons: reasons,
-                decidedAt: now, revocation: nil))
+            return .rejected(
+                Decision(
+                    key: key, state: .rejected, requestID: requestID, confirmationID: nil, reasons: reasons,
+                    decidedAt: now, revocation: nil))
         }
         if case .rejected(let decision) = outcome {
             remember(decision)

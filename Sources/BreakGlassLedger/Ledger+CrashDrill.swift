@@ -21,7 +21,10 @@ extension Ledger {
                     arguments: [key.caseID, key.tenantID, ts(now.addingTimeInterval(3600)), ts(now), ts(now)])
                 try Self.insertEvents(
                     db,
-                    [OutboxMessage(eventID: "crash-drill-\(key)", routingKey: "crash.drill", body: Data("{}".utf8), key: key)],
+                    [
+                        OutboxMessage(
+                            eventID: "crash-drill-\(key)", routingKey: "crash.drill", body: Data("{}".utf8), key: key)
+                    ],
                     at: now)
                 inside()
                 return .rollback

@@ -29,7 +29,8 @@ extension Ledger {
     public func rejectionEvents(requestID: String) throws -> [OutboxEntry] {
         try read(nil) { db in
             try Row.fetchAll(
-                db, sql: """
+                db,
+                sql: """
                     SELECT * FROM outbox WHERE routing_key = ?
                     AND json_extract(CAST(body AS TEXT), '$.data.request_id') = ?
                     AND json_extract(CAST(body AS TEXT), '$.data.result') = 'rejected' ORDER BY seq
@@ -45,10 +46,11 @@ extension Ledger {
         let clock = self.clock
         try await write(nil) { db in
             let now = clock()
-            let statement = try db.cachedStatement(sql: """
-                UPDATE outbox SET published_at = ?, attempts = attempts + 1, last_attempt_at = ?
-                WHERE seq = ? AND published_at IS NULL
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE outbox SET published_at = ?, attempts = attempts + 1, last_attempt_at = ?
+                    WHERE seq = ? AND published_at IS NULL
+                    """)
             for sequence in sequences { try statement.execute(arguments: [ts(now), ts(now), sequence]) }
         }
     }
@@ -57,7 +59,10 @@ extension Ledger {
     public func recordFailedAttempt(sequence: Int64) async throws {
         let clock = self.clock
         try await write(nil) { db in
-            try db.cachedStatement(sql: "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ? WHERE seq = ? AND published_at IS NULL").execute(arguments: [ts(clock()), sequence])
+            try db.cachedStatement(
+                sql:
+                    "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ? WHERE seq = ? AND published_at IS NULL"
+            ).execute(arguments: [ts(clock()), sequence])
         }
     }
 
@@ -67,11 +72,13 @@ extension Ledger {
         return try await write(nil) { db in
             let now = clock()
             let expires = now.addingTimeInterval(Self.seconds(duration))
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     INSERT INTO relay_lease (id, owner, expires_at) VALUES (1, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
                     WHERE relay_lease.owner = excluded.owner OR relay_lease.expires_at <= ?
-                    """).execute(arguments: [owner, ts(expires), ts(now)])
+                    """
+            ).execute(arguments: [owner, ts(expires), ts(now)])
             return db.changesCount == 1
         }
     }
@@ -94,14 +101,16 @@ extension Ledger {
     /// redelivery; the schema refuses it too), and nothing of an undecided key is touched.
     public func prune(olderThan cutoff: Date) async throws -> PruneResult {
         try await write(nil) { db in
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     DELETE FROM outbox
                     WHERE published_at IS NOT NULL AND published_at < ?
                       AND EXISTS (
                         SELECT 1 FROM restorations r
                         WHERE r.case_id = outbox.case_id AND r.tenant_id = outbox.tenant_id
                           AND r.state IN ('granted', 'rejected', 'resolved') AND r.decided_at < ?)
-                    """).execute(arguments: [ts(cutoff), ts(cutoff)])
+                    """
+            ).execute(arguments: [ts(cutoff), ts(cutoff)])
             let deleted = db.changesCount
             let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NULL") ?? 0
             return PruneResult(deletedEvents: deleted, keptPendingEvents: pending)
@@ -113,8 +122,10 @@ extension Ledger {
             sequence: row["seq"],
             message: OutboxMessage(
                 eventID: row["event_id"], routingKey: row["routing_key"], body: row["body"],
-                contentType: row["content_type"], key: RestorationKey(caseID: row["case_id"], tenantID: row["tenant_id"])),
-            createdAt: date(row["created_at"]) ?? Date(timeIntervalSince1970: 0), publishedAt: date(row["published_at"]),
+                contentType: row["content_type"],
+                key: RestorationKey(caseID: row["case_id"], tenantID: row["tenant_id"])),
+            createdAt: date(row["created_at"]) ?? Date(timeIntervalSince1970: 0),
+            publishedAt: date(row["published_at"]),
             attempts: row["attempts"])
     }
 }

@@ -16,17 +16,19 @@ extension Ledger {
     }
 
     static func fetchDecision(_ db: Database, _ key: RestorationKey) throws -> Decision? {
-        let statement = try db.cachedStatement(sql: """
-            SELECT state, request_id, confirmation_id, reasons, decided_at, revocation FROM restorations
-            WHERE case_id = ? AND tenant_id = ? AND state IN ('granted', 'rejected', 'resolved', 'halted')
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT state, request_id, confirmation_id, reasons, decided_at, revocation FROM restorations
+                WHERE case_id = ? AND tenant_id = ? AND state IN ('granted', 'rejected', 'resolved', 'halted')
+                """)
         guard let row = try Row.fetchOne(statement, arguments: [key.caseID, key.tenantID]),
             let state = RestorationState(rawValue: row["state"])
         else { return nil }
         let revocation: String? = row["revocation"]
         return Decision(
             key: key, state: state, requestID: row["request_id"], confirmationID: row["confirmation_id"],
-            reasons: decodeStrings(row["reasons"]).compactMap(ReasonCode.init(rawValue:)), decidedAt: date(row["decided_at"]),
+            reasons: decodeStrings(row["reasons"]).compactMap(ReasonCode.init(rawValue:)),
+            decidedAt: date(row["decided_at"]),
             revocation: revocation.flatMap(Decision.Revocation.init(rawValue:)))
     }
 
@@ -53,7 +55,9 @@ extension Ledger {
             let filter = state == nil ? "" : "WHERE state = ?"
             let arguments: StatementArguments = state.map { [$0.rawValue, limit] } ?? [limit]
             return try Row.fetchAll(
-                db, sql: "SELECT \(Self.entryColumns) FROM restorations \(filter) ORDER BY updated_at DESC, id DESC LIMIT ?",
+                db,
+                sql:
+                    "SELECT \(Self.entryColumns) FROM restorations \(filter) ORDER BY updated_at DESC, id DESC LIMIT ?",
                 arguments: arguments
             ).map(Self.entry(from:))
         }
@@ -88,7 +92,8 @@ extension Ledger {
                 arguments: [key.caseID, key.tenantID]
             ).map { row in
                 RequestSighting(
-                    requestID: row["request_id"], firstSeenAt: Self.date(row["first_seen_at"]) ?? Date(timeIntervalSince1970: 0),
+                    requestID: row["request_id"],
+                    firstSeenAt: Self.date(row["first_seen_at"]) ?? Date(timeIntervalSince1970: 0),
                     lastSeenAt: Self.date(row["last_seen_at"]) ?? Date(timeIntervalSince1970: 0),
                     count: row["seen_count"])
             }
@@ -96,7 +101,9 @@ extension Ledger {
     }
 
     /// Takeover records, newest first; `key` nil for all keys; `openOnly` for those nobody resolved yet.
-    public func takeovers(for key: RestorationKey? = nil, openOnly: Bool = false, limit: Int = 100) throws -> [TakeoverEntry] {
+    public func takeovers(
+        for key: RestorationKey? = nil, openOnly: Bool = false, limit: Int = 100
+    ) throws -> [TakeoverEntry] {
         try read(key) { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
@@ -138,17 +145,22 @@ extension Ledger {
                         WHERE state IN ('claimed', 'gate-passed', 'submitting') AND lease_expires_at <= ?
                         """,
                     arguments: [ts(now)]) ?? 0,
-                openTakeovers: try Int.fetchOne(db, sql: "SELECT count(*) FROM takeovers WHERE resolution IS NULL") ?? 0,
+                openTakeovers: try Int.fetchOne(db, sql: "SELECT count(*) FROM takeovers WHERE resolution IS NULL")
+                    ?? 0,
                 pendingEvents: try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NULL") ?? 0,
-                publishedEvents: try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") ?? 0,
+                publishedEvents: try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL")
+                    ?? 0,
                 requestSightings: try Int.fetchOne(db, sql: "SELECT count(*) FROM request_sightings") ?? 0,
-                revoked: try Int.fetchOne(db, sql: "SELECT count(*) FROM restorations WHERE revocation = 'revoked'") ?? 0,
+                revoked: try Int.fetchOne(db, sql: "SELECT count(*) FROM restorations WHERE revocation = 'revoked'")
+                    ?? 0,
                 journalMode: durability.journalMode,
                 synchronous: durability.synchronous,
-                oldestPendingEventAt: Self.date(try Double.fetchOne(db, sql: "SELECT min(created_at) FROM outbox WHERE published_at IS NULL")),
+                oldestPendingEventAt: Self.date(
+                    try Double.fetchOne(db, sql: "SELECT min(created_at) FROM outbox WHERE published_at IS NULL")),
                 openEscalatedTakeovers: try Int.fetchOne(
                     db, sql: "SELECT count(*) FROM takeovers WHERE resolution IS NULL AND escalate = 1") ?? 0,
-                oldestOpenTakeoverAt: Self.date(try Double.fetchOne(db, sql: "SELECT min(created_at) FROM takeovers WHERE resolution IS NULL")))
+                oldestOpenTakeoverAt: Self.date(
+                    try Double.fetchOne(db, sql: "SELECT min(created_at) FROM takeovers WHERE resolution IS NULL")))
         }
     }
 

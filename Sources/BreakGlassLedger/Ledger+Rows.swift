@@ -37,7 +37,8 @@ extension Ledger {
             resumeCount: row["resume_count"],
             takeoverID: row["takeover_id"],
             approvalRefs: decodeStrings(row["approval_refs"]),
-            recheckTimes: decodeStrings(row["recheck_times"]).compactMap(Double.init).map(Date.init(timeIntervalSince1970:)),
+            recheckTimes: decodeStrings(row["recheck_times"]).compactMap(Double.init).map(
+                Date.init(timeIntervalSince1970:)),
             reasons: decodeStrings(row["reasons"]).compactMap(ReasonCode.init(rawValue:)),
             confirmationID: row["confirmation_id"],
             grantExpiresAt: date(row["grant_expires_at"]),
@@ -82,14 +83,15 @@ extension Ledger {
     }
 
     static func decodeStrings(_ text: String?) -> [String] {
-        guard let text, let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else { return [] }
+        guard let text, let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else {
+            return []
+        }
         return array.map { element in
             if let string = element as? String { return string }
             if let number = element as? NSNumber { return number.stringValue }
             return String(describing: element)
         }
     }
-
 
     static func date(_ seconds: Double?) -> Date? {
         seconds.map(Date.init(timeIntervalSince1970:))
@@ -100,12 +102,14 @@ extension Ledger {
     }
 
     static func recordSighting(_ db: Database, _ key: RestorationKey, requestID: String, at now: Date) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO request_sightings (case_id, tenant_id, request_id, first_seen_at, last_seen_at)
-            VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (case_id, tenant_id, request_id)
-            DO UPDATE SET last_seen_at = excluded.last_seen_at, seen_count = seen_count + 1
-            """).execute(arguments: [key.caseID, key.tenantID, requestID, ts(now), ts(now)])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO request_sightings (case_id, tenant_id, request_id, first_seen_at, last_seen_at)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (case_id, tenant_id, request_id)
+                DO UPDATE SET last_seen_at = excluded.last_seen_at, seen_count = seen_count + 1
+                """
+        ).execute(arguments: [key.caseID, key.tenantID, requestID, ts(now), ts(now)])
     }
 
     /// Inserts events in the current transaction. The same event id twice is the same logical event: kept once.
@@ -114,14 +118,16 @@ extension Ledger {
             guard !event.eventID.isEmpty, !event.routingKey.isEmpty else {
                 throw LedgerError.invalidInput("outbox event without id or routing key")
             }
-            try db.cachedStatement(sql: """
-                INSERT INTO outbox (event_id, case_id, tenant_id, routing_key, content_type, body, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (event_id) DO NOTHING
-                """).execute(arguments: [
-                    event.eventID, event.key.caseID, event.key.tenantID, event.routingKey, event.contentType,
-                    event.body, ts(now),
-                ])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO outbox (event_id, case_id, tenant_id, routing_key, content_type, body, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (event_id) DO NOTHING
+                    """
+            ).execute(arguments: [
+                event.eventID, event.key.caseID, event.key.tenantID, event.routingKey, event.contentType,
+                event.body, ts(now),
+            ])
         }
     }
 
@@ -145,10 +151,11 @@ extension Ledger {
     }
 
     static func fetchTransitionRow(_ db: Database, _ key: RestorationKey) throws -> TransitionRow? {
-        let statement = try db.cachedStatement(sql: """
-            SELECT state, epoch, owner, lease_expires_at, resume_count, request_id FROM restorations
-            WHERE case_id = ? AND tenant_id = ?
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT state, epoch, owner, lease_expires_at, resume_count, request_id FROM restorations
+                WHERE case_id = ? AND tenant_id = ?
+                """)
         guard let row = try Row.fetchOne(statement, arguments: [key.caseID, key.tenantID]) else { return nil }
         guard let state = RestorationState(rawValue: row[0]) else {
             throw LedgerError.database(key, detail: "unknown state in the ledger", underlying: nil)
@@ -161,7 +168,9 @@ extension Ledger {
             state: state, epoch: epoch, resumeCount: resumeCount, requestID: row[5],
             machine: RestorationStateMachine(
                 state: state, epoch: epoch,
-                lease: owner.flatMap { owner in lease.map { .init(owner: owner, expiresAt: Date(timeIntervalSince1970: $0)) } },
+                lease: owner.flatMap { owner in
+                    lease.map { .init(owner: owner, expiresAt: Date(timeIntervalSince1970: $0)) }
+                },
                 resumeCount: resumeCount))
     }
 

@@ -29,14 +29,17 @@ extension Ledger {
             var machine = entry.machine
             try machine.resume(owner: owner, leaseExpiresAt: expires, maximumResumes: maximumResumes)
             try Self.resolveTakeover(db, key, takeoverID, .resumed, by: person, note: note, at: now)
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     UPDATE restorations SET state = ?, epoch = ?, owner = ?, lease_expires_at = ?,
                         resume_count = resume_count + 1, reasons = '[]', escalate = 0, in_doubt = 0,
                         submitting_at = NULL, decided_at = NULL, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """).execute(arguments: [
-                    machine.state.rawValue, machine.epoch, owner, ts(expires), ts(now), key.caseID, key.tenantID, entry.epoch,
-                ])
+                    """
+            ).execute(arguments: [
+                machine.state.rawValue, machine.epoch, owner, ts(expires), ts(now), key.caseID, key.tenantID,
+                entry.epoch,
+            ])
             try Self.requireChanged(db, key, epoch: entry.epoch)
             try Self.insertEvents(db, events, at: now)
             return Claim(
@@ -64,10 +67,12 @@ extension Ledger {
             var machine = entry.machine
             try machine.resolve()
             try Self.resolveTakeover(db, key, takeoverID, .resolved, by: person, note: note, at: now)
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     UPDATE restorations SET state = ?, decided_at = ?, updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """).execute(arguments: [machine.state.rawValue, ts(now), ts(now), key.caseID, key.tenantID, entry.epoch])
+                    """
+            ).execute(arguments: [machine.state.rawValue, ts(now), ts(now), key.caseID, key.tenantID, entry.epoch])
             try Self.requireChanged(db, key, epoch: entry.epoch)
             try Self.insertEvents(db, events, at: now)
             return Decision(
@@ -94,11 +99,15 @@ extension Ledger {
                 throw LedgerError.forbiddenTransition(key, from: entry.state, detail: "revoke")
             }
             let now = clock()
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     UPDATE restorations SET revocation = ?, revoked_by = ?, revoke_reason = ?, revoked_at = ?,
                         updated_at = ?
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
-                    """).execute(arguments: [result.rawValue, person, reason, ts(now), ts(now), key.caseID, key.tenantID, entry.epoch])
+                    """
+            ).execute(arguments: [
+                result.rawValue, person, reason, ts(now), ts(now), key.caseID, key.tenantID, entry.epoch,
+            ])
             try Self.requireChanged(db, key, epoch: entry.epoch)
             try Self.insertEvents(db, events, at: now)
         }
@@ -110,10 +119,12 @@ extension Ledger {
         _ db: Database, _ key: RestorationKey, _ id: String, _ resolution: TakeoverEntry.Resolution, by person: String,
         note: String, at now: Date
     ) throws {
-        try db.cachedStatement(sql: """
+        try db.cachedStatement(
+            sql: """
                 UPDATE takeovers SET resolution = ?, resolved_by = ?, resolved_at = ?, note = ?
                 WHERE id = ? AND resolution IS NULL
-                """).execute(arguments: [resolution.rawValue, person, ts(now), note, id])
+                """
+        ).execute(arguments: [resolution.rawValue, person, ts(now), note, id])
         guard db.changesCount == 1 else {
             throw LedgerError.forbiddenTransition(key, from: .halted, detail: "takeover already resolved")
         }

@@ -4,9 +4,9 @@ import GRDB
 public import Logging
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The worker's memory: one SQLite file (WAL, `synchronous = FULL`) shared by every worker process.
@@ -110,7 +110,10 @@ public final class Ledger: Sendable {
     /// The writer connection's durability settings, read back from SQLite.
     public func durability() throws -> (journalMode: String, synchronous: Int) {
         try pool.writeWithoutTransaction { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+                try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+            )
         }
     }
 
@@ -136,7 +139,9 @@ public final class Ledger: Sendable {
     }
 
     /// A durable write (group-committed), with errors mapped to `LedgerError`.
-    func write<T: Sendable>(_ key: RestorationKey?, _ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(
+        _ key: RestorationKey?, _ operation: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         do {
             let value = try await batcher.write(operation)
             writeHealth.withLock { $0.lastSuccess = ContinuousClock.now }
@@ -162,7 +167,10 @@ public final class Ledger: Sendable {
         let probe = configuration.path + ".write-probe"
         let descriptor = open(probe, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return (false, "cannot create \(probe) (errno \(errno))") }
-        defer { close(descriptor); unlink(probe) }
+        defer {
+            close(descriptor)
+            unlink(probe)
+        }
         let chunk = [UInt8](repeating: 0, count: max(1, probeBytes))
         let written = chunk.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         guard written == chunk.count else { return (false, "cannot write \(probe) (errno \(errno))") }
@@ -197,16 +205,19 @@ public final class Ledger: Sendable {
         if let error = error as? RestorationStateMachine.TransitionError {
             switch error.code {
             case .fenced:
-                return .fenced(key ?? RestorationKey(caseID: "?", tenantID: "?"), held: error.heldEpoch ?? -1,
+                return .fenced(
+                    key ?? RestorationKey(caseID: "?", tenantID: "?"), held: error.heldEpoch ?? -1,
                     current: error.currentEpoch)
             case .leaseHeld:
                 return .leaseHeld(key ?? RestorationKey(caseID: "?", tenantID: "?"), owner: error.owner ?? "?")
             case .leaseLapsed:
                 return .leaseLapsed(key ?? RestorationKey(caseID: "?", tenantID: "?"), state: error.state)
             case .resumeLimit:
-                return .resumeLimit(key ?? RestorationKey(caseID: "?", tenantID: "?"), resumes: Int(error.currentEpoch ?? 0))
+                return .resumeLimit(
+                    key ?? RestorationKey(caseID: "?", tenantID: "?"), resumes: Int(error.currentEpoch ?? 0))
             case .forbidden:
-                return .forbiddenTransition(key, from: error.state, detail: "transition \(error.transition?.rawValue ?? "?")")
+                return .forbiddenTransition(
+                    key, from: error.state, detail: "transition \(error.transition?.rawValue ?? "?")")
             }
         }
         if let error = error as? DatabaseError {
@@ -234,10 +245,14 @@ public final class Ledger: Sendable {
 
     private static func withOpenLock<T>(path: String, _ body: () throws -> T) throws -> T {
         let descriptor = open(path + ".open-lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw LedgerError.openFailed(detail: "cannot create the open lock (errno \(errno))") }
+        guard descriptor >= 0 else {
+            throw LedgerError.openFailed(detail: "cannot create the open lock (errno \(errno))")
+        }
         defer { close(descriptor) }
         while flock(descriptor, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw LedgerError.openFailed(detail: "cannot take the open lock (errno \(errno))") }
+            guard errno == EINTR else {
+                throw LedgerError.openFailed(detail: "cannot take the open lock (errno \(errno))")
+            }
         }
         defer { flock(descriptor, LOCK_UN) }
         return try body()

@@ -67,7 +67,9 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         Self(code: .notFound, key: key)
     }
 
-    public static func forbiddenTransition(_ key: RestorationKey?, from state: RestorationState?, detail: String) -> Self {
+    public static func forbiddenTransition(
+        _ key: RestorationKey?, from state: RestorationState?, detail: String
+    ) -> Self {
         Self(code: .forbiddenTransition, key: key, state: state, detail: detail)
     }
 

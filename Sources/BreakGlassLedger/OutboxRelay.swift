@@ -105,7 +105,9 @@ public struct OutboxRelay: Service {
         let half = Ledger.seconds(configuration.leaseDuration) / 2
         if let until = leaseUntil.until.withLock({ $0 }), until.timeIntervalSince(now) > half { return true }
         let held = try await ledger.acquireRelayLease(owner: configuration.owner, duration: configuration.leaseDuration)
-        leaseUntil.until.withLock { $0 = held ? now.addingTimeInterval(Ledger.seconds(configuration.leaseDuration)) : nil }
+        leaseUntil.until.withLock {
+            $0 = held ? now.addingTimeInterval(Ledger.seconds(configuration.leaseDuration)) : nil
+        }
         return held
     }
 
@@ -141,10 +143,13 @@ public struct OutboxRelay: Service {
                 let parent = Spans.recorder == nil ? nil : Self.trace(of: entry.message)
                 let publisher = self.publisher
                 try await Spans.$parent.withValue(parent) {
-                    try await Spans.with("publish", kind: .producer, attributes: [
-                        "messaging.destination.name": .string(entry.message.routingKey),
-                        "messaging.message.id": .string(entry.message.eventID),
-                    ]) { _ in try await publisher.publish(entry.message) }
+                    try await Spans.with(
+                        "publish", kind: .producer,
+                        attributes: [
+                            "messaging.destination.name": .string(entry.message.routingKey),
+                            "messaging.message.id": .string(entry.message.eventID),
+                        ]
+                    ) { _ in try await publisher.publish(entry.message) }
                 }
                 CrashPoint.reach(.afterPublish)
                 published.append(entry.sequence)

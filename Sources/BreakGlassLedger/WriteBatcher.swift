@@ -79,7 +79,8 @@ final class WriteBatcher: Sendable {
     private func run(_ batch: [Entry]) async {
         let pool = self.pool
         // The callback API is not cancelled with the leader's task: other callers' operations are in the batch.
-        let outcome: Result<[Result<any Sendable, any Error>], any Error> = await withCheckedContinuation { continuation in
+        let outcome: Result<[Result<any Sendable, any Error>], any Error> = await withCheckedContinuation {
+            continuation in
             pool.asyncWriteWithoutTransaction { db in
                 do {
                     var results: [Result<any Sendable, any Error>] = []

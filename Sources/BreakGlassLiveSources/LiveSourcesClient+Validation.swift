@@ -26,7 +26,8 @@ extension LiveSourcesClient {
     /// A path segment: identifiers are already restricted to `[A-Za-z0-9._:-]` by the request decoder; anything
     /// else is percent-encoded so it cannot change the path.
     static func segment(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+        var allowed = CharacterSet.alphanumerics.intersection(
+            CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
         allowed.insert(charactersIn: "-._~:")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? "_"
     }

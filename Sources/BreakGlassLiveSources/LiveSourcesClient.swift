@@ -120,7 +120,11 @@ public final class LiveSourcesClient: LiveSources {
                 path: path, timeout: configuration.requestTimeout, validate: validate)
             switch outcome {
             case .found(let value):
-                if attempts > 1 { logger.debug("live source answered after retries", metadata: ["breakglass.attempts": .stringConvertible(attempts)]) }
+                if attempts > 1 {
+                    logger.debug(
+                        "live source answered after retries",
+                        metadata: ["breakglass.attempts": .stringConvertible(attempts)])
+                }
                 return .found(value)
             case .notFound:
                 return .notFound
@@ -132,7 +136,9 @@ public final class LiveSourcesClient: LiveSources {
                 if clock.now.advanced(by: pause) >= deadline {
                     logger.info(
                         "live source unavailable for the whole retry window",
-                        metadata: ["breakglass.reason": "\(detail)", "breakglass.attempts": .stringConvertible(attempts)])
+                        metadata: [
+                            "breakglass.reason": "\(detail)", "breakglass.attempts": .stringConvertible(attempts),
+                        ])
                     return .unavailable(detail: "\(detail) (\(attempts) attempt(s) within the retry window)")
                 }
                 logger.debug(
@@ -160,7 +166,8 @@ public final class LiveSourcesClient: LiveSources {
         do {
             // One deadline for the request AND its body (issue 15.6): a source that sends its headers and then one
             // byte a second must not hold the gate (AsyncHTTPClient's timeout does not cover the body stream).
-            (response, body) = try await Self.withDeadline(timeout) { [http, request, maximum = configuration.maximumResponseBytes] in
+            (response, body) = try await Self.withDeadline(timeout) {
+                [http, request, maximum = configuration.maximumResponseBytes] in
                 let response = try await http.execute(request, timeout: timeout.timeAmount)
                 let body = try await response.body.collect(upTo: maximum)
                 return (response, body)
@@ -215,7 +222,9 @@ public final class LiveSourcesClient: LiveSources {
     struct DeadlineExceeded: Error {}
 
     /// Runs `operation`, cancelled (and `DeadlineExceeded` thrown) when `limit` passes first.
-    static func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    static func withDeadline<T: Sendable>(
+        _ limit: Duration, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await operation() }
             group.addTask {

@@ -38,5 +38,7 @@ public struct LiveSourcesError: Error, Sendable, Equatable, CustomStringConverti
     public static func tokenMissing(_ detail: String) -> Self { .init(code: .tokenMissing, detail: detail) }
     public static func tokenUnreadable(_ detail: String) -> Self { .init(code: .tokenUnreadable, detail: detail) }
     public static func tokenInvalid(_ detail: String) -> Self { .init(code: .tokenInvalid, detail: detail) }
-    public static func configurationInvalid(_ detail: String) -> Self { .init(code: .configurationInvalid, detail: detail) }
+    public static func configurationInvalid(_ detail: String) -> Self {
+        .init(code: .configurationInvalid, detail: detail)
+    }
 }

@@ -40,7 +40,8 @@ struct ConsoleForm: Sendable {
             case UInt8(ascii: "+"):
                 bytes.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
-                if input.count >= 2, let high = hex(input[input.startIndex]), let low = hex(input[input.startIndex + 1]) {
+                if input.count >= 2, let high = hex(input[input.startIndex]), let low = hex(input[input.startIndex + 1])
+                {
                     bytes.append(high << 4 | low)
                     input = input.dropFirst(2)
                 } else {

@@ -145,9 +145,11 @@ public struct FaultModes: Codable, Sendable, Equatable {
         if let sourceDripMs, !(1...60_000).contains(sourceDripMs) {
             throw SimulatorError.faultsInvalid("source_drip_ms must be 1...60000")
         }
-        for screen in (idDrift ?? []) + [errorAtScreen, sessionExpiresAtScreen, offsiteRedirectAtScreen].compactMap({ $0 })
+        for screen in (idDrift ?? [])
+            + [errorAtScreen, sessionExpiresAtScreen, offsiteRedirectAtScreen].compactMap({ $0 })
         where screen != "*" && !ConsoleScreen.allNames.contains(screen) {
-            throw SimulatorError.faultsInvalid("unknown screen \(screen); screens: \(ConsoleScreen.allNames.joined(separator: ", "))")
+            throw SimulatorError.faultsInvalid(
+                "unknown screen \(screen); screens: \(ConsoleScreen.allNames.joined(separator: ", "))")
         }
     }
 }

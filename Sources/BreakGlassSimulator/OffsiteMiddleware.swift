@@ -8,7 +8,9 @@ import Hummingbird
 struct OffsiteMiddleware<Context: RequestContext>: RouterMiddleware {
     let state: SimulatorState
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         guard Simulator.isOffsite(request), request.uri.path.hasPrefix("/console") else {
             return try await next(request, context)
         }

@@ -13,8 +13,9 @@ extension Simulator {
         var layout: ConsoleLayout = .reference
 
         func page(_ screen: ConsoleScreen) -> ConsolePage {
-            ConsolePage(screen: screen, drift: faults.drifts(on: screen.rawValue), csrfToken: session.csrfToken,
-                        signedIn: session.authenticated, layout: layout)
+            ConsolePage(
+                screen: screen, drift: faults.drifts(on: screen.rawValue), csrfToken: session.csrfToken,
+                signedIn: session.authenticated, layout: layout)
         }
     }
 
@@ -39,16 +40,21 @@ extension Simulator {
         SimulatorResponse.redirect(expired ? "/console/login?expired=1" : "/console/login", headers: clearedCookie)
     }
 
-    static func errorPage(_ call: ConsoleCall?, status: HTTPResponse.Status, code: String, message: String) -> Response {
-        let page = ConsolePage(screen: .error, drift: call?.faults.drifts(on: "error") ?? false,
-                               csrfToken: call?.session.csrfToken, signedIn: call?.session.authenticated ?? false,
-                               layout: call?.layout ?? .reference)
-        return SimulatorResponse.html(page.render(ConsoleViews.error(page, code: code, message: message)), status: status)
+    static func errorPage(_ call: ConsoleCall?, status: HTTPResponse.Status, code: String, message: String) -> Response
+    {
+        let page = ConsolePage(
+            screen: .error, drift: call?.faults.drifts(on: "error") ?? false,
+            csrfToken: call?.session.csrfToken, signedIn: call?.session.authenticated ?? false,
+            layout: call?.layout ?? .reference)
+        return SimulatorResponse.html(
+            page.render(ConsoleViews.error(page, code: code, message: message)), status: status)
     }
 
     /// Authenticated session (else back to login), CSRF for POSTs, then the fault modes of `screen`:
     /// delay, error page, session expiry.
-    func gate(_ request: Request, screen: ConsoleScreen?, form: ConsoleForm? = nil, applyScreenFaults: Bool = true) async -> Gate {
+    func gate(
+        _ request: Request, screen: ConsoleScreen?, form: ConsoleForm? = nil, applyScreenFaults: Bool = true
+    ) async -> Gate {
         let cookie = request.cookies[Self.cookieName]?.value
         guard let session = await state.session(cookie) else {
             return .respond(Self.toLogin(expired: cookie != nil))
@@ -57,10 +63,13 @@ extension Simulator {
         let faults = await state.faults(for: session.flow.tenantID)
         let call = ConsoleCall(session: session, faults: faults, layout: await state.fixtures.console.layout)
         if let form {
-            guard let token = form.value("csrf_token"), SimulatorRandom.constantTimeEquals(token, session.csrfToken) else {
+            guard let token = form.value("csrf_token"), SimulatorRandom.constantTimeEquals(token, session.csrfToken)
+            else {
                 logger.info("console form refused: CSRF check failed")
-                return .respond(Self.errorPage(call, status: .forbidden, code: "csrf",
-                                               message: "The form is invalid or has expired (CSRF check failed). Nothing was changed."))
+                return .respond(
+                    Self.errorPage(
+                        call, status: .forbidden, code: "csrf",
+                        message: "The form is invalid or has expired (CSRF check failed). Nothing was changed."))
             }
         }
         if let delay = faults.pageDelayMs, delay > 0 {
@@ -76,8 +85,10 @@ extension Simulator {
                 return .respond(SimulatorResponse.redirect(elsewhere))
             }
             if faults.errorAtScreen == screen.rawValue {
-                return .respond(Self.errorPage(call, status: .internalServerError, code: "internal",
-                                               message: "The console could not complete the request. Try again later."))
+                return .respond(
+                    Self.errorPage(
+                        call, status: .internalServerError, code: "internal",
+                        message: "The console could not complete the request. Try again later."))
             }
         }
         return .proceed(call)
@@ -105,7 +116,8 @@ extension Simulator {
         let console = router.group("console")
         console.get("") { request, _ -> Response in
             let session = await self.state.session(request.cookies[Self.cookieName]?.value)
-            return SimulatorResponse.redirect(session?.authenticated == true ? ConsoleScreen.tenant.path : ConsoleScreen.login.path)
+            return SimulatorResponse.redirect(
+                session?.authenticated == true ? ConsoleScreen.tenant.path : ConsoleScreen.login.path)
         }
         addLoginRoutes(to: console)
         addFlowRoutes(to: console)
@@ -123,41 +135,53 @@ extension Simulator {
             if let delay = faults.pageDelayMs, delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
             let session = if let existing { existing } else { await self.state.newSession() }
             if faults.errorAtScreen == ConsoleScreen.login.rawValue {
-                return Self.errorPage(ConsoleCall(session: session, faults: faults), status: .internalServerError, code: "internal",
-                                      message: "The console could not complete the request. Try again later.")
+                return Self.errorPage(
+                    ConsoleCall(session: session, faults: faults), status: .internalServerError, code: "internal",
+                    message: "The console could not complete the request. Try again later.")
             }
-            let page = ConsolePage(screen: .login, drift: faults.drifts(on: "login"), csrfToken: session.csrfToken, signedIn: false,
-                                   layout: await self.state.fixtures.console.layout)
+            let page = ConsolePage(
+                screen: .login, drift: faults.drifts(on: "login"), csrfToken: session.csrfToken, signedIn: false,
+                layout: await self.state.fixtures.console.layout)
             let expired = request.uri.queryParameters.get("expired") == "1"
-            return SimulatorResponse.html(page.render(ConsoleViews.login(page, expired: expired, error: nil)),
-                                          headers: Self.sessionCookie(session.id))
+            return SimulatorResponse.html(
+                page.render(ConsoleViews.login(page, expired: expired, error: nil)),
+                headers: Self.sessionCookie(session.id))
         }
         console.post("login") { request, _ -> Response in
-            guard let form = await Self.readForm(request) else { return SimulatorResponse.badRequest("unreadable form") }
+            guard let form = await Self.readForm(request) else {
+                return SimulatorResponse.badRequest("unreadable form")
+            }
             guard let session = await self.state.session(request.cookies[Self.cookieName]?.value) else {
                 return Self.toLogin(expired: true)
             }
             let faults = await self.state.faults(for: nil)
             if let delay = faults.pageDelayMs, delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
             let call = ConsoleCall(session: session, faults: faults)
-            guard let token = form.value("csrf_token"), SimulatorRandom.constantTimeEquals(token, session.csrfToken) else {
+            guard let token = form.value("csrf_token"), SimulatorRandom.constantTimeEquals(token, session.csrfToken)
+            else {
                 self.logger.info("console login refused: CSRF check failed")
-                return Self.errorPage(call, status: .forbidden, code: "csrf",
-                                      message: "The form is invalid or has expired (CSRF check failed). Nothing was changed.")
+                return Self.errorPage(
+                    call, status: .forbidden, code: "csrf",
+                    message: "The form is invalid or has expired (CSRF check failed). Nothing was changed.")
             }
-            guard let signedIn = await self.state.login(sessionID: session.id, username: form.value("username") ?? "",
-                                                         password: form.values("password").first ?? "")
+            guard
+                let signedIn = await self.state.login(
+                    sessionID: session.id, username: form.value("username") ?? "",
+                    password: form.values("password").first ?? "")
             else {
                 self.logger.info("console login refused: wrong credentials")
                 let page = call.page(.login)
-                return SimulatorResponse.html(page.render(ConsoleViews.login(page, expired: false, error: "Invalid username or password.")),
-                                              status: .unauthorized)
+                return SimulatorResponse.html(
+                    page.render(ConsoleViews.login(page, expired: false, error: "Invalid username or password.")),
+                    status: .unauthorized)
             }
             self.logger.info("console login")
             return SimulatorResponse.redirect(ConsoleScreen.tenant.path, headers: Self.sessionCookie(signedIn.id))
         }
         console.post("logout") { request, _ -> Response in
-            guard let form = await Self.readForm(request) else { return SimulatorResponse.badRequest("unreadable form") }
+            guard let form = await Self.readForm(request) else {
+                return SimulatorResponse.badRequest("unreadable form")
+            }
             switch await self.gate(request, screen: nil, form: form) {
             case .respond(let response): return response
             case .proceed(let call):

@@ -5,7 +5,9 @@ import Hummingbird
 /// expiration → approvals → acknowledgement. Each GET shows the screen (pre-filled with the flow's values), each
 /// POST applies it (`action=next`) or saves a draft (`action=save-draft`).
 extension Simulator {
-    static let inputScreens: [ConsoleScreen] = [.tenant, .tenantVerify, .incident, .incidentVerify, .scope, .expiration, .approvals]
+    static let inputScreens: [ConsoleScreen] = [
+        .tenant, .tenantVerify, .incident, .incidentVerify, .scope, .expiration, .approvals,
+    ]
 
     func addFlowRoutes(to console: RouterGroup<BasicRequestContext>) {
         for screen in Self.inputScreens + [.acknowledgement] {
@@ -19,7 +21,8 @@ extension Simulator {
                         await self.state.update(call.session)
                     }
                     if !call.session.flow.allows(screen, in: call.layout.flow),
-                        let missing = call.session.flow.firstIncompleteScreen(in: call.layout.flow) {
+                        let missing = call.session.flow.firstIncompleteScreen(in: call.layout.flow)
+                    {
                         return SimulatorResponse.redirect(missing.path)
                     }
                     return await self.render(screen, call: call, error: nil)
@@ -27,12 +30,15 @@ extension Simulator {
             }
             guard screen != .acknowledgement else { continue }
             console.post(RouterPath(path)) { request, _ -> Response in
-                guard let form = await Self.readForm(request) else { return SimulatorResponse.badRequest("unreadable form") }
+                guard let form = await Self.readForm(request) else {
+                    return SimulatorResponse.badRequest("unreadable form")
+                }
                 switch await self.gate(request, screen: screen, form: form, applyScreenFaults: false) {
                 case .respond(let response): return response
                 case .proceed(var call):
                     if !call.session.flow.allows(screen, in: call.layout.flow),
-                        let missing = call.session.flow.firstIncompleteScreen(in: call.layout.flow) {
+                        let missing = call.session.flow.firstIncompleteScreen(in: call.layout.flow)
+                    {
                         return SimulatorResponse.redirect(missing.path)
                     }
                     let draft = form.value("action") == "save-draft"
@@ -44,7 +50,8 @@ extension Simulator {
                     call.session.flow = flow
                     await self.state.update(call.session)
                     if draft { return await self.saveDraft(screen: screen, flow: flow) }
-                    return SimulatorResponse.redirect(flow.firstIncompleteScreen(in: call.layout.flow)?.path ?? ConsoleScreen.acknowledgement.path)
+                    return SimulatorResponse.redirect(
+                        flow.firstIncompleteScreen(in: call.layout.flow)?.path ?? ConsoleScreen.acknowledgement.path)
                 }
             }
         }
@@ -57,7 +64,8 @@ extension Simulator {
                     return Self.errorPage(call, status: .notFound, code: "draft-not-found", message: "No such draft.")
                 }
                 let page = call.page(.draftSaved)
-                return SimulatorResponse.html(page.render(ConsoleViews.draftSaved(page, id: draft.id, screen: draft.screen)))
+                return SimulatorResponse.html(
+                    page.render(ConsoleViews.draftSaved(page, id: draft.id, screen: draft.screen)))
             }
         }
         console.get("drafts/:draft_id") { request, context -> Response in
@@ -71,7 +79,8 @@ extension Simulator {
                 call.session.flow = draft.flow
                 await self.state.update(call.session)
                 let order = call.layout.flow
-                let target = draft.flow.allows(draft.screen, in: order)
+                let target =
+                    draft.flow.allows(draft.screen, in: order)
                     ? draft.screen : (draft.flow.firstIncompleteScreen(in: order) ?? .acknowledgement)
                 return SimulatorResponse.redirect(target.path)
             }
@@ -80,7 +89,9 @@ extension Simulator {
 
     func saveDraft(screen: ConsoleScreen, flow: ConsoleFlow) async -> Response {
         let id = await state.saveDraft(screen: screen, flow: flow)
-        logger.info("console draft saved", metadata: ["breakglass.draft_id": "\(id)", "breakglass.screen": "\(screen.rawValue)"])
+        logger.info(
+            "console draft saved",
+            metadata: ["breakglass.draft_id": "\(id)", "breakglass.screen": "\(screen.rawValue)"])
         return SimulatorResponse.redirect("/console/draft-saved?draft_id=\(id.urlComponent)")
     }
 
@@ -105,7 +116,9 @@ extension Simulator {
 
     /// Applies a screen's form to the flow; returns what is wrong (shown on the page), or `nil`.
     /// `lenient` (save draft) keeps whatever was typed without checking it.
-    func apply(_ screen: ConsoleScreen, form: ConsoleForm, to flow: inout ConsoleFlow, faults: FaultModes, lenient: Bool) async -> String? {
+    func apply(
+        _ screen: ConsoleScreen, form: ConsoleForm, to flow: inout ConsoleFlow, faults: FaultModes, lenient: Bool
+    ) async -> String? {
         switch screen {
         case .tenant:
             let tenantID = form.value("tenant_id") ?? ""
@@ -125,7 +138,9 @@ extension Simulator {
                 let kept = flow
                 flow = ConsoleFlow()
                 let order = await state.fixtures.console.layout.flow
-                if let incident = order.firstIndex(of: .incident), let tenant = order.firstIndex(of: .tenant), incident < tenant {
+                if let incident = order.firstIndex(of: .incident), let tenant = order.firstIndex(of: .tenant),
+                    incident < tenant
+                {
                     flow.incidentID = kept.incidentID
                     flow.incidentConfirmed = kept.incidentConfirmed
                 }
@@ -190,7 +205,9 @@ extension Simulator {
                 return nil
             }
             guard let minutes = Int(text) else { return "Enter the duration in whole minutes." }
-            guard (1...maximum).contains(minutes) else { return "The duration must be between 1 and \(maximum) minutes." }
+            guard (1...maximum).contains(minutes) else {
+                return "The duration must be between 1 and \(maximum) minutes."
+            }
             flow.durationMinutes = minutes
             flow.expirationDone = true
             return nil
@@ -221,7 +238,9 @@ extension Simulator {
     }
 
     /// Renders a flow screen with the flow's values.
-    func render(_ screen: ConsoleScreen, call: ConsoleCall, error: String?, status: HTTPResponse.Status = .ok) async -> Response {
+    func render(
+        _ screen: ConsoleScreen, call: ConsoleCall, error: String?, status: HTTPResponse.Status = .ok
+    ) async -> Response {
         let page = call.page(screen)
         let flow = call.session.flow
         let body: String
@@ -231,19 +250,26 @@ extension Simulator {
             body = ConsoleViews.tenant(page, flow: flow, error: error)
         case .tenantVerify:
             let shownID = flow.resolvedTenantID ?? flow.tenantID ?? ""
-            let tenant = await state.tenant(shownID)
-                ?? SimulatorFixtures.Tenant(tenantID: shownID, name: "Unknown tenant", region: "unknown", status: "active")
+            let tenant =
+                await state.tenant(shownID)
+                ?? SimulatorFixtures.Tenant(
+                    tenantID: shownID, name: "Unknown tenant", region: "unknown", status: "active")
             var existing = await state.adminState(tenantID: shownID)?.sessions ?? []
             if existing.isEmpty, call.faults.existingSessionBanner == true {
-                existing = [.init(grantRef: "BG-LEGACY01", expiresAt: SimulatorTime.format(Date().addingTimeInterval(3600)))]
+                existing = [
+                    .init(grantRef: "BG-LEGACY01", expiresAt: SimulatorTime.format(Date().addingTimeInterval(3600)))
+                ]
             }
-            body = ConsoleViews.tenantVerify(page, tenant: tenant, flow: flow, sessions: existing, error: error,
-                                             shadowTenantID: call.faults.shadowTenantRow == true ? "tnt-other" : nil)
+            body = ConsoleViews.tenantVerify(
+                page, tenant: tenant, flow: flow, sessions: existing, error: error,
+                shadowTenantID: call.faults.shadowTenantRow == true ? "tnt-other" : nil)
         case .incident:
             body = ConsoleViews.incident(page, flow: flow, error: error)
         case .incidentVerify:
-            let incident = await state.incident(flow.incidentID ?? "")
-                ?? SimulatorFixtures.Incident(incidentID: flow.incidentID ?? "", title: "Unknown incident", status: "unknown", tenantIDs: [])
+            let incident =
+                await state.incident(flow.incidentID ?? "")
+                ?? SimulatorFixtures.Incident(
+                    incidentID: flow.incidentID ?? "", title: "Unknown incident", status: "unknown", tenantIDs: [])
             body = ConsoleViews.incidentVerify(page, incident: incident, flow: flow, error: error)
         case .scope:
             let options = await scopeOptions(faults: call.faults)
@@ -251,21 +277,24 @@ extension Simulator {
             body = ConsoleViews.scope(page, options: options, chosen: flow.scopes, locked: locked, error: error)
         case .expiration:
             let maximum = await state.fixtures.console.maxDurationMinutes
-            body = ConsoleViews.expiration(page, flow: flow, maximum: maximum,
-                                           controlMissing: call.faults.expirationControlMissing == true, error: error)
+            body = ConsoleViews.expiration(
+                page, flow: flow, maximum: maximum,
+                controlMissing: call.faults.expirationControlMissing == true, error: error)
             script = ConsoleViews.expirationScript
         case .approvals:
             body = ConsoleViews.approvals(page, flow: flow, error: error)
         case .acknowledgement:
             let tenant = await state.tenant(flow.effectiveTenantID ?? "")
             let incident = await state.incident(flow.incidentID ?? "")
-            body = ConsoleViews.acknowledgement(page, flow: flow, tenantName: tenant?.name ?? "", incidentTitle: incident?.title ?? "", error: error)
+            body = ConsoleViews.acknowledgement(
+                page, flow: flow, tenantName: tenant?.name ?? "", incidentTitle: incident?.title ?? "", error: error)
             script = ConsoleViews.acknowledgementScript
         default:
             body = ""
         }
         if call.faults.dialogAtScreen == screen.rawValue {
-            script = (script ?? "") + ";alert('Your session is being moved to tenant tnt-other; contact ceo@acme.example');"
+            script =
+                (script ?? "") + ";alert('Your session is being moved to tenant tnt-other; contact ceo@acme.example');"
         }
         return SimulatorResponse.html(page.render(body, script: script), status: status)
     }

@@ -66,7 +66,9 @@ extension Simulator {
         let limit = configuration.maximumBodyBytes
         let logger = self.logger
         let control = router.group("control")
-            .add(middleware: BearerTokenMiddleware<BasicRequestContext>(token: configuration.controlToken, realm: "control"))
+            .add(
+                middleware: BearerTokenMiddleware<BasicRequestContext>(
+                    token: configuration.controlToken, realm: "control"))
 
         control.get("fixtures") { _, _ -> Response in
             SimulatorResponse.json(await state.fixtures)
@@ -78,8 +80,12 @@ extension Simulator {
                 do {
                     let resolved = try fixtures.resolved(at: await state.now)
                     await state.replaceFixtures(resolved)
-                    logger.info("fixtures replaced", metadata: ["breakglass.tenants": .stringConvertible(resolved.tenants.count),
-                                                                "breakglass.cases": "\(resolved.cases.count)"])
+                    logger.info(
+                        "fixtures replaced",
+                        metadata: [
+                            "breakglass.tenants": .stringConvertible(resolved.tenants.count),
+                            "breakglass.cases": "\(resolved.cases.count)",
+                        ])
                     return SimulatorResponse.json(OK())
                 } catch let error as SimulatorError {
                     return SimulatorResponse.badRequest("\(error.description): \(error.detail)")
@@ -93,8 +99,12 @@ extension Simulator {
                 do {
                     let merged = try await state.fixtures.merging(addition).resolved(at: await state.now)
                     await state.replaceFixtures(merged)
-                    logger.info("fixtures merged", metadata: ["breakglass.tenants": .stringConvertible(addition.tenants.count),
-                                                              "breakglass.cases": "\(addition.cases.count)"])
+                    logger.info(
+                        "fixtures merged",
+                        metadata: [
+                            "breakglass.tenants": .stringConvertible(addition.tenants.count),
+                            "breakglass.cases": "\(addition.cases.count)",
+                        ])
                     return SimulatorResponse.json(OK())
                 } catch let error as SimulatorError {
                     return SimulatorResponse.badRequest("\(error.description): \(error.detail)")
@@ -119,19 +129,28 @@ extension Simulator {
                 let now = await state.now
                 var times: [String?] = []
                 for value in [mutation.approvedAt, mutation.expiresAt] {
-                    guard let value else { times.append(nil); continue }
+                    guard let value else {
+                        times.append(nil)
+                        continue
+                    }
                     guard let resolved = SimulatorTime.resolve(value, now: now) else {
                         return SimulatorResponse.badRequest("approved_at/expires_at must be RFC 3339 or now±N[smhd]")
                     }
                     times.append(resolved)
                 }
-                guard let updated = await state.mutateApproval(caseID: caseID, approvalID: approvalID,
-                                                                action: mutation.action,
-                                                                approvedAt: times[0], expiresAt: times[1])
+                guard
+                    let updated = await state.mutateApproval(
+                        caseID: caseID, approvalID: approvalID,
+                        action: mutation.action,
+                        approvedAt: times[0], expiresAt: times[1])
                 else { return SimulatorResponse.notFound("case or approval") }
-                logger.info("approval changed", metadata: ["breakglass.case_id": "\(caseID)",
-                                                           "breakglass.approval_id": "\(approvalID)",
-                                                           "breakglass.action": "\(mutation.action.rawValue)"])
+                logger.info(
+                    "approval changed",
+                    metadata: [
+                        "breakglass.case_id": "\(caseID)",
+                        "breakglass.approval_id": "\(approvalID)",
+                        "breakglass.action": "\(mutation.action.rawValue)",
+                    ])
                 return SimulatorResponse.json(updated)
             }
         }
@@ -204,7 +223,8 @@ extension Simulator {
             let submits = await state.submitCounts().filter {
                 (tenantID == nil || $0.tenantID == tenantID) && (reference == nil || $0.externalReference == reference)
             }
-            return SimulatorResponse.json(GrantsBody(counts: counts, submits: submits, grants: grants, total: grants.count))
+            return SimulatorResponse.json(
+                GrantsBody(counts: counts, submits: submits, grants: grants, total: grants.count))
         }
     }
 }

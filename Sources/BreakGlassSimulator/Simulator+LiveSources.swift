@@ -20,7 +20,9 @@ extension Simulator {
     func addLiveSourceRoutes(to router: Router<BasicRequestContext>) {
         let state = self.state
         let api = router.group("v1")
-            .add(middleware: BearerTokenMiddleware<BasicRequestContext>(token: configuration.apiToken, realm: "live-sources"))
+            .add(
+                middleware: BearerTokenMiddleware<BasicRequestContext>(
+                    token: configuration.apiToken, realm: "live-sources"))
         api.get("cases/:case_id") { _, context -> Response in
             let id = try context.parameters.require("case_id")
             guard let found = await state.escalationCase(id) else { return SimulatorResponse.notFound("case") }

@@ -25,8 +25,10 @@ public struct Simulator: Sendable {
         /// Largest request body accepted (fixtures documents included). Default 4 MiB.
         public var maximumBodyBytes: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 0, apiToken: String, controlToken: String,
-                    maximumBodyBytes: Int = 4 << 20) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 0, apiToken: String, controlToken: String,
+            maximumBodyBytes: Int = 4 << 20
+        ) {
             self.host = host
             self.port = port
             self.apiToken = apiToken
@@ -39,8 +41,10 @@ public struct Simulator: Sendable {
     public let state: SimulatorState
     let logger: Logger
 
-    public init(configuration: Configuration, fixtures: SimulatorFixtures,
-                logger: Logger = Logger(label: "breakglass.simulator")) throws {
+    public init(
+        configuration: Configuration, fixtures: SimulatorFixtures,
+        logger: Logger = Logger(label: "breakglass.simulator")
+    ) throws {
         guard !configuration.apiToken.isEmpty, !configuration.controlToken.isEmpty else {
             throw SimulatorError.configurationInvalid("the API token and the control token must not be empty")
         }
@@ -69,8 +73,9 @@ public struct Simulator: Sendable {
         let logger = self.logger
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                 serverName: "breakglass-simulator"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "breakglass-simulator"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("simulator listening", metadata: ["breakglass.port": .stringConvertible(port)])

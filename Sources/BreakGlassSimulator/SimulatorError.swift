@@ -38,9 +38,17 @@ public struct SimulatorError: Error, Sendable, Equatable, CustomStringConvertibl
         }
     }
 
-    public static func fixturesUnreadable(_ detail: String) -> SimulatorError { .init(code: .fixturesUnreadable, detail: detail) }
-    public static func fixturesMalformed(_ detail: String) -> SimulatorError { .init(code: .fixturesMalformed, detail: detail) }
-    public static func fixturesInvalid(_ detail: String) -> SimulatorError { .init(code: .fixturesInvalid, detail: detail) }
+    public static func fixturesUnreadable(_ detail: String) -> SimulatorError {
+        .init(code: .fixturesUnreadable, detail: detail)
+    }
+    public static func fixturesMalformed(_ detail: String) -> SimulatorError {
+        .init(code: .fixturesMalformed, detail: detail)
+    }
+    public static func fixturesInvalid(_ detail: String) -> SimulatorError {
+        .init(code: .fixturesInvalid, detail: detail)
+    }
     public static func faultsInvalid(_ detail: String) -> SimulatorError { .init(code: .faultsInvalid, detail: detail) }
-    public static func configurationInvalid(_ detail: String) -> SimulatorError { .init(code: .configurationInvalid, detail: detail) }
+    public static func configurationInvalid(_ detail: String) -> SimulatorError {
+        .init(code: .configurationInvalid, detail: detail)
+    }
 }

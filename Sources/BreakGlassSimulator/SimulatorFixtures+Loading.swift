@@ -50,8 +50,10 @@ extension SimulatorFixtures {
         for c in copy.cases.indices {
             for a in copy.cases[c].approvals.indices {
                 let path = "cases[\(c)].approvals[\(a)]"
-                copy.cases[c].approvals[a].approvedAt = try resolve(copy.cases[c].approvals[a].approvedAt, path + ".approved_at")
-                copy.cases[c].approvals[a].expiresAt = try resolve(copy.cases[c].approvals[a].expiresAt, path + ".expires_at")
+                copy.cases[c].approvals[a].approvedAt = try resolve(
+                    copy.cases[c].approvals[a].approvedAt, path + ".approved_at")
+                copy.cases[c].approvals[a].expiresAt = try resolve(
+                    copy.cases[c].approvals[a].expiresAt, path + ".expires_at")
             }
         }
         for i in copy.identities.indices {
@@ -60,7 +62,8 @@ extension SimulatorFixtures {
         for tenantID in copy.iam.keys.sorted() {
             guard var state = copy.iam[tenantID] else { continue }
             for s in state.sessions.indices {
-                state.sessions[s].expiresAt = try resolve(state.sessions[s].expiresAt, "iam.\(tenantID).sessions[\(s)].expires_at")!
+                state.sessions[s].expiresAt = try resolve(
+                    state.sessions[s].expiresAt, "iam.\(tenantID).sessions[\(s)].expires_at")!
             }
             copy.iam[tenantID] = state
         }
@@ -74,7 +77,11 @@ extension SimulatorFixtures {
         func upsert<T>(_ base: [T], _ new: [T], _ key: (T) -> String) -> [T] {
             var result = base
             for item in new {
-                if let index = result.firstIndex(where: { key($0) == key(item) }) { result[index] = item } else { result.append(item) }
+                if let index = result.firstIndex(where: { key($0) == key(item) }) {
+                    result[index] = item
+                } else {
+                    result.append(item)
+                }
             }
             return result
         }
@@ -97,7 +104,8 @@ extension SimulatorFixtures {
         }
         func allowed(_ value: String, _ words: Set<String>, _ path: String) throws {
             guard words.contains(value) else {
-                throw SimulatorError.fixturesInvalid("\(path): \(value) is not one of \(words.sorted().joined(separator: ", "))")
+                throw SimulatorError.fixturesInvalid(
+                    "\(path): \(value) is not one of \(words.sorted().joined(separator: ", "))")
             }
         }
         try unique(tenants.map(\.tenantID), "tenant_id")

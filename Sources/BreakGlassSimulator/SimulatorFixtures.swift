@@ -50,8 +50,10 @@ public struct SimulatorFixtures: Codable, Sendable, Equatable {
         public var status: String
         public var contactEmail: String
 
-        public init(tenantID: String, name: String, region: String = "eu-west-1", status: String = "active",
-                    contactEmail: String = "") {
+        public init(
+            tenantID: String, name: String, region: String = "eu-west-1", status: String = "active",
+            contactEmail: String = ""
+        ) {
             self.tenantID = tenantID
             self.name = name
             self.region = region
@@ -111,8 +113,10 @@ public struct SimulatorFixtures: Codable, Sendable, Equatable {
         public var approvedAt: String?
         public var expiresAt: String?
 
-        public init(approvalID: String, role: String, approverID: String, status: String = "approved",
-                    approvedAt: String? = nil, expiresAt: String? = nil) {
+        public init(
+            approvalID: String, role: String, approverID: String, status: String = "approved",
+            approvedAt: String? = nil, expiresAt: String? = nil
+        ) {
             self.approvalID = approvalID
             self.role = role
             self.approverID = approverID
@@ -151,9 +155,11 @@ public struct SimulatorFixtures: Codable, Sendable, Equatable {
         public var approvedDurationMinutes: Int
         public var approvals: [Approval]
 
-        public init(caseID: String, status: String = "open", tenantID: String, incidentID: String,
-                    requesterAdminID: String, packet: Packet, approvedScopes: [String],
-                    approvedDurationMinutes: Int, approvals: [Approval]) {
+        public init(
+            caseID: String, status: String = "open", tenantID: String, incidentID: String,
+            requesterAdminID: String, packet: Packet, approvedScopes: [String],
+            approvedDurationMinutes: Int, approvals: [Approval]
+        ) {
             self.caseID = caseID
             self.status = status
             self.tenantID = tenantID
@@ -204,8 +210,10 @@ public struct SimulatorFixtures: Codable, Sendable, Equatable {
         public var maxDurationMinutes: Int
         public var requiredApprovalRoles: [String]
 
-        public init(maxDurationMinutes: Int = 240,
-                    requiredApprovalRoles: [String] = ["incident-command", "security", "customer-account-authority"]) {
+        public init(
+            maxDurationMinutes: Int = 240,
+            requiredApprovalRoles: [String] = ["incident-command", "security", "customer-account-authority"]
+        ) {
             self.maxDurationMinutes = maxDurationMinutes
             self.requiredApprovalRoles = requiredApprovalRoles
         }

@@ -113,10 +113,12 @@ public actor SimulatorState {
     }
 
     /// Changes one approval of a case. Returns the updated case, `nil` when case or approval is unknown.
-    public func mutateApproval(caseID: String, approvalID: String, action: ApprovalAction,
-                               approvedAt: String? = nil, expiresAt: String? = nil) -> SimulatorFixtures.Case? {
+    public func mutateApproval(
+        caseID: String, approvalID: String, action: ApprovalAction,
+        approvedAt: String? = nil, expiresAt: String? = nil
+    ) -> SimulatorFixtures.Case? {
         guard let c = fixtures.cases.firstIndex(where: { $0.caseID == caseID }),
-              let a = fixtures.cases[c].approvals.firstIndex(where: { $0.approvalID == approvalID })
+            let a = fixtures.cases[c].approvals.firstIndex(where: { $0.approvalID == approvalID })
         else { return nil }
         let now = clock()
         switch action {
@@ -151,7 +153,9 @@ public actor SimulatorState {
         var counts: [String: GrantCount] = [:]
         for grant in grants {
             let key = grant.tenantID + "\u{0}" + grant.externalReference
-            counts[key, default: GrantCount(tenantID: grant.tenantID, externalReference: grant.externalReference, count: 0)].count += 1
+            counts[
+                key, default: GrantCount(tenantID: grant.tenantID, externalReference: grant.externalReference, count: 0)
+            ].count += 1
         }
         return counts.values.sorted { ($0.tenantID, $0.externalReference) < ($1.tenantID, $1.externalReference) }
     }
@@ -164,7 +168,9 @@ public actor SimulatorState {
 
     public func tenant(_ id: String) -> SimulatorFixtures.Tenant? { fixtures.tenants.first { $0.tenantID == id } }
 
-    public func incident(_ id: String) -> SimulatorFixtures.Incident? { fixtures.incidents.first { $0.incidentID == id } }
+    public func incident(_ id: String) -> SimulatorFixtures.Incident? {
+        fixtures.incidents.first { $0.incidentID == id }
+    }
 
     public func escalationCase(_ id: String) -> SimulatorFixtures.Case? { fixtures.cases.first { $0.caseID == id } }
 
@@ -174,7 +180,9 @@ public actor SimulatorState {
 
     /// IAM admin-state of a tenant known to the tenant master or to IAM: fixture sessions and console grants
     /// (active, shown in IAM), unexpired only.
-    public func adminState(tenantID: String) -> (state: SimulatorFixtures.IAMState, sessions: [SimulatorFixtures.Session])? {
+    public func adminState(
+        tenantID: String
+    ) -> (state: SimulatorFixtures.IAMState, sessions: [SimulatorFixtures.Session])? {
         guard tenant(tenantID) != nil || fixtures.iam[tenantID] != nil else { return nil }
         let state = fixtures.iam[tenantID] ?? SimulatorFixtures.IAMState()
         let now = clock()
@@ -191,8 +199,9 @@ public actor SimulatorState {
 
     /// A new, not yet authenticated console session (for the login form's CSRF token).
     func newSession() -> ConsoleSession {
-        let session = ConsoleSession(id: SimulatorRandom.token(), csrfToken: SimulatorRandom.token(),
-                                     authenticated: false, lastSeen: clock())
+        let session = ConsoleSession(
+            id: SimulatorRandom.token(), csrfToken: SimulatorRandom.token(),
+            authenticated: false, lastSeen: clock())
         sessions[session.id] = session
         pruneSessions()
         return session
@@ -229,10 +238,12 @@ public actor SimulatorState {
         loginAttemptCount += 1
         let account = fixtures.console.serviceAccount
         guard SimulatorRandom.constantTimeEquals(username, account.username),
-              SimulatorRandom.constantTimeEquals(password, account.password) else { return nil }
+            SimulatorRandom.constantTimeEquals(password, account.password)
+        else { return nil }
         sessions[sessionID] = nil
-        let session = ConsoleSession(id: SimulatorRandom.token(), csrfToken: SimulatorRandom.token(),
-                                     authenticated: true, lastSeen: clock())
+        let session = ConsoleSession(
+            id: SimulatorRandom.token(), csrfToken: SimulatorRandom.token(),
+            authenticated: true, lastSeen: clock())
         sessions[session.id] = session
         if issuedSessionIDs.count < 100_000 { issuedSessionIDs.append(session.id) }
         return session
@@ -264,7 +275,8 @@ public actor SimulatorState {
 
     public func grants(tenantID: String?, externalReference: String?) -> [SimulatorGrant] {
         grants.filter {
-            (tenantID == nil || $0.tenantID == tenantID) && (externalReference == nil || $0.externalReference == externalReference)
+            (tenantID == nil || $0.tenantID == tenantID)
+                && (externalReference == nil || $0.externalReference == externalReference)
         }
     }
 
@@ -282,12 +294,17 @@ public actor SimulatorState {
     /// Records a grant unless one exists for (tenant, external reference); the check and the insert are one step.
     func makeGrant(flow: ConsoleFlow, durationMinutes: Int, inIAM: Bool) -> GrantOutcome? {
         if let tenantID = flow.effectiveTenantID, let externalReference = flow.externalReference {
-            submits[tenantID + "\u{0}" + externalReference, default: GrantCount(
-                tenantID: tenantID, externalReference: externalReference, count: 0)].count += 1
+            submits[
+                tenantID + "\u{0}" + externalReference,
+                default: GrantCount(
+                    tenantID: tenantID, externalReference: externalReference, count: 0)
+            ].count += 1
         }
         guard let tenantID = flow.effectiveTenantID, let externalReference = flow.externalReference,
-              let incidentID = flow.incidentID, let scopes = flow.scopes else { return nil }
-        if let existing = grants.first(where: { $0.tenantID == tenantID && $0.externalReference == externalReference }) {
+            let incidentID = flow.incidentID, let scopes = flow.scopes
+        else { return nil }
+        if let existing = grants.first(where: { $0.tenantID == tenantID && $0.externalReference == externalReference })
+        {
             return .alreadyExists(existing)
         }
         var id: String

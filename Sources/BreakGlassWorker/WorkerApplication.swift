@@ -49,7 +49,9 @@ public struct WorkerApplication: Sendable {
         onOpsBound: @escaping @Sendable (Int) async -> Void
     ) async throws {
         let workerID = values.workerID
-        let (ledger, pipeline, supervisor, pool) = (components.ledger, components.pipeline, components.supervisor, components.pool)
+        let (ledger, pipeline, supervisor, pool) = (
+            components.ledger, components.pipeline, components.supervisor, components.pool
+        )
         let pipelineConfiguration = components.pipelineConfiguration
         var services: [any Service] = []
         // No WebDriver URL configured: the worker starts and supervises chromedriver on a free loopback port. The
@@ -62,9 +64,11 @@ public struct WorkerApplication: Sendable {
         consumerConfiguration.queue = values.topologyConfiguration().requestQueue
         consumerConfiguration.inFlight = values.inFlight
         consumerConfiguration.drainTimeout = .seconds(values[Config.drainSeconds])
-        let consumer = ConsumerService(connection: amqp, pipeline: pipeline, configuration: consumerConfiguration, logger: log)
+        let consumer = ConsumerService(
+            connection: amqp, pipeline: pipeline, configuration: consumerConfiguration, logger: log)
         let relay = OutboxRelay(
-            ledger: ledger, publisher: AMQPEventPublisher(connection: amqp, exchange: values.topologyConfiguration().eventExchange),
+            ledger: ledger,
+            publisher: AMQPEventPublisher(connection: amqp, exchange: values.topologyConfiguration().eventExchange),
             configuration: .init(owner: workerID), logger: log)
 
         services.append(BrokerService(connection: amqp))
@@ -78,40 +82,47 @@ public struct WorkerApplication: Sendable {
             let status = try values.secret(Config.statusToken, file: Config.statusTokenFile).map {
                 StatusAPI(ledger: ledger, evidenceRoot: URL(fileURLWithPath: values[Config.evidenceDir]), token: $0)
             }
-            services.append(OpsServer.application(
-                configuration: .init(host: values[Config.opsHost], port: port), probes: probes,
-                status: status, logger: log, onBound: onOpsBound))
+            services.append(
+                OpsServer.application(
+                    configuration: .init(host: values[Config.opsHost], port: port), probes: probes,
+                    status: status, logger: log, onBound: onOpsBound))
         }
         // Keys left in flight by an owner that died with no delivery coming back become takeover records.
         let lease = ledger.configuration.leaseDuration
-        services.append(RecoveryScanService(
-            pipeline: pipeline, interval: max(.seconds(5), lease / 2), grace: max(lease + pipelineConfiguration.confirmationBound, .seconds(values[Config.recoveryGraceSeconds])),
-            logger: log))
+        services.append(
+            RecoveryScanService(
+                pipeline: pipeline, interval: max(.seconds(5), lease / 2),
+                grace: max(
+                    lease + pipelineConfiguration.confirmationBound, .seconds(values[Config.recoveryGraceSeconds])),
+                logger: log))
         let deadLetterQueue = values.topologyConfiguration().deadLetterQueue
-        services.append(GaugeSampler(
-            ledger: ledger, pool: pool, metrics: WorkerMetrics(), probes: probes,
-            holdsRelayLease: { relay.holdsLease },
-            deadLetterDepth: { (try? await amqp.queueStatus(deadLetterQueue)).map { Int($0.messageCount) } },
-            logger: log))
+        services.append(
+            GaugeSampler(
+                ledger: ledger, pool: pool, metrics: WorkerMetrics(), probes: probes,
+                holdsRelayLease: { relay.holdsLease },
+                deadLetterDepth: { (try? await amqp.queueStatus(deadLetterQueue)).map { Int($0.messageCount) } },
+                logger: log))
         services.append(consumer)
         services.append(PoolCloser(pool: pool))
 
         // Spans (issue 18.4), when an OTLP endpoint is configured: every service runs with the exporter installed.
         var exporter: OTLPExporter?
         if let endpoint = values[Config.otlpEndpoint] {
-            let otlp = OTLPExporter(configuration: .init(
-                endpoint: endpoint, serviceName: values[Config.tracingServiceName], instanceID: workerID),
+            let otlp = OTLPExporter(
+                configuration: .init(
+                    endpoint: endpoint, serviceName: values[Config.tracingServiceName], instanceID: workerID),
                 logger: log)
             // First in the group, so it stops last and exports the spans of the drain.
             services.insert(otlp, at: 0)
             exporter = otlp
         }
         log.info("worker starting", metadata: ["breakglass.in_flight": .stringConvertible(values.inFlight)])
-        let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            cancellationSignals: [],
-            logger: log))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [],
+                logger: log))
         try await Spans.$recorder.withValue(exporter) { try await group.run() }
     }
 }

@@ -39,7 +39,8 @@ public struct WorkerComponents: Sendable {
                 root: URL(fileURLWithPath: values[Config.evidenceDir]), key: try values.evidenceKey(), logger: logger)
             let map = try values.consoleMap()
             let supervisor = ChromeDriverSupervisor(
-                configuration: values.chromeDriverConfiguration(ownerID: ownerID, ledgerPath: ledger.configuration.path),
+                configuration: values.chromeDriverConfiguration(
+                    ownerID: ownerID, ledgerPath: ledger.configuration.path),
                 logger: logger)
             let (driver, pool) = try values.consoleDriver(
                 map: map, workerID: ownerID, webDriverURL: supervisor.url, maximumSessions: maximumSessions,
@@ -47,10 +48,12 @@ public struct WorkerComponents: Sendable {
             let pipelineConfiguration = values.pipelineConfiguration(
                 workerID: ownerID, confirmationTimeoutMs: map.timeouts.confirmationMs)
             let pipeline = RestorationPipeline(
-                configuration: pipelineConfiguration, verifier: verifier, ledger: ledger, sources: sources, console: driver,
+                configuration: pipelineConfiguration, verifier: verifier, ledger: ledger, sources: sources,
+                console: driver,
                 evidence: evidence, masker: driver.masker, logger: logger)
             return WorkerComponents(
-                ledger: ledger, sourcesConfiguration: sourcesConfiguration, sources: sources, evidence: evidence, map: map,
+                ledger: ledger, sourcesConfiguration: sourcesConfiguration, sources: sources, evidence: evidence,
+                map: map,
                 supervisor: supervisor, driver: driver, pool: pool, pipelineConfiguration: pipelineConfiguration,
                 pipeline: pipeline)
         } catch {

@@ -57,7 +57,9 @@ struct BenchGateCommand: AsyncParsableCommand {
             logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
         let policy = GatePolicy()
         let requests = world.requests
-        print("gate bench: \(sources), concurrency \(concurrency), \(requests.count) cases, warm-up \(warmup) s, measuring \(seconds) s")
+        print(
+            "gate bench: \(sources), concurrency \(concurrency), \(requests.count) cases, warm-up \(warmup) s, measuring \(seconds) s"
+        )
 
         _ = try await lanes(client, requests, policy, seconds: warmup)
         let start = ContinuousClock.now

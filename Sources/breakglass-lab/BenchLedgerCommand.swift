@@ -23,9 +23,11 @@ struct BenchLedgerCommand: AsyncParsableCommand {
         }
         try await ledger.decide(
             claim, .halted(TakeoverRecord(reasons: [.caseClosed], stage: .gate, escalate: false)),
-            events: [OutboxMessage(
-                eventID: "bench-\(prefix)-\(index)", routingKey: "breakglass.restoration.halted",
-                body: Data(repeating: 0x20, count: 400), key: key)])
+            events: [
+                OutboxMessage(
+                    eventID: "bench-\(prefix)-\(index)", routingKey: "breakglass.restoration.halted",
+                    body: Data(repeating: 0x20, count: 400), key: key)
+            ])
     }
 
     /// A full worker path: claim, gate-passed, submitting, granted with two events (4 durable writes).
@@ -39,9 +41,11 @@ struct BenchLedgerCommand: AsyncParsableCommand {
         try await ledger.decide(
             claim, .granted(confirmationID: "CONF-\(index)", expiresAt: Date().addingTimeInterval(7200)),
             events: [
-                OutboxMessage(eventID: "bf-o-\(prefix)-\(index)", routingKey: "breakglass.restoration.outcome",
+                OutboxMessage(
+                    eventID: "bf-o-\(prefix)-\(index)", routingKey: "breakglass.restoration.outcome",
                     body: Data(repeating: 0x20, count: 400), key: key),
-                OutboxMessage(eventID: "bf-e-\(prefix)-\(index)", routingKey: "breakglass.restoration.evidence-ready",
+                OutboxMessage(
+                    eventID: "bf-e-\(prefix)-\(index)", routingKey: "breakglass.restoration.evidence-ready",
                     body: Data(repeating: 0x20, count: 300), key: key),
             ])
     }
@@ -69,7 +73,8 @@ struct BenchLedgerCommand: AsyncParsableCommand {
 
         @Option(name: .long, help: "Scratch directory for the ledger files.") var dir: String
         @Option(name: .long, help: "Claim+decide cycles per measurement (per process).") var cycles: Int = 6000
-        @Option(name: .long, help: "Cycles in flight per process (group commit), like a worker's prefetch.") var concurrency: Int = 64
+        @Option(name: .long, help: "Cycles in flight per process (group commit), like a worker's prefetch.")
+        var concurrency: Int = 64
         @Option(name: .long, help: "Processes for the multi-process measurement.") var processes: Int = 4
         @Option(name: .long, help: "Decided-key lookups.") var lookups: Int = 1_000_000
         @Option(name: .long, help: "Write the JSON report here.") var output: String?
@@ -78,7 +83,9 @@ struct BenchLedgerCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             func fresh(_ name: String) throws -> String {
                 let path = (dir as NSString).appendingPathComponent(name)
-                for suffix in ["", "-wal", "-shm", ".open-lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+                for suffix in ["", "-wal", "-shm", ".open-lock"] {
+                    try? FileManager.default.removeItem(atPath: path + suffix)
+                }
                 return path
             }
 
@@ -87,7 +94,8 @@ struct BenchLedgerCommand: AsyncParsableCommand {
             let durability = try sequentialLedger.durability()
             guard durability.synchronous == 2 else { throw ValidationError("ledger is not synchronous=FULL") }
             let sequentialCycles = max(500, cycles / 4)
-            let sequentialSeconds = try await BenchLedgerCommand.measure(count: sequentialCycles, concurrency: 1) { index in
+            let sequentialSeconds = try await BenchLedgerCommand.measure(count: sequentialCycles, concurrency: 1) {
+                index in
                 try await BenchLedgerCommand.cycle(sequentialLedger, index: index, prefix: "seq")
             }
 
@@ -97,7 +105,8 @@ struct BenchLedgerCommand: AsyncParsableCommand {
                 try await BenchLedgerCommand.cycle(singleLedger, index: index, prefix: "one")
             }
             let fullCycles = max(500, cycles / 2)
-            let fullSeconds = try await BenchLedgerCommand.measure(count: fullCycles, concurrency: concurrency) { index in
+            let fullSeconds = try await BenchLedgerCommand.measure(count: fullCycles, concurrency: concurrency) {
+                index in
                 try await BenchLedgerCommand.fullCycle(singleLedger, index: index, prefix: "one")
             }
 
@@ -133,24 +142,30 @@ struct BenchLedgerCommand: AsyncParsableCommand {
                 perProcess.append(report?["cycles_per_s"] as? Double ?? 0)
             }
             let multiElapsed = ContinuousClock.now - multiStart
-            let multiSeconds = Double(multiElapsed.components.seconds) + Double(multiElapsed.components.attoseconds) / 1e18
+            let multiSeconds =
+                Double(multiElapsed.components.seconds) + Double(multiElapsed.components.attoseconds) / 1e18
             let multiTotal = Double(cycles * processes) / multiSeconds
 
             // 4. Lookups of decided keys: from memory (what every redelivery hits) and from the file.
             let decidedKeys = (0..<cycles).map { RestorationKey(caseID: "BENCH-one-\($0)", tenantID: "tnt-bench") }
-            let cachedLedger = try Ledger(configuration: .init(path: (dir as NSString).appendingPathComponent("single.sqlite")))
+            let cachedLedger = try Ledger(
+                configuration: .init(path: (dir as NSString).appendingPathComponent("single.sqlite")))
             for key in decidedKeys.prefix(1000) { _ = try cachedLedger.decision(for: key) }
             var hits = 0
             let cachedStart = ContinuousClock.now
-            for index in 0..<lookups where try cachedLedger.decision(for: decidedKeys[index % 1000]) != nil { hits += 1 }
+            for index in 0..<lookups where try cachedLedger.decision(for: decidedKeys[index % 1000]) != nil {
+                hits += 1
+            }
             let cachedElapsed = ContinuousClock.now - cachedStart
             // Halted is not final, so `BENCH-one-*` are answered from the file each time: use granted keys too.
-            var uncachedConfiguration = Ledger.Configuration(path: (dir as NSString).appendingPathComponent("single.sqlite"))
+            var uncachedConfiguration = Ledger.Configuration(
+                path: (dir as NSString).appendingPathComponent("single.sqlite"))
             uncachedConfiguration.decisionCacheLimit = 0
             let uncachedLedger = try Ledger(configuration: uncachedConfiguration)
             let uncachedCount = max(10_000, lookups / 10)
             let uncachedStart = ContinuousClock.now
-            for index in 0..<uncachedCount where try uncachedLedger.decision(for: decidedKeys[index % decidedKeys.count]) != nil {
+            for index in 0..<uncachedCount
+            where try uncachedLedger.decision(for: decidedKeys[index % decidedKeys.count]) != nil {
                 hits += 1
             }
             let uncachedElapsed = ContinuousClock.now - uncachedStart
@@ -159,11 +174,14 @@ struct BenchLedgerCommand: AsyncParsableCommand {
                 Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
             }
             // The cached path only serves final decisions (granted/rejected/resolved); use granted keys for it.
-            let grantedKeys = (0..<fullCycles).map { RestorationKey(caseID: "BENCHFULL-one-\($0)", tenantID: "tnt-bench") }
+            let grantedKeys = (0..<fullCycles).map {
+                RestorationKey(caseID: "BENCHFULL-one-\($0)", tenantID: "tnt-bench")
+            }
             for key in grantedKeys { _ = try cachedLedger.decision(for: key) }
             let finalStart = ContinuousClock.now
             var finalHits = 0
-            for index in 0..<lookups where try cachedLedger.decision(for: grantedKeys[index % grantedKeys.count]) != nil {
+            for index in 0..<lookups where try cachedLedger.decision(for: grantedKeys[index % grantedKeys.count]) != nil
+            {
                 finalHits += 1
             }
             let finalElapsed = ContinuousClock.now - finalStart
@@ -190,14 +208,17 @@ struct BenchLedgerCommand: AsyncParsableCommand {
                 ],
                 "rates": rates.mapValues { ($0 * 10).rounded() / 10 },
                 "per_process_rates": perProcess.map { ($0 * 10).rounded() / 10 },
-                "cycle": "claim (1 txn) + decide halted with takeover record and 1 outbox event (1 txn); both fsync'd before returning",
+                "cycle":
+                    "claim (1 txn) + decide halted with takeover record and 1 outbox event (1 txn); both fsync'd before returning",
                 "full_cycle": "claim, gate-passed, submitting, granted + 2 events: 4 durable writes",
-                "lookup": "decision(for:) of decided keys; final decisions from memory, halted and uncached from the file",
+                "lookup":
+                    "decision(for:) of decided keys; final decisions from memory, halted and uncached from the file",
                 "cores": ProcessInfo.processInfo.activeProcessorCount,
                 "load_average_at_end": (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
                     .split(separator: " ").prefix(3).joined(separator: " ") ?? "?",
                 "writes_per_commit_single_process": singleLedger.writeStatistics.transactions > 0
-                    ? Double(singleLedger.writeStatistics.operations) / Double(singleLedger.writeStatistics.transactions) : 0,
+                    ? Double(singleLedger.writeStatistics.operations)
+                        / Double(singleLedger.writeStatistics.transactions) : 0,
                 "date": Date().formatted(.iso8601),
             ]
             let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])

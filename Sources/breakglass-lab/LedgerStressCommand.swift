@@ -25,7 +25,8 @@ struct LedgerStressCommand: AsyncParsableCommand {
         @Option(name: .long, help: "How many keys.") var keys: Int = 100
         @Option(name: .long, help: "This process's owner id.") var owner: String
         @Option(name: .long, help: "Concurrent claims in this process.") var concurrency: Int = 8
-        @Option(name: .long, help: "Wait until this file exists before starting (a start barrier).") var startFile: String?
+        @Option(name: .long, help: "Wait until this file exists before starting (a start barrier).") var startFile:
+            String?
         @Flag(name: .long, help: "Leave won claims undecided (in flight).") var noDecide = false
 
         func run() async throws {
@@ -49,9 +50,11 @@ struct LedgerStressCommand: AsyncParsableCommand {
                                     claim = try await ledger.beginSubmitting(claim, recheckedAt: Date())
                                     try await ledger.decide(
                                         claim, .granted(confirmationID: "CONF-\(index)", expiresAt: nil),
-                                        events: [OutboxMessage(
-                                            eventID: "evt-\(index)", routingKey: "breakglass.restoration.outcome",
-                                            body: Data("{\"owner\":\"\(owner)\"}".utf8), key: key)])
+                                        events: [
+                                            OutboxMessage(
+                                                eventID: "evt-\(index)", routingKey: "breakglass.restoration.outcome",
+                                                body: Data("{\"owner\":\"\(owner)\"}".utf8), key: key)
+                                        ])
                                 }
                                 results.append((index, "won"))
                             case .inProgress: results.append((index, "in_progress"))

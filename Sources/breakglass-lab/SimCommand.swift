@@ -11,19 +11,19 @@ struct SimCommand: AsyncParsableCommand {
         commandName: "sim",
         abstract: "Run the reference environment: live-source API, emergency admin console and test-control API.",
         discussion: """
-        The live-source API (/v1) needs `Authorization: Bearer <token>` with the token of --token-file (or \
-        BREAKGLASS_SIM_API_TOKEN); the control API (/control) needs the token of --control-token-file (or \
-        BREAKGLASS_SIM_CONTROL_TOKEN). A token file that does not exist yet is created with a random token (mode 0600). \
-        The console is at http://HOST:PORT/console/login; its service account is in the fixtures.
+            The live-source API (/v1) needs `Authorization: Bearer <token>` with the token of --token-file (or \
+            BREAKGLASS_SIM_API_TOKEN); the control API (/control) needs the token of --control-token-file (or \
+            BREAKGLASS_SIM_CONTROL_TOKEN). A token file that does not exist yet is created with a random token (mode 0600). \
+            The console is at http://HOST:PORT/console/login; its service account is in the fixtures.
 
-        Control API (JSON): GET|PUT /control/fixtures, POST /control/fixtures/merge, POST /control/reset,
-        POST /control/cases/{case_id}/approvals/{approval_id} {"action": "revoke"|"renew"|"pending"},
-        GET|PUT|DELETE /control/faults, PUT /control/faults/global, PUT|DELETE /control/faults/tenants/{tenant_id},
-        POST /control/release-hangs, GET /control/grants[?tenant_id=&external_reference=] (grant counts).
-        Fault modes: id_drift, broader_scope_prechecked, expiration_control_missing, existing_session_banner,
-        wrong_tenant_after_lookup, page_delay_ms, error_at_screen, session_expires_at_screen, ambiguous_confirmation,
-        confirmation_hang (+ confirmation_hang_ms), grant_absent_from_iam, revoke_failure ("error"|"silent").
-        """
+            Control API (JSON): GET|PUT /control/fixtures, POST /control/fixtures/merge, POST /control/reset,
+            POST /control/cases/{case_id}/approvals/{approval_id} {"action": "revoke"|"renew"|"pending"},
+            GET|PUT|DELETE /control/faults, PUT /control/faults/global, PUT|DELETE /control/faults/tenants/{tenant_id},
+            POST /control/release-hangs, GET /control/grants[?tenant_id=&external_reference=] (grant counts).
+            Fault modes: id_drift, broader_scope_prechecked, expiration_control_missing, existing_session_banner,
+            wrong_tenant_after_lookup, page_delay_ms, error_at_screen, session_expires_at_screen, ambiguous_confirmation,
+            confirmation_hang (+ confirmation_hang_ms), grant_absent_from_iam, revoke_failure ("error"|"silent").
+            """
     )
 
     @Option(help: "Port to listen on (0 picks a free one and logs it).")
@@ -47,9 +47,11 @@ struct SimCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "breakglass.sim")
-        let apiToken = try Self.token(file: tokenFile, environment: "BREAKGLASS_SIM_API_TOKEN", what: "API", logger: logger)
-        let controlToken = try Self.token(file: controlTokenFile, environment: "BREAKGLASS_SIM_CONTROL_TOKEN",
-                                          what: "control", logger: logger)
+        let apiToken = try Self.token(
+            file: tokenFile, environment: "BREAKGLASS_SIM_API_TOKEN", what: "API", logger: logger)
+        let controlToken = try Self.token(
+            file: controlTokenFile, environment: "BREAKGLASS_SIM_CONTROL_TOKEN",
+            what: "control", logger: logger)
         let loaded: SimulatorFixtures
         do {
             loaded = try SimulatorFixtures.load(contentsOf: URL(fileURLWithPath: fixtures))
@@ -64,10 +66,12 @@ struct SimCommand: AsyncParsableCommand {
         } catch let error as SimulatorError {
             throw ValidationError("\(error.description): \(error.detail)")
         }
-        logger.info("simulator starting", metadata: [
-            "breakglass.fixtures": "\(fixtures)", "breakglass.tenants": .stringConvertible(loaded.tenants.count),
-            "breakglass.cases": "\(loaded.cases.count)",
-        ])
+        logger.info(
+            "simulator starting",
+            metadata: [
+                "breakglass.fixtures": "\(fixtures)", "breakglass.tenants": .stringConvertible(loaded.tenants.count),
+                "breakglass.cases": "\(loaded.cases.count)",
+            ])
         try await simulator.makeApplication().runService()
     }
 
@@ -88,14 +92,19 @@ struct SimCommand: AsyncParsableCommand {
             for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &generator) }
             let token = bytes.map { String(format: "%02x", $0) }.joined()
             // Owner-only from the start (never briefly readable by others).
-            guard FileManager.default.createFile(
-                atPath: url.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: url.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
             else { throw ValidationError("cannot create the \(what) token file \(file)") }
-            logger.info("generated a token file", metadata: ["breakglass.token_kind": "\(what)", "breakglass.token_file": "\(file)"])
+            logger.info(
+                "generated a token file",
+                metadata: ["breakglass.token_kind": "\(what)", "breakglass.token_file": "\(file)"])
             return token
         }
-        if let token = ProcessInfo.processInfo.environment[environment]?.trimmingCharacters(in: .whitespacesAndNewlines),
-           !token.isEmpty {
+        if let token = ProcessInfo.processInfo.environment[environment]?.trimmingCharacters(
+            in: .whitespacesAndNewlines),
+            !token.isEmpty
+        {
             return token
         }
         throw ValidationError("give --\(what == "API" ? "token-file" : "control-token-file") or set \(environment)")

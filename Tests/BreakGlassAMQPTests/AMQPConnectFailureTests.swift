@@ -12,19 +12,33 @@ struct AMQPConnectFailureTests {
         AMQPConnectFailure.error(observation, url: url, handshakeTimeout: .seconds(10))
     }
 
-    @Test("each cause has its own code, and every reason names host:port without the password",
-          arguments: [
-              (AMQPConnectFailure.Observation(stage: .socket, libraryStatus: AMQP_STATUS_SOCKET_ERROR.rawValue, osError: ECONNREFUSED), AMQPError.Code.connectionRefused),
-              (.init(stage: .socket, libraryStatus: AMQP_STATUS_SOCKET_ERROR.rawValue, osError: EHOSTUNREACH), .connectionFailed),
-              (.init(stage: .socket, libraryStatus: AMQP_STATUS_TIMEOUT.rawValue), .connectionFailed),
-              (.init(stage: .handshake, replyCode: 403, replyText: "ACCESS_REFUSED - Login was refused"), .authenticationRefused),
-              (.init(stage: .handshake, replyCode: 530, replyText: "NOT_ALLOWED - vhost prod not found"), .virtualHostNotFound),
-              (.init(stage: .handshake, replyCode: 541, replyText: "INTERNAL_ERROR"), .brokerClosed),
-              (.init(stage: .handshake, libraryStatus: AMQP_STATUS_BAD_AMQP_DATA.rawValue), .notAMQP),
-              (.init(stage: .handshake, libraryStatus: AMQP_STATUS_CONNECTION_CLOSED.rawValue), .notAMQP),
-              (.init(stage: .handshake, libraryStatus: AMQP_STATUS_TIMEOUT.rawValue), .notAMQP),
-              (.init(stage: .socket, libraryStatus: AMQP_STATUS_SSL_PEER_VERIFY_FAILED.rawValue), .tlsFailure),
-          ])
+    @Test(
+        "each cause has its own code, and every reason names host:port without the password",
+        arguments: [
+            (
+                AMQPConnectFailure.Observation(
+                    stage: .socket, libraryStatus: AMQP_STATUS_SOCKET_ERROR.rawValue, osError: ECONNREFUSED),
+                AMQPError.Code.connectionRefused
+            ),
+            (
+                .init(stage: .socket, libraryStatus: AMQP_STATUS_SOCKET_ERROR.rawValue, osError: EHOSTUNREACH),
+                .connectionFailed
+            ),
+            (.init(stage: .socket, libraryStatus: AMQP_STATUS_TIMEOUT.rawValue), .connectionFailed),
+            (
+                .init(stage: .handshake, replyCode: 403, replyText: "ACCESS_REFUSED - Login was refused"),
+                .authenticationRefused
+            ),
+            (
+                .init(stage: .handshake, replyCode: 530, replyText: "NOT_ALLOWED - vhost prod not found"),
+                .virtualHostNotFound
+            ),
+            (.init(stage: .handshake, replyCode: 541, replyText: "INTERNAL_ERROR"), .brokerClosed),
+            (.init(stage: .handshake, libraryStatus: AMQP_STATUS_BAD_AMQP_DATA.rawValue), .notAMQP),
+            (.init(stage: .handshake, libraryStatus: AMQP_STATUS_CONNECTION_CLOSED.rawValue), .notAMQP),
+            (.init(stage: .handshake, libraryStatus: AMQP_STATUS_TIMEOUT.rawValue), .notAMQP),
+            (.init(stage: .socket, libraryStatus: AMQP_STATUS_SSL_PEER_VERIFY_FAILED.rawValue), .tlsFailure),
+        ])
     func distinctCodes(observation: AMQPConnectFailure.Observation, expected: AMQPError.Code) {
         let error = Self.classify(observation)
         #expect(error.code == expected)

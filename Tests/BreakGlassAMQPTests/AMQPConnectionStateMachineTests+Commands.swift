@@ -12,7 +12,8 @@ extension AMQPConnectionStateMachineTests {
         switch (situation, action) {
         case (.connected, .send(let publish)), (.closingConnected, .send(let publish)):
             #expect(publish.id == 1)
-        case (.connecting, .wait), (.settingUp, .wait), (.blocked, .wait), (.waitingToReconnect, .wait), (.closingOffline, .wait):
+        case (.connecting, .wait), (.settingUp, .wait), (.blocked, .wait), (.waitingToReconnect, .wait),
+            (.closingOffline, .wait):
             #expect(machine.waitingPublishCount == 1)
         case (.closed, .fail(let completion)):
             #expect(completion.error?.code == .closed)
@@ -24,11 +25,12 @@ extension AMQPConnectionStateMachineTests {
     @Test(arguments: Situation.allCases)
     func consumeInEachState(_ situation: Situation) {
         var machine = situation.make()
-        let expected: Machine.ConsumeAction = switch situation {
-        case .connected, .blocked, .closingConnected: .startOnBroker
-        case .connecting, .settingUp, .waitingToReconnect, .closingOffline: .registered
-        case .closed: .fail(.closed())
-        }
+        let expected: Machine.ConsumeAction =
+            switch situation {
+            case .connected, .blocked, .closingConnected: .startOnBroker
+            case .connecting, .settingUp, .waitingToReconnect, .closingOffline: .registered
+            case .closed: .fail(.closed())
+            }
         #expect(machine.consume(Consumer(tag: "t")) == expected)
         #expect(machine.registeredConsumers.count == (expected == .registered ? 1 : 0))
     }
@@ -36,11 +38,12 @@ extension AMQPConnectionStateMachineTests {
     @Test(arguments: Situation.allCases)
     func operationsNeedALiveConnection(_ situation: Situation) {
         let machine = situation.make()
-        let expected: AMQPError.Code? = switch situation {
-        case .connected, .blocked, .closingConnected: nil
-        case .connecting, .settingUp, .waitingToReconnect, .closingOffline: .notConnected
-        case .closed: .closed
-        }
+        let expected: AMQPError.Code? =
+            switch situation {
+            case .connected, .blocked, .closingConnected: nil
+            case .connecting, .settingUp, .waitingToReconnect, .closingOffline: .notConnected
+            case .closed: .closed
+            }
         #expect(machine.operationError?.code == expected)
     }
 
@@ -48,8 +51,9 @@ extension AMQPConnectionStateMachineTests {
     func settleInEachState(_ situation: Situation) {
         var machine = situation.make()
         let generation = machine.liveGeneration
-        #expect(machine.settle(tag: 1, generation: 1, kind: .reject(requeue: false)) ==
-                (situation.isLive ? .reject(tag: 1, requeue: false) : nil))
+        #expect(
+            machine.settle(tag: 1, generation: 1, kind: .reject(requeue: false))
+                == (situation.isLive ? .reject(tag: 1, requeue: false) : nil))
         #expect(generation == (situation.isLive ? 1 : 0))
     }
 

@@ -21,8 +21,10 @@ struct AMQPConnectionStateMachineTests {
 
     typealias Machine = AMQPConnectionStateMachine<Publish, Consumer>
 
-    static let exchange = AMQPTopology.Declaration.exchange(name: "topology", type: "topic", durable: true, arguments: [:])
-    static let extra = AMQPTopology.Declaration.queue(name: "extra", durable: true, exclusive: false, autoDelete: false, arguments: [:])
+    static let exchange = AMQPTopology.Declaration.exchange(
+        name: "topology", type: "topic", durable: true, arguments: [:])
+    static let extra = AMQPTopology.Declaration.queue(
+        name: "extra", durable: true, exclusive: false, autoDelete: false, arguments: [:])
 
     static func machine() -> Machine {
         Machine(topology: [exchange], reconnect: .init())
@@ -104,7 +106,11 @@ struct AMQPConnectionStateMachineTests {
         _ = machine.connectionOpened()
         #expect(machine.connectionReady() == .ready)
         #expect(machine.lastFailure == nil)
-        guard case .reconnect(let attempt, let delay, _) = machine.connectionFailed(.connectionLostForTest, random: { 0.5 }).next else {
+        guard
+            case .reconnect(let attempt, let delay, _) = machine.connectionFailed(
+                .connectionLostForTest, random: { 0.5 }
+            ).next
+        else {
             Issue.record("expected a reconnect")
             return
         }
@@ -174,7 +180,9 @@ struct AMQPConnectionStateMachineTests {
         consume()
         if situation.isLive {
             // One confirmed, one settled by its ack: neither may come back at shutdown.
-            for completion in machine.confirm(tag: 1, multiple: false, nack: false) { finishedPublishes.append(completion.publish.id) }
+            for completion in machine.confirm(tag: 1, multiple: false, nack: false) {
+                finishedPublishes.append(completion.publish.id)
+            }
         }
         if let end = machine.cancel(tag: "c1") { finishedConsumers.append(end.end.consumer.tag) }
         publish()
@@ -201,7 +209,9 @@ struct AMQPConnectionStateMachineTests {
         #expect(machine.publish(Publish(id: 2)).isWait)
         let failure = machine.connectionFailed(.connectionLostForTest)
         #expect(failure.publishes.map(\.publish.id) == [1])
-        #expect(failure.publishes.first?.error == AMQPError(code: .connectionLost, reason: "connection lost before the confirm"))
+        #expect(
+            failure.publishes.first?.error
+                == AMQPError(code: .connectionLost, reason: "connection lost before the confirm"))
         #expect(machine.waitingPublishCount == 1)
         #expect(!machine.isBlocked, "a new connection starts unblocked")
         machine.reconnectDelayElapsed()

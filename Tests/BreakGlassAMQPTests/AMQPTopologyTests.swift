@@ -7,10 +7,16 @@ import Testing
         #expect(declarations.contains(.exchange(name: "breakglass.requests", type: "direct")))
         #expect(declarations.contains(.exchange(name: "breakglass.dead", type: "fanout")))
         #expect(declarations.contains(.queue(name: "breakglass.dead")))
-        #expect(declarations.contains(.binding(queue: "breakglass.restorations", exchange: "breakglass.requests",
-                                               routingKey: "restoration.approved")))
-        #expect(declarations.contains(.exchange(name: "breakglass.events", type: "topic",
-                                                arguments: ["alternate-exchange": "breakglass.events.unrouted"])))
+        #expect(
+            declarations.contains(
+                .binding(
+                    queue: "breakglass.restorations", exchange: "breakglass.requests",
+                    routingKey: "restoration.approved")))
+        #expect(
+            declarations.contains(
+                .exchange(
+                    name: "breakglass.events", type: "topic",
+                    arguments: ["alternate-exchange": "breakglass.events.unrouted"])))
         let requestQueue = declarations.first {
             if case .queue(name: "breakglass.restorations", _, _, _, _) = $0 { return true }
             return false
@@ -32,9 +38,19 @@ import Testing
         configuration.requestQueue = "custom.q"
         configuration.deliveryLimit = 3
         let declarations = AMQPTopology(configuration: configuration).declarations
-        #expect(declarations.contains(.binding(queue: "custom.q", exchange: "breakglass.requests", routingKey: "restoration.approved")))
-        let firstBinding = declarations.firstIndex { if case .binding = $0 { return true }; return false } ?? 0
-        let lastExchange = declarations.lastIndex { if case .exchange = $0 { return true }; return false } ?? 0
+        #expect(
+            declarations.contains(
+                .binding(queue: "custom.q", exchange: "breakglass.requests", routingKey: "restoration.approved")))
+        let firstBinding =
+            declarations.firstIndex {
+                if case .binding = $0 { return true }
+                return false
+            } ?? 0
+        let lastExchange =
+            declarations.lastIndex {
+                if case .exchange = $0 { return true }
+                return false
+            } ?? 0
         #expect(lastExchange < firstBinding)
     }
 }

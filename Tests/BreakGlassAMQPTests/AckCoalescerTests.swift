@@ -18,7 +18,10 @@ import Testing
         coalescer.ack(4)
         coalescer.ack(5)
         // Tag 3 is still being processed by the application: 4 and 5 go out one by one.
-        #expect(coalescer.flush() == [.init(tag: 2, multiple: true), .init(tag: 4, multiple: false), .init(tag: 5, multiple: false)])
+        #expect(
+            coalescer.flush() == [
+                .init(tag: 2, multiple: true), .init(tag: 4, multiple: false), .init(tag: 5, multiple: false),
+            ])
         coalescer.ack(3)
         coalescer.ack(6)
         // 3 closes the gap; 4 and 5 are already settled, so a multiple ack up to 6 covers exactly 3 and 6.
@@ -49,9 +52,13 @@ import Testing
             var acked = Set<UInt64>()
             var brokerSettled = Set<UInt64>()
             for chunk in stride(from: 0, to: tags.count, by: 7).map({ Array(tags[$0..<min($0 + 7, tags.count)]) }) {
-                for tag in chunk { coalescer.ack(tag); acked.insert(tag) }
+                for tag in chunk {
+                    coalescer.ack(tag)
+                    acked.insert(tag)
+                }
                 for frame in coalescer.flush() {
-                    let covered: [UInt64] = frame.multiple ? (1...frame.tag).filter { !brokerSettled.contains($0) } : [frame.tag]
+                    let covered: [UInt64] =
+                        frame.multiple ? (1...frame.tag).filter { !brokerSettled.contains($0) } : [frame.tag]
                     for tag in covered {
                         #expect(acked.contains(tag), "tag \(tag) acked without the application acking it")
                         #expect(!brokerSettled.contains(tag))

@@ -5,9 +5,12 @@ import Testing
 struct FrameAssemblerTests {
     static let delivery = FrameAssembler.Start.delivery(
         consumerTag: "c", deliveryTag: 7, redelivered: false, exchange: "x", routingKey: "k")
-    static let returned = FrameAssembler.Start.returned(replyCode: 312, replyText: "NO_ROUTE", exchange: "x", routingKey: "k")
+    static let returned = FrameAssembler.Start.returned(
+        replyCode: 312, replyText: "NO_ROUTE", exchange: "x", routingKey: "k")
 
-    static func body(_ assembler: inout FrameAssembler, channel: UInt16, _ bytes: [UInt8]) throws -> FrameAssembler.Content? {
+    static func body(
+        _ assembler: inout FrameAssembler, channel: UInt16, _ bytes: [UInt8]
+    ) throws -> FrameAssembler.Content? {
         try bytes.withUnsafeBytes { try assembler.body(channel: channel, fragment: $0) }
     }
 

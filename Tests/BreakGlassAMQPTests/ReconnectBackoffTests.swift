@@ -10,7 +10,11 @@ import Testing
         configuration.jitter = 0
         var backoff = ReconnectBackoff(configuration: configuration)
         let delays = (0..<6).map { _ in backoff.nextDelay(random: { 0.5 }) }
-        #expect(delays == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)])
+        #expect(
+            delays == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1),
+                .seconds(1),
+            ])
         backoff.reset()
         #expect(backoff.nextDelay(random: { 0.5 }) == .milliseconds(100))
     }

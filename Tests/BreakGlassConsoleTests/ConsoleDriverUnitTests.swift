@@ -21,8 +21,11 @@ struct ConsoleDriverUnitTests {
         #expect(code(.invalidSessionID) == .consoleError)
         #expect(code(.javascriptError) == .consoleError)
         #expect(code(.unknownError) == .consoleError)
-        let renderer = WebDriverError(code: .unknownError, command: "x", driverMessage:
-            "unknown error: cannot determine loading status\nfrom timeout: Timed out receiving message from renderer: 3.000")
+        let renderer = WebDriverError(
+            code: .unknownError, command: "x",
+            driverMessage:
+                "unknown error: cannot determine loading status\nfrom timeout: Timed out receiving message from renderer: 3.000"
+        )
         #expect(renderer.reasonCode == .consoleTimeout)
     }
 
@@ -32,13 +35,20 @@ struct ConsoleDriverUnitTests {
         let client = WebDriverClient(configuration: .init(url: "http://127.0.0.1:9"))
         let session = ConsoleSession(
             browser: WebDriverSession(id: "s", client: client), map: map, baseURL: "http://console.example/",
-            context: .init(request: ConsoleTestRequests.request(), username: "svc", password: Secret("pw-123456"),
-                           confirmationID: "BG-ABCD1234"),
+            context: .init(
+                request: ConsoleTestRequests.request(), username: "svc", password: Secret("pw-123456"),
+                confirmationID: "BG-ABCD1234"),
             masker: Masker())
-        #expect(session.url(map.activeGrants.path)
-            == "http://console.example/console/grants?tenant_id=tnt-4f9a2c&external_reference=CASE-88121%2Ftnt-4f9a2c")
-        #expect(session.url("/console/grants/{confirmation_id}/revoke") == "http://console.example/console/grants/BG-ABCD1234/revoke")
-        #expect(session.url("/console/drafts/{draft_id}", extra: ["draft_id": "D 1"]) == "http://console.example/console/drafts/D%201")
+        #expect(
+            session.url(map.activeGrants.path)
+                == "http://console.example/console/grants?tenant_id=tnt-4f9a2c&external_reference=CASE-88121%2Ftnt-4f9a2c"
+        )
+        #expect(
+            session.url("/console/grants/{confirmation_id}/revoke")
+                == "http://console.example/console/grants/BG-ABCD1234/revoke")
+        #expect(
+            session.url("/console/drafts/{draft_id}", extra: ["draft_id": "D 1"])
+                == "http://console.example/console/drafts/D%201")
     }
 
     @Test("failures carry their codes and a generic description")
@@ -51,8 +61,9 @@ struct ConsoleDriverUnitTests {
 
     @Test("the recorder masks steps and documents and measures the recheck→click window")
     func recorder() throws {
-        var recorder = EvidenceRecorder(caseID: "C-1", tenantID: "t-1", requestID: "R-1", workerID: "w",
-                                        masker: Masker(literals: ["s3cret-pass"]))
+        var recorder = EvidenceRecorder(
+            caseID: "C-1", tenantID: "t-1", requestID: "R-1", workerID: "w",
+            masker: Masker(literals: ["s3cret-pass"]))
         recorder.step("console", screen: "login", action: "typed s3cret-pass", detail: "mail a.b@c.example")
         recorder.document("x.json", ["token": "abc", "note": "s3cret-pass"])
         recorder.mark("recheck_finished", at: Date(timeIntervalSince1970: 10))

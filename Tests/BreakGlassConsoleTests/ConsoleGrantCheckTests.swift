@@ -11,19 +11,24 @@ struct ConsoleGrantCheckTests {
     func resumeCheckMatchesAnyStatus() throws {
         let request = try RequestDecoder.decode(Array(Self.body))
         let grants = [
-            ConsoleActiveGrant(confirmationID: "BG-REVOKED1", externalReference: "CASE-88121/tnt-4f9a2c", tenantID: "tnt-4f9a2c",
-                               status: "revoked", expiresAt: nil),
-            ConsoleActiveGrant(confirmationID: "BG-OTHERKEY", externalReference: "CASE-1/tnt-4f9a2c", tenantID: "tnt-4f9a2c",
-                               status: "active", expiresAt: nil),
-            ConsoleActiveGrant(confirmationID: "BG-OTHERTNT", externalReference: "CASE-88121/tnt-4f9a2c", tenantID: "tnt-0",
-                               status: "active", expiresAt: nil),
-            ConsoleActiveGrant(confirmationID: "BG-EXPIRED1", externalReference: "CASE-88121/tnt-4f9a2c", tenantID: nil,
-                               status: "expired", expiresAt: nil),
+            ConsoleActiveGrant(
+                confirmationID: "BG-REVOKED1", externalReference: "CASE-88121/tnt-4f9a2c", tenantID: "tnt-4f9a2c",
+                status: "revoked", expiresAt: nil),
+            ConsoleActiveGrant(
+                confirmationID: "BG-OTHERKEY", externalReference: "CASE-1/tnt-4f9a2c", tenantID: "tnt-4f9a2c",
+                status: "active", expiresAt: nil),
+            ConsoleActiveGrant(
+                confirmationID: "BG-OTHERTNT", externalReference: "CASE-88121/tnt-4f9a2c", tenantID: "tnt-0",
+                status: "active", expiresAt: nil),
+            ConsoleActiveGrant(
+                confirmationID: "BG-EXPIRED1", externalReference: "CASE-88121/tnt-4f9a2c", tenantID: nil,
+                status: "expired", expiresAt: nil),
         ]
         #expect(ConsoleDriver.matching(grants, for: request).map(\.confirmationID) == ["BG-REVOKED1", "BG-EXPIRED1"])
     }
 
-    static let body = Data("""
+    static let body = Data(
+        """
         {"schema":"breakglass.restoration.approved/v1","request_id":"REQ-1","case_id":"CASE-88121",\
         "tenant":{"id":"tnt-4f9a2c","name":"Acme Corp"},"incident":{"id":"INC-5521"},\
         "requester":{"admin_id":"adm-7781","identity_assurance_ref":"IDV-9912"},\

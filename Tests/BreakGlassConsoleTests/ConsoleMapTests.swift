@@ -33,9 +33,14 @@ struct ConsoleMapTests {
 
     @Test("the second example map (alternate console) passes check-map and names its screens by heading")
     func alternate() throws {
-        let map = try ConsoleMap.load(file: Self.referenceURL.deletingLastPathComponent().appendingPathComponent("alternate.yaml"))
+        let map = try ConsoleMap.load(
+            file: Self.referenceURL.deletingLastPathComponent().appendingPathComponent("alternate.yaml"))
         #expect(map.screenMarker?.attribute == nil)
-        #expect(map.flow == ["login", "incident", "incident-verify", "tenant", "tenant-verify", "expiration", "scope", "approvals", "acknowledgement"])
+        #expect(
+            map.flow == [
+                "login", "incident", "incident-verify", "tenant", "tenant-verify", "expiration", "scope", "approvals",
+                "acknowledgement",
+            ])
         #expect(map.screen(marked: "Verify tenant")?.name == "tenant-verify")
         #expect(map.confirmation.duplicate?.idPattern != nil)
     }
@@ -62,7 +67,8 @@ struct ConsoleMapTests {
     @Test("unknown value sources, kinds and reasons are each reported with their path")
     func unknowns() throws {
         var yaml = try Self.referenceYAML()
-        yaml = yaml.replacingOccurrences(of: "value: incident.id }\n    buttons", with: "value: incident.number }\n    buttons")
+        yaml = yaml.replacingOccurrences(
+            of: "value: incident.id }\n    buttons", with: "value: incident.number }\n    buttons")
         yaml = yaml.replacingOccurrences(of: "kind: checked_exactly", with: "kind: checked_maybe")
         yaml = yaml.replacingOccurrences(of: "reason: CONSOLE_ERROR", with: "reason: APPROVAL_REVOKED")
         let found = issues(yaml)
@@ -79,16 +85,19 @@ struct ConsoleMapTests {
     func beforeFillScopeCheckIsRequired() throws {
         let yaml = try Self.referenceYAML()
         let start = try #require(yaml.range(of: "      - kind: checked_subset_of\n"))
-        let end = try #require(yaml.range(of: "      - kind: checked_exactly\n", range: start.upperBound..<yaml.endIndex))
+        let end = try #require(
+            yaml.range(of: "      - kind: checked_exactly\n", range: start.upperBound..<yaml.endIndex))
         let without = yaml.replacingCharacters(in: start.lowerBound..<end.lowerBound, with: "")
-        #expect(issues(without).contains { $0.hasPrefix("$.screens[5]: screen scope ticks scopes") }, "\(issues(without))")
+        #expect(
+            issues(without).contains { $0.hasPrefix("$.screens[5]: screen scope ticks scopes") }, "\(issues(without))")
         // On another selector, or after filling, it does not count.
         let elsewhere = yaml.replacingOccurrences(
             of: "        phase: before_fill\n        selector: \"input[type=checkbox][name=scope]\"",
             with: "        phase: before_fill\n        selector: \"input[type=checkbox]\"")
         #expect(issues(elsewhere).contains { $0.hasPrefix("$.screens[5]: screen scope ticks scopes") })
-        let late = yaml.replacingOccurrences(of: "      - kind: checked_subset_of\n        phase: before_fill\n",
-                                             with: "      - kind: checked_subset_of\n        phase: after_fill\n")
+        let late = yaml.replacingOccurrences(
+            of: "      - kind: checked_subset_of\n        phase: before_fill\n",
+            with: "      - kind: checked_subset_of\n        phase: after_fill\n")
         #expect(issues(late).contains { $0.hasPrefix("$.screens[5]: screen scope ticks scopes") })
         #expect(issues(yaml).isEmpty)
     }
@@ -104,13 +113,16 @@ struct ConsoleMapTests {
                       - { kind: count_equals, selector: "#summary-scopes li", value: "literal:3", reason: CONSOLE_SCOPE_DRIFT, separator: "," }
                       - { kind: list_equals, selector: "#summary-scopes li.summary-scope"
                 """)
-        yaml = yaml.replacingOccurrences(of: "    id_selector: \"#existing-confirmation-id\"",
-                                         with: "    id_selector: \"#existing-confirmation-id\"\n    id_pattern: \"(BG)-([A-Z0-9]{8})\"")
+        yaml = yaml.replacingOccurrences(
+            of: "    id_selector: \"#existing-confirmation-id\"",
+            with: "    id_selector: \"#existing-confirmation-id\"\n    id_pattern: \"(BG)-([A-Z0-9]{8})\"")
         let found = issues(yaml)
         #expect(found.contains { $0.contains(".separator: text_set_equals needs the separator") }, "\(found)")
         #expect(found.contains { $0.contains(".value: count_equals counts a list value") })
         #expect(found.contains { $0.contains(".separator: only text_set_equals splits") })
-        #expect(found.contains("$.confirmation.duplicate.id_pattern: at most one capture group (the id); use (?:...) for grouping"))
+        #expect(
+            found.contains(
+                "$.confirmation.duplicate.id_pattern: at most one capture group (the id); use (?:...) for grouping"))
     }
 
     @Test("an id pattern matches the whole text; its one capture group is the id")
@@ -120,9 +132,12 @@ struct ConsoleMapTests {
         // Anchored: a match inside a longer text is no id (the old code accepted a match anywhere).
         #expect(ConsoleIDPattern.extract("not BG-ABCDEFGH yet", pattern: "BG-[A-Z0-9]{8}") == nil)
         #expect(ConsoleIDPattern.extract("BG-ABCDEFGH-old", pattern: "BG-[A-Z0-9]{8}") == nil)
-        #expect(ConsoleIDPattern.extract("reference already used by EA-2026-000123",
-                                         pattern: "reference already used by (EA-\\d{4}-\\d{6})") == "EA-2026-000123")
-        #expect(ConsoleIDPattern.extract("reference already used by ", pattern: "reference already used by (.*)") == nil)
+        #expect(
+            ConsoleIDPattern.extract(
+                "reference already used by EA-2026-000123",
+                pattern: "reference already used by (EA-\\d{4}-\\d{6})") == "EA-2026-000123")
+        #expect(
+            ConsoleIDPattern.extract("reference already used by ", pattern: "reference already used by (.*)") == nil)
         #expect(ConsoleIDPattern.extract("", pattern: nil) == nil)
         #expect(ConsoleIDPattern.extract(" D-12 ", pattern: nil) == "D-12")
         #expect(ConsoleIDPattern.problem("(a)(b)") != nil)
@@ -133,8 +148,12 @@ struct ConsoleMapTests {
     @Test("the safety assertions cannot be left out")
     func safety() throws {
         var yaml = try Self.referenceYAML()
-        yaml = yaml.replacingOccurrences(of: "reason: CONSOLE_EXPIRY_CONTROL_MISSING, phase: before_fill }", with: "reason: CONSOLE_EXPIRY_CONTROL_MISSING }")
-        yaml = yaml.replacingOccurrences(of: "value: tenant.name, reason: CONSOLE_TENANT_MISMATCH", with: "value: tenant.name, reason: CONSOLE_UNEXPECTED_SCREEN")
+        yaml = yaml.replacingOccurrences(
+            of: "reason: CONSOLE_EXPIRY_CONTROL_MISSING, phase: before_fill }",
+            with: "reason: CONSOLE_EXPIRY_CONTROL_MISSING }")
+        yaml = yaml.replacingOccurrences(
+            of: "value: tenant.name, reason: CONSOLE_TENANT_MISMATCH",
+            with: "value: tenant.name, reason: CONSOLE_UNEXPECTED_SCREEN")
         let found = issues(yaml)
         #expect(found.contains { $0.contains("expiration control is present") })
         #expect(found.contains { $0.contains("displayed tenant.name") })
@@ -145,8 +164,10 @@ struct ConsoleMapTests {
         var yaml = try Self.referenceYAML()
         yaml = yaml.replacingOccurrences(of: "flow: [login, tenant,", with: "flow: [login, lobby, tenant,")
         yaml = yaml.replacingOccurrences(of: "pattern: \"^BG-[A-Z0-9]{8}$\"", with: "pattern: \"^BG-[A-Z\"")
-        yaml = yaml.replacingOccurrences(of: "open_path: \"/console/drafts/{draft_id}\"", with: "open_path: \"/console/drafts/{draft}\"")
-        yaml = yaml.replacingOccurrences(of: "    external_reference: { attribute: data-external-reference }\n", with: "")
+        yaml = yaml.replacingOccurrences(
+            of: "open_path: \"/console/drafts/{draft_id}\"", with: "open_path: \"/console/drafts/{draft}\"")
+        yaml = yaml.replacingOccurrences(
+            of: "    external_reference: { attribute: data-external-reference }\n", with: "")
         let found = issues(yaml)
         #expect(found.contains("$.flow[1]: unknown screen lobby"))
         #expect(found.contains("$.confirmation.id.pattern: not a valid regular expression"))
@@ -157,7 +178,8 @@ struct ConsoleMapTests {
     @Test("the submit screen must end the flow; timeouts are bounded")
     func submitAndTimeouts() throws {
         var yaml = try Self.referenceYAML()
-        yaml = yaml.replacingOccurrences(of: "  screen: acknowledgement\n  button", with: "  screen: approvals\n  button")
+        yaml = yaml.replacingOccurrences(
+            of: "  screen: acknowledgement\n  button", with: "  screen: approvals\n  button")
         yaml = yaml.replacingOccurrences(of: "poll_ms: 100", with: "poll_ms: 0")
         let found = issues(yaml)
         #expect(found.contains("$.submit.screen: the submit screen must be the last screen of the flow"))
@@ -193,9 +215,11 @@ struct ConsoleMapTests {
 enum ConsoleTestRequests {
     static func request(caseID: String = "CASE-88121", tenantID: String = "tnt-4f9a2c") -> RestorationRequest {
         RestorationRequest(
-            requestID: "REQ-1", caseID: caseID, tenant: .init(id: tenantID, name: "Acme Corp"), incident: .init(id: "INC-5521"),
+            requestID: "REQ-1", caseID: caseID, tenant: .init(id: tenantID, name: "Acme Corp"),
+            incident: .init(id: "INC-5521"),
             requester: .init(adminID: "adm-7781", identityAssuranceRef: "IDV-9912"),
-            privilege: .init(role: "tenant-admin", scopes: ["admins.restore", "users.reset-mfa"], durationMinutes: 120),
+            privilege: .init(
+                role: "tenant-admin", scopes: ["admins.restore", "users.reset-mfa"], durationMinutes: 120),
             approvals: [
                 .init(role: "incident-command", approvalID: "APR-1", approverID: "u-ic-12"),
                 .init(role: "security", approvalID: "APR-2", approverID: "u-sec-3"),

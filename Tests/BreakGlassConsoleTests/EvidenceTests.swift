@@ -17,7 +17,8 @@ struct EvidenceTests {
     @Test("a written bundle verifies, with the trusted key and with the embedded one")
     func roundTrip() throws {
         let (_, location) = try written()
-        let trusted = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: location.path))
+        let trusted = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(
+            bundle: URL(fileURLWithPath: location.path))
         #expect(trusted.isValid, "\(trusted.problems)")
         #expect(trusted.authenticated)
         #expect(trusted.manifestSHA256 == location.manifestSHA256)
@@ -36,7 +37,9 @@ struct EvidenceTests {
         let result = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: impostor)
         #expect(!result.isValid)
         #expect(result.problems.map(\.code).contains(.bundleMisnamed))
-        #expect(EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: location.path)).isValid)
+        #expect(
+            EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: location.path))
+                .isValid)
     }
 
     /// Issue 16.4: a case id with `:` (the contract's identifier rule allows it) or two 128-character ids made the
@@ -46,14 +49,18 @@ struct EvidenceTests {
         let store = try EvidenceStore(root: try EvidenceTestSupport.scratch(), key: key)
         let long = "C" + String(repeating: "a:b.c_d-", count: 15) + "1234567"
         #expect(Identifier.isValid(long) && long.count == 128)
-        let cases: [(String, String)] = [("CASE:88121", "tnt:1"), (long, "T" + String(long.dropFirst())), ("CASE-1", "tnt-1")]
+        let cases: [(String, String)] = [
+            ("CASE:88121", "tnt:1"), (long, "T" + String(long.dropFirst())), ("CASE-1", "tnt-1"),
+        ]
         var ids = Set<String>()
         for (caseID, tenantID) in cases {
             #expect(Identifier.isValid(caseID) && Identifier.isValid(tenantID))
-            var recorder = EvidenceRecorder(caseID: caseID, tenantID: tenantID, requestID: "REQ-1", workerID: "w-1", masker: Masker())
+            var recorder = EvidenceRecorder(
+                caseID: caseID, tenantID: tenantID, requestID: "REQ-1", workerID: "w-1", masker: Masker())
             recorder.step("gate", action: "recheck")
             let location = try store.write(recorder.bundle(kind: "restoration", outcome: "halted", reasons: []))
-            let verification = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: location.path))
+            let verification = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(
+                bundle: URL(fileURLWithPath: location.path))
             #expect(verification.isValid, "\(verification.problems)")
             #expect(verification.manifest?.caseID == caseID)
             #expect(verification.manifest?.tenantID == tenantID)
@@ -75,12 +82,14 @@ struct EvidenceTests {
         #expect(files.contains { $0.hasPrefix("screenshots/01-login-filled.png") })
         for file in files {
             var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(
+                atPath: root.appendingPathComponent(file).path, isDirectory: &isDirectory)
             if isDirectory.boolValue { continue }
             let text = String(decoding: try Data(contentsOf: root.appendingPathComponent(file)), as: UTF8.self)
             #expect(!text.contains("canary-password-1"), "\(file) leaks the canary")
         }
-        let timing = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: root.appendingPathComponent("timing.json")))
+        let timing = try JSONDecoder().decode(
+            [String: String].self, from: Data(contentsOf: root.appendingPathComponent("timing.json")))
         #expect(timing["recheck_to_click_ms"] == "250")
         #expect(!FileManager.default.fileExists(atPath: root.deletingLastPathComponent().path + "/.incoming"))
     }
@@ -92,7 +101,8 @@ struct EvidenceTests {
         var data = try Data(contentsOf: file)
         data[0] ^= 0x01
         try data.write(to: file)
-        let result = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: location.path))
+        let result = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(
+            bundle: URL(fileURLWithPath: location.path))
         #expect(!result.isValid)
         #expect(result.problems.map(\.code) == [.artifactChanged])
         #expect(result.problems.first?.path == "steps.jsonl")
@@ -140,13 +150,18 @@ struct EvidenceTests {
 
         // A re-seal with another key that also swaps the embedded public key: valid alone, refused when trusted.
         let manifest = try Data(contentsOf: root.appendingPathComponent("manifest.json"))
-        let forged = EvidenceSeal(keyID: "evidence-test", publicKey: other.publicKeyBase64,
-                                  signature: other.sign(manifest).base64EncodedString())
+        let forged = EvidenceSeal(
+            keyID: "evidence-test", publicKey: other.publicKeyBase64,
+            signature: other.sign(manifest).base64EncodedString())
         try forged.encoded().write(to: root.appendingPathComponent("manifest.sig"))
-        #expect(EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: root).problems.map(\.code) == [.sealInvalid])
+        #expect(
+            EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: root).problems.map(\.code) == [
+                .sealInvalid
+            ])
 
         // A flipped signature byte.
-        var seal = try JSONDecoder().decode(EvidenceSeal.self, from: Data(contentsOf: root.appendingPathComponent("manifest.sig")))
+        var seal = try JSONDecoder().decode(
+            EvidenceSeal.self, from: Data(contentsOf: root.appendingPathComponent("manifest.sig")))
         var signature = Data(base64Encoded: seal.signature)!
         signature[3] ^= 0x80
         seal.signature = signature.base64EncodedString()
@@ -160,7 +175,10 @@ struct EvidenceTests {
     @Test("a missing bundle or manifest is reported, not crashed on")
     func missing() throws {
         let dir = try EvidenceTestSupport.scratch()
-        #expect(EvidenceVerifier().verify(bundle: dir.appendingPathComponent("nope")).problems.map(\.code) == [.bundleMissing])
+        #expect(
+            EvidenceVerifier().verify(bundle: dir.appendingPathComponent("nope")).problems.map(\.code) == [
+                .bundleMissing
+            ])
         #expect(EvidenceVerifier().verify(bundle: dir).problems.first?.code == .manifestUnreadable)
     }
 

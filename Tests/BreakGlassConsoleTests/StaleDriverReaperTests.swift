@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The chromedriver reaper's pid-file format and decision, alone (the integration test
@@ -22,11 +22,14 @@ struct StaleDriverReaperTests {
         #expect(Reaper.Record(parsing: noStart.text) == noStart)
     }
 
-    @Test("unreadable pid files (the old one-line format, garbage, missing or bad fields) parse as nil",
-          arguments: ["4343\n", "", "garbage", "worker_pid=4242\ndriver_pid=4343\n", "worker_pid=4242\nport=9515\n",
-                      "worker_pid=1\ndriver_pid=4343\nport=9515\n", "worker_pid=4242\ndriver_pid=4343\nport=70000\n",
-                      "worker_pid=4242\ndriver_pid=4343\nport=9515\nworker_pid=7\n",
-                      "worker_pid=4242\nworker_start=x\ndriver_pid=4343\nport=9515\n"])
+    @Test(
+        "unreadable pid files (the old one-line format, garbage, missing or bad fields) parse as nil",
+        arguments: [
+            "4343\n", "", "garbage", "worker_pid=4242\ndriver_pid=4343\n", "worker_pid=4242\nport=9515\n",
+            "worker_pid=1\ndriver_pid=4343\nport=9515\n", "worker_pid=4242\ndriver_pid=4343\nport=70000\n",
+            "worker_pid=4242\ndriver_pid=4343\nport=9515\nworker_pid=7\n",
+            "worker_pid=4242\nworker_start=x\ndriver_pid=4343\nport=9515\n",
+        ])
     func unreadable(_ text: String) {
         #expect(Reaper.Record(parsing: text) == nil)
     }
@@ -38,9 +41,15 @@ struct StaleDriverReaperTests {
         #expect(Reaper.decide(record, workerAlive: true, driverCommandLine: driver) == .keep)
         #expect(Reaper.decide(record, workerAlive: false, driverCommandLine: driver) == .kill(4343))
         // The pid was reused: another worker's driver on another port, another program, nothing at all.
-        #expect(Reaper.decide(record, workerAlive: false, driverCommandLine: ["/usr/bin/chromedriver", "--port=9516"]) == .remove)
-        #expect(Reaper.decide(record, workerAlive: false, driverCommandLine: ["/usr/bin/python3", "chromedriver", "--port=9515"]) == .remove)
-        #expect(Reaper.decide(record, workerAlive: false, driverCommandLine: ["/usr/bin/vim", "--port=9515"]) == .remove)
+        #expect(
+            Reaper.decide(record, workerAlive: false, driverCommandLine: ["/usr/bin/chromedriver", "--port=9516"])
+                == .remove)
+        #expect(
+            Reaper.decide(
+                record, workerAlive: false, driverCommandLine: ["/usr/bin/python3", "chromedriver", "--port=9515"])
+                == .remove)
+        #expect(
+            Reaper.decide(record, workerAlive: false, driverCommandLine: ["/usr/bin/vim", "--port=9515"]) == .remove)
         #expect(Reaper.decide(record, workerAlive: false, driverCommandLine: []) == .remove)
         #expect(Reaper.decide(nil, workerAlive: false, driverCommandLine: driver) == .remove)
         #expect(Reaper.isDriver(["chromedriver", "--verbose", "--port=9515"], port: 9515))
@@ -70,9 +79,11 @@ struct StaleDriverReaperTests {
         let me = getpid()
         let live = Reaper.Record(workerPID: me, workerStart: Reaper.startTime(of: me), driverPID: me, port: 1)
         try live.text.write(to: dir.appendingPathComponent("chromedriver.live.pid"), atomically: true, encoding: .utf8)
-        try "4343\n".write(to: dir.appendingPathComponent("chromedriver.host-4343.pid"), atomically: true, encoding: .utf8)
+        try "4343\n".write(
+            to: dir.appendingPathComponent("chromedriver.host-4343.pid"), atomically: true, encoding: .utf8)
         // A dead worker whose "driver" pid is this test process (not a chromedriver): the file goes, nothing is killed.
-        let dead = Reaper.Record(workerPID: me, workerStart: (Reaper.startTime(of: me) ?? 0) + 1, driverPID: me, port: 9515)
+        let dead = Reaper.Record(
+            workerPID: me, workerStart: (Reaper.startTime(of: me) ?? 0) + 1, driverPID: me, port: 9515)
         try dead.text.write(to: dir.appendingPathComponent("chromedriver.dead.pid"), atomically: true, encoding: .utf8)
         try "x".write(to: dir.appendingPathComponent("other.pid"), atomically: true, encoding: .utf8)
 

@@ -22,7 +22,8 @@ struct CheckCommandTests {
         var output: String
     }
 
-    static func check(body: Data, signature: String?, keysFile: URL, now: String = "2026-11-25T18:30:00Z") throws -> Run {
+    static func check(body: Data, signature: String?, keysFile: URL, now: String = "2026-11-25T18:30:00Z") throws -> Run
+    {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bg-check-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -31,7 +32,8 @@ struct CheckCommandTests {
         let process = Process()
         guard let executable = Self.binary else { throw CheckBinaryMissing() }
         process.executableURL = executable
-        process.arguments = ["check", file.path, "--trusted-keys", keysFile.path, "--now", now]
+        process.arguments =
+            ["check", file.path, "--trusted-keys", keysFile.path, "--now", now]
             + (signature.map { ["--signature", $0] } ?? [])
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -69,13 +71,23 @@ struct CheckCommandTests {
 
         var tampered = body
         tampered[tampered.count / 2] ^= 0x01
-        #expect(try Self.check(body: tampered, signature: good, keysFile: keys).output.hasPrefix("rejected SIGNATURE_INVALID"))
-        #expect(try Self.check(body: body, signature: nil, keysFile: keys).output.hasPrefix("rejected SIGNATURE_MISSING"))
+        #expect(
+            try Self.check(body: tampered, signature: good, keysFile: keys).output.hasPrefix(
+                "rejected SIGNATURE_INVALID"))
+        #expect(
+            try Self.check(body: body, signature: nil, keysFile: keys).output.hasPrefix("rejected SIGNATURE_MISSING"))
         let wrongKey = RequestFixtures.otherSigner.signature(for: body).value
-        #expect(try Self.check(body: body, signature: wrongKey, keysFile: keys).output.hasPrefix("rejected SIGNATURE_INVALID"))
-        let unknown = try RequestSigner(keyID: "nobody", seedBase64: Data(repeating: 1, count: 32).base64EncodedString())
-        #expect(try Self.check(body: body, signature: unknown.signature(for: body).value, keysFile: keys).output.hasPrefix("rejected UNKNOWN_KEY"))
-        #expect(try Self.check(body: body, signature: "ed25519;key=x", keysFile: keys).output.hasPrefix("rejected SIGNATURE_INVALID"))
+        #expect(
+            try Self.check(body: body, signature: wrongKey, keysFile: keys).output.hasPrefix(
+                "rejected SIGNATURE_INVALID"))
+        let unknown = try RequestSigner(
+            keyID: "nobody", seedBase64: Data(repeating: 1, count: 32).base64EncodedString())
+        #expect(
+            try Self.check(body: body, signature: unknown.signature(for: body).value, keysFile: keys).output.hasPrefix(
+                "rejected UNKNOWN_KEY"))
+        #expect(
+            try Self.check(body: body, signature: "ed25519;key=x", keysFile: keys).output.hasPrefix(
+                "rejected SIGNATURE_INVALID"))
         let expired = try Self.check(body: body, signature: good, keysFile: keys, now: "2026-11-25T19:20:01Z")
         #expect(expired.status == 1)
         #expect(expired.output.hasPrefix("rejected REQUEST_EXPIRED"))

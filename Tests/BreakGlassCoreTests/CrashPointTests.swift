@@ -12,10 +12,11 @@ struct CrashPointTests {
         for bad in ["", "after", "after-click@0", "after-click@-1", "after-click@x", "AFTER-CLICK", "after-click@"] {
             #expect(CrashPoint.Arming(parsing: bad) == nil, "\(bad)")
         }
-        #expect(CrashPoint.allCases.map(\.rawValue) == [
-            "after-claim", "after-gate", "before-click", "after-click", "after-confirmation", "after-decision",
-            "after-ack", "after-publish",
-        ])
+        #expect(
+            CrashPoint.allCases.map(\.rawValue) == [
+                "after-claim", "after-gate", "before-click", "after-click", "after-confirmation", "after-decision",
+                "after-ack", "after-publish",
+            ])
     }
 
     @Test("Only the armed point, only on its n-th hit, calls the handler")

@@ -20,10 +20,13 @@ struct Ed25519SeedTests {
         #expect(signer.signature(for: body).signature == signature)
     }
 
-    @Test("refuses what is not the base64 of a 32-byte seed", arguments: [
-        "", "AAAA", Data(repeating: 7, count: 31).base64EncodedString(), Data(repeating: 7, count: 33).base64EncodedString(),
-        "not base64!", Data(repeating: 7, count: 32).base64EncodedString().replacingOccurrences(of: "=", with: ""),
-    ])
+    @Test(
+        "refuses what is not the base64 of a 32-byte seed",
+        arguments: [
+            "", "AAAA", Data(repeating: 7, count: 31).base64EncodedString(),
+            Data(repeating: 7, count: 33).base64EncodedString(),
+            "not base64!", Data(repeating: 7, count: 32).base64EncodedString().replacingOccurrences(of: "=", with: ""),
+        ])
     func refuses(text: String) {
         #expect(Ed25519Seed(base64: text) == nil)
     }
@@ -40,7 +43,9 @@ struct Ed25519SeedTests {
         var dumped = ""
         dump(seed, to: &dumped)
         dump(signer, to: &dumped)
-        for text in [String(describing: seed), String(reflecting: seed), "\(signer)", String(reflecting: signer), dumped] {
+        for text in [
+            String(describing: seed), String(reflecting: seed), "\(signer)", String(reflecting: signer), dumped,
+        ] {
             #expect(!text.contains(base64))
             #expect(!text.contains("32 bytes"))
             #expect(!text.contains("- 7"))

@@ -28,7 +28,8 @@ struct GateFixture {
             requestID: "REQ-2026-000123", caseID: "CASE-88121",
             tenant: .init(id: "tnt-4f9a2c", name: "Acme Corp"), incident: .init(id: "INC-5521"),
             requester: .init(adminID: "adm-7781", identityAssuranceRef: "IDV-9912"),
-            privilege: .init(role: "tenant-admin", scopes: ["admins.restore", "users.reset-mfa"], durationMinutes: 120),
+            privilege: .init(
+                role: "tenant-admin", scopes: ["admins.restore", "users.reset-mfa"], durationMinutes: 120),
             approvals: zip(Self.roles, approvers).enumerated().map { index, pair in
                 .init(role: pair.0, approvalID: "APR-\(index + 1)", approverID: pair.1)
             },

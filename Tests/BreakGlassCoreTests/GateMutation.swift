@@ -39,7 +39,8 @@ struct GateMutation: Sendable, CustomStringConvertible {
         GateMutation("IAM policy requires an extra role", .approvalMissing) { f, p in
             f.iam.policy.requiredApprovalRoles.append("role-\(p)")
         },
-        GateMutation("approval revoked", .approvalRevoked) { f, p in f.caseRecord.approvals[pick(p)].status = .revoked },
+        GateMutation("approval revoked", .approvalRevoked) { f, p in f.caseRecord.approvals[pick(p)].status = .revoked
+        },
         GateMutation("approval pending", .approvalPending) { f, p in
             f.caseRecord.approvals[pick(p)].status = .pending
             f.caseRecord.approvals[pick(p)].approvedAt = nil
@@ -57,7 +58,8 @@ struct GateMutation: Sendable, CustomStringConvertible {
             f.caseRecord.approvals[pick(p)].approvedAt = nil
         },
         GateMutation("approval approved in the future", .approvalMismatch) { f, p in
-            f.caseRecord.approvals[pick(p)].approvedAt = f.now.addingTimeInterval(f.policy.clockSkewTolerance + Double(p))
+            f.caseRecord.approvals[pick(p)].approvedAt = f.now.addingTimeInterval(
+                f.policy.clockSkewTolerance + Double(p))
         },
         GateMutation("message approval id unknown", .approvalMismatch) { f, p in
             f.request.approvals[pick(p)].approvalID = "APR-X\(p)"
@@ -145,7 +147,8 @@ struct GateMutation: Sendable, CustomStringConvertible {
             f.iam.policy.maxDurationMinutes = f.request.privilege.durationMinutes - 1 - p % 100
         },
         GateMutation("an unexpired session exists", .existingSession) { f, p in
-            f.iam.activeBreakglassSessions.append(.init(grantRef: "GR-\(p)", expiresAt: f.now.addingTimeInterval(Double(p))))
+            f.iam.activeBreakglassSessions.append(
+                .init(grantRef: "GR-\(p)", expiresAt: f.now.addingTimeInterval(Double(p))))
         },
         GateMutation("a source is unavailable", .sourceUnavailable) { f, p in
             switch p % 5 {

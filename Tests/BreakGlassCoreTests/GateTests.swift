@@ -39,10 +39,11 @@ struct GateTests {
         f.request.privilege.scopes.append("tenant.full-admin")
         f.iam.activeBreakglassSessions.append(.init(grantRef: "GR-9", expiresAt: f.now.addingTimeInterval(600)))
         let codes = Set(f.evaluate().codes)
-        #expect(codes == [
-            .caseClosed, .approvalRevoked, .tenantInactive, .incidentNotActive, .identityUnverified,
-            .scopeExceedsApproval, .existingSession,
-        ])
+        #expect(
+            codes == [
+                .caseClosed, .approvalRevoked, .tenantInactive, .incidentNotActive, .identityUnverified,
+                .scopeExceedsApproval, .existingSession,
+            ])
     }
 
     @Test func unavailableSourceIsRetryableOnlyAlone() {
@@ -66,7 +67,7 @@ struct GateTests {
     @Test func expiredSessionsDoNotCount() {
         var f = GateFixture()
         f.iam.activeBreakglassSessions = [
-            .init(grantRef: "GR-1", expiresAt: f.now.addingTimeInterval(-f.policy.clockSkewTolerance - 1)),
+            .init(grantRef: "GR-1", expiresAt: f.now.addingTimeInterval(-f.policy.clockSkewTolerance - 1))
         ]
         #expect(f.evaluate().passed)
         // A session that ended within the skew tolerance still counts: the clocks may disagree.
@@ -124,7 +125,10 @@ struct GateTests {
         f.caseRecord.approvals[1].status = .revoked
         f.request.privilege.scopes.append("tenant.full-admin")
         let findings = f.evaluate().findings
-        #expect(findings.contains { $0.code == .approvalRevoked && $0.detail.contains("APR-2") && $0.detail.contains("security") })
+        #expect(
+            findings.contains {
+                $0.code == .approvalRevoked && $0.detail.contains("APR-2") && $0.detail.contains("security")
+            })
         #expect(findings.contains { $0.code == .scopeExceedsApproval && $0.detail.contains("tenant.full-admin") })
     }
 
@@ -187,7 +191,8 @@ struct GateTests {
         #expect(iam.directoryRoles["u-sec-3"] == ["security"])
         let identity = try JSONDecoder().decode(
             IdentityAssurance.self,
-            from: Data(#"{"ref":"IDV-1","admin_id":"adm-1","verified":true,"verified_at":"2026-11-25T18:00:00Z"}"#.utf8))
+            from: Data(#"{"ref":"IDV-1","admin_id":"adm-1","verified":true,"verified_at":"2026-11-25T18:00:00Z"}"#.utf8)
+        )
         #expect(identity.verified)
         _ = try JSONDecoder().decode(
             TenantRecord.self, from: Data(#"{"tenant_id":"t","name":"N","status":"offboarded"}"#.utf8))
@@ -211,7 +216,8 @@ struct GateTests {
         }
         #expect(throws: DecodingError.self) {
             try JSONDecoder().decode(
-                IAMAdminState.Session.self, from: Data(#"{"grant_ref":"g","expires_at":"2026-11-25T18:00:00+02:00"}"#.utf8))
+                IAMAdminState.Session.self,
+                from: Data(#"{"grant_ref":"g","expires_at":"2026-11-25T18:00:00+02:00"}"#.utf8))
         }
     }
 

@@ -13,15 +13,24 @@ struct MaskingTests {
         #expect(masked.contains("#password"))
     }
 
-    @Test("a URL in a takeover record stays readable: host, port and path kept, userinfo password, query and tokens masked")
+    @Test(
+        "a URL in a takeover record stays readable: host, port and path kept, userinfo password, query and tokens masked"
+    )
     func urls() {
         let masker = Masker(literals: ["sample-console-password"])
-        #expect(masker.maskURL("http://127.0.0.1:40123/console/confirmation") == "http://127.0.0.1:40123/console/confirmation")
-        #expect(masker.mask("http://127.0.0.1:40123/console/confirmation") != "http://127.0.0.1:40123/console/confirmation")
-        let masked = masker.maskURL("https://ops:sample-console-password@console.example:8443/reset/9f3c2a7b1e4d8c6f0a5b9e2d7c1f4a8b?token=abc123&x=1#frag")
+        #expect(
+            masker.maskURL("http://127.0.0.1:40123/console/confirmation")
+                == "http://127.0.0.1:40123/console/confirmation")
+        #expect(
+            masker.mask("http://127.0.0.1:40123/console/confirmation") != "http://127.0.0.1:40123/console/confirmation")
+        let masked = masker.maskURL(
+            "https://ops:sample-console-password@console.example:8443/reset/9f3c2a7b1e4d8c6f0a5b9e2d7c1f4a8b?token=abc123&x=1#frag"
+        )
         #expect(masked.hasPrefix("https://ops:***@console.example:8443/reset/***"))
         #expect(masked.hasSuffix("?***#***"))
-        #expect(!masked.contains("sample-console-password") && !masked.contains("abc123") && !masked.contains("9f3c2a7b1e4d8c6f0a5b"))
+        #expect(
+            !masked.contains("sample-console-password") && !masked.contains("abc123")
+                && !masked.contains("9f3c2a7b1e4d8c6f0a5b"))
         #expect(masker.maskURL("not a url with sample-console-password") == "not a url with ***")
     }
 
@@ -89,7 +98,8 @@ struct MaskingTests {
     @Test("ordinary request values are left alone")
     func ordinary() {
         let masker = Masker()
-        let text = "tenant tnt-4f9a2c Acme Corp incident INC-5521 case CASE-88121 APR-1, APR-2 duration 120 at 2026-11-25T18:20:00Z"
+        let text =
+            "tenant tnt-4f9a2c Acme Corp incident INC-5521 case CASE-88121 APR-1, APR-2 duration 120 at 2026-11-25T18:20:00Z"
         #expect(masker.mask(text) == text)
     }
 
@@ -104,8 +114,9 @@ struct MaskingTests {
     @Test("fields: secret fields and secret-named keys are replaced whole")
     func fields() {
         let masker = Masker()
-        let masked = masker.maskFields(["password": "x", "tenant_id": "tnt-1", "contact": "a.b@c.example", "pin": "1234"],
-                                       secretFields: ["pin"])
+        let masked = masker.maskFields(
+            ["password": "x", "tenant_id": "tnt-1", "contact": "a.b@c.example", "pin": "1234"],
+            secretFields: ["pin"])
         #expect(masked == ["password": "***", "tenant_id": "tnt-1", "contact": "a***@***.example", "pin": "***"])
         #expect(masker.maskField("svc", secret: true) == "***")
         #expect(masker.maskField("adm-7781", secret: false, keepIdentifierSuffix: 2) == "****81")

@@ -6,7 +6,9 @@ import Testing
 struct MessageVerifierTests {
     let f = RequestFixtures.self
 
-    func verdict(_ body: Data, _ header: String?, now: Date = RequestFixtures.now) -> Result<RestorationRequest, Rejection> {
+    func verdict(
+        _ body: Data, _ header: String?, now: Date = RequestFixtures.now
+    ) -> Result<RestorationRequest, Rejection> {
         do {
             return .success(try f.verifier.verify(body: body, signatureHeader: header, now: now))
         } catch {
@@ -44,15 +46,19 @@ struct MessageVerifierTests {
     }
 
     @Test func unknownKeyID() throws {
-        let stranger = try RequestSigner(keyID: "someone-else", seedBase64: Data(repeating: 7, count: 32).base64EncodedString())
+        let stranger = try RequestSigner(
+            keyID: "someone-else", seedBase64: Data(repeating: 7, count: 32).base64EncodedString())
         #expect(code(f.validBody, stranger.signature(for: f.validBody).value) == .unknownKey)
     }
 
-    @Test("malformed headers", arguments: [
-        "ed25519", "rsa;key=escalation-2026;sig=AAAA", "ed25519;sig=AAAA;key=escalation-2026",
-        "ed25519;key=;sig=AAAA", "ed25519;key=escalation-2026;sig=not base64!", "ed25519;key=escalation-2026;sig=AAAA",
-        "ed25519;key=escalation-2026", "ed25519;key=esc alation;sig=AAAA", "ed25519;key=escalation-2026;sig=",
-    ])
+    @Test(
+        "malformed headers",
+        arguments: [
+            "ed25519", "rsa;key=escalation-2026;sig=AAAA", "ed25519;sig=AAAA;key=escalation-2026",
+            "ed25519;key=;sig=AAAA", "ed25519;key=escalation-2026;sig=not base64!",
+            "ed25519;key=escalation-2026;sig=AAAA",
+            "ed25519;key=escalation-2026", "ed25519;key=esc alation;sig=AAAA", "ed25519;key=escalation-2026;sig=",
+        ])
     func malformedHeader(header: String) {
         #expect(code(f.validBody, header) == .signatureInvalid)
     }

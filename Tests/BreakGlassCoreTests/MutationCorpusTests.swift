@@ -19,14 +19,19 @@ struct MutationCorpusTests {
         }
     }
 
-    static let tokens: [[UInt8]] = ["{", "}", "[", "]", ",", ":", "\"", "\\u0000", "\\ud800", "null", "true", "1e999",
-        "-0", "0.5", "1441", "\u{00e9}", "\u{1F600}", "\"\"", " ", "\n", "Z", "T", "+00:00"].map { Array($0.utf8) }
+    static let tokens: [[UInt8]] = [
+        "{", "}", "[", "]", ",", ":", "\"", "\\u0000", "\\ud800", "null", "true", "1e999",
+        "-0", "0.5", "1441", "\u{00e9}", "\u{1F600}", "\"\"", " ", "\n", "Z", "T", "+00:00",
+    ].map { Array($0.utf8) }
 
     static func mutate(_ seed: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
         var bytes = seed
         let rounds = Int.random(in: 1...4, using: &rng)
         for _ in 0..<rounds {
-            guard !bytes.isEmpty else { bytes = tokens.randomElement(using: &rng)!; continue }
+            guard !bytes.isEmpty else {
+                bytes = tokens.randomElement(using: &rng)!
+                continue
+            }
             let at = Int.random(in: 0..<bytes.count, using: &rng)
             switch Int.random(in: 0..<7, using: &rng) {
             case 0: bytes[at] = UInt8.random(in: 0...255, using: &rng)
@@ -96,7 +101,9 @@ struct MutationCorpusTests {
             do {
                 _ = try f.verifier.verify(body: body, signatureHeader: header, now: f.now)
                 verdicts["accepted", default: 0] += 1
-                #expect(expected == nil, "input \(iteration) from \(seed.name) accepted, expected \(expected?.rawValue ?? "-")")
+                #expect(
+                    expected == nil,
+                    "input \(iteration) from \(seed.name) accepted, expected \(expected?.rawValue ?? "-")")
             } catch {
                 verdicts[error.code.rawValue, default: 0] += 1
                 #expect(error.code == expected, "input \(iteration) from \(seed.name)")
@@ -108,7 +115,9 @@ struct MutationCorpusTests {
         }
         #expect(verdicts.values.reduce(0, +) == total)
         #expect(Set(verdicts.keys).isSubset(of: Set(Self.rejectionCodes.map(\.rawValue) + ["accepted"])))
-        for verdict in ["accepted", "SCHEMA_INVALID", "SIGNATURE_MISSING", "SIGNATURE_INVALID", "UNKNOWN_KEY", "REQUEST_EXPIRED"] {
+        for verdict in [
+            "accepted", "SCHEMA_INVALID", "SIGNATURE_MISSING", "SIGNATURE_INVALID", "UNKNOWN_KEY", "REQUEST_EXPIRED",
+        ] {
             #expect((verdicts[verdict] ?? 0) > 0, "no input ended in \(verdict)")
         }
         #expect((verdicts["SCHEMA_INVALID"] ?? 0) > 1_000)

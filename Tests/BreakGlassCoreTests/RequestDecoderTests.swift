@@ -29,49 +29,111 @@ struct RequestDecoderTests {
             ("overlong UTF-8", Data([0x7B, 0x22, 0xC0, 0xAF, 0x22, 0x3A, 0x31, 0x7D]), .schemaInvalid, "UTF-8"),
             ("huge payload", Data(repeating: 0x20, count: 64 * 1024 + 1), .payloadTooLarge, "body"),
             ("duplicate member", Data(#"{"schema":"a","schema":"b"}"#.utf8), .schemaInvalid, "duplicate"),
-            ("deep nesting", Data((String(repeating: "[", count: 200) + String(repeating: "]", count: 200)).utf8), .schemaInvalid, "nesting"),
+            (
+                "deep nesting", Data((String(repeating: "[", count: 200) + String(repeating: "]", count: 200)).utf8),
+                .schemaInvalid, "nesting"
+            ),
             ("wrong schema", f.mutated("schema", .set("breakglass.restoration.approved/v2")), .schemaInvalid, "schema"),
             ("schema not a string", f.mutated("schema", .set(1)), .schemaInvalid, "schema"),
             ("request_id pattern", f.mutated("request_id", .set("-starts-with-dash")), .schemaInvalid, "request_id"),
-            ("request_id too long", f.mutated("request_id", .set(String(repeating: "a", count: 129))), .schemaInvalid, "request_id"),
+            (
+                "request_id too long", f.mutated("request_id", .set(String(repeating: "a", count: 129))),
+                .schemaInvalid, "request_id"
+            ),
             ("request_id with space", f.mutated("request_id", .set("REQ 1")), .schemaInvalid, "request_id"),
             ("case_id wrong type", f.mutated("case_id", .set(88121)), .schemaInvalid, "case_id"),
             ("case_id null", f.mutated("case_id", .set(NSNull())), .schemaInvalid, "case_id"),
             ("tenant not an object", f.mutated("tenant", .set("tnt-4f9a2c")), .schemaInvalid, "tenant"),
             ("tenant name empty", f.mutated("tenant.name", .set("")), .schemaInvalid, "tenant.name"),
-            ("tenant name control char", f.mutated("tenant.name", .set("Acme\u{0007}Corp")), .schemaInvalid, "tenant.name"),
+            (
+                "tenant name control char", f.mutated("tenant.name", .set("Acme\u{0007}Corp")), .schemaInvalid,
+                "tenant.name"
+            ),
             ("tenant id slash", f.mutated("tenant.id", .set("tnt/4f9a2c")), .schemaInvalid, "tenant.id"),
             ("incident id wrong type", f.mutated("incident.id", .set(["INC-5521"])), .schemaInvalid, "incident.id"),
-            ("requester identity ref pattern", f.mutated("requester.identity_assurance_ref", .set("IDV 9912")), .schemaInvalid, "requester.identity_assurance_ref"),
-            ("privilege role pattern", f.mutated("privilege.role", .set("tenant admin")), .schemaInvalid, "privilege.role"),
+            (
+                "requester identity ref pattern", f.mutated("requester.identity_assurance_ref", .set("IDV 9912")),
+                .schemaInvalid, "requester.identity_assurance_ref"
+            ),
+            (
+                "privilege role pattern", f.mutated("privilege.role", .set("tenant admin")), .schemaInvalid,
+                "privilege.role"
+            ),
             ("scopes empty", f.mutated("privilege.scopes", .set([String]())), .schemaInvalid, "privilege.scopes"),
-            ("scopes duplicate", f.mutated("privilege.scopes", .set(["admins.restore", "admins.restore"])), .schemaInvalid, "privilege.scopes[1]"),
-            ("scope wrong type", f.mutated("privilege.scopes", .set(["admins.restore", 7])), .schemaInvalid, "privilege.scopes[1]"),
-            ("scopes not an array", f.mutated("privilege.scopes", .set("admins.restore")), .schemaInvalid, "privilege.scopes"),
-            ("duration zero", f.mutated("privilege.duration_minutes", .set(0)), .schemaInvalid, "privilege.duration_minutes"),
-            ("duration over 1440", f.mutated("privilege.duration_minutes", .set(1441)), .schemaInvalid, "privilege.duration_minutes"),
-            ("duration negative", f.mutated("privilege.duration_minutes", .set(-5)), .schemaInvalid, "privilege.duration_minutes"),
-            ("duration fractional", f.mutated("privilege.duration_minutes", .set(90.5)), .schemaInvalid, "privilege.duration_minutes"),
-            ("duration as string", f.mutated("privilege.duration_minutes", .set("120")), .schemaInvalid, "privilege.duration_minutes"),
-            ("duration boolean", f.mutated("privilege.duration_minutes", .set(true)), .schemaInvalid, "privilege.duration_minutes"),
+            (
+                "scopes duplicate", f.mutated("privilege.scopes", .set(["admins.restore", "admins.restore"])),
+                .schemaInvalid, "privilege.scopes[1]"
+            ),
+            (
+                "scope wrong type", f.mutated("privilege.scopes", .set(["admins.restore", 7])), .schemaInvalid,
+                "privilege.scopes[1]"
+            ),
+            (
+                "scopes not an array", f.mutated("privilege.scopes", .set("admins.restore")), .schemaInvalid,
+                "privilege.scopes"
+            ),
+            (
+                "duration zero", f.mutated("privilege.duration_minutes", .set(0)), .schemaInvalid,
+                "privilege.duration_minutes"
+            ),
+            (
+                "duration over 1440", f.mutated("privilege.duration_minutes", .set(1441)), .schemaInvalid,
+                "privilege.duration_minutes"
+            ),
+            (
+                "duration negative", f.mutated("privilege.duration_minutes", .set(-5)), .schemaInvalid,
+                "privilege.duration_minutes"
+            ),
+            (
+                "duration fractional", f.mutated("privilege.duration_minutes", .set(90.5)), .schemaInvalid,
+                "privilege.duration_minutes"
+            ),
+            (
+                "duration as string", f.mutated("privilege.duration_minutes", .set("120")), .schemaInvalid,
+                "privilege.duration_minutes"
+            ),
+            (
+                "duration boolean", f.mutated("privilege.duration_minutes", .set(true)), .schemaInvalid,
+                "privilege.duration_minutes"
+            ),
             ("approvals empty", f.mutated("approvals", .set([Any]())), .schemaInvalid, "approvals"),
             ("approvals not an array", f.mutated("approvals", .set(["role": "security"])), .schemaInvalid, "approvals"),
             ("approval not an object", f.mutated("approvals.0", .set("APR-1")), .schemaInvalid, "approvals[0]"),
-            ("duplicate approval role", f.mutated("approvals.1.role", .set("incident-command")), .schemaInvalid, "approvals[1].role"),
-            ("approval id missing", f.mutated("approvals.2.approval_id", .remove), .schemaInvalid, "approvals[2].approval_id"),
-            ("approver id pattern", f.mutated("approvals.0.approver_id", .set("u ic 12")), .schemaInvalid, "approvals[0].approver_id"),
+            (
+                "duplicate approval role", f.mutated("approvals.1.role", .set("incident-command")), .schemaInvalid,
+                "approvals[1].role"
+            ),
+            (
+                "approval id missing", f.mutated("approvals.2.approval_id", .remove), .schemaInvalid,
+                "approvals[2].approval_id"
+            ),
+            (
+                "approver id pattern", f.mutated("approvals.0.approver_id", .set("u ic 12")), .schemaInvalid,
+                "approvals[0].approver_id"
+            ),
             ("packet hash short", f.mutated("packet.sha256", .set("abc123")), .schemaInvalid, "packet.sha256"),
-            ("packet hash not hex", f.mutated("packet.sha256", .set(String(repeating: "g", count: 64))), .schemaInvalid, "packet.sha256"),
+            (
+                "packet hash not hex", f.mutated("packet.sha256", .set(String(repeating: "g", count: 64))),
+                .schemaInvalid, "packet.sha256"
+            ),
             ("time without zone", f.mutated("enqueued_at", .set("2026-11-25T18:20:00")), .schemaInvalid, "enqueued_at"),
-            ("time with other offset", f.mutated("not_after", .set("2026-11-25T20:20:00+01:00")), .schemaInvalid, "not_after"),
+            (
+                "time with other offset", f.mutated("not_after", .set("2026-11-25T20:20:00+01:00")), .schemaInvalid,
+                "not_after"
+            ),
             ("date only", f.mutated("not_after", .set("2026-11-25")), .schemaInvalid, "not_after"),
             ("impossible date", f.mutated("enqueued_at", .set("2026-02-30T18:20:00Z")), .schemaInvalid, "enqueued_at"),
-            ("not_after before enqueued_at", f.mutated("not_after", .set("2026-11-25T18:00:00Z")), .schemaInvalid, "not_after"),
+            (
+                "not_after before enqueued_at", f.mutated("not_after", .set("2026-11-25T18:00:00Z")), .schemaInvalid,
+                "not_after"
+            ),
         ]
-        for field in ["schema", "request_id", "case_id", "tenant", "incident", "requester", "privilege", "approvals",
+        for field in [
+            "schema", "request_id", "case_id", "tenant", "incident", "requester", "privilege", "approvals",
             "packet", "enqueued_at", "not_after", "tenant.id", "tenant.name", "requester.admin_id",
-            "privilege.role", "privilege.scopes", "privilege.duration_minutes", "packet.id", "packet.sha256", "incident.id"]
-        {
+            "privilege.role", "privilege.scopes", "privilege.duration_minutes", "packet.id", "packet.sha256",
+            "incident.id",
+        ] {
             cases.append(("missing \(field)", f.mutated(field, .remove), .schemaInvalid, field))
         }
         return cases
@@ -118,12 +180,16 @@ struct RequestDecoderTests {
         object["enqueued_at"] = "2026-11-25T18:20:00.123Z"
         object["not_after"] = "2026-11-25T19:20:00+00:00"
         let request = try RequestDecoder.decode(Array(RequestFixtures.body(object)))
-        #expect(abs(request.enqueuedAt.timeIntervalSince1970 - (Timestamp.parse("2026-11-25T18:20:00Z")!.timeIntervalSince1970 + 0.123)) < 0.0001)
+        #expect(
+            abs(
+                request.enqueuedAt.timeIntervalSince1970
+                    - (Timestamp.parse("2026-11-25T18:20:00Z")!.timeIntervalSince1970 + 0.123)) < 0.0001)
     }
 
     @Test func limitsAreInclusive() throws {
         for minutes in [1, 1440] {
-            let request = try RequestDecoder.decode(Array(RequestFixtures.mutated("privilege.duration_minutes", .set(minutes))))
+            let request = try RequestDecoder.decode(
+                Array(RequestFixtures.mutated("privilege.duration_minutes", .set(minutes))))
             #expect(request.privilege.durationMinutes == minutes)
         }
         let longest = "a" + String(repeating: "b", count: 127)

@@ -13,7 +13,8 @@ struct RestorationStateMachineTests {
 
     /// A machine in `state` whose lease (if in flight) expired, so that a take-over is possible.
     static func machine(in state: RestorationState, leaseExpired: Bool = true) -> Machine {
-        let lease = state.isInFlight
+        let lease =
+            state.isInFlight
             ? Machine.Lease(owner: "w-old", expiresAt: leaseExpired ? earlier : later) : nil
         return Machine(state: state, epoch: 3, lease: lease, resumeCount: 0)
     }
@@ -43,7 +44,8 @@ struct RestorationStateMachineTests {
         Transition.allCases.map { Case(state: state, transition: $0) }
     }
 
-    @Test("every (state, transition) pair: allowed ones land on the table's target, all others are refused",
+    @Test(
+        "every (state, transition) pair: allowed ones land on the table's target, all others are refused",
         arguments: allPairs)
     func everyPair(_ pair: Case) throws {
         var machine = Self.machine(in: pair.state)
@@ -61,13 +63,14 @@ struct RestorationStateMachineTests {
 
     @Test func theTableHasExactlyTheDocumentedEdges() {
         let edges = Set(Machine.allowedTransitions.map { "\($0.from)>\($0.to)" })
-        #expect(edges == [
-            "received>claimed", "received>rejected",
-            "claimed>gate-passed", "claimed>halted", "claimed>rejected", "claimed>claimed",
-            "gate-passed>submitting", "gate-passed>halted", "gate-passed>claimed",
-            "submitting>granted", "submitting>halted", "submitting>submitting",
-            "halted>claimed", "halted>resolved",
-        ])
+        #expect(
+            edges == [
+                "received>claimed", "received>rejected",
+                "claimed>gate-passed", "claimed>halted", "claimed>rejected", "claimed>claimed",
+                "gate-passed>submitting", "gate-passed>halted", "gate-passed>claimed",
+                "submitting>granted", "submitting>halted", "submitting>submitting",
+                "halted>claimed", "halted>resolved",
+            ])
         for state in RestorationState.allCases where state.isFinal {
             #expect(!Machine.allowedTransitions.contains { $0.from == state }, "\(state) is final")
         }

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Broker failures an on-call person can tell apart (issue 18.2): a refused login, a missing virtual host, a closed
@@ -26,7 +26,9 @@ struct AMQPConnectErrorTests {
         return AMQPError(code: .protocolError)
     }
 
-    static var base: URLComponents { URLComponents(string: TestEnvironment.amqpURL ?? "amqp://guest:guest@127.0.0.1:5672/")! }
+    static var base: URLComponents {
+        URLComponents(string: TestEnvironment.amqpURL ?? "amqp://guest:guest@127.0.0.1:5672/")!
+    }
 
     @Test("a wrong password is authentication-refused (403), naming host and port, never the password")
     func wrongPassword() async throws {
@@ -58,10 +60,12 @@ struct AMQPConnectErrorTests {
         #expect(error.reason?.contains("127.0.0.1:\(url.port!)") == true)
     }
 
-    @Test("a port that answers like a web server is not-amqp", arguments: [
-        "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        "",  // accepts and says nothing: the handshake timeout
-    ])
+    @Test(
+        "a port that answers like a web server is not-amqp",
+        arguments: [
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "",  // accepts and says nothing: the handshake timeout
+        ])
     func notAMQP(answer: String) async throws {
         let listener = try PlainListener(answer: answer)
         defer { listener.stop() }

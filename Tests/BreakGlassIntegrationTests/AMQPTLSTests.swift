@@ -12,23 +12,35 @@ struct AMQPTLSTests {
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
         func openssl(_ arguments: [String]) throws {
             let status = AMQPTestSupport.shell(["openssl"] + arguments)
-            guard status == 0 else { throw TestEnvironmentError.commandFailed("openssl \(arguments.first ?? "")", status) }
+            guard status == 0 else {
+                throw TestEnvironmentError.commandFailed("openssl \(arguments.first ?? "")", status)
+            }
         }
-        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", path("ca.pem"),
-                     "-days", "2", "-subj", "/CN=breakglass-test-ca"])
-        try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("server.key"), "-out", path("server.csr"),
-                     "-subj", "/CN=localhost"])
+        try openssl([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", path("ca.pem"),
+            "-days", "2", "-subj", "/CN=breakglass-test-ca",
+        ])
+        try openssl([
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("server.key"), "-out", path("server.csr"),
+            "-subj", "/CN=localhost",
+        ])
         try "subjectAltName=DNS:localhost\n".write(toFile: path("ext.cnf"), atomically: true, encoding: .utf8)
-        try openssl(["x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
-                     "-CAcreateserial", "-out", path("server.pem"), "-days", "2", "-extfile", path("ext.cnf")])
-        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("wrong.key"), "-out", path("wrong.pem"),
-                     "-days", "2", "-subj", "/CN=wrong-ca"])
+        try openssl([
+            "x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
+            "-CAcreateserial", "-out", path("server.pem"), "-days", "2", "-extfile", path("ext.cnf"),
+        ])
+        try openssl([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("wrong.key"), "-out", path("wrong.pem"),
+            "-days", "2", "-subj", "/CN=wrong-ca",
+        ])
 
         let port = AMQPTestSupport.freePort(alsoFree: [1, 20_000])
         let tlsPort = port + 1
         let nodeDirectory = path("node")
-        let started = AMQPTestSupport.shell([script, "start", nodeDirectory, String(port), "--tls-port", String(tlsPort),
-                                             "--cacert", path("ca.pem"), "--cert", path("server.pem"), "--key", path("server.key")])
+        let started = AMQPTestSupport.shell([
+            script, "start", nodeDirectory, String(port), "--tls-port", String(tlsPort),
+            "--cacert", path("ca.pem"), "--cert", path("server.pem"), "--key", path("server.key"),
+        ])
         defer { AMQPTestSupport.shell([script, "stop", nodeDirectory]) }
         try #require(started == 0, "second broker with a TLS listener did not start")
 
@@ -61,11 +73,14 @@ struct AMQPTLSTests {
 
         // Resource alarm on the private broker: the connection reports `blocked`, the publish waits, and it is
         // confirmed once the alarm clears.
-        let plain = try await AMQPTestSupport.connect(AMQPTestSupport.configuration(url: "amqp://guest:guest@127.0.0.1:\(port)/"))
+        let plain = try await AMQPTestSupport.connect(
+            AMQPTestSupport.configuration(url: "amqp://guest:guest@127.0.0.1:\(port)/"))
         let alarmQueue = AMQPTestSupport.uniqueName("alarm")
         try await plain.declare([.queue(name: alarmQueue, durable: false)])
         #expect(AMQPTestSupport.shell([script, "ctl", nodeDirectory, "set_vm_memory_high_watermark", "0"]) == 0)
-        let publish = Task { try await plain.publish(AMQPTestSupport.message("during alarm"), exchange: "", routingKey: alarmQueue) }
+        let publish = Task {
+            try await plain.publish(AMQPTestSupport.message("during alarm"), exchange: "", routingKey: alarmQueue)
+        }
         let sawBlocked = try await TestEnvironment.waitUntil(timeout: .seconds(20)) { plain.state == .blocked }
         #expect(sawBlocked)
         #expect(AMQPTestSupport.shell([script, "ctl", nodeDirectory, "set_vm_memory_high_watermark", "0.4"]) == 0)

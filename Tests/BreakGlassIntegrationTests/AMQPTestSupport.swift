@@ -2,7 +2,7 @@ import BreakGlassAMQP
 import Foundation
 import Logging
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Helpers for the AMQP integration tests (real RabbitMQ).
@@ -11,8 +11,11 @@ enum AMQPTestSupport {
         "test.\(prefix).\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    static func configuration(url: String? = TestEnvironment.amqpURL, heartbeat: Duration = .seconds(30)) throws
-        -> AMQPConnection.Configuration {
+    static func configuration(
+        url: String? = TestEnvironment.amqpURL, heartbeat: Duration = .seconds(30)
+    ) throws
+        -> AMQPConnection.Configuration
+    {
         var configuration = try AMQPConnection.Configuration(url: url ?? "amqp://guest:guest@127.0.0.1:5672/")
         configuration.heartbeat = heartbeat
         configuration.connectTimeout = .seconds(3)
@@ -40,7 +43,8 @@ enum AMQPTestSupport {
     /// AMQP port, which is taken from BREAKGLASS_TEST_AMQP_URL.
     static func startSharedBroker() throws {
         guard let script = TestEnvironment.rabbitMQNodeScript, let directory = TestEnvironment.rabbitMQDir,
-              let url = TestEnvironment.amqpURL else {
+            let url = TestEnvironment.amqpURL
+        else {
             throw TestEnvironmentError.missing("BREAKGLASS_TEST_RABBITMQ_NODE_SCRIPT / _DIR / BREAKGLASS_TEST_AMQP_URL")
         }
         let port = try AMQPURL(parsing: url).port
@@ -53,7 +57,8 @@ enum AMQPTestSupport {
     /// descriptors.
     @discardableResult
     static func shell(_ arguments: [String]) -> Int32 {
-        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(
+            separator: " ")
         let status = system("\(quoted) </dev/null >/dev/null 2>&1")
         return status == -1 ? -1 : (status >> 8) & 0xff
     }
@@ -86,7 +91,9 @@ enum AMQPTestSupport {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                call(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
     }
 

@@ -2,7 +2,7 @@ import BreakGlassAMQP
 import Foundation
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The AMQP transport against a real RabbitMQ. Serialized: some tests stop or freeze the shared broker
@@ -13,10 +13,12 @@ struct AMQPTransportTests {
         let connection = try await AMQPTestSupport.connect(AMQPTestSupport.configuration())
         let queue = AMQPTestSupport.uniqueName("roundtrip")
         try await connection.declare([.queue(name: queue)])
-        let message = AMQPTestSupport.message("{\"hello\":1}", id: "REQ-1", headers: [
-            "x-breakglass-signature": "ed25519;key=k1;sig=AAAA",
-            "x-number": 42,
-        ])
+        let message = AMQPTestSupport.message(
+            "{\"hello\":1}", id: "REQ-1",
+            headers: [
+                "x-breakglass-signature": "ed25519;key=k1;sig=AAAA",
+                "x-number": 42,
+            ])
         try await connection.publish(message, exchange: "", routingKey: queue)
 
         let consumer = try await connection.consume(queue: queue, prefetch: 10)
@@ -43,7 +45,9 @@ struct AMQPTransportTests {
         let first = try await AMQPTestSupport.connect(configuration)
         let queue = AMQPTestSupport.uniqueName("unacked")
         try await first.declare([.queue(name: queue)])
-        for index in 0..<5 { try await first.publish(AMQPTestSupport.message("m\(index)"), exchange: "", routingKey: queue) }
+        for index in 0..<5 {
+            try await first.publish(AMQPTestSupport.message("m\(index)"), exchange: "", routingKey: queue)
+        }
 
         var received: [AMQPDelivery] = []
         for try await delivery in try await first.consume(queue: queue, prefetch: 10) {
@@ -71,13 +75,16 @@ struct AMQPTransportTests {
     @Test func confirmForRoutedPublishAndFailureForUnroutableMandatoryPublish() async throws {
         let connection = try await AMQPTestSupport.connect(AMQPTestSupport.configuration())
         let queue = AMQPTestSupport.uniqueName("confirm")
-        try await connection.declare([.queue(name: queue), .binding(queue: queue, exchange: "amq.direct", routingKey: queue)])
+        try await connection.declare([
+            .queue(name: queue), .binding(queue: queue, exchange: "amq.direct", routingKey: queue),
+        ])
         try await connection.publish(AMQPTestSupport.message("routed"), exchange: "amq.direct", routingKey: queue)
         #expect(try await connection.queueStatus(queue).messageCount == 1)
 
         let unroutable = AMQPTestSupport.uniqueName("nowhere")
         do {
-            try await connection.publish(AMQPTestSupport.message("lost"), exchange: "amq.direct", routingKey: unroutable)
+            try await connection.publish(
+                AMQPTestSupport.message("lost"), exchange: "amq.direct", routingKey: unroutable)
             Issue.record("an unroutable mandatory publish must fail")
         } catch let error as AMQPError {
             #expect(error.code == .publishReturned)
@@ -87,7 +94,8 @@ struct AMQPTransportTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<500 {
                 group.addTask {
-                    try await connection.publish(AMQPTestSupport.message("p\(index)"), exchange: "amq.direct", routingKey: queue)
+                    try await connection.publish(
+                        AMQPTestSupport.message("p\(index)"), exchange: "amq.direct", routingKey: queue)
                 }
             }
             try await group.waitForAll()
@@ -117,19 +125,24 @@ struct AMQPTransportTests {
         try await connection.declare(topology)
         try await connection.declare(topology)  // idempotent
 
-        try await connection.publish(AMQPTestSupport.message("{}", id: "REQ-9"), exchange: names.requestExchange,
-                                     routingKey: names.requestRoutingKey)
+        try await connection.publish(
+            AMQPTestSupport.message("{}", id: "REQ-9"), exchange: names.requestExchange,
+            routingKey: names.requestRoutingKey)
         #expect(try await connection.queueStatus(names.requestQueue).messageCount == 1)
         // No queue is bound to the event exchange: the event lands in the alternate exchange's queue.
-        try await connection.publish(AMQPTestSupport.message("{}"), exchange: names.eventExchange,
-                                     routingKey: "breakglass.restoration.outcome")
+        try await connection.publish(
+            AMQPTestSupport.message("{}"), exchange: names.eventExchange,
+            routingKey: "breakglass.restoration.outcome")
         #expect(try await connection.queueStatus(names.unroutedEventQueue).messageCount == 1)
         // Rejecting without requeue dead-letters the request.
         let consumer = try await connection.consume(queue: names.requestQueue, prefetch: 1)
         var iterator = consumer.makeAsyncIterator()
         let delivery = try #require(try await iterator.next())
         try delivery.reject(requeue: false)
-        #expect(try await TestEnvironment.waitUntil { try await connection.queueStatus(names.deadLetterQueue).messageCount == 1 })
+        #expect(
+            try await TestEnvironment.waitUntil {
+                try await connection.queueStatus(names.deadLetterQueue).messageCount == 1
+            })
         consumer.cancel()
         for queue in [names.requestQueue, names.deadLetterQueue, names.unroutedEventQueue] {
             try await connection.deleteQueue(queue)
@@ -162,7 +175,8 @@ struct AMQPTransportTests {
         try await connection.declare([.queue(name: queue)])
         let total = 300
         for index in 0..<total {
-            try await connection.publish(AMQPTestSupport.message("\(index)", id: "\(index)"), exchange: "", routingKey: queue)
+            try await connection.publish(
+                AMQPTestSupport.message("\(index)", id: "\(index)"), exchange: "", routingKey: queue)
         }
         var acked = Set<String>()
         var generations = Set<UInt64>()

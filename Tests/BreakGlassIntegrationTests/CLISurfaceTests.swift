@@ -6,20 +6,28 @@ import Testing
 
 /// The CLI as an on-call person meets it (issue 18.3): one way to configure every command, a documented exit status
 /// for "not found" without the usage text, errors that name their cause, `--version`.
-@Suite("breakglass CLI surface", .enabled(if: WorkerProcessTests.binary != nil, Comment(rawValue: TestEnvironment.skipHint)))
+@Suite(
+    "breakglass CLI surface",
+    .enabled(if: WorkerProcessTests.binary != nil, Comment(rawValue: TestEnvironment.skipHint)))
 struct CLISurfaceTests {
     struct Run {
         let status: Int32
         let output: String
     }
 
-    static func breakglass(_ arguments: [String], environment extra: [String: String] = [:], in dir: URL? = nil) async throws -> Run {
+    static func breakglass(
+        _ arguments: [String], environment extra: [String: String] = [:], in dir: URL? = nil
+    ) async throws -> Run {
         let process = Process()
-        guard let binary = WorkerProcessTests.binary else { throw TestEnvironmentError.missing("the breakglass binary") }
+        guard let binary = WorkerProcessTests.binary else {
+            throw TestEnvironmentError.missing("the breakglass binary")
+        }
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = dir ?? FileManager.default.temporaryDirectory
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BREAKGLASS_") && $0.key != "AMQP_URL" && $0.key != "LEDGER_PATH" }
+        var environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("BREAKGLASS_") && $0.key != "AMQP_URL" && $0.key != "LEDGER_PATH"
+        }
         environment.merge(extra) { _, new in new }
         process.environment = environment
         let pipe = Pipe()
@@ -32,7 +40,9 @@ struct CLISurfaceTests {
     }
 
     static func scratch() throws -> URL {
-        let base = TestEnvironment.environment["BREAKGLASS_TEST_TMP"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+        let base =
+            TestEnvironment.environment["BREAKGLASS_TEST_TMP"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory
         let dir = base.appendingPathComponent("bg-cli-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
@@ -84,39 +94,53 @@ struct CLISurfaceTests {
     func startupErrorsNameTheirCause() async throws {
         let dir = try Self.scratch()
         let keys = dir.appendingPathComponent("trusted-keys.json")
-        try TrustedKeys(raw: ["k": RequestSigner.generate(keyID: "k").signer.publicKeyRaw]).jsonDocument().write(to: keys)
+        try TrustedKeys(raw: ["k": RequestSigner.generate(keyID: "k").signer.publicKeyRaw]).jsonDocument().write(
+            to: keys)
         let token = dir.appendingPathComponent("sources.token")
         try "a-source-token-for-tests-123".write(to: token, atomically: true, encoding: .utf8)
         let password = dir.appendingPathComponent("console.password")
         try "sample-console-password".write(to: password, atomically: true, encoding: .utf8)
         let base = [
-            "BREAKGLASS_WORKER_TRUSTED_KEYS_FILE": keys.path, "BREAKGLASS_LEDGER_PATH": dir.appendingPathComponent("ledger.sqlite").path,
-            "BREAKGLASS_EVIDENCE_DIR": dir.appendingPathComponent("evidence").path, "BREAKGLASS_SOURCES_TOKEN_FILE": token.path,
+            "BREAKGLASS_WORKER_TRUSTED_KEYS_FILE": keys.path,
+            "BREAKGLASS_LEDGER_PATH": dir.appendingPathComponent("ledger.sqlite").path,
+            "BREAKGLASS_EVIDENCE_DIR": dir.appendingPathComponent("evidence").path,
+            "BREAKGLASS_SOURCES_TOKEN_FILE": token.path,
             "BREAKGLASS_SOURCES_BASE_URL": "http://127.0.0.1:9", "BREAKGLASS_CONSOLE_URL": "http://127.0.0.1:9",
             "BREAKGLASS_CONSOLE_PASSWORD_FILE": password.path, "BREAKGLASS_AMQP_URL": "amqp://guest:guest@127.0.0.1:9/",
             "BREAKGLASS_WEBDRIVER_URL": "http://127.0.0.1:9", "BREAKGLASS_OPS_PORT": "0",
         ]
         let config = WorkerProcessTests.repoRoot.appendingPathComponent("config/demo/worker.yaml").path
         let cases: [(String, [String: String], Int32, [String])] = [
-            ("a missing secret file", ["BREAKGLASS_CONSOLE_PASSWORD_FILE": dir.appendingPathComponent("nope.password").path], 78,
-             ["console.password_file", "nope.password", "no such file"]),
-            ("a missing console map", ["BREAKGLASS_CONSOLE_MAP_FILE": dir.appendingPathComponent("nope.yaml").path], 78,
-             ["console.map_file", "nope.yaml", "unreadable"]),
-            ("a ledger that cannot be opened", ["BREAKGLASS_LEDGER_PATH": "/proc/breakglass/ledger.sqlite"], 1,
-             ["/proc/breakglass/ledger.sqlite", "ledger.path", "open-failed"]),
+            (
+                "a missing secret file",
+                ["BREAKGLASS_CONSOLE_PASSWORD_FILE": dir.appendingPathComponent("nope.password").path], 78,
+                ["console.password_file", "nope.password", "no such file"]
+            ),
+            (
+                "a missing console map", ["BREAKGLASS_CONSOLE_MAP_FILE": dir.appendingPathComponent("nope.yaml").path],
+                78,
+                ["console.map_file", "nope.yaml", "unreadable"]
+            ),
+            (
+                "a ledger that cannot be opened", ["BREAKGLASS_LEDGER_PATH": "/proc/breakglass/ledger.sqlite"], 1,
+                ["/proc/breakglass/ledger.sqlite", "ledger.path", "open-failed"]
+            ),
         ]
         for (what, change, status, fragments) in cases {
-            let run = try await Self.breakglass(["run", "--config", config], environment: base.merging(change) { _, new in new },
-                                                in: WorkerProcessTests.repoRoot)
+            let run = try await Self.breakglass(
+                ["run", "--config", config], environment: base.merging(change) { _, new in new },
+                in: WorkerProcessTests.repoRoot)
             let last = run.output.split(separator: "\n").last.map(String.init) ?? ""
             #expect(run.status == status, "\(what): exit \(run.status)\n\(run.output.suffix(800))")
             #expect(last.hasPrefix("Error: ") && fragments.allSatisfy { last.contains($0) }, "\(what): \(last)")
             #expect(!run.output.contains("USAGE") && !run.output.contains("sample-console-password"), "\(what)")
         }
-        let unknown = try await Self.breakglass(["run", "--config", config, "--set", "console.no_such_key=1"], environment: base,
-                                                in: WorkerProcessTests.repoRoot)
-        #expect(unknown.status == 78 && unknown.output.contains("console.no_such_key") && !unknown.output.contains("USAGE"),
-                "\(unknown.output.suffix(600))")
+        let unknown = try await Self.breakglass(
+            ["run", "--config", config, "--set", "console.no_such_key=1"], environment: base,
+            in: WorkerProcessTests.repoRoot)
+        #expect(
+            unknown.status == 78 && unknown.output.contains("console.no_such_key") && !unknown.output.contains("USAGE"),
+            "\(unknown.output.suffix(600))")
     }
 
     @Test("topology declare reads the broker like the worker (and $AMQP_URL), and a refused connection names host:port")
@@ -128,8 +152,10 @@ struct CLISurfaceTests {
         ] {
             let run = try await Self.breakglass(arguments, environment: environment)
             #expect(run.status == 1, "\(run.output)")
-            #expect(run.output.contains("Error: topology declare failed: AMQP connection-refused: nothing listens on 127.0.0.1:\(port)"),
-                    "\(run.output)")
+            #expect(
+                run.output.contains(
+                    "Error: topology declare failed: AMQP connection-refused: nothing listens on 127.0.0.1:\(port)"),
+                "\(run.output)")
         }
     }
 }

@@ -7,7 +7,9 @@ import BreakGlassEvidence
 
 /// The console driver in a real headless Chromium against the real simulator: grants, every fault mode, the
 /// pre-submit recheck, post-click ambiguity and reconciliation, canaries, tampering.
-@Suite("Console driver (Chromium + simulator)", .serialized, .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
+@Suite(
+    "Console driver (Chromium + simulator)", .serialized,
+    .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
 struct ConsoleDriverTests {
     @Test("a full grant: confirmed, seen in IAM, one grant, sealed evidence without canaries")
     func fullGrant() async throws {
@@ -29,14 +31,18 @@ struct ConsoleDriverTests {
             #expect(location.artifactCount >= 12)
             let bundle = URL(fileURLWithPath: location.path)
             let files = try FileManager.default.subpathsOfDirectory(atPath: bundle.path)
-            for expected in ["steps.jsonl", "timing.json", "entered-values.json", "confirmation.json", "recheck.json",
-                             "request.json", "summary.json", "grant.json"] {
+            for expected in [
+                "steps.jsonl", "timing.json", "entered-values.json", "confirmation.json", "recheck.json",
+                "request.json", "summary.json", "grant.json",
+            ] {
                 #expect(files.contains(expected), "missing \(expected)")
             }
             #expect(files.filter { $0.hasSuffix(".png") }.count >= 10)
-            let timing = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: bundle.appendingPathComponent("timing.json")))
+            let timing = try JSONDecoder().decode(
+                [String: String].self, from: Data(contentsOf: bundle.appendingPathComponent("timing.json")))
             #expect(timing["recheck_to_click_ms"] != nil)
-            let entered = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: bundle.appendingPathComponent("entered-values.json")))
+            let entered = try JSONDecoder().decode(
+                [String: String].self, from: Data(contentsOf: bundle.appendingPathComponent("entered-values.json")))
             #expect(entered["password"] == "***")
             #expect(entered["tenant_id"] == "tnt-4f9a2c")
             #expect(try h.verifyAll() == 1)
@@ -68,21 +74,41 @@ struct ConsoleDriverTests {
     }
 
     static let preClickFaults: [PreClickFault] = [
-        .init(name: "id drift everywhere", faults: .init(idDrift: ["*"]), reason: .consoleUnexpectedScreen, draft: false),
-        .init(name: "id drift on the tenant screen", faults: .init(idDrift: ["tenant"]), reason: .consoleUnexpectedScreen, draft: false),
+        .init(
+            name: "id drift everywhere", faults: .init(idDrift: ["*"]), reason: .consoleUnexpectedScreen, draft: false),
+        .init(
+            name: "id drift on the tenant screen", faults: .init(idDrift: ["tenant"]), reason: .consoleUnexpectedScreen,
+            draft: false),
         // A scope drift saves no draft (issue 19.1: it would keep the broader selection for whoever resumes).
-        .init(name: "broader scope pre-checked", faults: .init(broaderScopePrechecked: true), reason: .consoleScopeDrift, draft: false),
-        .init(name: "expiration control missing", faults: .init(expirationControlMissing: true), reason: .consoleExpiryControlMissing, draft: true),
-        .init(name: "existing-session banner", faults: .init(existingSessionBanner: true), reason: .consoleExistingSession, draft: true),
-        .init(name: "wrong tenant after lookup", faults: .init(wrongTenantAfterLookup: true), reason: .consoleTenantMismatch, draft: true),
+        .init(
+            name: "broader scope pre-checked", faults: .init(broaderScopePrechecked: true), reason: .consoleScopeDrift,
+            draft: false),
+        .init(
+            name: "expiration control missing", faults: .init(expirationControlMissing: true),
+            reason: .consoleExpiryControlMissing, draft: true),
+        .init(
+            name: "existing-session banner", faults: .init(existingSessionBanner: true),
+            reason: .consoleExistingSession, draft: true),
+        .init(
+            name: "wrong tenant after lookup", faults: .init(wrongTenantAfterLookup: true),
+            reason: .consoleTenantMismatch, draft: true),
         // Issue 16.8: the right tenant first, then a stale row with the same id naming another: every match counts.
-        .init(name: "a second, stale tenant row", faults: .init(shadowTenantRow: true), reason: .consoleTenantMismatch, draft: true),
-        .init(name: "error page at the incident screen", faults: .init(errorAtScreen: "incident"), reason: .consoleError, draft: false),
-        .init(name: "session expires at the scope screen", faults: .init(sessionExpiresAtScreen: "scope"), reason: .consoleUnexpectedScreen, draft: false),
-        .init(name: "slow pages beyond the page-load bound", faults: .init(pageDelayMs: 3_000), reason: .consoleTimeout, draft: false),
+        .init(
+            name: "a second, stale tenant row", faults: .init(shadowTenantRow: true), reason: .consoleTenantMismatch,
+            draft: true),
+        .init(
+            name: "error page at the incident screen", faults: .init(errorAtScreen: "incident"), reason: .consoleError,
+            draft: false),
+        .init(
+            name: "session expires at the scope screen", faults: .init(sessionExpiresAtScreen: "scope"),
+            reason: .consoleUnexpectedScreen, draft: false),
+        .init(
+            name: "slow pages beyond the page-load bound", faults: .init(pageDelayMs: 3_000), reason: .consoleTimeout,
+            draft: false),
     ]
 
-    @Test("each pre-click fault halts with its code, a takeover record, no click and no grant", arguments: preClickFaults)
+    @Test(
+        "each pre-click fault halts with its code, a takeover record, no click and no grant", arguments: preClickFaults)
     func preClickFault(_ fault: PreClickFault) async throws {
         try await ConsoleHarness.run(pageLoad: .seconds(2)) { h in
             await h.sim.state.setGlobalFaults(fault.faults)
@@ -112,11 +138,13 @@ struct ConsoleDriverTests {
             let request = ConsoleHarness.request()
             let state = h.sim.state
             let sources = h.sources
-            let outcome = await h.driver.submit(request, hooks: h.hooks(recheck: { request in
-                _ = await state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .revoke)
-                let (result, snapshot) = await sources.preSubmitRecheck(request, policy: GatePolicy())
-                return (result, snapshot)
-            }))
+            let outcome = await h.driver.submit(
+                request,
+                hooks: h.hooks(recheck: { request in
+                    _ = await state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .revoke)
+                    let (result, snapshot) = await sources.preSubmitRecheck(request, policy: GatePolicy())
+                    return (result, snapshot)
+                }))
             let record = try #require(outcome.takeover)
             #expect(record.reasons.contains(.approvalRevoked))
             #expect(record.stage == .preSubmit)
@@ -225,9 +253,11 @@ struct ConsoleDriverTests {
             let first = await h.driver.submit(request, hooks: h.hooks())
             let id = try #require(first.grant?.confirmationID)
             // The restarted worker finds the row `submitting` and reconciles instead of submitting.
-            let reconciled = await h.driver.reconcile(request, grantVisible: { tenant, ref in
-                await SubmissionHooks.iamShows(sources: h.sources, tenantID: tenant, confirmationID: ref)
-            })
+            let reconciled = await h.driver.reconcile(
+                request,
+                grantVisible: { tenant, ref in
+                    await SubmissionHooks.iamShows(sources: h.sources, tenantID: tenant, confirmationID: ref)
+                })
             let grant = try #require(reconciled.grant)
             #expect(grant.confirmationID == id)
             #expect(grant.byReconciliation)
@@ -237,7 +267,11 @@ struct ConsoleDriverTests {
             // One browser session served both flows: reused with a cleaned profile.
             #expect(await h.driver.pool.created == 1)
             #expect(await h.driver.pool.reused == 1)
-            let summary = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: URL(fileURLWithPath: try #require(reconciled.evidence).path).appendingPathComponent("summary.json")))
+            let summary = try JSONDecoder().decode(
+                [String: String].self,
+                from: Data(
+                    contentsOf: URL(fileURLWithPath: try #require(reconciled.evidence).path).appendingPathComponent(
+                        "summary.json")))
             #expect(summary["outcome"] == "granted-by-reconciliation")
             #expect(try h.verifyAll() == 2)
             try h.expectNoCanaries()
@@ -251,7 +285,8 @@ struct ConsoleDriverTests {
             let outcome = await h.driver.submit(ConsoleHarness.request(), hooks: h.hooks())
             let location = try #require(outcome.evidence)
             let bundle = URL(fileURLWithPath: location.path)
-            let shot = try #require(try FileManager.default.subpathsOfDirectory(atPath: bundle.path).first { $0.hasSuffix(".png") })
+            let shot = try #require(
+                try FileManager.default.subpathsOfDirectory(atPath: bundle.path).first { $0.hasSuffix(".png") })
             var data = try Data(contentsOf: bundle.appendingPathComponent(shot))
             data[data.count / 2] ^= 0xFF
             try data.write(to: bundle.appendingPathComponent(shot))

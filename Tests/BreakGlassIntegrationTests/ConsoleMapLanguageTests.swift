@@ -5,11 +5,15 @@ import Foundation
 import Testing
 
 /// Issue 19: the console map language's second edition, against the reference simulator in a real Chromium.
-@Suite("Console map language (Chromium + simulator)", .serialized, .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
+@Suite(
+    "Console map language (Chromium + simulator)", .serialized,
+    .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
 struct ConsoleMapLanguageTests {
     /// 19.1: a console that pre-ticks a broader privilege, unlocked. Before the before-fill check the worker unticked
     /// it, the after-fill check passed and the grant was made (seen with the earlier reference map).
-    @Test("a broader scope pre-selected (unlocked): halted CONSOLE_SCOPE_DRIFT before any tick, naming what was pre-selected")
+    @Test(
+        "a broader scope pre-selected (unlocked): halted CONSOLE_SCOPE_DRIFT before any tick, naming what was pre-selected"
+    )
     func broaderPreselectionHaltsBeforeFill() async throws {
         try await ConsoleHarness.run { h in
             await h.sim.state.setGlobalFaults(.init(broaderScopePreselected: true))
@@ -40,32 +44,37 @@ struct ConsoleMapLanguageTests {
                     with: assertions + "\n      - { kind: list_equals, selector: \"#summary-scopes li.summary-scope\"")
             }
         }
-        let passing = adding("""
-              - { kind: text_set_equals, selector: "#summary-approval-references", separator: ",", value: "literal:APR-3, APR-1,APR-2", reason: CONSOLE_UNEXPECTED_SCREEN, phase: before_fill }
-              - { kind: text_set_equals, selector: "#summary-approval-references", separator: ",", value: approval_refs, reason: CONSOLE_UNEXPECTED_SCREEN, phase: before_fill }
-              - { kind: count_equals, selector: "#summary-scopes li.summary-scope", value: scopes, reason: CONSOLE_SCOPE_DRIFT, phase: before_fill }
-              - { kind: count_equals, selector: "#summary-scopes li.summary-scope", value: "literal:2", reason: CONSOLE_SCOPE_DRIFT, phase: before_fill }
-        """)
+        let passing = adding(
+            """
+                  - { kind: text_set_equals, selector: "#summary-approval-references", separator: ",", value: "literal:APR-3, APR-1,APR-2", reason: CONSOLE_UNEXPECTED_SCREEN, phase: before_fill }
+                  - { kind: text_set_equals, selector: "#summary-approval-references", separator: ",", value: approval_refs, reason: CONSOLE_UNEXPECTED_SCREEN, phase: before_fill }
+                  - { kind: count_equals, selector: "#summary-scopes li.summary-scope", value: scopes, reason: CONSOLE_SCOPE_DRIFT, phase: before_fill }
+                  - { kind: count_equals, selector: "#summary-scopes li.summary-scope", value: "literal:2", reason: CONSOLE_SCOPE_DRIFT, phase: before_fill }
+            """)
         try await ConsoleHarness.run(mapYAML: passing) { h in
             let request = ConsoleHarness.request()
             let outcome = await h.driver.submit(request, hooks: h.hooks())
             #expect(outcome.grant != nil, "\(String(describing: outcome.takeover?.note))")
             #expect(await h.grantCount(request) == 1)
         }
-        let missingOne = adding("""
-              - { kind: text_set_equals, selector: "#summary-approval-references", separator: ",", value: "literal:APR-3, APR-1", reason: CONSOLE_UNEXPECTED_SCREEN, phase: before_fill }
-        """)
+        let missingOne = adding(
+            """
+                  - { kind: text_set_equals, selector: "#summary-approval-references", separator: ",", value: "literal:APR-3, APR-1", reason: CONSOLE_UNEXPECTED_SCREEN, phase: before_fill }
+            """)
         try await ConsoleHarness.run(mapYAML: missingOne) { h in
             let request = ConsoleHarness.request()
             let outcome = await h.driver.submit(request, hooks: h.hooks())
             let record = try #require(outcome.takeover)
             #expect(record.reasons == [.consoleUnexpectedScreen])
-            #expect(record.note?.contains("lists [APR-1, APR-2, APR-3], expected [APR-1, APR-3]") == true, "\(record.note ?? "")")
+            #expect(
+                record.note?.contains("lists [APR-1, APR-2, APR-3], expected [APR-1, APR-3]") == true,
+                "\(record.note ?? "")")
             #expect(await h.grantCount(request) == 0)
         }
-        let wrongCount = adding("""
-              - { kind: count_equals, selector: "#summary-scopes li.summary-scope", value: "literal:3", reason: CONSOLE_SCOPE_DRIFT, phase: before_fill }
-        """)
+        let wrongCount = adding(
+            """
+                  - { kind: count_equals, selector: "#summary-scopes li.summary-scope", value: "literal:3", reason: CONSOLE_SCOPE_DRIFT, phase: before_fill }
+            """)
         try await ConsoleHarness.run(mapYAML: wrongCount) { h in
             let request = ConsoleHarness.request()
             let outcome = await h.driver.submit(request, hooks: h.hooks())
@@ -108,24 +117,31 @@ struct ConsoleMapLanguageTests {
     func headingMarker() async throws {
         // Without the reference map's watch rule for its sign-in page (a console map author may not know that page).
         let unwatched: (String) -> String = { yaml in
-            yaml.replacingOccurrences(of: """
-                  - name: session-expired
-                    selector: "main[data-screen=login]"
-                    except: [login]
-                    reason: CONSOLE_UNEXPECTED_SCREEN
-                    note: the console sent the browser back to its login page (session expired)
+            yaml.replacingOccurrences(
+                of: """
+                      - name: session-expired
+                        selector: "main[data-screen=login]"
+                        except: [login]
+                        reason: CONSOLE_UNEXPECTED_SCREEN
+                        note: the console sent the browser back to its login page (session expired)
 
-                """, with: "")
+                    """, with: "")
         }
         let headings: (String) -> String = { yaml in
-            unwatched(yaml).replacingOccurrences(of: "screen_marker: { selector: \"main[data-screen]\", attribute: data-screen }",
-                                      with: "screen_marker: { selector: h1 }")
-                .replacingOccurrences(of: "  - name: login\n", with: "  - name: login\n    marker: Sign in to the emergency admin console\n")
+            unwatched(yaml).replacingOccurrences(
+                of: "screen_marker: { selector: \"main[data-screen]\", attribute: data-screen }",
+                with: "screen_marker: { selector: h1 }"
+            )
+            .replacingOccurrences(
+                of: "  - name: login\n", with: "  - name: login\n    marker: Sign in to the emergency admin console\n")
         }
         let none: (String) -> String = { yaml in
-            unwatched(yaml).replacingOccurrences(of: "screen_marker: { selector: \"main[data-screen]\", attribute: data-screen }\n", with: "")
+            unwatched(yaml).replacingOccurrences(
+                of: "screen_marker: { selector: \"main[data-screen]\", attribute: data-screen }\n", with: "")
         }
-        for (edit, reason, named) in [(headings, ReasonCode.consoleUnexpectedScreen, true), (none, .consoleTimeout, false)] {
+        for (edit, reason, named) in [
+            (headings, ReasonCode.consoleUnexpectedScreen, true), (none, .consoleTimeout, false),
+        ] {
             try await ConsoleHarness.run(pageLoad: .seconds(2), mapYAML: edit) { h in
                 // The session ends at the scope screen: the console shows its sign-in page instead.
                 await h.sim.state.setGlobalFaults(.init(sessionExpiresAtScreen: "scope"))
@@ -134,7 +150,9 @@ struct ConsoleMapLanguageTests {
                 let record = try #require(outcome.takeover)
                 #expect(record.reasons == [reason])
                 let note = record.note ?? ""
-                #expect(note.contains("the console shows screen login (\"Sign in to the emergency admin console\")") == named, "\(note)")
+                #expect(
+                    note.contains("the console shows screen login (\"Sign in to the emergency admin console\")")
+                        == named, "\(note)")
                 #expect(await h.grantCount(request) == 0)
             }
         }
@@ -142,7 +160,8 @@ struct ConsoleMapLanguageTests {
 
     // MARK: - 19.5: a second console, driven by its own map with no code
 
-    @Test("the alternate console (no ids, headings only, another order) is driven by alternate.yaml: one verified grant")
+    @Test(
+        "the alternate console (no ids, headings only, another order) is driven by alternate.yaml: one verified grant")
     func alternateConsoleGrant() async throws {
         try await ConsoleHarness.run(mapFile: "alternate.yaml", layout: .alternate) { h in
             let request = ConsoleHarness.request()
@@ -160,12 +179,14 @@ struct ConsoleMapLanguageTests {
         }
     }
 
-    @Test("the alternate console's anomalies halt with their codes through its map", arguments: [
-        (FaultModes(broaderScopePreselected: true), ReasonCode.consoleScopeDrift),
-        (FaultModes(wrongTenantAfterLookup: true), .consoleTenantMismatch),
-        (FaultModes(existingSessionBanner: true), .consoleExistingSession),
-        (FaultModes(expirationControlMissing: true), .consoleExpiryControlMissing),
-    ])
+    @Test(
+        "the alternate console's anomalies halt with their codes through its map",
+        arguments: [
+            (FaultModes(broaderScopePreselected: true), ReasonCode.consoleScopeDrift),
+            (FaultModes(wrongTenantAfterLookup: true), .consoleTenantMismatch),
+            (FaultModes(existingSessionBanner: true), .consoleExistingSession),
+            (FaultModes(expirationControlMissing: true), .consoleExpiryControlMissing),
+        ])
     func alternateConsoleHalts(_ faults: FaultModes, _ reason: ReasonCode) async throws {
         try await ConsoleHarness.run(mapFile: "alternate.yaml", layout: .alternate) { h in
             await h.sim.state.setGlobalFaults(faults)
@@ -185,7 +206,9 @@ struct ConsoleMapLanguageTests {
             let outcome = await h.driver.submit(request, hooks: h.hooks())
             let record = try #require(outcome.takeover)
             #expect(!outcome.clicked)
-            #expect(record.reasons == [.consoleTimeout] || record.reasons == [.consoleUnexpectedScreen], "\(record.reasons)")
+            #expect(
+                record.reasons == [.consoleTimeout] || record.reasons == [.consoleUnexpectedScreen], "\(record.reasons)"
+            )
             #expect(await h.grantCount(request) == 0)
         }
     }
@@ -199,15 +222,20 @@ struct ConsoleMapLanguageTests {
             let folder = try TestEnvironment.scratchDirectory("console-record")
             let recording = await h.driver.record(request, into: folder)
             #expect(recording.stoppedBecause.hasPrefix("before the final submit"), "\(recording.stoppedBecause)")
-            #expect(recording.pages.map(\.screen) == ["login", "tenant", "tenant-verify", "incident", "incident-verify", "scope",
-                                                    "expiration", "approvals", "acknowledgement"])
+            #expect(
+                recording.pages.map(\.screen) == [
+                    "login", "tenant", "tenant-verify", "incident", "incident-verify", "scope",
+                    "expiration", "approvals", "acknowledgement",
+                ])
             #expect(await h.grantCount(request) == 0)
             let login = try #require(recording.pages.first)
             #expect(login.headings.first == "Sign in to the emergency admin console")
             #expect(login.fields.contains { $0.selector == "#password" && $0.type == "password" && $0.value == nil })
             #expect(login.buttons.contains { $0.selector == "#login-submit" })
             let scope = try #require(recording.pages.first { $0.screen == "scope" })
-            #expect(scope.fields.contains { $0.selector == "#scope-admins-restore" && $0.checked == true }, "\(scope.fields)")
+            #expect(
+                scope.fields.contains { $0.selector == "#scope-admins-restore" && $0.checked == true },
+                "\(scope.fields)")
             let review = try #require(recording.pages.last)
             #expect(review.values.contains { $0.selector == "#summary-tenant-id" && $0.text == "tnt-4f9a2c" })
             #expect(review.buttons.contains { $0.selector == "#submit" })
@@ -226,11 +254,15 @@ struct ConsoleMapLanguageTests {
     func recordStopsAtAnUnknownPage() async throws {
         // A map author's first draft for the alternate console: its second screen is recognised by the wrong heading.
         let draft: (String) -> String = { yaml in
-            yaml.replacingOccurrences(of: "    recognize: { selector: h1, text: Incident reference }",
-                                      with: "    recognize: { selector: h1, text: Incident number }")
-                .replacingOccurrences(of: "    marker: Incident reference\n", with: "")
+            yaml.replacingOccurrences(
+                of: "    recognize: { selector: h1, text: Incident reference }",
+                with: "    recognize: { selector: h1, text: Incident number }"
+            )
+            .replacingOccurrences(of: "    marker: Incident reference\n", with: "")
         }
-        try await ConsoleHarness.run(pageLoad: .seconds(2), mapYAML: draft, mapFile: "alternate.yaml", layout: .alternate) { h in
+        try await ConsoleHarness.run(
+            pageLoad: .seconds(2), mapYAML: draft, mapFile: "alternate.yaml", layout: .alternate
+        ) { h in
             let folder = try TestEnvironment.scratchDirectory("console-record")
             let recording = await h.driver.record(ConsoleHarness.request(), into: folder)
             #expect(recording.pages.count == 2)

@@ -5,7 +5,9 @@ import Foundation
 import Testing
 import BreakGlassEvidence
 
-@Suite("Console revoke (Chromium + simulator)", .serialized, .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
+@Suite(
+    "Console revoke (Chromium + simulator)", .serialized,
+    .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
 struct ConsoleRevokeTests {
     @Test("revoke ends the grant in the console and in IAM, with a revocation bundle")
     func revoke() async throws {
@@ -13,13 +15,16 @@ struct ConsoleRevokeTests {
             let request = ConsoleHarness.request()
             let id = try #require(await h.driver.submit(request, hooks: h.hooks()).grant?.confirmationID)
             let sources = h.sources
-            let result = await h.driver.revoke(request, confirmationID: id, reason: "incident resolved", revokedBy: "sec-lead-1",
-                                               grantVisible: { t, r in await SubmissionHooks.iamShows(sources: sources, tenantID: t, confirmationID: r) })
+            let result = await h.driver.revoke(
+                request, confirmationID: id, reason: "incident resolved", revokedBy: "sec-lead-1",
+                grantVisible: { t, r in await SubmissionHooks.iamShows(sources: sources, tenantID: t, confirmationID: r)
+                })
             #expect(result.revoked, "\(String(describing: result.takeover))")
             #expect(result.clicked)
             #expect(await h.grants(request).first?.status == "revoked")
             let location = try #require(result.evidence)
-            let verification = EvidenceVerifier(trustedPublicKey: h.key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: location.path))
+            let verification = EvidenceVerifier(trustedPublicKey: h.key.publicKeyRaw).verify(
+                bundle: URL(fileURLWithPath: location.path))
             #expect(verification.isValid)
             #expect(verification.manifest?.kind == "revocation")
             try h.expectNoCanaries()
@@ -33,8 +38,10 @@ struct ConsoleRevokeTests {
             let id = try #require(await h.driver.submit(request, hooks: h.hooks()).grant?.confirmationID)
             await h.sim.state.setGlobalFaults(.init(revokeFailure: .silent))
             let sources = h.sources
-            let result = await h.driver.revoke(request, confirmationID: id, reason: "incident resolved", revokedBy: "sec-lead-1",
-                                               grantVisible: { t, r in await SubmissionHooks.iamShows(sources: sources, tenantID: t, confirmationID: r) })
+            let result = await h.driver.revoke(
+                request, confirmationID: id, reason: "incident resolved", revokedBy: "sec-lead-1",
+                grantVisible: { t, r in await SubmissionHooks.iamShows(sources: sources, tenantID: t, confirmationID: r)
+                })
             #expect(!result.revoked)
             #expect(result.takeover?.reasons == [.grantUnverified])
             #expect(result.takeover?.escalate == true)
@@ -48,8 +55,10 @@ struct ConsoleRevokeTests {
             let id = try #require(await h.driver.submit(request, hooks: h.hooks()).grant?.confirmationID)
             await h.sim.state.setGlobalFaults(.init(revokeFailure: .error))
             let sources = h.sources
-            let result = await h.driver.revoke(request, confirmationID: id, reason: "incident resolved", revokedBy: "sec-lead-1",
-                                               grantVisible: { t, r in await SubmissionHooks.iamShows(sources: sources, tenantID: t, confirmationID: r) })
+            let result = await h.driver.revoke(
+                request, confirmationID: id, reason: "incident resolved", revokedBy: "sec-lead-1",
+                grantVisible: { t, r in await SubmissionHooks.iamShows(sources: sources, tenantID: t, confirmationID: r)
+                })
             #expect(!result.revoked)
             #expect(result.takeover?.reasons == [.consoleError])
             #expect(await h.grants(request).first?.status == "active")
@@ -57,9 +66,13 @@ struct ConsoleRevokeTests {
     }
 }
 
-@Suite("Console resume from a draft (Chromium + simulator)", .serialized, .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
+@Suite(
+    "Console resume from a draft (Chromium + simulator)", .serialized,
+    .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
 struct ConsoleResumeTests {
-    @Test("a missing expiry control halt saves a draft; once fixed, resuming from it grants exactly the approved scopes, once")
+    @Test(
+        "a missing expiry control halt saves a draft; once fixed, resuming from it grants exactly the approved scopes, once"
+    )
     func resumeFromDraft() async throws {
         try await ConsoleHarness.run { h in
             await h.sim.state.setGlobalFaults(.init(expirationControlMissing: true))
@@ -72,14 +85,18 @@ struct ConsoleResumeTests {
             let made = await h.grants(request)
             #expect(made.map(\.confirmationID) == [grant.confirmationID])
             #expect(made.first?.scopes == ["admins.restore", "users.reset-mfa"])
-            let steps = try String(contentsOf: URL(fileURLWithPath: try #require(resumed.evidence).path).appendingPathComponent("steps.jsonl"),
-                                   encoding: .utf8)
+            let steps = try String(
+                contentsOf: URL(fileURLWithPath: try #require(resumed.evidence).path).appendingPathComponent(
+                    "steps.jsonl"),
+                encoding: .utf8)
             #expect(steps.contains("draft reopened"))
         }
     }
 
     /// Issue 19.1: a draft would keep the console's broader selection for whoever resumes it.
-    @Test("a scope-drift halt saves no draft; once the console is fixed, a resume runs a fresh flow with the approved scopes")
+    @Test(
+        "a scope-drift halt saves no draft; once the console is fixed, a resume runs a fresh flow with the approved scopes"
+    )
     func scopeDriftSavesNoDraft() async throws {
         try await ConsoleHarness.run { h in
             await h.sim.state.setGlobalFaults(.init(broaderScopePrechecked: true))

@@ -5,12 +5,14 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Issue 16.2: the console origin is pinned. A configured console URL that redirects to another origin must never
 /// get the password typed into the other origin's page, nor a click (on main 052ef4c the worker typed and posted it).
-@Suite("Console security (Chromium + simulator)", .serialized, .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
+@Suite(
+    "Console security (Chromium + simulator)", .serialized,
+    .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
 struct ConsoleSecurityTests {
     /// An HTTP server on 127.0.0.1 that answers every request with a 302 to `target` + the same path.
     final class RedirectServer: @unchecked Sendable {
@@ -20,7 +22,9 @@ struct ConsoleSecurityTests {
         init(target: String) throws {
             port = AMQPTestSupport.freePort(in: 50_000...59_000)
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = ["-c", """
+            process.arguments = [
+                "-c",
+                """
                 import http.server, sys
                 target = sys.argv[2]
                 class H(http.server.BaseHTTPRequestHandler):
@@ -29,7 +33,8 @@ struct ConsoleSecurityTests {
                     do_POST = do_GET
                     def log_message(self, *args): pass
                 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-                """, String(port), target]
+                """, String(port), target,
+            ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -43,7 +48,9 @@ struct ConsoleSecurityTests {
         }
     }
 
-    @Test("a console URL redirecting to another origin: halted CONSOLE_UNEXPECTED_SCREEN before any fill, no login, no grant")
+    @Test(
+        "a console URL redirecting to another origin: halted CONSOLE_UNEXPECTED_SCREEN before any fill, no login, no grant"
+    )
     func redirectToAnotherOriginHalts() async throws {
         var server: RedirectServer?
         defer { server?.stop() }
@@ -93,8 +100,11 @@ struct ConsoleSecurityTests {
     func originComparison() {
         #expect(ConsoleSession.origin(of: "http://127.0.0.1:8080/login?x=1") == "http://127.0.0.1:8080")
         #expect(ConsoleSession.origin(of: "HTTPS://Console.Example/a") == "https://console.example:443")
-        #expect(ConsoleSession.origin(of: "https://console.example:443/") == ConsoleSession.origin(of: "https://console.example"))
-        #expect(ConsoleSession.origin(of: "http://localhost:8080/") != ConsoleSession.origin(of: "http://127.0.0.1:8080/"))
+        #expect(
+            ConsoleSession.origin(of: "https://console.example:443/")
+                == ConsoleSession.origin(of: "https://console.example"))
+        #expect(
+            ConsoleSession.origin(of: "http://localhost:8080/") != ConsoleSession.origin(of: "http://127.0.0.1:8080/"))
         #expect(ConsoleSession.origin(of: "about:blank") == nil)
     }
 }

@@ -3,31 +3,35 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Chromedriver supervisor", .serialized)
 struct ConsoleSupervisorTests {
     static let binary = "/usr/bin/chromedriver"
 
-    @Test("a managed chromedriver is started, restarted after kill -9, and stopped",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: binary)))
+    @Test(
+        "a managed chromedriver is started, restarted after kill -9, and stopped",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: binary)))
     func managed() async throws {
         let port = Int.random(in: 20_000...29_000)
-        let supervisor = ChromeDriverSupervisor(configuration: .init(mode: .managed(binary: Self.binary, port: port),
-                                                                     checkInterval: .milliseconds(100),
-                                                                     restartDelay: .milliseconds(100)))
+        let supervisor = ChromeDriverSupervisor(
+            configuration: .init(
+                mode: .managed(binary: Self.binary, port: port),
+                checkInterval: .milliseconds(100),
+                restartDelay: .milliseconds(100)))
         #expect(supervisor.url == "http://127.0.0.1:\(port)")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await supervisor.run() }
             #expect(try await TestEnvironment.waitUntil(timeout: .seconds(20)) { await supervisor.isReady() })
             let pid = try #require(await supervisor.processIdentifier)
             kill(pid, SIGKILL)
-            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(20)) {
-                let starts = await supervisor.starts
-                let ready = await supervisor.isReady()
-                return starts == 2 && ready
-            })
+            #expect(
+                try await TestEnvironment.waitUntil(timeout: .seconds(20)) {
+                    let starts = await supervisor.starts
+                    let ready = await supervisor.isReady()
+                    return starts == 2 && ready
+                })
             #expect(await supervisor.processIdentifier != pid)
             group.cancelAll()
         }
@@ -35,8 +39,9 @@ struct ConsoleSupervisorTests {
         #expect(try await TestEnvironment.waitUntil(timeout: .seconds(10)) { await !supervisor.isReady() })
     }
 
-    @Test("at start, a chromedriver left by a dead worker is killed (pid file: dead worker, driver pid, port); a live worker's is kept",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: binary)))
+    @Test(
+        "at start, a chromedriver left by a dead worker is killed (pid file: dead worker, driver pid, port); a live worker's is kept",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: binary)))
     func reapsOrphanedDriver() async throws {
         let dir = try TestEnvironment.scratchDirectory("reaper")
         func driver(_ port: Int) throws -> Process {
@@ -49,7 +54,8 @@ struct ConsoleSupervisorTests {
             return child
         }
         func ready(_ port: Int) async -> Bool {
-            await ChromeDriverSupervisor(configuration: .init(mode: .external(url: "http://127.0.0.1:\(port)"))).isReady()
+            await ChromeDriverSupervisor(configuration: .init(mode: .external(url: "http://127.0.0.1:\(port)")))
+                .isReady()
         }
         let orphanPort = Int.random(in: 30_000...31_999)
         let livePort = Int.random(in: 32_000...33_999)
@@ -67,15 +73,19 @@ struct ConsoleSupervisorTests {
         try gone.run()
         gone.waitUntilExit()
         try "worker_pid=\(gone.processIdentifier)\ndriver_pid=\(orphan.processIdentifier)\nport=\(orphanPort)\n"
-            .write(to: dir.appendingPathComponent("chromedriver.host-\(gone.processIdentifier).pid"), atomically: true, encoding: .utf8)
+            .write(
+                to: dir.appendingPathComponent("chromedriver.host-\(gone.processIdentifier).pid"), atomically: true,
+                encoding: .utf8)
         // A live worker (this process) and its driver: left alone.
         try "worker_pid=\(getpid())\ndriver_pid=\(kept.processIdentifier)\nport=\(livePort)\n"
             .write(to: dir.appendingPathComponent("chromedriver.live-worker.pid"), atomically: true, encoding: .utf8)
 
         let port = Int.random(in: 34_000...35_999)
         let ownFile = dir.appendingPathComponent("chromedriver.host-\(getpid()).pid")
-        let supervisor = ChromeDriverSupervisor(configuration: .init(mode: .managed(binary: Self.binary, port: port),
-                                                                     pidFile: ownFile.path))
+        let supervisor = ChromeDriverSupervisor(
+            configuration: .init(
+                mode: .managed(binary: Self.binary, port: port),
+                pidFile: ownFile.path))
         try await supervisor.start()
         #expect(try await TestEnvironment.waitUntil(timeout: .seconds(10)) { !orphan.isRunning })
         #expect(kept.isRunning)
@@ -93,8 +103,10 @@ struct ConsoleSupervisorTests {
 
     @Test("an external URL is only checked, never started")
     func external() async throws {
-        let supervisor = ChromeDriverSupervisor(configuration: .init(mode: .external(url: "http://127.0.0.1:9/"),
-                                                                     readyTimeout: .milliseconds(300)))
+        let supervisor = ChromeDriverSupervisor(
+            configuration: .init(
+                mode: .external(url: "http://127.0.0.1:9/"),
+                readyTimeout: .milliseconds(300)))
         #expect(supervisor.url == "http://127.0.0.1:9")
         await #expect(throws: WebDriverError.self) { try await supervisor.start() }
         #expect(await supervisor.starts == 0)

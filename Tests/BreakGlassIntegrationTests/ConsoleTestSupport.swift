@@ -28,12 +28,14 @@ struct ConsoleHarness {
     }
 
     static var referenceMapURL: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("config/consoles/reference.yaml")
     }
 
     static var fixturesURL: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("config/simulator.fixtures.yaml")
     }
 
@@ -47,30 +49,37 @@ struct ConsoleHarness {
         var fixtures = try SimulatorFixtures.load(contentsOf: fixturesURL)
         fixtures.console.layout = layout
         let mapURL = referenceMapURL.deletingLastPathComponent().appendingPathComponent(mapFile)
-        let simulator = try Simulator(configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
-        var map = try mapYAML.map { edit in
-            try ConsoleMap.load(yaml: edit(String(contentsOf: mapURL, encoding: .utf8)))
-        } ?? ConsoleMap.load(file: mapURL)
+        let simulator = try Simulator(
+            configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
+        var map =
+            try mapYAML.map { edit in
+                try ConsoleMap.load(yaml: edit(String(contentsOf: mapURL, encoding: .utf8)))
+            } ?? ConsoleMap.load(file: mapURL)
         map.timeouts = .init(screenMs: 5_000, confirmationMs: 4_000, pollMs: 50)
         let key = EvidenceKey.generate(keyID: "console-it").key
         let root = try TestEnvironment.scratchDirectory("console-evidence")
         let logs = ConsoleLogCapture()
         let logger = Logger(label: "test.console") { _ in ConsoleLogCapture.Handler(capture: logs) }
         try await simulator.withRunning { sim in
-            let client = WebDriverClient(configuration: .init(url: TestEnvironment.webDriverURL ?? "http://127.0.0.1:9",
-                                                              chromiumBinary: TestEnvironment.chromiumBinary))
-            let pool = BrowserPool(client: client, configuration: .init(maximumSessions: 1, pageLoadTimeout: pageLoad), logger: logger)
+            let client = WebDriverClient(
+                configuration: .init(
+                    url: TestEnvironment.webDriverURL ?? "http://127.0.0.1:9",
+                    chromiumBinary: TestEnvironment.chromiumBinary))
+            let pool = BrowserPool(
+                client: client, configuration: .init(maximumSessions: 1, pageLoadTimeout: pageLoad), logger: logger)
             let sources = try LiveSourcesClient(
                 configuration: .init(baseURL: sim.baseURL, token: Secret(apiToken), retryWindow: .seconds(2)),
                 logger: logger)
             let driver = ConsoleDriver(
-                configuration: .init(baseURL: consoleURL?(sim.baseURL) ?? sim.baseURL, map: map, username: "svc-breakglass",
-                                     password: Secret(consolePassword), workerID: "worker-it",
-                                     grantVerificationWindow: verificationWindow,
-                                     grantVerificationInterval: .milliseconds(100), extraSecrets: [Secret(apiToken)]),
+                configuration: .init(
+                    baseURL: consoleURL?(sim.baseURL) ?? sim.baseURL, map: map, username: "svc-breakglass",
+                    password: Secret(consolePassword), workerID: "worker-it",
+                    grantVerificationWindow: verificationWindow,
+                    grantVerificationInterval: .milliseconds(100), extraSecrets: [Secret(apiToken)]),
                 pool: pool, evidence: try EvidenceStore(root: root, key: key, logger: logger), logger: logger)
-            let harness = ConsoleHarness(sim: sim, driver: driver, sources: sources, evidenceRoot: root, key: key,
-                                         beforeSubmitCalls: Counter(), logs: logs)
+            let harness = ConsoleHarness(
+                sim: sim, driver: driver, sources: sources, evidenceRoot: root, key: key,
+                beforeSubmitCalls: Counter(), logs: logs)
             do {
                 try await body(harness)
             } catch {
@@ -84,7 +93,9 @@ struct ConsoleHarness {
     }
 
     /// Live hooks over the simulator's sources; `beforeSubmit` counts its calls (the ledger's `submitting`).
-    func hooks(recheck: (@Sendable (RestorationRequest) async -> (GateResult, PreSubmitSnapshot?))? = nil) -> SubmissionHooks {
+    func hooks(
+        recheck: (@Sendable (RestorationRequest) async -> (GateResult, PreSubmitSnapshot?))? = nil
+    ) -> SubmissionHooks {
         let counter = beforeSubmitCalls
         var hooks = SubmissionHooks.live(sources: sources, policy: GatePolicy()) { await counter.bump() }
         if let recheck { hooks.recheck = recheck }
@@ -103,7 +114,8 @@ struct ConsoleHarness {
     func verifyAll() throws -> Int {
         let names = try FileManager.default.contentsOfDirectory(atPath: evidenceRoot.path).filter { !$0.hasPrefix(".") }
         for name in names {
-            let result = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(bundle: evidenceRoot.appendingPathComponent(name))
+            let result = EvidenceVerifier(trustedPublicKey: key.publicKeyRaw).verify(
+                bundle: evidenceRoot.appendingPathComponent(name))
             #expect(result.isValid, "\(name): \(result.problems)")
         }
         return names.count
@@ -117,7 +129,8 @@ struct ConsoleHarness {
         for file in files {
             let url = evidenceRoot.appendingPathComponent(file)
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue
+            else { continue }
             let data = try Data(contentsOf: url)
             for canary in canaries {
                 #expect(data.range(of: Data(canary.utf8)) == nil, "\(file) contains a canary")
@@ -132,12 +145,16 @@ struct ConsoleHarness {
         }
     }
 
-    static func request(caseID: String = "CASE-88121", tenantID: String = "tnt-4f9a2c", tenantName: String = "Acme Corp",
-                        incidentID: String = "INC-5521", requestID: String = "REQ-IT-1") -> RestorationRequest {
+    static func request(
+        caseID: String = "CASE-88121", tenantID: String = "tnt-4f9a2c", tenantName: String = "Acme Corp",
+        incidentID: String = "INC-5521", requestID: String = "REQ-IT-1"
+    ) -> RestorationRequest {
         RestorationRequest(
-            requestID: requestID, caseID: caseID, tenant: .init(id: tenantID, name: tenantName), incident: .init(id: incidentID),
+            requestID: requestID, caseID: caseID, tenant: .init(id: tenantID, name: tenantName),
+            incident: .init(id: incidentID),
             requester: .init(adminID: "adm-7781", identityAssuranceRef: "IDV-9912"),
-            privilege: .init(role: "tenant-admin", scopes: ["admins.restore", "users.reset-mfa"], durationMinutes: 120),
+            privilege: .init(
+                role: "tenant-admin", scopes: ["admins.restore", "users.reset-mfa"], durationMinutes: 120),
             approvals: [
                 .init(role: "incident-command", approvalID: "APR-1", approverID: "u-ic-12"),
                 .init(role: "security", approvalID: "APR-2", approverID: "u-sec-3"),
@@ -170,7 +187,8 @@ final class ConsoleLogCapture: @unchecked Sendable {
 
         func log(event: LogEvent) {
             let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
-            capture.append("\(event.level) \(event.message) \(all.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
+            capture.append(
+                "\(event.level) \(event.message) \(all.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
         }
     }
 }

@@ -19,13 +19,17 @@ enum SimulatorBrowserSupport {
     }
 
     static var webDriver: WebDriverClient {
-        WebDriverClient(configuration: .init(url: TestEnvironment.webDriverURL ?? "http://127.0.0.1:9", chromiumBinary: TestEnvironment.chromiumBinary))
+        WebDriverClient(
+            configuration: .init(
+                url: TestEnvironment.webDriverURL ?? "http://127.0.0.1:9",
+                chromiumBinary: TestEnvironment.chromiumBinary))
     }
 
     /// A simulator with the sample fixtures and a fresh browser session; both are closed afterwards.
     static func withConsole(_ body: (RunningSimulator, BrowserConsole) async throws -> Void) async throws {
         let fixtures = try SimulatorFixtures.load(contentsOf: sampleFixturesURL)
-        let simulator = try Simulator(configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
+        let simulator = try Simulator(
+            configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
         try await simulator.withRunning { sim in
             let session = try await webDriver.newSession()
             do {
@@ -41,7 +45,9 @@ enum SimulatorBrowserSupport {
 
     /// Control API call (JSON body) against the running simulator.
     @discardableResult
-    static func control(_ sim: RunningSimulator, _ method: HTTPMethod, _ path: String, json: String? = nil) async throws -> Int {
+    static func control(
+        _ sim: RunningSimulator, _ method: HTTPMethod, _ path: String, json: String? = nil
+    ) async throws -> Int {
         var request = HTTPClientRequest(url: sim.baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(controlToken)")
@@ -125,8 +131,10 @@ struct BrowserConsole {
     }
 
     /// From tenant-verify to the acknowledgement page, with exactly `scopes` checked.
-    func continueToAcknowledgement(incident: String, scopes: [String], minutes: Int, approvals: String,
-                                   packet: String, sha256: String) async throws {
+    func continueToAcknowledgement(
+        incident: String, scopes: [String], minutes: Int, approvals: String,
+        packet: String, sha256: String
+    ) async throws {
         try await click("#next")  // confirm tenant
         #expect(try await screen() == "incident")
         try await type("#incident-id", incident)
@@ -156,8 +164,9 @@ struct BrowserConsole {
     func walkAcme(reference: String = "CASE-88121/tnt-4f9a2c") async throws {
         try await lookUpTenant("tnt-4f9a2c", reference: reference)
         #expect(try await screen() == "tenant-verify")
-        try await continueToAcknowledgement(incident: "INC-5521", scopes: ["admins.restore", "users.reset-mfa"], minutes: 120,
-                                            approvals: "APR-1, APR-2, APR-3", packet: "PKT-77", sha256: Self.packetSHA)
+        try await continueToAcknowledgement(
+            incident: "INC-5521", scopes: ["admins.restore", "users.reset-mfa"], minutes: 120,
+            approvals: "APR-1, APR-2, APR-3", packet: "PKT-77", sha256: Self.packetSHA)
     }
 
     /// Ticks the acknowledgement and clicks submit.

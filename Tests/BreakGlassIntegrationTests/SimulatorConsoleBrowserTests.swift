@@ -9,7 +9,10 @@ struct SimulatorConsoleBrowserTests {
     typealias B = SimulatorBrowserSupport
 
     @Test func happyPathGrantsOnceAndShowsInIAMAndGrantList() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await console.lookUpTenant("tnt-4f9a2c", reference: "CASE-88121/tnt-4f9a2c")
             #expect(try await console.screen() == "tenant-verify")
@@ -23,7 +26,9 @@ struct SimulatorConsoleBrowserTests {
             try await console.click("#next")
             try await console.type("#incident-id", "INC-5521")
             try await console.click("#next")
-            #expect(try await console.text("#incident-title") == "Tenant administrators locked out after IdP certificate rotation")
+            #expect(
+                try await console.text("#incident-title")
+                    == "Tenant administrators locked out after IdP certificate rotation")
             #expect(try await console.text("#incident-status") == "active")
             try await console.click("#next")
 
@@ -100,7 +105,10 @@ struct SimulatorConsoleBrowserTests {
     }
 
     @Test func secondSubmissionWithTheSameReferenceIsRefused() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await console.walkAcme()
             try await console.acknowledgeAndSubmit()
@@ -109,8 +117,9 @@ struct SimulatorConsoleBrowserTests {
             try await console.type("#tenant-id", "tnt-4f9a2c")
             try await console.type("#external-reference", "CASE-88121/tnt-4f9a2c")
             try await console.click("#next")
-            try await console.continueToAcknowledgement(incident: "INC-5521", scopes: ["admins.restore"], minutes: 30,
-                                                        approvals: "APR-1", packet: "PKT-77", sha256: BrowserConsole.packetSHA)
+            try await console.continueToAcknowledgement(
+                incident: "INC-5521", scopes: ["admins.restore"], minutes: 30,
+                approvals: "APR-1", packet: "PKT-77", sha256: BrowserConsole.packetSHA)
             try await console.acknowledgeAndSubmit()
             #expect(try await console.screen() == "grant-exists")
             #expect(try await console.text("#error-message") == "grant already exists: \(id)")
@@ -120,7 +129,10 @@ struct SimulatorConsoleBrowserTests {
     }
 
     @Test func noCookieMeansLoginAndForgedFormIsRefused() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await console.session.navigate(to: sim.baseURL + "/console/scope")
             #expect(try await console.screen() == "login")
@@ -130,7 +142,8 @@ struct SimulatorConsoleBrowserTests {
             let cookies = try await console.session.executeScript("return document.cookie;")
             #expect(cookies == "")
             // Tamper with the form's CSRF token in the page, then submit: refused, nothing applied.
-            try await console.session.executeScript("document.querySelector('#tenant-form input[name=csrf_token]').value = 'forged';")
+            try await console.session.executeScript(
+                "document.querySelector('#tenant-form input[name=csrf_token]').value = 'forged';")
             try await console.type("#tenant-id", "tnt-4f9a2c")
             try await console.type("#external-reference", "FORGED-1")
             try await console.click("#next")
@@ -144,7 +157,10 @@ struct SimulatorConsoleBrowserTests {
     }
 
     @Test func saveDraftThenReopenIt() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await console.lookUpTenant("tnt-4f9a2c", reference: "CASE-88121/tnt-4f9a2c")
             try await console.click("#next")
@@ -156,14 +172,18 @@ struct SimulatorConsoleBrowserTests {
             try await console.session.navigate(to: sim.baseURL + "/console/tenant?new=1")
             try await console.session.navigate(to: sim.baseURL + "/console/drafts/\(draft)")
             #expect(try await console.screen() == "incident")
-            let value = try await console.session.property("value", of: console.session.findElement(css: "#incident-id"))
+            let value = try await console.session.property(
+                "value", of: console.session.findElement(css: "#incident-id"))
             #expect(value == "INC-5521")
             #expect(await sim.state.grants.isEmpty)
         }
     }
 
     @Test func revokeRemovesTheSessionFromIAM() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await console.walkAcme()
             try await console.acknowledgeAndSubmit()

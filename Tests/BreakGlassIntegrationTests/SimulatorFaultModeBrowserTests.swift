@@ -11,7 +11,10 @@ struct SimulatorFaultModeBrowserTests {
     static let reference = "CASE-88121/tnt-4f9a2c"
 
     @Test func idDriftRenamesTheExpectedIds() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await B.setFaults(sim, tenant: Self.acme, #"{"id_drift": ["scope"]}"#)
             try await console.lookUpTenant(Self.acme, reference: Self.reference)
@@ -38,7 +41,10 @@ struct SimulatorFaultModeBrowserTests {
     }
 
     @Test func broaderScopeComesPrecheckedAndLocked() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await B.setFaults(sim, tenant: Self.acme, #"{"broader_scope_prechecked": true}"#)
             try await console.lookUpTenant(Self.acme, reference: Self.reference)
@@ -66,7 +72,10 @@ struct SimulatorFaultModeBrowserTests {
     }
 
     @Test func expirationControlMissing() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await B.setFaults(sim, tenant: Self.acme, #"{"expiration_control_missing": true}"#)
             try await console.lookUpTenant(Self.acme, reference: Self.reference)
@@ -84,7 +93,10 @@ struct SimulatorFaultModeBrowserTests {
     }
 
     @Test func existingSessionBanner() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             // A real unexpired session in IAM (fixtures) shows the banner without any fault.
             try await console.lookUpTenant("tnt-3e5a77", reference: "CASE-88150/tnt-3e5a77")
@@ -100,12 +112,16 @@ struct SimulatorFaultModeBrowserTests {
             #expect(try await console.screen() == "tenant-verify")
             let banner = try await console.session.findElement(css: "#existing-session-banner")
             #expect(try await console.session.isDisplayed(banner))
-            #expect(try await console.session.text(of: banner).contains("An unexpired break-glass session already exists"))
+            #expect(
+                try await console.session.text(of: banner).contains("An unexpired break-glass session already exists"))
         }
     }
 
     @Test func wrongTenantShownAfterLookup() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await B.setFaults(sim, tenant: Self.acme, #"{"wrong_tenant_after_lookup": true}"#)
             try await console.lookUpTenant(Self.acme, reference: Self.reference)
@@ -117,7 +133,10 @@ struct SimulatorFaultModeBrowserTests {
     }
 
     @Test func slowPagesArriveLate() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await B.setFaults(sim, #"{"page_delay_ms": 1500}"#)
             let clock = ContinuousClock()
@@ -135,7 +154,10 @@ struct SimulatorFaultModeBrowserTests {
     }
 
     @Test func errorPageAtAChosenStep() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await B.setFaults(sim, tenant: Self.acme, #"{"error_at_screen": "incident"}"#)
             try await console.lookUpTenant(Self.acme, reference: Self.reference)
@@ -148,7 +170,10 @@ struct SimulatorFaultModeBrowserTests {
     }
 
     @Test func errorAtSubmitGrantsNothing() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await B.setFaults(sim, tenant: Self.acme, #"{"error_at_screen": "submit"}"#)
             try await console.walkAcme()
@@ -160,7 +185,10 @@ struct SimulatorFaultModeBrowserTests {
     }
 
     @Test func sessionExpiresMidFlow() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await B.setFaults(sim, tenant: Self.acme, #"{"session_expires_at_screen": "scope"}"#)
             try await console.lookUpTenant(Self.acme, reference: Self.reference)
@@ -177,7 +205,10 @@ struct SimulatorFaultModeBrowserTests {
     }
 
     @Test func ambiguousConfirmationHasNoID() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await B.setFaults(sim, tenant: Self.acme, #"{"ambiguous_confirmation": true}"#)
             try await console.walkAcme()
@@ -190,16 +221,21 @@ struct SimulatorFaultModeBrowserTests {
             #expect(await sim.state.grantCount(tenantID: Self.acme, externalReference: Self.reference) == 1)
             let refs = try await B.iamGrantRefs(sim, tenant: Self.acme)
             #expect(refs.count == 1)
-            try await console.session.navigate(to: sim.baseURL + "/console/grants?external_reference=CASE-88121%2Ftnt-4f9a2c")
+            try await console.session.navigate(
+                to: sim.baseURL + "/console/grants?external_reference=CASE-88121%2Ftnt-4f9a2c")
             let row = try await console.session.findElement(css: "tr.grant-row")
             #expect(try await console.session.attribute("data-confirmation-id", of: row) == refs.first)
         }
     }
 
     @Test func confirmationNeverArrives() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
-            try await B.setFaults(sim, tenant: Self.acme, #"{"confirmation_hang": true, "confirmation_hang_ms": 60000}"#)
+            try await B.setFaults(
+                sim, tenant: Self.acme, #"{"confirmation_hang": true, "confirmation_hang_ms": 60000}"#)
             try await console.walkAcme()
             try await console.setCheckbox("#acknowledge", true)
             try await console.session.setTimeouts(.init(pageLoad: .seconds(2)))
@@ -215,7 +251,10 @@ struct SimulatorFaultModeBrowserTests {
     }
 
     @Test func grantAbsentFromIAM() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await B.setFaults(sim, tenant: Self.acme, #"{"grant_absent_from_iam": true}"#)
             try await console.walkAcme()
@@ -229,7 +268,10 @@ struct SimulatorFaultModeBrowserTests {
     }
 
     @Test func revokeFailures() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         try await B.withConsole { sim, console in
             try await console.walkAcme()
             try await console.acknowledgeAndSubmit()

@@ -27,10 +27,13 @@ struct TakeoverReportTests {
         let clock: ManualClock
         let refs = ["APR-1", "APR-2", "APR-3"]
 
-        static func key(_ n: Int) -> RestorationKey { RestorationKey(caseID: String(format: "CASE-R%02d", n), tenantID: "tnt-4f9a2c") }
+        static func key(_ n: Int) -> RestorationKey {
+            RestorationKey(caseID: String(format: "CASE-R%02d", n), tenantID: "tnt-4f9a2c")
+        }
 
         static func body(_ key: RestorationKey, requestID: String) -> Data {
-            Data("""
+            Data(
+                """
                 {"schema":"breakglass.restoration.approved/v1","request_id":"\(requestID)","case_id":"\(key.caseID)",\
                 "tenant":{"id":"\(key.tenantID)","name":"Acme Corp"},"incident":{"id":"INC-5521"},\
                 "requester":{"admin_id":"adm-7781","identity_assurance_ref":"IDV-9912"},\
@@ -45,22 +48,28 @@ struct TakeoverReportTests {
 
         func claim(_ key: RestorationKey, requestID: String? = nil) async throws -> Claim {
             let id = requestID ?? "REQ-\(key.caseID)"
-            let outcome = try await ledger.claim(key, requestID: id, owner: "worker-r", payload: Self.body(key, requestID: id))
+            let outcome = try await ledger.claim(
+                key, requestID: id, owner: "worker-r", payload: Self.body(key, requestID: id))
             return try #require(outcome.claim)
         }
 
         /// claim → gate → submitting (the last recheck `recheckAgo` s before it) → granted.
         @discardableResult
-        func grant(_ key: RestorationKey, confirmation: String, recheckAgo: TimeInterval = 0.05,
-                   expiresIn: TimeInterval = 7200, reconciled: Bool = false, claim existing: Claim? = nil) async throws -> Claim {
+        func grant(
+            _ key: RestorationKey, confirmation: String, recheckAgo: TimeInterval = 0.05,
+            expiresIn: TimeInterval = 7200, reconciled: Bool = false, claim existing: Claim? = nil
+        ) async throws -> Claim {
             var claim: Claim
             if let existing { claim = existing } else { claim = try await self.claim(key) }
             clock.advance(2)
             claim = try await ledger.passGate(claim, approvalRefs: refs, checkedAt: clock.now.addingTimeInterval(-1))
             clock.advance(2)
             claim = try await ledger.beginSubmitting(claim, recheckedAt: clock.now.addingTimeInterval(-recheckAgo))
-            try await ledger.decide(claim, .granted(confirmationID: confirmation, expiresAt: clock.now.addingTimeInterval(expiresIn),
-                                                    reconciled: reconciled))
+            try await ledger.decide(
+                claim,
+                .granted(
+                    confirmationID: confirmation, expiresAt: clock.now.addingTimeInterval(expiresIn),
+                    reconciled: reconciled))
             return claim
         }
 
@@ -75,26 +84,38 @@ struct TakeoverReportTests {
 
         /// A sealed grant bundle as the console driver writes one.
         @discardableResult
-        func bundle(_ key: RestorationKey, confirmation: String, scopes: [String] = ["admins.restore", "users.reset-mfa"],
-                    recheckToClickMs: Int?, reconciled: Bool = false) throws -> EvidenceLocation {
-            var recorder = EvidenceRecorder(caseID: key.caseID, tenantID: key.tenantID, requestID: "REQ-\(key.caseID)",
-                                            workerID: "worker-r", masker: Masker())
-            recorder.document("grant.json", ConsoleGrant(confirmationID: confirmation, status: "active", expiresAt: nil,
-                                                         scopes: scopes, byReconciliation: reconciled, verifiedInIAM: true))
+        func bundle(
+            _ key: RestorationKey, confirmation: String, scopes: [String] = ["admins.restore", "users.reset-mfa"],
+            recheckToClickMs: Int?, reconciled: Bool = false
+        ) throws -> EvidenceLocation {
+            var recorder = EvidenceRecorder(
+                caseID: key.caseID, tenantID: key.tenantID, requestID: "REQ-\(key.caseID)",
+                workerID: "worker-r", masker: Masker())
+            recorder.document(
+                "grant.json",
+                ConsoleGrant(
+                    confirmationID: confirmation, status: "active", expiresAt: nil,
+                    scopes: scopes, byReconciliation: reconciled, verifiedInIAM: true))
             if let recheckToClickMs {
                 let start = Date()
                 recorder.mark("recheck_finished", at: start)
                 recorder.mark("click", at: start.addingTimeInterval(Double(recheckToClickMs) / 1000))
             }
-            return try store.write(recorder.bundle(kind: reconciled ? "reconciliation" : "grant",
-                                                   outcome: reconciled ? "granted-by-reconciliation" : "granted", reasons: []))
+            return try store.write(
+                recorder.bundle(
+                    kind: reconciled ? "reconciliation" : "grant",
+                    outcome: reconciled ? "granted-by-reconciliation" : "granted", reasons: []))
         }
     }
 
-    static func record(_ reasons: [ReasonCode], _ stage: TakeoverRecord.Stage, escalate: Bool = false, screen: String? = nil,
-                       note: String? = "what happened and what to check") -> TakeoverRecord {
-        TakeoverRecord(reasons: reasons, stage: stage, escalate: escalate, screen: screen, approvalRefs: ["APR-1", "APR-2", "APR-3"],
-                       note: note)
+    static func record(
+        _ reasons: [ReasonCode], _ stage: TakeoverRecord.Stage, escalate: Bool = false, screen: String? = nil,
+        note: String? = "what happened and what to check"
+    ) -> TakeoverRecord {
+        TakeoverRecord(
+            reasons: reasons, stage: stage, escalate: escalate, screen: screen,
+            approvalRefs: ["APR-1", "APR-2", "APR-3"],
+            note: note)
     }
 
     /// Issue 16.3: the report cross-checks the outbox's evidence-ready events against the evidence store.
@@ -110,8 +131,10 @@ struct TakeoverReportTests {
         let w = World(ledger: ledger, store: store, key: evidenceKey, clock: clock)
         let factory = EventFactory(source: "urn:test")
         func ready(_ key: RestorationKey, bundleID: String, sha: String, location: String) -> OutboxMessage {
-            OutboxMessage(factory.evidenceReady(key: key, requestID: "REQ-\(key.caseID)", bundleID: bundleID, manifestSHA256: sha,
-                                                location: location, artifacts: 3, time: clock.now), key: key)
+            OutboxMessage(
+                factory.evidenceReady(
+                    key: key, requestID: "REQ-\(key.caseID)", bundleID: bundleID, manifestSHA256: sha,
+                    location: location, artifacts: 3, time: clock.now), key: key)
         }
         var events: [OutboxMessage] = []
         for n in 1...4 {
@@ -119,22 +142,37 @@ struct TakeoverReportTests {
             try await w.grant(key, confirmation: "BG-\(n)")
             let location = try w.bundle(key, confirmation: "BG-\(n)", recheckToClickMs: 100)
             switch n {
-            case 1: events.append(ready(key, bundleID: location.bundleID, sha: location.manifestSHA256, location: location.path))
-            case 2: events.append(ready(key, bundleID: "CASE-R02_tnt-4f9a2c_20990101T000000000Z_000000", sha: location.manifestSHA256,
-                                        location: location.path))
-            case 3: events.append(ready(key, bundleID: location.bundleID, sha: String(repeating: "0", count: 64), location: location.path))
-            default: events.append(ready(key, bundleID: location.bundleID, sha: location.manifestSHA256, location: "/elsewhere/other-bundle"))
+            case 1:
+                events.append(
+                    ready(key, bundleID: location.bundleID, sha: location.manifestSHA256, location: location.path))
+            case 2:
+                events.append(
+                    ready(
+                        key, bundleID: "CASE-R02_tnt-4f9a2c_20990101T000000000Z_000000", sha: location.manifestSHA256,
+                        location: location.path))
+            case 3:
+                events.append(
+                    ready(
+                        key, bundleID: location.bundleID, sha: String(repeating: "0", count: 64),
+                        location: location.path))
+            default:
+                events.append(
+                    ready(
+                        key, bundleID: location.bundleID, sha: location.manifestSHA256,
+                        location: "/elsewhere/other-bundle"))
             }
         }
         try await ledger.enqueueEvents(events)
-        let source = GovernanceReportSource(ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
+        let source = GovernanceReportSource(
+            ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
         let report = GovernanceReport.compute(try source.input(now: clock.now))
         let found = report.evidence.mismatches.map { "\($0.key): \($0.problem)" }.sorted()
-        #expect(found == [
-            "CASE-R02/tnt-4f9a2c: no bundle in the evidence store under the announced bundle_id",
-            "CASE-R03/tnt-4f9a2c: manifest.json differs from the announced manifest_sha256",
-            "CASE-R04/tnt-4f9a2c: location does not name the bundle's directory",
-        ], "\(found)")
+        #expect(
+            found == [
+                "CASE-R02/tnt-4f9a2c: no bundle in the evidence store under the announced bundle_id",
+                "CASE-R03/tnt-4f9a2c: manifest.json differs from the announced manifest_sha256",
+                "CASE-R04/tnt-4f9a2c: location does not name the bundle's directory",
+            ], "\(found)")
         #expect(report.table().contains("evidence-ready vs store       3 mismatch(es)"))
     }
 
@@ -156,24 +194,28 @@ struct TakeoverReportTests {
         clock.set(t0)
 
         // Grants.
-        try await w.grant(k(1), confirmation: "BG-1")                                   // clean
+        try await w.grant(k(1), confirmation: "BG-1")  // clean
         try w.bundle(k(1), confirmation: "BG-1", recheckToClickMs: 100)
         _ = try await ledger.claim(k(1), requestID: "REQ-R01-REPLAY", owner: "worker-r")  // a replay, suppressed
-        try await w.grant(k(2), confirmation: "BG-2")                                   // clean, evidence tampered
+        try await w.grant(k(2), confirmation: "BG-2")  // clean, evidence tampered
         let tampered = try w.bundle(k(2), confirmation: "BG-2", recheckToClickMs: 200)
-        let steps = try FileHandle(forWritingTo: URL(fileURLWithPath: tampered.path).appendingPathComponent("steps.jsonl"))
+        let steps = try FileHandle(
+            forWritingTo: URL(fileURLWithPath: tampered.path).appendingPathComponent("steps.jsonl"))
         try steps.seekToEnd()
         try steps.write(contentsOf: Data("{\"edited\":true}\n".utf8))
         try steps.close()
-        try await w.grant(k(3), confirmation: "BG-3", recheckAgo: 0.3, expiresIn: 7200, reconciled: true)  // then revoked
+        // Then revoked.
+        try await w.grant(k(3), confirmation: "BG-3", recheckAgo: 0.3, expiresIn: 7200, reconciled: true)
         try w.bundle(k(3), confirmation: "BG-3", recheckToClickMs: nil, reconciled: true)
         try await ledger.recordRevocation(k(3), result: .revoked, by: "sec-lead-1", reason: "done early")
         // grant.json records the request's own scopes (the driver writes them), so the report does not compare
         // scopes (docs/REPORT.md): a bundle saying otherwise does not make the grant over-privileged.
         try await w.grant(k(4), confirmation: "BG-4", recheckAgo: 0.4)
-        try w.bundle(k(4), confirmation: "BG-4", scopes: ["admins.restore", "users.reset-mfa", "tenant.owner"], recheckToClickMs: nil)
+        try w.bundle(
+            k(4), confirmation: "BG-4", scopes: ["admins.restore", "users.reset-mfa", "tenant.owner"],
+            recheckToClickMs: nil)
         try await w.grant(k(5), confirmation: "BG-5", recheckAgo: 0.5, expiresIn: 10 * 3600)  // too long, and no bundle
-        try await w.grant(k(6), confirmation: "BG-6")                                   // two grants seen for one key
+        try await w.grant(k(6), confirmation: "BG-6")  // two grants seen for one key
         try w.bundle(k(6), confirmation: "BG-6", recheckToClickMs: 600)
         try w.bundle(k(6), confirmation: "BG-6B", recheckToClickMs: 650)
 
@@ -181,24 +223,30 @@ struct TakeoverReportTests {
         try await w.halt(k(7), Self.record([.approvalStale, .approvalRevoked], .gate))
         try await w.halt(k(8), Self.record([.consoleScopeDrift], .console, screen: "scope"))
         try await ledger.resolve(k(8), by: "support-lead-2", note: "closed: new request filed")
-        try await w.halt(k(9), Self.record([.confirmationAmbiguous], .postSubmit, escalate: true, screen: "confirmation"))
+        try await w.halt(
+            k(9), Self.record([.confirmationAmbiguous], .postSubmit, escalate: true, screen: "confirmation"))
         try await w.halt(k(10), Self.record([.existingSession], .gate))
         let resumed = try await ledger.resume(k(10), by: "sec-lead-1", note: "old session ended", owner: "takeover-r")
         try await w.grant(k(10), confirmation: "BG-10", claim: resumed)
         try w.bundle(k(10), confirmation: "BG-10", recheckToClickMs: 700)
-        try await w.halt(k(11), Self.record([.tenantMismatch], .gate, note: nil))            // incomplete record
-        try await w.halt(k(12), Self.record([.consoleTenantMismatch, .consoleUnexpectedScreen], .console, screen: "tenant-verify"))
+        try await w.halt(k(11), Self.record([.tenantMismatch], .gate, note: nil))  // incomplete record
+        try await w.halt(
+            k(12), Self.record([.consoleTenantMismatch, .consoleUnexpectedScreen], .console, screen: "tenant-verify"))
 
         // Rejections and one in flight.
         _ = try await ledger.reject(k(13), requestID: "REQ-R13", reasons: [.requestExpired])
         _ = try await ledger.reject(k(14), requestID: "REQ-R14", reasons: [.deliveryLimit])
         _ = try await w.claim(k(15))
         // A forged message: rejected before its key could be read (only its outcome event says so).
-        let forged = EventFactory(source: "urn:test").rejected(key: nil, requestID: nil, bodySHA256: String(repeating: "ab", count: 32),
-                                                                reasons: [.signatureInvalid], time: clock.now)
-        try await ledger.enqueueEvents([OutboxMessage(forged, key: RestorationKey(caseID: "unknown", tenantID: "unknown"))])
+        let forged = EventFactory(source: "urn:test").rejected(
+            key: nil, requestID: nil, bodySHA256: String(repeating: "ab", count: 32),
+            reasons: [.signatureInvalid], time: clock.now)
+        try await ledger.enqueueEvents([
+            OutboxMessage(forged, key: RestorationKey(caseID: "unknown", tenantID: "unknown"))
+        ])
 
-        let source = GovernanceReportSource(ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
+        let source = GovernanceReportSource(
+            ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
         let report = GovernanceReport.compute(try source.input(since: t0, now: t0.addingTimeInterval(3600)))
 
         #expect(report.format == "breakglass.report/v1")
@@ -221,13 +269,17 @@ struct TakeoverReportTests {
         #expect(report.grants.byReconciliation == 1)
 
         #expect(report.anomaliesBeforeSubmission.total == 5)
-        #expect(report.anomaliesBeforeSubmission.byReason == [
-            "APPROVAL_STALE": 1, "APPROVAL_REVOKED": 1, "CONSOLE_SCOPE_DRIFT": 1, "EXISTING_SESSION": 1, "TENANT_MISMATCH": 1,
-            "CONSOLE_TENANT_MISMATCH": 1, "CONSOLE_UNEXPECTED_SCREEN": 1,
-        ])
-        #expect(report.anomaliesBeforeSubmission.byCategory == [
-            "stale_or_revoked_approval": 1, "scope_drift": 1, "existing_session": 1, "tenant_mismatch": 2, "console_drift": 1,
-        ])
+        #expect(
+            report.anomaliesBeforeSubmission.byReason == [
+                "APPROVAL_STALE": 1, "APPROVAL_REVOKED": 1, "CONSOLE_SCOPE_DRIFT": 1, "EXISTING_SESSION": 1,
+                "TENANT_MISMATCH": 1,
+                "CONSOLE_TENANT_MISMATCH": 1, "CONSOLE_UNEXPECTED_SCREEN": 1,
+            ])
+        #expect(
+            report.anomaliesBeforeSubmission.byCategory == [
+                "stale_or_revoked_approval": 1, "scope_drift": 1, "existing_session": 1, "tenant_mismatch": 2,
+                "console_drift": 1,
+            ])
         #expect(report.rejections.total == 3)
         #expect(report.rejections.withoutKey == 1)
         #expect(report.rejections.byReason == ["REQUEST_EXPIRED": 1, "DELIVERY_LIMIT": 1, "SIGNATURE_INVALID": 1])
@@ -264,10 +316,12 @@ struct TakeoverReportTests {
 
         // The stable JSON form and its CSV flattening.
         let object = try #require(try JSONSerialization.jsonObject(with: report.json()) as? [String: Any])
-        #expect(Set(object.keys) == [
-            "format", "generated_at", "since", "requests", "grants", "anomalies_before_submission", "rejections", "halts",
-            "evidence", "recheck_to_submit_ms", "escalations",
-        ])
+        #expect(
+            Set(object.keys) == [
+                "format", "generated_at", "since", "requests", "grants", "anomalies_before_submission", "rejections",
+                "halts",
+                "evidence", "recheck_to_submit_ms", "escalations",
+            ])
         #expect((object["grants"] as? [String: Any])?["clean_rate"] as? Double == 0.5714)
         let csv = report.csv()
         #expect(csv.hasPrefix("metric,value\n"))
@@ -279,7 +333,8 @@ struct TakeoverReportTests {
         #expect(decoded == report)
     }
 
-    @Test("over-privilege is unknown (never clean) when the stored request is unreadable; rejections on busy keys count")
+    @Test(
+        "over-privilege is unknown (never clean) when the stored request is unreadable; rejections on busy keys count")
     func unknownOverPrivilegeAndBusyKeyRejections() async throws {
         let dir = try TestEnvironment.scratchDirectory("report-fixes")
         let t0 = Date(timeIntervalSince1970: 1_795_000_000)
@@ -296,18 +351,24 @@ struct TakeoverReportTests {
             // Each message its own body hash (the event id derives from it).
             let hex = requestID.utf8.map { String(format: "%02x", $0) }.joined()
             let hash = String((hex + String(repeating: "0", count: 64)).prefix(64))
-            return OutboxMessage(events.rejected(key: key, requestID: requestID, bodySHA256: hash,
-                                          reasons: [code], time: clock.now), key: key)
+            return OutboxMessage(
+                events.rejected(
+                    key: key, requestID: requestID, bodySHA256: hash,
+                    reasons: [code], time: clock.now), key: key)
         }
 
         try await w.grant(k(1), confirmation: "BG-1")
         try w.bundle(k(1), confirmation: "BG-1", recheckToClickMs: 100)
         // A grant whose stored body no longer decodes: whether it is over-privileged is unknown.
-        var claim = try #require(try await ledger.claim(k(2), requestID: "REQ-R02", owner: "worker-r",
-                                                        payload: Data("{\"not\": \"a request\"}".utf8)).claim)
+        var claim = try #require(
+            try await ledger.claim(
+                k(2), requestID: "REQ-R02", owner: "worker-r",
+                payload: Data("{\"not\": \"a request\"}".utf8)
+            ).claim)
         claim = try await ledger.passGate(claim, approvalRefs: w.refs, checkedAt: clock.now)
         claim = try await ledger.beginSubmitting(claim, recheckedAt: clock.now)
-        try await ledger.decide(claim, .granted(confirmationID: "BG-2", expiresAt: clock.now.addingTimeInterval(7200), reconciled: false))
+        try await ledger.decide(
+            claim, .granted(confirmationID: "BG-2", expiresAt: clock.now.addingTimeInterval(7200), reconciled: false))
         try w.bundle(k(2), confirmation: "BG-2", recheckToClickMs: 100)
 
         // A late copy of k(1)'s request, past its not_after: the key is decided, so the ledger keeps `granted` and
@@ -316,12 +377,15 @@ struct TakeoverReportTests {
         #expect(late == .keyBusy(.granted))
         try await ledger.enqueueEvents([rejected(k(1), "REQ-R01-LATE", .requestExpired)])
         // A rejected key rejected again: its row counts once, the second event counts as a busy-key rejection.
-        _ = try await ledger.reject(k(3), requestID: "REQ-R03", reasons: [.deliveryLimit],
-                                    events: [rejected(k(3), "REQ-R03", .deliveryLimit)])
-        #expect(try await ledger.reject(k(3), requestID: "REQ-R03-B", reasons: [.requestExpired]) == .keyBusy(.rejected))
+        _ = try await ledger.reject(
+            k(3), requestID: "REQ-R03", reasons: [.deliveryLimit],
+            events: [rejected(k(3), "REQ-R03", .deliveryLimit)])
+        #expect(
+            try await ledger.reject(k(3), requestID: "REQ-R03-B", reasons: [.requestExpired]) == .keyBusy(.rejected))
         try await ledger.enqueueEvents([rejected(k(3), "REQ-R03-B", .requestExpired)])
 
-        let source = GovernanceReportSource(ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
+        let source = GovernanceReportSource(
+            ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
         let report = GovernanceReport.compute(try source.input(now: t0.addingTimeInterval(3600)))
         #expect(report.grants.total == 2)
         #expect(report.grants.overPrivileged == [])
@@ -336,13 +400,16 @@ struct TakeoverReportTests {
         #expect(table.contains("over-privilege unknown      \(k(2))"), "\(table)")
         #expect(table.contains("2 on a held or decided key"), "\(table)")
         let object = try #require(try JSONSerialization.jsonObject(with: report.json()) as? [String: Any])
-        #expect((object["grants"] as? [String: Any])?["over_privilege_basis"] as? String == GovernanceReport.overPrivilegeBasis)
+        #expect(
+            (object["grants"] as? [String: Any])?["over_privilege_basis"] as? String
+                == GovernanceReport.overPrivilegeBasis)
         #expect((object["rejections"] as? [String: Any])?["on_busy_key"] as? Int == 2)
     }
 
     @Test("an empty ledger gives zero counts and no rates")
     func empty() throws {
-        let report = GovernanceReport.compute(.init(entries: [], takeovers: [], generatedAt: Date(timeIntervalSince1970: 0)))
+        let report = GovernanceReport.compute(
+            .init(entries: [], takeovers: [], generatedAt: Date(timeIntervalSince1970: 0)))
         #expect(report.requests.total == 0)
         #expect(report.grants.cleanRate == nil)
         #expect(report.recheckToSubmitMs.p50 == nil)

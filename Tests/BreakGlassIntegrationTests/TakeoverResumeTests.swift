@@ -6,8 +6,9 @@ import BreakGlassWorker
 import Foundation
 import Testing
 
-@Suite("Takeover resume (pipeline + Chromium + simulator + ledger file)", .serialized,
-       .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
+@Suite(
+    "Takeover resume (pipeline + Chromium + simulator + ledger file)", .serialized,
+    .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
 struct TakeoverResumeTests {
     @Test("a gate halt on a revoked approval, resumed once the approval is renewed, ends in exactly one grant")
     func resumeAfterRenewedApproval() async throws {
@@ -21,7 +22,8 @@ struct TakeoverResumeTests {
 
             // Not yet fixed: a resume now would halt again; renew first (the person's fix).
             #expect(await state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .renew) != nil)
-            let outcome = try await t.pipeline.resume(TakeoverHarness.key, by: "sec-lead-1", note: "APR-2 renewed by security")
+            let outcome = try await t.pipeline.resume(
+                TakeoverHarness.key, by: "sec-lead-1", note: "APR-2 renewed by security")
             #expect(outcome.result.result == .granted, "\(outcome.result.reasons)")
             #expect(outcome.takeoverID == "CASE-88121/tnt-4f9a2c#1")
             #expect(await t.grantCount() == 1)
@@ -63,12 +65,15 @@ struct TakeoverResumeTests {
             #expect(halted.reasons == [.consoleExpiryControlMissing])
             let draft = try #require(try t.ledger.takeovers(for: TakeoverHarness.key).first?.record.draftID)
             await t.console.sim.state.clearFaults()
-            let outcome = try await t.pipeline.resume(TakeoverHarness.key, by: "support-lead-2", note: "console scope default fixed")
+            let outcome = try await t.pipeline.resume(
+                TakeoverHarness.key, by: "support-lead-2", note: "console scope default fixed")
             #expect(outcome.result.result == .granted, "\(outcome.result.reasons)")
             #expect(await t.grantCount() == 1)
-            #expect(await t.console.grants(ConsoleHarness.request()).first?.scopes == ["admins.restore", "users.reset-mfa"])
-            let resumeJSON = try String(contentsOf: URL(fileURLWithPath: outcome.resumeEvidence.path).appendingPathComponent("resume.json"),
-                                        encoding: .utf8)
+            #expect(
+                await t.console.grants(ConsoleHarness.request()).first?.scopes == ["admins.restore", "users.reset-mfa"])
+            let resumeJSON = try String(
+                contentsOf: URL(fileURLWithPath: outcome.resumeEvidence.path).appendingPathComponent("resume.json"),
+                encoding: .utf8)
             #expect(resumeJSON.contains(draft))
         }
     }
@@ -91,7 +96,8 @@ struct TakeoverResumeTests {
                 #expect(error.code == .escalated)
             }
             do {
-                _ = try await t.pipeline.resume(TakeoverHarness.key, by: "sec-lead-1", note: "looks fine", afterReconciliation: true)
+                _ = try await t.pipeline.resume(
+                    TakeoverHarness.key, by: "sec-lead-1", note: "looks fine", afterReconciliation: true)
                 Issue.record("resumed although the console shows a grant")
             } catch let error as TakeoverError {
                 #expect(error.code == .grantExists)
@@ -114,16 +120,23 @@ struct TakeoverResumeTests {
             // A worker that died after `submitting` left an escalated halt, but the console never granted.
             let (body, _) = WorkerProcessTests.signedRequest(signer: t.signer, requestID: "REQ-TK-ESC")
             let key = TakeoverHarness.key
-            let claimed = try await t.ledger.claim(key, requestID: "REQ-TK-ESC", owner: "worker-dead", payload: Data(body))
+            let claimed = try await t.ledger.claim(
+                key, requestID: "REQ-TK-ESC", owner: "worker-dead", payload: Data(body))
             let claim = try #require(claimed.claim)
-            let gated = try await t.ledger.passGate(claim, approvalRefs: ["APR-1", "APR-2", "APR-3"], checkedAt: Date())
+            let gated = try await t.ledger.passGate(
+                claim, approvalRefs: ["APR-1", "APR-2", "APR-3"], checkedAt: Date())
             let submitting = try await t.ledger.beginSubmitting(gated, recheckedAt: Date())
-            try await t.ledger.decide(submitting, .halted(TakeoverRecord(
-                reasons: [.inDoubtUnresolved], stage: .recovery, escalate: true, screen: "active-grants",
-                approvalRefs: ["APR-1", "APR-2", "APR-3"], note: "no grant listed; whether access was granted is unknown")))
+            try await t.ledger.decide(
+                submitting,
+                .halted(
+                    TakeoverRecord(
+                        reasons: [.inDoubtUnresolved], stage: .recovery, escalate: true, screen: "active-grants",
+                        approvalRefs: ["APR-1", "APR-2", "APR-3"],
+                        note: "no grant listed; whether access was granted is unknown")))
 
-            let outcome = try await t.pipeline.resume(key, by: "sec-lead-1", note: "console and IAM checked: nothing granted",
-                                                      afterReconciliation: true)
+            let outcome = try await t.pipeline.resume(
+                key, by: "sec-lead-1", note: "console and IAM checked: nothing granted",
+                afterReconciliation: true)
             #expect(outcome.result.result == .granted, "\(outcome.result.reasons)")
             try t.expectVerified(outcome.grantCheckEvidence, kind: "grant-check")
             #expect(await t.grantCount() == 1)
@@ -153,7 +166,9 @@ struct TakeoverResumeTests {
         }
     }
 
-    @Test("a grant revoked in the console still refuses an escalated halt's resume after reconciliation (granted once, ever)")
+    @Test(
+        "a grant revoked in the console still refuses an escalated halt's resume after reconciliation (granted once, ever)"
+    )
     func revokedGrantRefusesResume() async throws {
         try await TakeoverHarness.run { t in
             await t.console.sim.state.setGlobalFaults(.init(ambiguousConfirmation: true))
@@ -173,8 +188,9 @@ struct TakeoverResumeTests {
             #expect(await t.console.grants(request).first?.status == "revoked")
 
             do {
-                _ = try await t.pipeline.resume(TakeoverHarness.key, by: "sec-lead-1", note: "nothing active any more",
-                                                afterReconciliation: true)
+                _ = try await t.pipeline.resume(
+                    TakeoverHarness.key, by: "sec-lead-1", note: "nothing active any more",
+                    afterReconciliation: true)
                 Issue.record("resumed although the console lists a (revoked) grant for the key")
             } catch let error as TakeoverError {
                 #expect(error.code == .grantExists)
@@ -184,7 +200,10 @@ struct TakeoverResumeTests {
             #expect(try t.entry().resumeCount == 0)
             #expect(!(try t.eventTypes()).contains("resumed"))
             #expect(await t.grantCount() == 1)
-            #expect(await t.console.sim.state.submitCounts().first { $0.externalReference == TakeoverHarness.key.description }?.count == 1)
+            #expect(
+                await t.console.sim.state.submitCounts().first {
+                    $0.externalReference == TakeoverHarness.key.description
+                }?.count == 1)
         }
     }
 
@@ -197,8 +216,9 @@ struct TakeoverResumeTests {
             _ = await state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .renew)
             let email = "jane.doe@acme.example"
             let token = "ghp_Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH6jK2"
-            let outcome = try await t.pipeline.resume(TakeoverHarness.key, by: "sec-lead-1",
-                                                      note: "APR-2 renewed after a call with \(email), ref \(token)")
+            let outcome = try await t.pipeline.resume(
+                TakeoverHarness.key, by: "sec-lead-1",
+                note: "APR-2 renewed after a call with \(email), ref \(token)")
             #expect(outcome.result.result == .granted)
             let takeover = try #require(try t.ledger.takeover(id: outcome.takeoverID))
             let note = try #require(takeover.note)
@@ -210,8 +230,9 @@ struct TakeoverResumeTests {
             let dump = try t.sqlite(".dump")
             #expect(dump.contains("APR-2 renewed after a call with"))
             #expect(!dump.contains(email) && !dump.contains(token))
-            let resumeJSON = try String(contentsOf: URL(fileURLWithPath: outcome.resumeEvidence.path).appendingPathComponent("resume.json"),
-                                        encoding: .utf8)
+            let resumeJSON = try String(
+                contentsOf: URL(fileURLWithPath: outcome.resumeEvidence.path).appendingPathComponent("resume.json"),
+                encoding: .utf8)
             #expect(!resumeJSON.contains(email) && !resumeJSON.contains(token))
         }
     }

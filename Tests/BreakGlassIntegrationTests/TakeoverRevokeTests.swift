@@ -6,8 +6,9 @@ import BreakGlassWorker
 import Foundation
 import Testing
 
-@Suite("Takeover revoke (pipeline + Chromium + simulator + ledger file)", .serialized,
-       .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
+@Suite(
+    "Takeover revoke (pipeline + Chromium + simulator + ledger file)", .serialized,
+    .enabled(if: TestEnvironment.hasWebDriver, Comment(rawValue: TestEnvironment.skipHint)))
 struct TakeoverRevokeTests {
     @Test("revoke removes the session in the console and IAM, records it, and puts the `revoked` event in the outbox")
     func revoke() async throws {
@@ -15,13 +16,18 @@ struct TakeoverRevokeTests {
             #expect(await t.deliver().result == .granted)
             let confirmation = try #require(try t.entry().confirmationID)
             let state = t.console.sim.state
-            #expect(await state.adminState(tenantID: "tnt-4f9a2c")?.sessions.contains { $0.grantRef == confirmation } == true)
+            #expect(
+                await state.adminState(tenantID: "tnt-4f9a2c")?.sessions.contains { $0.grantRef == confirmation }
+                    == true)
 
-            let outcome = try await t.pipeline.revoke(TakeoverHarness.key, by: "sec-lead-1", reason: "incident resolved early")
+            let outcome = try await t.pipeline.revoke(
+                TakeoverHarness.key, by: "sec-lead-1", reason: "incident resolved early")
             #expect(outcome.result == .revoked, "\(String(describing: outcome.takeover))")
             #expect(outcome.confirmationID == confirmation)
             #expect(await t.console.grants(ConsoleHarness.request()).first?.status == "revoked")
-            #expect(await state.adminState(tenantID: "tnt-4f9a2c")?.sessions.contains { $0.grantRef == confirmation } == false)
+            #expect(
+                await state.adminState(tenantID: "tnt-4f9a2c")?.sessions.contains { $0.grantRef == confirmation }
+                    == false)
             try t.expectVerified(outcome.evidence, kind: "revocation")
 
             let entry = try t.entry()
@@ -67,8 +73,10 @@ struct TakeoverRevokeTests {
             // Both attempts are in the outbox as distinct events: the success is not dropped as a duplicate.
             let results = try t.events().filter { $0.type.hasSuffix(".revoked") }.map { $0.data["result"] as? String }
             #expect(results == ["failed", "revoked"])
-            let ids = try t.ledger.events(for: TakeoverHarness.key).filter { $0.message.routingKey.hasSuffix(".revoked") }
-                .map(\.message.eventID)
+            let ids = try t.ledger.events(for: TakeoverHarness.key).filter {
+                $0.message.routingKey.hasSuffix(".revoked")
+            }
+            .map(\.message.eventID)
             #expect(Set(ids).count == 2)
         }
     }
@@ -93,7 +101,8 @@ struct TakeoverRevokeTests {
         try await TakeoverHarness.run { t in
             #expect(await t.deliver().result == .granted)
             let email = "jane.doe@acme.example"
-            let outcome = try await t.pipeline.revoke(TakeoverHarness.key, by: "sec-lead-1", reason: "asked by \(email)")
+            let outcome = try await t.pipeline.revoke(
+                TakeoverHarness.key, by: "sec-lead-1", reason: "asked by \(email)")
             #expect(outcome.result == .revoked)
             let revoked = try #require(try t.events().last)
             let reason = try #require(revoked.data["reason"] as? String)
@@ -101,10 +110,12 @@ struct TakeoverRevokeTests {
             let dump = try t.sqlite(".dump")
             #expect(dump.contains("asked by "))
             #expect(!dump.contains(email))
-            #expect(try t.sqlite("SELECT revoke_reason FROM restorations").trimmingCharacters(in: .whitespacesAndNewlines) == reason)
-            #expect(await t.console.sim.state.grants(tenantID: nil, externalReference: TakeoverHarness.key.description)
-                .first?.revokeReason == reason)
+            #expect(
+                try t.sqlite("SELECT revoke_reason FROM restorations").trimmingCharacters(in: .whitespacesAndNewlines)
+                    == reason)
+            #expect(
+                await t.console.sim.state.grants(tenantID: nil, externalReference: TakeoverHarness.key.description)
+                    .first?.revokeReason == reason)
         }
     }
 }
-

@@ -28,7 +28,8 @@ struct TakeoverHarness {
             let pipeline = RestorationPipeline(
                 configuration: .init(workerID: "takeover-it", gatePolicy: GatePolicy()),
                 verifier: MessageVerifier(trustedKeys: TrustedKeys(raw: ["escalation-it": signer.publicKeyRaw])),
-                ledger: ledger, sources: h.sources, console: h.driver, evidence: h.driver.evidence, masker: h.driver.masker,
+                ledger: ledger, sources: h.sources, console: h.driver, evidence: h.driver.evidence,
+                masker: h.driver.masker,
                 logger: Logger(label: "test.takeover") { _ in ConsoleLogCapture.Handler(capture: h.logs) })
             try await body(TakeoverHarness(console: h, pipeline: pipeline, ledger: ledger, signer: signer))
         }
@@ -78,7 +79,8 @@ struct TakeoverHarness {
     /// Makes the ledger fail the decision of a run that follows a resume or recover (a real SQLite error from a
     /// trigger): any change of an in-flight row to a decided state is aborted.
     func failDecisionsAfterResume() throws {
-        try sqlite("""
+        try sqlite(
+            """
             CREATE TRIGGER it_fail_decision BEFORE UPDATE OF state ON restorations
             WHEN OLD.state IN ('claimed', 'gate-passed', 'submitting') AND NEW.state IN ('halted', 'granted')
             BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END;
@@ -86,9 +88,12 @@ struct TakeoverHarness {
     }
 
     /// The bundle verifies with the evidence key and is of `kind`.
-    func expectVerified(_ location: EvidenceLocation?, kind: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectVerified(
+        _ location: EvidenceLocation?, kind: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let path = try #require(location?.path, sourceLocation: sourceLocation)
-        let verification = EvidenceVerifier(trustedPublicKey: console.key.publicKeyRaw).verify(bundle: URL(fileURLWithPath: path))
+        let verification = EvidenceVerifier(trustedPublicKey: console.key.publicKeyRaw).verify(
+            bundle: URL(fileURLWithPath: path))
         #expect(verification.isValid, "\(verification.problems)", sourceLocation: sourceLocation)
         #expect(verification.manifest?.kind == kind, sourceLocation: sourceLocation)
     }

@@ -9,7 +9,10 @@ struct WebDriverClientTests {
     typealias B = SimulatorBrowserSupport
 
     @Test func commandsAndW3CErrors() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         #expect(try await B.webDriver.isReady())
         try await B.withConsole { sim, console in
             let session = console.session
@@ -33,8 +36,9 @@ struct WebDriverClientTests {
             _ = try await session.findElement(css: "#password", in: form)
 
             // Scripts get elements as arguments and return JSON.
-            let tag = try await session.executeScript("return arguments[0].tagName + ':' + arguments[1];",
-                                                      arguments: [user.json, 42])
+            let tag = try await session.executeScript(
+                "return arguments[0].tagName + ':' + arguments[1];",
+                arguments: [user.json, 42])
             #expect(tag == "INPUT:42")
             let back = try await session.executeScript("return document.querySelector('#username');")
             #expect(WebDriverElement(json: back) == user)
@@ -48,7 +52,9 @@ struct WebDriverClientTests {
             #expect(missing?.command == "POST /session/{id}/element")
             let invalid = await #expect(throws: WebDriverError.self) { try await session.findElement(css: "[[[") }
             #expect(invalid?.code == .invalidSelector)
-            let script = await #expect(throws: WebDriverError.self) { try await session.executeScript("throw new Error('x');") }
+            let script = await #expect(throws: WebDriverError.self) {
+                try await session.executeScript("throw new Error('x');")
+            }
             #expect(script?.code == .javascriptError)
             try await session.refresh()
             let stale = await #expect(throws: WebDriverError.self) { try await session.click(user) }
@@ -68,7 +74,10 @@ struct WebDriverClientTests {
     }
 
     @Test func deletedSessionAndUnreachableDriver() async throws {
-        guard TestEnvironment.hasWebDriver else { print(TestEnvironment.skipHint); return }
+        guard TestEnvironment.hasWebDriver else {
+            print(TestEnvironment.skipHint)
+            return
+        }
         let session = try await B.webDriver.newSession()
         try await session.delete()
         let gone = await #expect(throws: WebDriverError.self) { try await session.currentURL() }
@@ -81,7 +90,8 @@ struct WebDriverClientTests {
     }
 
     @Test func capabilitiesCarryHeadlessRootFlags() {
-        let client = WebDriverClient(configuration: .init(url: "http://127.0.0.1:9516/", chromiumBinary: "/usr/bin/chromium"))
+        let client = WebDriverClient(
+            configuration: .init(url: "http://127.0.0.1:9516/", chromiumBinary: "/usr/bin/chromium"))
         #expect(client.configuration.url == "http://127.0.0.1:9516")
         let options = client.capabilities["capabilities"]?["alwaysMatch"]?["goog:chromeOptions"]
         #expect(options?["binary"] == "/usr/bin/chromium")

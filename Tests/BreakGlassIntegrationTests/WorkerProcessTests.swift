@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The assembled worker as ops run it: the real `breakglass run` binary against the real broker, the simulator
@@ -35,8 +35,10 @@ struct WorkerProcessTests {
         let opsPort: Int
         let log: URL
 
-        init(dir: URL, amqpURL: String, simURL: String, trustedKeys: URL, drainSeconds: Int, leaseSeconds: Int = 120,
-             name: String = "worker", ledgerPath: String? = nil, extraEnvironment: [String: String] = [:]) throws {
+        init(
+            dir: URL, amqpURL: String, simURL: String, trustedKeys: URL, drainSeconds: Int, leaseSeconds: Int = 120,
+            name: String = "worker", ledgerPath: String? = nil, extraEnvironment: [String: String] = [:]
+        ) throws {
             self.dir = dir
             self.opsPort = Int.random(in: 30_000...39_000)
             self.log = dir.appendingPathComponent("\(name).log")
@@ -44,11 +46,17 @@ struct WorkerProcessTests {
             try WorkerProcessTests.apiToken.write(to: tokenFile, atomically: true, encoding: .utf8)
             let passwordFile = dir.appendingPathComponent("console.password")
             try "sample-console-password".write(to: passwordFile, atomically: true, encoding: .utf8)
-            guard let binary = WorkerProcessTests.binary else { throw TestEnvironmentError.missing("the breakglass binary") }
+            guard let binary = WorkerProcessTests.binary else {
+                throw TestEnvironmentError.missing("the breakglass binary")
+            }
             process.executableURL = binary
-            process.arguments = ["run", "--config", WorkerProcessTests.repoRoot.appendingPathComponent("config/demo/worker.yaml").path]
+            process.arguments = [
+                "run", "--config", WorkerProcessTests.repoRoot.appendingPathComponent("config/demo/worker.yaml").path,
+            ]
             process.currentDirectoryURL = WorkerProcessTests.repoRoot
-            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BREAKGLASS_") || $0.key.hasPrefix("BREAKGLASS_TEST_") }
+            var environment = ProcessInfo.processInfo.environment.filter {
+                !$0.key.hasPrefix("BREAKGLASS_") || $0.key.hasPrefix("BREAKGLASS_TEST_")
+            }
             environment.merge([
                 "BREAKGLASS_WORKER_ID": "it-\(opsPort)",
                 "BREAKGLASS_AMQP_URL": amqpURL,
@@ -99,7 +107,9 @@ struct WorkerProcessTests {
             address.sin_port = in_port_t(UInt16(opsPort).bigEndian)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard connected == 0 else { return nil }
             let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
@@ -112,9 +122,12 @@ struct WorkerProcessTests {
                 guard n > 0 else { break }
                 received += buffer[0..<n]
             }
-            guard received.count > 12, let status = Int(String(decoding: received[9..<12], as: UTF8.self)) else { return nil }
+            guard received.count > 12, let status = Int(String(decoding: received[9..<12], as: UTF8.self)) else {
+                return nil
+            }
             var bodyStart = received.count
-            for index in 0..<max(0, received.count - 3) where received[index..<(index + 4)].elementsEqual([13, 10, 13, 10]) {
+            for index in 0..<max(0, received.count - 3)
+            where received[index..<(index + 4)].elementsEqual([13, 10, 13, 10]) {
                 bodyStart = index + 4
                 break
             }
@@ -145,7 +158,9 @@ struct WorkerProcessTests {
     }
 
     /// Waits until the ledger says `submitting` and the console has made the grant (the click happened).
-    static func submittedAndGranted(ledgerPath: String, key: RestorationKey, state: SimulatorState, reference: String) async throws -> Bool {
+    static func submittedAndGranted(
+        ledgerPath: String, key: RestorationKey, state: SimulatorState, reference: String
+    ) async throws -> Bool {
         let ledger = try Ledger(configuration: .init(path: ledgerPath))
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(60))
@@ -184,8 +199,10 @@ struct WorkerProcessTests {
         _ body: (RunningSimulator, URL, RequestSigner, String, AMQPConnection) async throws -> Void
     ) async throws {
         let amqpURL = try #require(TestEnvironment.amqpURL)
-        let fixtures = try SimulatorFixtures.load(contentsOf: repoRoot.appendingPathComponent("config/simulator.fixtures.yaml"))
-        let simulator = try Simulator(configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
+        let fixtures = try SimulatorFixtures.load(
+            contentsOf: repoRoot.appendingPathComponent("config/simulator.fixtures.yaml"))
+        let simulator = try Simulator(
+            configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
         let dir = try TestEnvironment.scratchDirectory("worker-it")
         let (signer, _) = RequestSigner.generate(keyID: "escalation-it")
         let keys = dir.appendingPathComponent("trusted-keys.json")
@@ -202,25 +219,35 @@ struct WorkerProcessTests {
         await connection.close()
     }
 
-    @Test("SIGTERM during a console flow leaves a takeover record or a grant, never a half-state",
-          .enabled(if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil, .init(rawValue: TestEnvironment.skipHint)))
+    @Test(
+        "SIGTERM during a console flow leaves a takeover record or a grant, never a half-state",
+        .enabled(
+            if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil,
+            .init(rawValue: TestEnvironment.skipHint)))
     func sigtermDuringConsoleFlow() async throws {
         try await Self.withWorld { sim, dir, signer, amqpURL, connection in
             // Slow console pages so the flow is surely in progress when the signal arrives.
             await sim.state.setTenantFaults(FaultModes(pageDelayMs: 700), tenantID: "tnt-4f9a2c")
-            let worker = try WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL,
-                                           trustedKeys: dir.appendingPathComponent("trusted-keys.json"), drainSeconds: 2)
-            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 }, "\(worker.logText.suffix(2000))")
+            let worker = try WorkerProcess(
+                dir: dir, amqpURL: amqpURL, simURL: sim.baseURL,
+                trustedKeys: dir.appendingPathComponent("trusted-keys.json"), drainSeconds: 2)
+            #expect(
+                try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 },
+                "\(worker.logText.suffix(2000))")
             let (body, header) = Self.signedRequest(signer: signer, requestID: "REQ-IT-SIGTERM")
             try await connection.publish(
-                AMQPMessage(body: body, properties: .persistent(messageID: "REQ-IT-SIGTERM", headers: ["x-breakglass-signature": .string(header)])),
+                AMQPMessage(
+                    body: body,
+                    properties: .persistent(
+                        messageID: "REQ-IT-SIGTERM", headers: ["x-breakglass-signature": .string(header)])),
                 exchange: "breakglass.requests", routingKey: "restoration.approved")
             let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
             let key = RestorationKey(caseID: "CASE-88121", tenantID: "tnt-4f9a2c")
             // In the console: past the gate, not decided.
-            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(30)) {
-                (try? ledger.entry(for: key))?.state == .gatePassed
-            })
+            #expect(
+                try await TestEnvironment.waitUntil(timeout: .seconds(30)) {
+                    (try? ledger.entry(for: key))?.state == .gatePassed
+                })
             let status = worker.terminate()
             #expect(status == 0, "exit status after SIGTERM")
             let entry = try #require(try ledger.entry(for: key))
@@ -238,14 +265,20 @@ struct WorkerProcessTests {
         }
     }
 
-    @Test("/readyz goes unready when the broker stops and ready again when it returns",
-          .enabled(if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil, .init(rawValue: TestEnvironment.skipHint)))
+    @Test(
+        "/readyz goes unready when the broker stops and ready again when it returns",
+        .enabled(
+            if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil,
+            .init(rawValue: TestEnvironment.skipHint)))
     func readinessFollowsTheBroker() async throws {
         try await Self.withWorld { sim, dir, _, amqpURL, _ in
-            let worker = try WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL,
-                                           trustedKeys: dir.appendingPathComponent("trusted-keys.json"), drainSeconds: 2)
+            let worker = try WorkerProcess(
+                dir: dir, amqpURL: amqpURL, simURL: sim.baseURL,
+                trustedKeys: dir.appendingPathComponent("trusted-keys.json"), drainSeconds: 2)
             defer { _ = worker.terminate() }
-            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 }, "\(worker.logText.suffix(2000))")
+            #expect(
+                try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 },
+                "\(worker.logText.suffix(2000))")
             try TestEnvironment.rabbitMQNode("stop")
             do {
                 #expect(try await TestEnvironment.waitUntil(timeout: .seconds(30)) { worker.readyStatus() == 503 })
@@ -258,64 +291,95 @@ struct WorkerProcessTests {
         }
     }
 
-    @Test("/metrics: HELP on every metric, counters at zero, ledger-wide figures from exactly one of two workers sharing a ledger",
-          .enabled(if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil, .init(rawValue: TestEnvironment.skipHint)))
+    @Test(
+        "/metrics: HELP on every metric, counters at zero, ledger-wide figures from exactly one of two workers sharing a ledger",
+        .enabled(
+            if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil,
+            .init(rawValue: TestEnvironment.skipHint)))
     func metricsAreExportedOncePerLedger() async throws {
         try await Self.withWorld { sim, dir, _, amqpURL, _ in
             let ledgerPath = dir.appendingPathComponent("shared.sqlite").path
             let workers = try ["one", "two"].map {
-                try WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: dir.appendingPathComponent("trusted-keys.json"),
-                                  drainSeconds: 2, name: $0, ledgerPath: ledgerPath)
+                try WorkerProcess(
+                    dir: dir, amqpURL: amqpURL, simURL: sim.baseURL,
+                    trustedKeys: dir.appendingPathComponent("trusted-keys.json"),
+                    drainSeconds: 2, name: $0, ledgerPath: ledgerPath)
             }
             defer { for worker in workers { _ = worker.terminate() } }
             for worker in workers {
-                #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 }, "\(worker.logText.suffix(2000))")
+                #expect(
+                    try await TestEnvironment.waitUntil(timeout: .seconds(60)) { worker.readyStatus() == 200 },
+                    "\(worker.logText.suffix(2000))")
             }
             for worker in workers {
-                #expect(try await TestEnvironment.waitUntil(timeout: .seconds(30)) { worker.metricsText()?.contains("breakglass_ready 1.0\n") == true },
-                        "breakglass_ready never 1 while /readyz answers 200")
+                #expect(
+                    try await TestEnvironment.waitUntil(timeout: .seconds(30)) {
+                        worker.metricsText()?.contains("breakglass_ready 1.0\n") == true
+                    },
+                    "breakglass_ready never 1 while /readyz answers 200")
             }
             let ledgerWide = "breakglass_ledger_outbox_backlog "
-            func exporters() -> [Int] { workers.indices.filter { workers[$0].metricsText()?.contains(ledgerWide) == true } }
+            func exporters() -> [Int] {
+                workers.indices.filter { workers[$0].metricsText()?.contains(ledgerWide) == true }
+            }
             #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { exporters().count == 1 })
             #expect(exporters().count == 1, "ledger-wide figures exported by \(exporters()) (one expected)")
             let text = try #require(workers[0].metricsText())
-            let typed = Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
-            let helped = Set(text.split(separator: "\n").filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
-            #expect(!typed.isEmpty && typed.isSubset(of: helped), "metrics without HELP: \(typed.subtracting(helped).sorted())")
-            for line in ["breakglass_outcomes_total{result=\"granted\"} 0", "breakglass_escalated_halts_total 0",
-                         "breakglass_build_info{version=\"\(BuildInfo.version)\"} 1.0"] {
+            let typed = Set(
+                text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
+            let helped = Set(
+                text.split(separator: "\n").filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
+            #expect(
+                !typed.isEmpty && typed.isSubset(of: helped),
+                "metrics without HELP: \(typed.subtracting(helped).sorted())")
+            for line in [
+                "breakglass_outcomes_total{result=\"granted\"} 0", "breakglass_escalated_halts_total 0",
+                "breakglass_build_info{version=\"\(BuildInfo.version)\"} 1.0",
+            ] {
                 #expect(text.contains(line + "\n"), "missing at start-up: \(line)")
             }
             // The exporter stops: the other worker's relay takes the lease over, and with it the ledger-wide figures.
             let first = try #require(exporters().first)
             _ = workers[first].terminate()
             let other = 1 - first
-            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { workers[other].metricsText()?.contains(ledgerWide) == true },
-                    "the surviving worker never exported the ledger-wide figures")
+            #expect(
+                try await TestEnvironment.waitUntil(timeout: .seconds(60)) {
+                    workers[other].metricsText()?.contains(ledgerWide) == true
+                },
+                "the surviving worker never exported the ledger-wide figures")
         }
     }
 
-    @Test("kill -9 right after the click, then a restart: reconciled from the console, never resubmitted",
-          .enabled(if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil, .init(rawValue: TestEnvironment.skipHint)))
+    @Test(
+        "kill -9 right after the click, then a restart: reconciled from the console, never resubmitted",
+        .enabled(
+            if: TestEnvironment.hasRabbitMQ && TestEnvironment.hasWebDriver && binary != nil,
+            .init(rawValue: TestEnvironment.skipHint)))
     func crashAfterClickIsReconciled() async throws {
         try await Self.withWorld { sim, dir, signer, amqpURL, connection in
             // The console grants on submit, then never answers: the worker is stuck after its click.
             await sim.state.setTenantFaults(FaultModes(confirmationHang: true), tenantID: "tnt-4f9a2c")
             let keys = dir.appendingPathComponent("trusted-keys.json")
-            let first = try WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: keys,
-                                          drainSeconds: 2, leaseSeconds: 3, name: "first")
-            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(60)) { first.readyStatus() == 200 }, "\(first.logText.suffix(2000))")
+            let first = try WorkerProcess(
+                dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: keys,
+                drainSeconds: 2, leaseSeconds: 3, name: "first")
+            #expect(
+                try await TestEnvironment.waitUntil(timeout: .seconds(60)) { first.readyStatus() == 200 },
+                "\(first.logText.suffix(2000))")
             let (body, header) = Self.signedRequest(signer: signer, requestID: "REQ-IT-CRASH")
             try await connection.publish(
-                AMQPMessage(body: body, properties: .persistent(messageID: "REQ-IT-CRASH", headers: ["x-breakglass-signature": .string(header)])),
+                AMQPMessage(
+                    body: body,
+                    properties: .persistent(
+                        messageID: "REQ-IT-CRASH", headers: ["x-breakglass-signature": .string(header)])),
                 exchange: "breakglass.requests", routingKey: "restoration.approved")
             let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
             let key = RestorationKey(caseID: "CASE-88121", tenantID: "tnt-4f9a2c")
             let reference = "CASE-88121/tnt-4f9a2c"
             let simState = sim.state
             let ledgerPath = dir.appendingPathComponent("ledger.sqlite").path
-            let clicked = try await Self.submittedAndGranted(ledgerPath: ledgerPath, key: key, state: simState, reference: reference)
+            let clicked = try await Self.submittedAndGranted(
+                ledgerPath: ledgerPath, key: key, state: simState, reference: reference)
             #expect(clicked, "\(first.logText.suffix(3000))")
             first.crash()
             await sim.state.setTenantFaults(nil, tenantID: "tnt-4f9a2c")
@@ -323,12 +387,14 @@ struct WorkerProcessTests {
 
             // A new worker on the same ledger gets the redelivered message, waits out the dead owner's lease,
             // and reconciles against the console's active grants.
-            let second = try WorkerProcess(dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: keys,
-                                           drainSeconds: 2, leaseSeconds: 3, name: "second")
+            let second = try WorkerProcess(
+                dir: dir, amqpURL: amqpURL, simURL: sim.baseURL, trustedKeys: keys,
+                drainSeconds: 2, leaseSeconds: 3, name: "second")
             defer { _ = second.terminate() }
-            #expect(try await TestEnvironment.waitUntil(timeout: .seconds(90)) {
-                (try? ledger.entry(for: key))?.state == .granted
-            }, "\(second.logText.suffix(3000))")
+            #expect(
+                try await TestEnvironment.waitUntil(timeout: .seconds(90)) {
+                    (try? ledger.entry(for: key))?.state == .granted
+                }, "\(second.logText.suffix(3000))")
             let entry = try #require(try ledger.entry(for: key))
             #expect(entry.reconciled, "granted by reconciliation")
             #expect(entry.inDoubt)

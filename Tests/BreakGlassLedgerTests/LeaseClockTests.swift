@@ -39,7 +39,8 @@ import Testing
         host.wallOffset.withLock { $0 = 3600 }
         let second = try open(fixture, host.source)
         #expect(abs(second.clock().timeIntervalSince(first.clock())) < 0.001, "both processes tell the same lease time")
-        guard case .inProgress(let owner, _) = try await second.claim(key(1), requestID: "REQ-1", owner: "w-second") else {
+        guard case .inProgress(let owner, _) = try await second.claim(key(1), requestID: "REQ-1", owner: "w-second")
+        else {
             Issue.record("a live lease was taken over after a wall-clock step")
             return
         }

@@ -23,7 +23,8 @@ struct LedgerClaimTests {
         defer { fixture.remove() }
         let ledger = try fixture.open()
         let k = key(1)
-        var claim = try await ledger.claim(k, requestID: "REQ-1", owner: "w1", payload: Data("body".utf8)).requireClaim()
+        var claim = try await ledger.claim(k, requestID: "REQ-1", owner: "w1", payload: Data("body".utf8))
+            .requireClaim()
         #expect(claim.epoch == 1)
         #expect(claim.recovery == nil)
         let gateTime = fixture.clock.now
@@ -167,8 +168,9 @@ struct LedgerClaimTests {
         defer { fixture.remove() }
         let ledger = try fixture.open()
         let fresh = key(6)
-        guard case .rejected(let decision) = try await ledger.reject(
-            fresh, requestID: "REQ-1", reasons: [.requestExpired], events: [event("rej-1", fresh)])
+        guard
+            case .rejected(let decision) = try await ledger.reject(
+                fresh, requestID: "REQ-1", reasons: [.requestExpired], events: [event("rej-1", fresh)])
         else {
             Issue.record("a new key is rejected")
             return

@@ -13,7 +13,8 @@ struct LedgerProcessTests {
         let decided: Int
     }
 
-    @Test("N processes claim the same keys at once: exactly one wins each, no SQLITE_BUSY escapes",
+    @Test(
+        "N processes claim the same keys at once: exactly one wins each, no SQLITE_BUSY escapes",
         arguments: [2, 4])
     func processesClaimTheSameKeys(processes: Int) async throws {
         guard BreakGlassBinary.hasLedgerStress() else { return }
@@ -24,8 +25,10 @@ struct LedgerProcessTests {
         _ = try fixture.open()  // create the schema once, so all children start on the same footing
         let children = try (0..<processes).map { index in
             try ChildProcess(
-                ["ledger-stress", "claim", "--ledger", fixture.path, "--keys", "\(keys)", "--owner", "P\(index)",
-                 "--start-file", startFile],
+                [
+                    "ledger-stress", "claim", "--ledger", fixture.path, "--keys", "\(keys)", "--owner", "P\(index)",
+                    "--start-file", startFile,
+                ],
                 in: fixture.directory, name: "P\(index)")
         }
         _ = FileManager.default.createFile(atPath: startFile, contents: nil)
@@ -50,8 +53,9 @@ struct LedgerProcessTests {
         #expect(try ledger.pendingEvents(limit: 10_000).count == keys, "one event per grant, none lost")
         #expect(try ledger.integrityCheck() == "ok")
         // Every process's request id was recorded for a contended key.
-        #expect(try ledger.requestSightings(for: RestorationKey(caseID: "CASE-STRESS-0", tenantID: "tnt-stress")).count
-            == processes)
+        #expect(
+            try ledger.requestSightings(for: RestorationKey(caseID: "CASE-STRESS-0", tenantID: "tnt-stress")).count
+                == processes)
     }
 
     @Test func aProcessKilledInsideATransactionLeavesNothingHalfWrittenAndNoStuckLock() async throws {
@@ -96,7 +100,9 @@ struct LedgerProcessTests {
             ["ledger-stress", "relay", "--ledger", fixture.path, "--publish-log", log.path, "--hang-after", "2"],
             in: fixture.directory, name: "relay")
         try await eventually(timeout: .seconds(30), "two events published by the doomed relay") {
-            guard child.process.isRunning else { throw ChildProcessError(message: "relay drill exited: \(child.stderr)") }
+            guard child.process.isRunning else {
+                throw ChildProcessError(message: "relay drill exited: \(child.stderr)")
+            }
             return child.stdout.components(separatedBy: "published ").count - 1 >= 2
         }
         child.kill9()

@@ -48,7 +48,10 @@ struct LedgerSchemaTests {
         let (fixture, raw) = try await Self.prepared()
         defer { fixture.remove() }
         for state in RestorationState.allCases where state != .granted {
-            Self.refused(raw, "UPDATE restorations SET state = '\(state.rawValue)', owner = 'x', lease_expires_at = '2099-01-01', takeover_id = NULL, epoch = epoch + 1 WHERE case_id = 'CASE-1'")
+            Self.refused(
+                raw,
+                "UPDATE restorations SET state = '\(state.rawValue)', owner = 'x', lease_expires_at = '2099-01-01', takeover_id = NULL, epoch = epoch + 1 WHERE case_id = 'CASE-1'"
+            )
         }
         Self.refused(raw, "UPDATE restorations SET confirmation_id = 'C-OTHER' WHERE case_id = 'CASE-1'")
         Self.refused(raw, "UPDATE restorations SET epoch = epoch + 1 WHERE case_id = 'CASE-1'")
@@ -60,27 +63,42 @@ struct LedgerSchemaTests {
         defer { fixture.remove() }
         // From claimed (CASE-3): only gate-passed, halted, rejected exist.
         for state in [RestorationState.received, .submitting, .granted, .resolved] {
-            Self.refused(raw, "UPDATE restorations SET state = '\(state.rawValue)', confirmation_id = 'C' WHERE case_id = 'CASE-3'")
+            Self.refused(
+                raw,
+                "UPDATE restorations SET state = '\(state.rawValue)', confirmation_id = 'C' WHERE case_id = 'CASE-3'")
         }
         Self.refused(raw, "UPDATE restorations SET state = 'unknown' WHERE case_id = 'CASE-3'")
         Self.refused(raw, "UPDATE restorations SET epoch = 0 WHERE case_id = 'CASE-3'")
         Self.refused(raw, "UPDATE restorations SET owner = 'thief' WHERE case_id = 'CASE-3'")
-        Self.refused(raw, "INSERT INTO restorations (case_id, tenant_id, state, request_id, created_at, updated_at, confirmation_id) VALUES ('CASE-9', 'tnt-1', 'granted', 'R', '2026-01-01', '2026-01-01', 'C')")
-        Self.refused(raw, "INSERT INTO restorations (case_id, tenant_id, state, request_id, created_at, updated_at) VALUES ('CASE-3', 'tnt-1', 'received', 'R', '2026-01-01', '2026-01-01')")
+        Self.refused(
+            raw,
+            "INSERT INTO restorations (case_id, tenant_id, state, request_id, created_at, updated_at, confirmation_id) VALUES ('CASE-9', 'tnt-1', 'granted', 'R', '2026-01-01', '2026-01-01', 'C')"
+        )
+        Self.refused(
+            raw,
+            "INSERT INTO restorations (case_id, tenant_id, state, request_id, created_at, updated_at) VALUES ('CASE-3', 'tnt-1', 'received', 'R', '2026-01-01', '2026-01-01')"
+        )
     }
 
     @Test func nothingLeavesHaltedWithoutATakeoverResolution() async throws {
         let (fixture, raw) = try await Self.prepared()
         defer { fixture.remove() }
-        let resume = "UPDATE restorations SET state = 'claimed', owner = 'w', lease_expires_at = '2099-01-01', epoch = epoch + 1, resume_count = resume_count + 1 WHERE case_id = 'CASE-2'"
+        let resume =
+            "UPDATE restorations SET state = 'claimed', owner = 'w', lease_expires_at = '2099-01-01', epoch = epoch + 1, resume_count = resume_count + 1 WHERE case_id = 'CASE-2'"
         Self.refused(raw, resume)
         Self.refused(raw, "UPDATE restorations SET state = 'resolved' WHERE case_id = 'CASE-2'")
         Self.refused(raw, "UPDATE restorations SET state = 'granted', confirmation_id = 'C' WHERE case_id = 'CASE-2'")
         // With the resolution recorded, a resume that does not count is still refused; one that counts passes.
         try await raw.write { db in
-            try db.execute(sql: "UPDATE takeovers SET resolution = 'resumed', resolved_by = 'alice', resolved_at = '2026-01-01' WHERE case_id = 'CASE-2'")
+            try db.execute(
+                sql:
+                    "UPDATE takeovers SET resolution = 'resumed', resolved_by = 'alice', resolved_at = '2026-01-01' WHERE case_id = 'CASE-2'"
+            )
         }
-        Self.refused(raw, "UPDATE restorations SET state = 'claimed', owner = 'w', lease_expires_at = '2099-01-01', epoch = epoch + 1 WHERE case_id = 'CASE-2'")
+        Self.refused(
+            raw,
+            "UPDATE restorations SET state = 'claimed', owner = 'w', lease_expires_at = '2099-01-01', epoch = epoch + 1 WHERE case_id = 'CASE-2'"
+        )
         Self.refused(raw, "UPDATE restorations SET state = 'resolved' WHERE case_id = 'CASE-2'")
         try await raw.write { db in try db.execute(sql: resume) }
         // A resolution is recorded once.

@@ -13,7 +13,8 @@ struct LedgerTakeoverTests {
     static func halt(_ ledger: Ledger, _ k: RestorationKey, record: TakeoverRecord = record) async throws -> Claim {
         let claim = try await ledger.claim(k, requestID: "REQ-1", owner: "w1").requireClaim()
         let gated = try await ledger.passGate(claim, approvalRefs: ["APR-1"], checkedAt: Date())
-        try await ledger.decide(gated, .halted(record), events: [event("halted-\(k)", k, type: "breakglass.restoration.halted")])
+        try await ledger.decide(
+            gated, .halted(record), events: [event("halted-\(k)", k, type: "breakglass.restoration.halted")])
         return gated
     }
 
@@ -100,7 +101,8 @@ struct LedgerTakeoverTests {
         }
         #expect(refused?.code == .escalatedHalt)
         #expect(try ledger.entry(for: k)?.state == .halted)
-        let claim = try await ledger.resume(k, by: "bob", note: "console shows no grant", owner: "w", afterReconciliation: true)
+        let claim = try await ledger.resume(
+            k, by: "bob", note: "console shows no grant", owner: "w", afterReconciliation: true)
         #expect(claim.state == .claimed)
         #expect(try ledger.entry(for: k)?.escalate == false)
     }

@@ -22,7 +22,10 @@ struct OutboxRelayTests {
             claim = try await ledger.beginSubmitting(claim, recheckedAt: Date())
             try await ledger.decide(
                 claim, .granted(confirmationID: "C-\(index)", expiresAt: nil),
-                events: [event("outcome-\(index)", k), event("evidence-\(index)", k, type: "breakglass.restoration.evidence-ready")])
+                events: [
+                    event("outcome-\(index)", k),
+                    event("evidence-\(index)", k, type: "breakglass.restoration.evidence-ready"),
+                ])
         }
     }
 
@@ -202,7 +205,9 @@ struct OutboxRelayTests {
         var backoff = RelayBackoff(initial: .milliseconds(100), maximum: .seconds(1))
         var generator = SystemRandomNumberGenerator()
         let delays = (0..<6).map { _ in backoff.nextDelay(using: &generator) }
-        let upper: [Duration] = [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)]
+        let upper: [Duration] = [
+            .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1),
+        ]
         for (delay, bound) in zip(delays, upper) {
             #expect(delay <= bound)
             #expect(delay >= bound * 0.8)

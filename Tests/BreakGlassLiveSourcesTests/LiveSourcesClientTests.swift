@@ -10,11 +10,14 @@ import Testing
 struct LiveSourcesClientTests {
     static let tenantJSON = #"{"tenant_id":"tnt-1","name":"Acme Corp","status":"active"}"#
 
-    static func client(_ baseURL: String, token: String = "tok-scripted", retryWindow: Duration = .seconds(2),
-                       requestTimeout: Duration = .seconds(3), logger: Logger = Logger(label: "test")) throws -> LiveSourcesClient {
+    static func client(
+        _ baseURL: String, token: String = "tok-scripted", retryWindow: Duration = .seconds(2),
+        requestTimeout: Duration = .seconds(3), logger: Logger = Logger(label: "test")
+    ) throws -> LiveSourcesClient {
         try LiveSourcesClient(
             configuration: .init(
-                baseURL: baseURL, token: Secret(token), requestTimeout: requestTimeout, connectTimeout: .milliseconds(500),
+                baseURL: baseURL, token: Secret(token), requestTimeout: requestTimeout,
+                connectTimeout: .milliseconds(500),
                 retryWindow: retryWindow, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(200)),
             logger: logger)
     }
@@ -45,7 +48,8 @@ struct LiveSourcesClientTests {
         }
         // Against a failing server: retries and giving up are logged.
         try await ScriptedServer.with({ _, _ in .status(503) }) { baseURL in
-            let client = try Self.client(baseURL, token: "tok-scripted-CANARY-99", retryWindow: .milliseconds(200), logger: logger)
+            let client = try Self.client(
+                baseURL, token: "tok-scripted-CANARY-99", retryWindow: .milliseconds(200), logger: logger)
             _ = await client.fetchTenant(tenantID: "tnt-1")
             try await client.shutdown()
         }
@@ -66,7 +70,10 @@ struct LiveSourcesClientTests {
     @Test func fiveHundredsAreRetriedWithinTheWindow() async throws {
         let calls = Mutex(0)
         try await ScriptedServer.with({ _, _ in
-            let n = calls.withLock { $0 += 1; return $0 }
+            let n = calls.withLock {
+                $0 += 1
+                return $0
+            }
             return n <= 2 ? .status(n == 1 ? 503 : 500) : .json(Self.tenantJSON)
         }) { baseURL in
             // A window wide enough for a loaded 2-core CI machine (the third attempt comes ~60 ms after the first).
@@ -101,7 +108,10 @@ struct LiveSourcesClientTests {
     @Test func aHangingSourceTimesOutAndIsRetried() async throws {
         let calls = Mutex(0)
         try await ScriptedServer.with({ _, _ in
-            let n = calls.withLock { $0 += 1; return $0 }
+            let n = calls.withLock {
+                $0 += 1
+                return $0
+            }
             if n == 1 { try? await Task.sleep(for: .seconds(10)) }
             return .json(Self.tenantJSON)
         }) { baseURL in
@@ -161,16 +171,18 @@ struct LiveSourcesClientTests {
         #expect(answer.isUnavailable, "\(answer)")
     }
 
-    @Test("malformed answers are unavailability, not a pass", arguments: [
-        ScriptedServer.Answer.json(#"{"tenant_id":"tnt-1","name":"Acme Corp","status":"active""#),
-        .json(#"{"tenant_id":"tnt-1","name":"Acme Corp","status":"active","status":"active"}"#),
-        .json(#"{"tenant_id":"tnt-1","name":"Acme Corp","status":"paused"}"#),
-        .json(#"{"tenant_id":"tnt-1","status":"active"}"#),
-        .json(#"{"tenant_id":"tnt-2","name":"Acme Corp","status":"active"}"#),
-        .json(#"["tnt-1"]"#),
-        .json(""),
-        ScriptedServer.Answer(status: 200, body: tenantJSON, contentType: "text/html"),
-    ])
+    @Test(
+        "malformed answers are unavailability, not a pass",
+        arguments: [
+            ScriptedServer.Answer.json(#"{"tenant_id":"tnt-1","name":"Acme Corp","status":"active""#),
+            .json(#"{"tenant_id":"tnt-1","name":"Acme Corp","status":"active","status":"active"}"#),
+            .json(#"{"tenant_id":"tnt-1","name":"Acme Corp","status":"paused"}"#),
+            .json(#"{"tenant_id":"tnt-1","status":"active"}"#),
+            .json(#"{"tenant_id":"tnt-2","name":"Acme Corp","status":"active"}"#),
+            .json(#"["tnt-1"]"#),
+            .json(""),
+            ScriptedServer.Answer(status: 200, body: tenantJSON, contentType: "text/html"),
+        ])
     func malformedAnswer(_ answer: ScriptedServer.Answer) async throws {
         let calls = Mutex(0)
         try await ScriptedServer.with({ _, _ in
@@ -242,12 +254,13 @@ struct LiveSourcesClientTests {
             "/v1/cases/CASE-88121": String(decoding: encoder.encode(resolved.cases[0]), as: UTF8.self),
             "/v1/tenants/tnt-4f9a2c": #"{"tenant_id":"tnt-4f9a2c","name":"Acme Corp","status":"active"}"#,
             "/v1/incidents/INC-5521": #"{"incident_id":"INC-5521","status":"active","tenant_ids":["tnt-4f9a2c"]}"#,
-            "/v1/identity/adm-7781/assurance/IDV-9912": String(decoding: encoder.encode(resolved.identities[0]), as: UTF8.self),
+            "/v1/identity/adm-7781/assurance/IDV-9912": String(
+                decoding: encoder.encode(resolved.identities[0]), as: UTF8.self),
             "/v1/iam/tenants/tnt-4f9a2c/admin-state": """
-                {"active_breakglass_sessions":[],"policy":{"max_duration_minutes":240,
-                 "required_approval_roles":["incident-command","security","customer-account-authority"]},
-                 "directory_roles":{"u-ic-12":["incident-command"],"u-sec-3":["security"],"c-ceo-1":["customer-account-authority"]}}
-                """,
+            {"active_breakglass_sessions":[],"policy":{"max_duration_minutes":240,
+             "required_approval_roles":["incident-command","security","customer-account-authority"]},
+             "directory_roles":{"u-ic-12":["incident-command"],"u-sec-3":["security"],"c-ceo-1":["customer-account-authority"]}}
+            """,
         ]
         try await ScriptedServer.with({ path, _ in
             inFlight.withLock { $0 += 1 }
@@ -271,18 +284,24 @@ struct LiveSourcesClientTests {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bg-token-\(UUID().uuidString)")
         try Data("tok-from-file\n".utf8).write(to: url)
         defer { try? FileManager.default.removeItem(at: url) }
-        let fromFile = try BearerToken.load(file: url.path, environmentVariable: "BG_TOKEN", environment: ["BG_TOKEN": "tok-env"])
+        let fromFile = try BearerToken.load(
+            file: url.path, environmentVariable: "BG_TOKEN", environment: ["BG_TOKEN": "tok-env"])
         #expect(fromFile.revealed == "tok-from-file")
-        let fromEnv = try BearerToken.load(file: nil, environmentVariable: "BG_TOKEN", environment: ["BG_TOKEN": "tok-env"])
+        let fromEnv = try BearerToken.load(
+            file: nil, environmentVariable: "BG_TOKEN", environment: ["BG_TOKEN": "tok-env"])
         #expect(fromEnv.revealed == "tok-env")
         #expect(throws: LiveSourcesError.tokenMissing("environment variable BG_TOKEN is not set")) {
             try BearerToken.load(file: nil, environmentVariable: "BG_TOKEN", environment: [:])
         }
-        #expect(throws: LiveSourcesError.self) { try BearerToken.load(file: "/nonexistent/token", environmentVariable: nil) }
+        #expect(throws: LiveSourcesError.self) {
+            try BearerToken.load(file: "/nonexistent/token", environmentVariable: nil)
+        }
         #expect(throws: LiveSourcesError.self) {
             try BearerToken.load(file: nil, environmentVariable: "T", environment: ["T": "two words"])
         }
-        #expect(throws: LiveSourcesError.self) { try BearerToken.load(file: nil, environmentVariable: "T", environment: ["T": ""]) }
+        #expect(throws: LiveSourcesError.self) {
+            try BearerToken.load(file: nil, environmentVariable: "T", environment: ["T": ""])
+        }
         do {
             _ = try BearerToken.load(file: nil, environmentVariable: "T", environment: ["T": "bad token CANARY"])
         } catch {

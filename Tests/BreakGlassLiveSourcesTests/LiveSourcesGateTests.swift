@@ -17,60 +17,94 @@ struct LiveGateCase: Sendable, CustomStringConvertible {
     var description: String { "\(code.rawValue): \(name)" }
 
     static let all: [LiveGateCase] = [
-        LiveGateCase(code: .caseNotFound, name: "case unknown to the case source", mutate: { $0.fixtures.cases.removeAll() }),
+        LiveGateCase(
+            code: .caseNotFound, name: "case unknown to the case source", mutate: { $0.fixtures.cases.removeAll() }),
         LiveGateCase(code: .caseClosed, name: "case closed", mutate: { $0.fixtures.cases[0].status = "closed" }),
-        LiveGateCase(code: .packetMismatch, name: "packet hash differs", mutate: {
-            $0.request.packet.sha256 = String(repeating: "cd", count: 32)
-        }),
-        LiveGateCase(code: .approvalMissing, name: "no approval for a required role", mutate: {
-            $0.fixtures.cases[0].approvals.removeLast()
-            $0.request.approvals.removeLast()
-        }),
-        LiveGateCase(code: .approvalRevoked, name: "approval revoked while waiting", live: { running in
-            _ = await running.state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .revoke)
-        }),
-        LiveGateCase(code: .approvalPending, name: "approval back to pending", live: { running in
-            _ = await running.state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-1", action: .pend)
-        }),
-        LiveGateCase(code: .approvalExpired, name: "approval expired", mutate: {
-            $0.fixtures.cases[0].approvals[2].expiresAt = "now-5m"
-        }),
-        LiveGateCase(code: .approvalStale, name: "approval older than the maximum age", mutate: {
-            $0.fixtures.cases[0].approvals[0].approvedAt = "now-20h"
-        }),
-        LiveGateCase(code: .approvalMismatch, name: "message names another approver", mutate: {
-            $0.request.approvals[1].approverID = "u-sec-9"
-        }),
-        LiveGateCase(code: .sodViolation, name: "approver lacks the role in directory_roles", mutate: {
-            $0.fixtures.iam["tnt-4f9a2c"]?.directoryRoles["u-sec-3"] = ["incident-command"]
-        }),
-        LiveGateCase(code: .tenantMismatch, name: "tenant name differs from the master record", mutate: {
-            $0.request.tenant.name = "Acme Corporation"
-        }),
-        LiveGateCase(code: .tenantInactive, name: "tenant suspended", mutate: { $0.fixtures.tenants[0].status = "suspended" }),
-        LiveGateCase(code: .incidentMismatch, name: "incident does not list the tenant", mutate: {
-            $0.fixtures.incidents[0].tenantIDs = ["tnt-other"]
-        }),
-        LiveGateCase(code: .incidentNotActive, name: "incident mitigated", mutate: {
-            $0.fixtures.incidents[0].status = "mitigated"
-        }),
-        LiveGateCase(code: .identityUnverified, name: "identity not verified", mutate: {
-            $0.fixtures.identities[0].verified = false
-            $0.fixtures.identities[0].verifiedAt = nil
-        }),
-        LiveGateCase(code: .scopeExceedsApproval, name: "scope beyond the approved scopes", mutate: {
-            $0.request.privilege.scopes.append("tenant.full-admin")
-        }),
-        LiveGateCase(code: .durationExceedsPolicy, name: "duration beyond the IAM maximum", mutate: {
-            $0.fixtures.iam["tnt-4f9a2c"]?.policy.maxDurationMinutes = 60
-        }),
-        LiveGateCase(code: .existingSession, name: "unexpired break-glass session", mutate: {
-            $0.fixtures.iam["tnt-4f9a2c"]?.sessions.append(.init(grantRef: "GR-live", expiresAt: "now+1h"))
-        }),
+        LiveGateCase(
+            code: .packetMismatch, name: "packet hash differs",
+            mutate: {
+                $0.request.packet.sha256 = String(repeating: "cd", count: 32)
+            }),
+        LiveGateCase(
+            code: .approvalMissing, name: "no approval for a required role",
+            mutate: {
+                $0.fixtures.cases[0].approvals.removeLast()
+                $0.request.approvals.removeLast()
+            }),
+        LiveGateCase(
+            code: .approvalRevoked, name: "approval revoked while waiting",
+            live: { running in
+                _ = await running.state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-2", action: .revoke)
+            }),
+        LiveGateCase(
+            code: .approvalPending, name: "approval back to pending",
+            live: { running in
+                _ = await running.state.mutateApproval(caseID: "CASE-88121", approvalID: "APR-1", action: .pend)
+            }),
+        LiveGateCase(
+            code: .approvalExpired, name: "approval expired",
+            mutate: {
+                $0.fixtures.cases[0].approvals[2].expiresAt = "now-5m"
+            }),
+        LiveGateCase(
+            code: .approvalStale, name: "approval older than the maximum age",
+            mutate: {
+                $0.fixtures.cases[0].approvals[0].approvedAt = "now-20h"
+            }),
+        LiveGateCase(
+            code: .approvalMismatch, name: "message names another approver",
+            mutate: {
+                $0.request.approvals[1].approverID = "u-sec-9"
+            }),
+        LiveGateCase(
+            code: .sodViolation, name: "approver lacks the role in directory_roles",
+            mutate: {
+                $0.fixtures.iam["tnt-4f9a2c"]?.directoryRoles["u-sec-3"] = ["incident-command"]
+            }),
+        LiveGateCase(
+            code: .tenantMismatch, name: "tenant name differs from the master record",
+            mutate: {
+                $0.request.tenant.name = "Acme Corporation"
+            }),
+        LiveGateCase(
+            code: .tenantInactive, name: "tenant suspended", mutate: { $0.fixtures.tenants[0].status = "suspended" }),
+        LiveGateCase(
+            code: .incidentMismatch, name: "incident does not list the tenant",
+            mutate: {
+                $0.fixtures.incidents[0].tenantIDs = ["tnt-other"]
+            }),
+        LiveGateCase(
+            code: .incidentNotActive, name: "incident mitigated",
+            mutate: {
+                $0.fixtures.incidents[0].status = "mitigated"
+            }),
+        LiveGateCase(
+            code: .identityUnverified, name: "identity not verified",
+            mutate: {
+                $0.fixtures.identities[0].verified = false
+                $0.fixtures.identities[0].verifiedAt = nil
+            }),
+        LiveGateCase(
+            code: .scopeExceedsApproval, name: "scope beyond the approved scopes",
+            mutate: {
+                $0.request.privilege.scopes.append("tenant.full-admin")
+            }),
+        LiveGateCase(
+            code: .durationExceedsPolicy, name: "duration beyond the IAM maximum",
+            mutate: {
+                $0.fixtures.iam["tnt-4f9a2c"]?.policy.maxDurationMinutes = 60
+            }),
+        LiveGateCase(
+            code: .existingSession, name: "unexpired break-glass session",
+            mutate: {
+                $0.fixtures.iam["tnt-4f9a2c"]?.sessions.append(.init(grantRef: "GR-live", expiresAt: "now+1h"))
+            }),
         LiveGateCase(code: .sourceUnavailable, name: "the sources refuse the token", wrongToken: true),
-        LiveGateCase(code: .requestExpired, name: "not_after passed", mutate: {
-            $0.request.notAfter = Date().addingTimeInterval(-1)
-        }),
+        LiveGateCase(
+            code: .requestExpired, name: "not_after passed",
+            mutate: {
+                $0.request.notAfter = Date().addingTimeInterval(-1)
+            }),
     ]
 }
 
@@ -153,7 +187,8 @@ struct LiveSourcesGateTests {
         world.request.privilege.durationMinutes = 200
         try await world.withClient { client, _ in
             let (result, _) = await client.gate(world.request, policy: GatePolicy())
-            #expect(Set(result.codes) == [.tenantInactive, .incidentNotActive, .approvalRevoked, .durationExceedsPolicy])
+            #expect(
+                Set(result.codes) == [.tenantInactive, .incidentNotActive, .approvalRevoked, .durationExceedsPolicy])
         }
     }
 }

@@ -27,13 +27,15 @@ enum ScriptedServer {
             headers[.contentType] = answer.contentType
             if let interval = answer.dripInterval {
                 let bytes = Array(answer.body.utf8)
-                return Response(status: .init(code: answer.status), headers: headers, body: .init { writer in
-                    for byte in bytes {
-                        try await writer.write(ByteBuffer(bytes: [byte]))
-                        try await Task.sleep(for: interval)
-                    }
-                    try await writer.finish(nil)
-                })
+                return Response(
+                    status: .init(code: answer.status), headers: headers,
+                    body: .init { writer in
+                        for byte in bytes {
+                            try await writer.write(ByteBuffer(bytes: [byte]))
+                            try await Task.sleep(for: interval)
+                        }
+                        try await writer.finish(nil)
+                    })
             }
             return Response(
                 status: .init(code: answer.status), headers: headers,

@@ -23,15 +23,18 @@ struct SourcesWorld {
                 .init(tenantID: tenantID, name: "Acme Corp", status: "active", contactEmail: "ceo@acme.example"),
                 .init(tenantID: "tnt-other", name: "Other Inc", status: "active"),
             ],
-            incidents: [.init(incidentID: "INC-5521", title: "Admins locked out", status: "active", tenantIDs: [tenantID])],
+            incidents: [
+                .init(incidentID: "INC-5521", title: "Admins locked out", status: "active", tenantIDs: [tenantID])
+            ],
             cases: [
                 .init(
                     caseID: caseID, status: "open", tenantID: tenantID, incidentID: "INC-5521",
                     requesterAdminID: "adm-7781", packet: .init(id: "PKT-77", sha256: Self.sha),
                     approvedScopes: ["admins.restore", "users.reset-mfa"], approvedDurationMinutes: 180,
                     approvals: zip(Self.roles, Self.approvers).enumerated().map { index, pair in
-                        .init(approvalID: "APR-\(index + 1)", role: pair.0, approverID: pair.1, status: "approved",
-                              approvedAt: "now-1h", expiresAt: "now+4h")
+                        .init(
+                            approvalID: "APR-\(index + 1)", role: pair.0, approverID: pair.1, status: "approved",
+                            approvedAt: "now-1h", expiresAt: "now+4h")
                     })
             ],
             identities: [.init(adminID: "adm-7781", ref: "IDV-9912", verified: true, verifiedAt: "now-30m")],
@@ -44,7 +47,8 @@ struct SourcesWorld {
         request = RestorationRequest(
             requestID: "REQ-2026-000123", caseID: caseID, tenant: .init(id: tenantID, name: "Acme Corp"),
             incident: .init(id: "INC-5521"), requester: .init(adminID: "adm-7781", identityAssuranceRef: "IDV-9912"),
-            privilege: .init(role: "tenant-admin", scopes: ["admins.restore", "users.reset-mfa"], durationMinutes: 120),
+            privilege: .init(
+                role: "tenant-admin", scopes: ["admins.restore", "users.reset-mfa"], durationMinutes: 120),
             approvals: zip(Self.roles, Self.approvers).enumerated().map { index, pair in
                 .init(role: pair.0, approvalID: "APR-\(index + 1)", approverID: pair.1)
             },
@@ -59,7 +63,8 @@ struct SourcesWorld {
     ) async throws -> R {
         let simulator = try Simulator(
             configuration: .init(apiToken: Self.apiToken, controlToken: Self.controlToken),
-            fixtures: fixtures.resolved(at: Date()), logger: Logger(label: "test.simulator", factory: { _ in SwiftLogNoOpLogHandler() }))
+            fixtures: fixtures.resolved(at: Date()),
+            logger: Logger(label: "test.simulator", factory: { _ in SwiftLogNoOpLogHandler() }))
         return try await simulator.withRunning { running in
             let client = try LiveSourcesClient(
                 configuration: .init(

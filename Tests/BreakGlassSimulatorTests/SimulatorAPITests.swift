@@ -50,17 +50,20 @@ struct SimulatorAPITests {
             #expect(incident.json["status"] as? String == "active")
             #expect(incident.json["tenant_ids"] as? [String] == ["tnt-7b21d0", "tnt-1c88e4"])
 
-            let identity = try await S.request(.GET, sim.baseURL + "/v1/identity/adm-7781/assurance/IDV-9912", token: S.apiToken)
+            let identity = try await S.request(
+                .GET, sim.baseURL + "/v1/identity/adm-7781/assurance/IDV-9912", token: S.apiToken)
             #expect(identity.status == 200)
             #expect(identity.json["ref"] as? String == "IDV-9912")
             #expect(identity.json["admin_id"] as? String == "adm-7781")
             #expect(identity.json["verified"] as? Bool == true)
             #expect(identity.json["verified_at"] is String)
-            let unverified = try await S.request(.GET, sim.baseURL + "/v1/identity/adm-7801/assurance/IDV-9930", token: S.apiToken)
+            let unverified = try await S.request(
+                .GET, sim.baseURL + "/v1/identity/adm-7801/assurance/IDV-9930", token: S.apiToken)
             #expect(unverified.json["verified"] as? Bool == false)
             #expect(unverified.json["verified_at"] is NSNull)
 
-            let state = try await S.request(.GET, sim.baseURL + "/v1/iam/tenants/tnt-3e5a77/admin-state", token: S.apiToken)
+            let state = try await S.request(
+                .GET, sim.baseURL + "/v1/iam/tenants/tnt-3e5a77/admin-state", token: S.apiToken)
             #expect(state.status == 200)
             let sessions = try #require(state.json["active_breakglass_sessions"] as? [[String: Any]])
             #expect(sessions.count == 1)
@@ -68,7 +71,10 @@ struct SimulatorAPITests {
             #expect(sessions.first?["expires_at"] is String)
             let policy = try #require(state.json["policy"] as? [String: Any])
             #expect(policy["max_duration_minutes"] as? Int == 240)
-            #expect(policy["required_approval_roles"] as? [String] == ["incident-command", "security", "customer-account-authority"])
+            #expect(
+                policy["required_approval_roles"] as? [String] == [
+                    "incident-command", "security", "customer-account-authority",
+                ])
             let roles = try #require(state.json["directory_roles"] as? [String: [String]])
             #expect(roles["u-sec-4"] == ["security"])
         }
@@ -76,8 +82,10 @@ struct SimulatorAPITests {
 
     @Test func wrongOrMissingTokenIs401() async throws {
         try await S.withSimulator { sim in
-            for path in ["/v1/cases/CASE-88121", "/v1/tenants/tnt-4f9a2c", "/v1/incidents/INC-5521",
-                         "/v1/identity/adm-7781/assurance/IDV-9912", "/v1/iam/tenants/tnt-4f9a2c/admin-state"] {
+            for path in [
+                "/v1/cases/CASE-88121", "/v1/tenants/tnt-4f9a2c", "/v1/incidents/INC-5521",
+                "/v1/identity/adm-7781/assurance/IDV-9912", "/v1/iam/tenants/tnt-4f9a2c/admin-state",
+            ] {
                 let missing = try await S.request(.GET, sim.baseURL + path)
                 #expect(missing.status == 401, "\(path)")
                 #expect(missing.headers.first(name: "WWW-Authenticate")?.hasPrefix("Bearer") == true)
@@ -95,9 +103,11 @@ struct SimulatorAPITests {
 
     @Test func unknownThingsAre404() async throws {
         try await S.withSimulator { sim in
-            for path in ["/v1/cases/CASE-0", "/v1/tenants/tnt-nope", "/v1/incidents/INC-0",
-                         "/v1/identity/adm-7781/assurance/IDV-0", "/v1/identity/adm-0/assurance/IDV-9912",
-                         "/v1/iam/tenants/tnt-nope/admin-state"] {
+            for path in [
+                "/v1/cases/CASE-0", "/v1/tenants/tnt-nope", "/v1/incidents/INC-0",
+                "/v1/identity/adm-7781/assurance/IDV-0", "/v1/identity/adm-0/assurance/IDV-9912",
+                "/v1/iam/tenants/tnt-nope/admin-state",
+            ] {
                 let answer = try await S.request(.GET, sim.baseURL + path, token: S.apiToken)
                 #expect(answer.status == 404, "\(path)")
                 #expect(answer.json["error"] as? String == "not_found")
@@ -114,10 +124,10 @@ struct SimulatorAPITests {
 
     @Test func badFixturesGetSpecificErrors() throws {
         let yaml = """
-        tenants:
-          - { tenant_id: t1, name: A }
-          - { tenant_id: t1, name: B }
-        """
+            tenants:
+              - { tenant_id: t1, name: A }
+              - { tenant_id: t1, name: B }
+            """
         let duplicate = #expect(throws: SimulatorError.self) {
             try SimulatorFixtures.decode(yaml: Data(yaml.utf8)).resolved(at: Date())
         }
@@ -131,17 +141,17 @@ struct SimulatorAPITests {
         #expect(missing?.detail.contains("tenant_id") == true)
 
         let badTime = """
-        cases:
-          - case_id: C1
-            status: open
-            tenant_id: t
-            incident_id: i
-            requester_admin_id: a
-            packet: { id: p, sha256: x }
-            approved_scopes: [s]
-            approved_duration_minutes: 10
-            approvals: [{ approval_id: A1, role: r, approver_id: u, status: approved, expires_at: tomorrow }]
-        """
+            cases:
+              - case_id: C1
+                status: open
+                tenant_id: t
+                incident_id: i
+                requester_admin_id: a
+                packet: { id: p, sha256: x }
+                approved_scopes: [s]
+                approved_duration_minutes: 10
+                approvals: [{ approval_id: A1, role: r, approver_id: u, status: approved, expires_at: tomorrow }]
+            """
         let time = #expect(throws: SimulatorError.self) {
             try SimulatorFixtures.decode(yaml: Data(badTime.utf8)).resolved(at: Date())
         }

@@ -22,7 +22,8 @@ struct SimulatorLogicTests {
         #expect(throws: SimulatorError.self) { try FaultModes(errorAtScreen: "checkout").validate() }
         #expect(throws: SimulatorError.self) { try FaultModes(idDrift: ["scope", "typo"]).validate() }
         try FaultModes(idDrift: ["*"], errorAtScreen: "submit", sessionExpiresAtScreen: "approvals").validate()
-        let decoded = try JSONDecoder().decode(FaultModes.self, from: Data(#"{"revoke_failure":"silent","id_drift":["login"]}"#.utf8))
+        let decoded = try JSONDecoder().decode(
+            FaultModes.self, from: Data(#"{"revoke_failure":"silent","id_drift":["login"]}"#.utf8))
         #expect(decoded.revokeFailure == .silent)
         #expect(decoded.idDrift == ["login"])
         #expect(throws: DecodingError.self) {

@@ -18,13 +18,15 @@ enum SimulatorTestSupport {
 
     static func withSimulator<R>(_ body: (RunningSimulator) async throws -> R) async throws -> R {
         let fixtures = try SimulatorFixtures.load(contentsOf: sampleFixturesURL)
-        let simulator = try Simulator(configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
+        let simulator = try Simulator(
+            configuration: .init(apiToken: apiToken, controlToken: controlToken), fixtures: fixtures)
         return try await simulator.withRunning(body)
     }
 
     /// A client that does not follow redirects (the console tests look at each 303 and its cookie).
-    static let client = HTTPClient(eventLoopGroupProvider: .singleton,
-                                   configuration: .init(redirectConfiguration: .disallow))
+    static let client = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(redirectConfiguration: .disallow))
 
     struct Answer {
         let status: Int
@@ -39,14 +41,17 @@ enum SimulatorTestSupport {
 
         func firstMatch(_ pattern: String) -> String? {
             guard let regex = try? NSRegularExpression(pattern: pattern),
-                  let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
-                  let range = Range(match.range(at: 1), in: text) else { return nil }
+                let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+                let range = Range(match.range(at: 1), in: text)
+            else { return nil }
             return String(text[range])
         }
     }
 
-    static func request(_ method: HTTPMethod, _ url: String, token: String? = nil, json: String? = nil,
-                        form: String? = nil, cookie: String? = nil) async throws -> Answer {
+    static func request(
+        _ method: HTTPMethod, _ url: String, token: String? = nil, json: String? = nil,
+        form: String? = nil, cookie: String? = nil
+    ) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -82,7 +87,9 @@ final class ConsoleHTTPWalker {
     }
 
     @discardableResult
-    func post(_ path: String, _ fields: [(String, String)], csrf override: String? = nil, withCSRF: Bool = true) async throws -> SimulatorTestSupport.Answer {
+    func post(
+        _ path: String, _ fields: [(String, String)], csrf override: String? = nil, withCSRF: Bool = true
+    ) async throws -> SimulatorTestSupport.Answer {
         var all = fields
         if withCSRF { all.append(("csrf_token", override ?? csrf ?? "")) }
         let body = all.map { "\($0.0.formEncoded)=\($0.1.formEncoded)" }.joined(separator: "&")
@@ -108,25 +115,34 @@ final class ConsoleHTTPWalker {
     }
 
     @discardableResult
-    func login(username: String = "svc-breakglass", password: String = "sample-console-password") async throws -> SimulatorTestSupport.Answer {
+    func login(
+        username: String = "svc-breakglass", password: String = "sample-console-password"
+    ) async throws -> SimulatorTestSupport.Answer {
         try await get("/console/login")
         return try await postFollow("/console/login", [("username", username), ("password", password)])
     }
 
     /// From a signed-in session, fills every screen up to the acknowledgement page.
     @discardableResult
-    func fill(tenant: String, reference: String, incident: String, scopes: [String], minutes: Int,
-              approvals: String = "APR-1, APR-2, APR-3", packet: String = "PKT-77",
-              sha: String = String(repeating: "ab", count: 32)) async throws -> SimulatorTestSupport.Answer {
+    func fill(
+        tenant: String, reference: String, incident: String, scopes: [String], minutes: Int,
+        approvals: String = "APR-1, APR-2, APR-3", packet: String = "PKT-77",
+        sha: String = String(repeating: "ab", count: 32)
+    ) async throws -> SimulatorTestSupport.Answer {
         try await get("/console/tenant?new=1")
-        try await postFollow("/console/tenant", [("tenant_id", tenant), ("external_reference", reference), ("action", "next")])
+        try await postFollow(
+            "/console/tenant", [("tenant_id", tenant), ("external_reference", reference), ("action", "next")])
         try await postFollow("/console/tenant/verify", [("action", "next")])
         try await postFollow("/console/incident", [("incident_id", incident), ("action", "next")])
         try await postFollow("/console/incident/verify", [("action", "next")])
         try await postFollow("/console/scope", scopes.map { ("scope", $0) } + [("action", "next")])
         try await postFollow("/console/expiration", [("duration_minutes", String(minutes)), ("action", "next")])
-        return try await postFollow("/console/approvals", [("approval_references", approvals), ("packet_id", packet),
-                                                           ("packet_sha256", sha), ("action", "next")])
+        return try await postFollow(
+            "/console/approvals",
+            [
+                ("approval_references", approvals), ("packet_id", packet),
+                ("packet_sha256", sha), ("action", "next"),
+            ])
     }
 }
 

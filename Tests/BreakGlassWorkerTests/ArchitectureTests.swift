@@ -34,7 +34,9 @@ struct ArchitectureTests {
 
     static func files(of module: String) throws -> [(name: String, text: String)] {
         let folder = sources.appendingPathComponent(module)
-        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else { return [] }
+        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else {
+            return []
+        }
         var found: [(String, String)] = []
         for case let file as URL in walker where file.pathExtension == "swift" {
             found.append((file.lastPathComponent, try String(contentsOf: file, encoding: .utf8)))
@@ -47,7 +49,9 @@ struct ArchitectureTests {
         for line in text.split(separator: "\n") {
             let words = line.split(separator: " ")
             guard let index = words.firstIndex(of: "import"), index + 1 < words.count,
-                  words[..<index].allSatisfy({ ["public", "internal", "package", "@_exported", "@testable"].contains($0) })
+                words[..<index].allSatisfy({
+                    ["public", "internal", "package", "@_exported", "@testable"].contains($0)
+                })
             else { continue }
             let module = String(words[index + 1])
             if module.hasPrefix("BreakGlass") || module == "breakglass" { modules.insert(module) }
@@ -66,7 +70,9 @@ struct ArchitectureTests {
     }
 
     @Test func coreDoesNoIO() throws {
-        let forbidden = ["FileManager", "contentsOf:", "contentsOfFile:", "fopen(", "write(to:", "URLSession", "Process("]
+        let forbidden = [
+            "FileManager", "contentsOf:", "contentsOfFile:", "fopen(", "write(to:", "URLSession", "Process(",
+        ]
         for file in try Self.files(of: "BreakGlassCore") {
             for word in forbidden {
                 #expect(!file.text.contains(word), "BreakGlassCore/\(file.name) uses \(word)")
@@ -77,7 +83,8 @@ struct ArchitectureTests {
     /// Issue 14.4: the product binary registers no lab command (they live in `breakglass-lab`).
     @Test func theProductBinaryCarriesNoLabCommand() throws {
         let registry = try String(
-            contentsOf: Self.sources.appendingPathComponent("breakglass/BreakGlassCommand+Subcommands.swift"), encoding: .utf8)
+            contentsOf: Self.sources.appendingPathComponent("breakglass/BreakGlassCommand+Subcommands.swift"),
+            encoding: .utf8)
         for lab in ["SimCommand", "BenchLedgerCommand", "BenchGateCommand", "LedgerStressCommand"] {
             #expect(!registry.contains(lab), "breakglass registers \(lab)")
             #expect(try Self.files(of: "breakglass").allSatisfy { !$0.text.contains("struct \(lab)") })

@@ -5,7 +5,8 @@ import Testing
 
 @Suite("Configuration: YAML file + BREAKGLASS_* environment + --set")
 struct ConfigurationTests {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     func writeTemp(_ text: String) throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bg-config-\(UUID().uuidString).yaml")
@@ -27,7 +28,8 @@ struct ConfigurationTests {
     @Test func everyKeyIsTypedAndReadSomewhere() throws {
         let sources = Self.repoRoot.appendingPathComponent("Sources")
         let registry = try String(
-            contentsOf: sources.appendingPathComponent("BreakGlassWorker/Configuration/ConfigurationKeys.swift"), encoding: .utf8)
+            contentsOf: sources.appendingPathComponent("BreakGlassWorker/Configuration/ConfigurationKeys.swift"),
+            encoding: .utf8)
         let constants = registry.split(separator: "\n").compactMap { line -> String? in
             guard let range = line.range(of: "public static let "), line.contains("Setting<") else { return nil }
             return String(line[range.upperBound...].prefix { $0.isLetter || $0.isNumber })
@@ -35,7 +37,7 @@ struct ConfigurationTests {
         #expect(constants.count == ConfigurationKeys.all.count)
         var text = ""
         for case let file as URL in FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)!
-            where file.pathExtension == "swift" && file.lastPathComponent != "ConfigurationKeys.swift" {
+        where file.pathExtension == "swift" && file.lastPathComponent != "ConfigurationKeys.swift" {
             text += try String(contentsOf: file, encoding: .utf8)
         }
         let dead = constants.filter { !text.contains("Config.\($0)") }
@@ -49,33 +51,47 @@ struct ConfigurationTests {
         await #expect(throws: ConfigurationError.unknownVariable("BREAKGLASS_LEDGER_LEASE_SECOND")) {
             try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_LEDGER_LEASE_SECOND": "30"]).load()
         }
-        #expect(ConfigurationError.unknownVariable("BREAKGLASS_LEDGER_LEASE_SECOND").description
-            == "unknown environment variable BREAKGLASS_LEDGER_LEASE_SECOND (no such configuration key; did you mean BREAKGLASS_LEDGER_LEASE_SECONDS?)")
+        #expect(
+            ConfigurationError.unknownVariable("BREAKGLASS_LEDGER_LEASE_SECOND").description
+                == "unknown environment variable BREAKGLASS_LEDGER_LEASE_SECOND (no such configuration key; did you mean BREAKGLASS_LEDGER_LEASE_SECONDS?)"
+        )
         // Harness and drill variables are not configuration keys and stay allowed.
-        _ = try await ConfigurationLoader(file: nil, environment: [
-            "BREAKGLASS_TEST_TMP": "/tmp", "BREAKGLASS_CRASH_AT": "x", "BREAKGLASS_BUILD_LOCK": "/tmp/l", "BREAKGLASS_BINARY": "b",
-        ]).load()
+        _ = try await ConfigurationLoader(
+            file: nil,
+            environment: [
+                "BREAKGLASS_TEST_TMP": "/tmp", "BREAKGLASS_CRASH_AT": "x", "BREAKGLASS_BUILD_LOCK": "/tmp/l",
+                "BREAKGLASS_BINARY": "b",
+            ]
+        ).load()
     }
 
     /// Issue 14.3: `log.level: verbose` silently became info.
     @Test func aValueOutsideTheKeysChoicesOrRangeNamesTheKeyAndItsOrigin() async throws {
         let file = try writeTemp("log:\n  level: verbose\n")
-        await #expect(throws: ConfigurationError.outOfRange(
-            "log.level", "must be one of trace, debug, info, notice, warning, error, critical", origin: file)) {
+        await #expect(
+            throws: ConfigurationError.outOfRange(
+                "log.level", "must be one of trace, debug, info, notice, warning, error, critical", origin: file)
+        ) {
             try await ConfigurationLoader(file: file, environment: [:]).load()
         }
-        await #expect(throws: ConfigurationError.outOfRange(
-            "webdriver.isolation", "must be one of auto, required, off", origin: "environment BREAKGLASS_WEBDRIVER_ISOLATION")) {
+        await #expect(
+            throws: ConfigurationError.outOfRange(
+                "webdriver.isolation", "must be one of auto, required, off",
+                origin: "environment BREAKGLASS_WEBDRIVER_ISOLATION")
+        ) {
             try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_WEBDRIVER_ISOLATION": "strict"]).load()
         }
-        await #expect(throws: ConfigurationError.outOfRange("worker.in_flight", "must be from 1 to 64", origin: "--set")) {
+        await #expect(
+            throws: ConfigurationError.outOfRange("worker.in_flight", "must be from 1 to 64", origin: "--set")
+        ) {
             try await ConfigurationLoader(file: nil, environment: [:], overrides: ["worker.in_flight": "0"]).load()
         }
     }
 
     /// Issue 14.3: the line scanner rejected valid flow-style YAML; unknown keys are now found in the parsed tree.
     @Test func flowStyleYAMLIsReadAndItsUnknownKeysFound() async throws {
-        let flow = try writeTemp("amqp: {heartbeat_seconds: 12, request_queue: \"q.flow\"}\ngate: {required_roles: [a, b]}\n")
+        let flow = try writeTemp(
+            "amqp: {heartbeat_seconds: 12, request_queue: \"q.flow\"}\ngate: {required_roles: [a, b]}\n")
         let values = try await ConfigurationLoader(file: flow, environment: [:]).load()
         #expect(values[Config.heartbeatSeconds] == 12)
         #expect(values[Config.requestQueue] == "q.flow")
@@ -96,52 +112,71 @@ struct ConfigurationTests {
     /// that does not exist is an error naming the key, the resolved path and where it was set.
     @Test func relativePathsResolveAgainstTheFileAndMustExist() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bg-config-dir-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("maps"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("maps"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try "x".write(to: folder.appendingPathComponent("maps/console.yaml"), atomically: true, encoding: .utf8)
         let file = folder.appendingPathComponent("worker.yaml").path
-        try "console:\n  map_file: maps/console.yaml\nledger:\n  path: state/ledger.sqlite\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "console:\n  map_file: maps/console.yaml\nledger:\n  path: state/ledger.sqlite\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
         let values = try await ConfigurationLoader(file: file, environment: [:]).load()
-        #expect(values[Config.consoleMapFile] == folder.appendingPathComponent("maps/console.yaml").standardizedFileURL.path)
-        #expect(values[Config.ledgerPath] == folder.appendingPathComponent("state/ledger.sqlite").standardizedFileURL.path)
+        #expect(
+            values[Config.consoleMapFile] == folder.appendingPathComponent("maps/console.yaml").standardizedFileURL.path
+        )
+        #expect(
+            values[Config.ledgerPath] == folder.appendingPathComponent("state/ledger.sqlite").standardizedFileURL.path)
         // Left at its default, a path stays relative to the working directory.
         #expect(values[Config.evidenceDir] == "run/evidence")
         let missing = folder.appendingPathComponent("missing.yaml").path
         try "sources:\n  token_file: secrets/token\n".write(toFile: missing, atomically: true, encoding: .utf8)
-        await #expect(throws: ConfigurationError.missingPath(
-            "sources.token_file", folder.appendingPathComponent("secrets/token").standardizedFileURL.path,
-            base: "relative to \(folder.path)", origin: missing)) {
+        await #expect(
+            throws: ConfigurationError.missingPath(
+                "sources.token_file", folder.appendingPathComponent("secrets/token").standardizedFileURL.path,
+                base: "relative to \(folder.path)", origin: missing)
+        ) {
             try await ConfigurationLoader(file: missing, environment: [:]).load()
         }
-        await #expect(throws: ConfigurationError.missingPath(
-            "console.password_file", "no/such/file", base: "relative to the working directory",
-            origin: "environment BREAKGLASS_CONSOLE_PASSWORD_FILE")) {
-            try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_CONSOLE_PASSWORD_FILE": "no/such/file"]).load()
+        await #expect(
+            throws: ConfigurationError.missingPath(
+                "console.password_file", "no/such/file", base: "relative to the working directory",
+                origin: "environment BREAKGLASS_CONSOLE_PASSWORD_FILE")
+        ) {
+            try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_CONSOLE_PASSWORD_FILE": "no/such/file"])
+                .load()
         }
     }
 
     /// Issue 14: `console.page_timeout_seconds` / `console.confirmation_timeout_seconds` were declared and read nowhere.
     @Test func consoleTimeoutKeysOverrideTheMapsTimeoutsWhenSet() async throws {
         let map = Self.repoRoot.appendingPathComponent("config/consoles/reference.yaml").path
-        let plain = try await ConfigurationLoader(file: nil, environment: [:], overrides: ["console.map_file": map]).load()
+        let plain = try await ConfigurationLoader(file: nil, environment: [:], overrides: ["console.map_file": map])
+            .load()
         #expect(try plain.consoleMap().timeouts.screenMs == 15_000)
-        let set = try await ConfigurationLoader(file: nil, environment: [
-            "BREAKGLASS_CONSOLE_PAGE_TIMEOUT_SECONDS": "7", "BREAKGLASS_CONSOLE_CONFIRMATION_TIMEOUT_SECONDS": "45",
-        ], overrides: ["console.map_file": map]).load()
+        let set = try await ConfigurationLoader(
+            file: nil,
+            environment: [
+                "BREAKGLASS_CONSOLE_PAGE_TIMEOUT_SECONDS": "7", "BREAKGLASS_CONSOLE_CONFIRMATION_TIMEOUT_SECONDS": "45",
+            ], overrides: ["console.map_file": map]
+        ).load()
         #expect(try set.consoleMap().timeouts.screenMs == 7_000)
         #expect(try set.consoleMap().timeouts.confirmationMs == 45_000)
         // The confirmation bound (and so the lease at `submitting`) follows the override.
-        #expect(set.pipelineConfiguration(workerID: "w", confirmationTimeoutMs: try set.consoleMap().timeouts.confirmationMs)
+        #expect(
+            set.pipelineConfiguration(
+                workerID: "w", confirmationTimeoutMs: try set.consoleMap().timeouts.confirmationMs
+            )
             .confirmationBound == .seconds(45 + 15 + 5))
         await #expect(throws: (any Error).self) {
-            try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_CONSOLE_PAGE_TIMEOUT_SECONDS": "0"]).load()
+            try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_CONSOLE_PAGE_TIMEOUT_SECONDS": "0"])
+                .load()
         }
     }
 
     @Test func precedenceIsSetOverEnvironmentOverFile() async throws {
         let file = try writeTemp("amqp:\n  rpc_timeout_seconds: 7\n  heartbeat_seconds: 12\nworker:\n  in_flight: 3\n")
         let env = ["BREAKGLASS_AMQP_RPC_TIMEOUT_SECONDS": "9", "BREAKGLASS_WORKER_IN_FLIGHT": "4", "UNRELATED": "x"]
-        let values = try await ConfigurationLoader(file: file, environment: env, overrides: ["worker.in_flight": "5"]).load()
+        let values = try await ConfigurationLoader(file: file, environment: env, overrides: ["worker.in_flight": "5"])
+            .load()
         #expect(values[Config.heartbeatSeconds] == 12)
         #expect(values[Config.rpcTimeoutSeconds] == 9)
         #expect(values[Config.inFlight] == 5)
@@ -153,7 +188,9 @@ struct ConfigurationTests {
             try await ConfigurationLoader(file: typo, environment: [:]).load()
         }
         let wrongType = try writeTemp("amqp:\n  rpc_timeout_seconds: many\n")
-        await #expect(throws: ConfigurationError.invalidValue("amqp.rpc_timeout_seconds", expected: "int", origin: wrongType)) {
+        await #expect(
+            throws: ConfigurationError.invalidValue("amqp.rpc_timeout_seconds", expected: "int", origin: wrongType)
+        ) {
             try await ConfigurationLoader(file: wrongType, environment: [:]).load()
         }
         await #expect(throws: ConfigurationError.self) {
@@ -199,12 +236,16 @@ struct ConfigurationTests {
 
     /// Issue 16.2: plain http:// to a console or sources host off loopback is refused unless explicitly allowed.
     @Test func plainHTTPOffLoopbackIsRefusedUnlessAllowed() async throws {
-        for (key, env) in [("console.url", "BREAKGLASS_CONSOLE_URL"), ("sources.base_url", "BREAKGLASS_SOURCES_BASE_URL")] {
+        for (key, env) in [
+            ("console.url", "BREAKGLASS_CONSOLE_URL"), ("sources.base_url", "BREAKGLASS_SOURCES_BASE_URL"),
+        ] {
             await #expect(throws: ConfigurationError.self, "\(key)") {
                 try await ConfigurationLoader(file: nil, environment: [env: "http://console.example:8080"]).load()
             }
             _ = try await ConfigurationLoader(
-                file: nil, environment: [env: "http://console.example:8080", "BREAKGLASS_SECURITY_ALLOW_PLAIN_HTTP": "true"]).load()
+                file: nil,
+                environment: [env: "http://console.example:8080", "BREAKGLASS_SECURITY_ALLOW_PLAIN_HTTP": "true"]
+            ).load()
             _ = try await ConfigurationLoader(file: nil, environment: [env: "https://console.example"]).load()
             _ = try await ConfigurationLoader(file: nil, environment: [env: "http://127.0.0.1:8080"]).load()
             _ = try await ConfigurationLoader(file: nil, environment: [env: "http://localhost:8080"]).load()
@@ -227,7 +268,8 @@ struct ConfigurationTests {
         let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("bg-token-\(UUID().uuidString)")
         try "from-file-token\n".write(to: secretFile, atomically: true, encoding: .utf8)
         let values = try await ConfigurationLoader(
-            file: nil, environment: ["BREAKGLASS_SOURCES_TOKEN_FILE": secretFile.path, "BREAKGLASS_SOURCES_TOKEN": "inline"]
+            file: nil,
+            environment: ["BREAKGLASS_SOURCES_TOKEN_FILE": secretFile.path, "BREAKGLASS_SOURCES_TOKEN": "inline"]
         ).load()
         #expect(try values.secret(Config.sourcesToken, file: Config.sourcesTokenFile)?.revealed == "from-file-token")
     }
@@ -235,7 +277,9 @@ struct ConfigurationTests {
     @Test func committedExampleMatchesTheRegistryAndLoads() async throws {
         let path = Self.repoRoot.appendingPathComponent("config/breakglass.example.yaml").path
         let committed = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(committed == ConfigurationKeys.exampleYAML(), "regenerate with: breakglass config example > config/breakglass.example.yaml")
+        #expect(
+            committed == ConfigurationKeys.exampleYAML(),
+            "regenerate with: breakglass config example > config/breakglass.example.yaml")
         let values = try await ConfigurationLoader(file: path, environment: [:]).load()
         #expect(values[Config.ledgerPath] == "run/ledger.sqlite")
     }

@@ -70,6 +70,10 @@ struct DockerFilesTests {
         #expect(arguments["x-dead-letter-exchange"] as? String == "breakglass.dead")
         #expect(arguments["x-delivery-limit"] as? Int == 10)
         let bindings = try #require(definitions["bindings"] as? [[String: Any]])
-        #expect(bindings.contains { $0["destination"] as? String == "breakglass.restorations" && $0["routing_key"] as? String == "restoration.approved" })
+        #expect(
+            bindings.contains {
+                $0["destination"] as? String == "breakglass.restorations"
+                    && $0["routing_key"] as? String == "restoration.approved"
+            })
     }
 }

@@ -12,22 +12,29 @@ struct JSONLogHandlerTests {
         let lines = Mutex<[String]>([])
         var sink: LogSink { LogSink { line in self.lines.withLock { $0.append(line) } } }
         func objects() throws -> [[String: Any]] {
-            try lines.withLock { $0 }.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+            try lines.withLock { $0 }.map {
+                try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
         }
     }
 
-    @Test("typed fields (numbers, booleans, arrays) and the request's trace id on every line; secrets redacted whatever their type")
+    @Test(
+        "typed fields (numbers, booleans, arrays) and the request's trace id on every line; secrets redacted whatever their type"
+    )
     func typedFieldsAndTraceID() throws {
         let lines = Lines()
         let logger = Logger(label: "test") { JSONLogHandler(label: $0, level: .debug, sink: lines.sink) }
         logger.warning("no trace", metadata: ["breakglass.attempt": .stringConvertible(3)])
-        let context = try #require(TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")).child()
+        let context = try #require(TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
+            .child()
         TraceContext.$current.withValue(context) {
-            logger.notice("in a request", metadata: [
-                "breakglass.attempt": .stringConvertible(3), "breakglass.retrying": .stringConvertible(true),
-                "breakglass.reasons": .array([.string("TENANT_INACTIVE"), .string("CASE_CLOSED")]),
-                "breakglass.token_length": .stringConvertible(40), "breakglass.note": "mail a.person@example.com",
-            ])
+            logger.notice(
+                "in a request",
+                metadata: [
+                    "breakglass.attempt": .stringConvertible(3), "breakglass.retrying": .stringConvertible(true),
+                    "breakglass.reasons": .array([.string("TENANT_INACTIVE"), .string("CASE_CLOSED")]),
+                    "breakglass.token_length": .stringConvertible(40), "breakglass.note": "mail a.person@example.com",
+                ])
         }
         let objects = try lines.objects()
         #expect(objects.count == 2)

@@ -33,7 +33,9 @@ import BreakGlassEvidence
         message.trace = TraceContext(traceparent: producer, tracestate: "vendor=abc")
         let result = await f.pipeline.process(message)
         #expect(result.result == .granted)
-        let events = try f.ledger.events(for: key).map { try #require(try JSONSerialization.jsonObject(with: $0.message.body) as? [String: Any]) }
+        let events = try f.ledger.events(for: key).map {
+            try #require(try JSONSerialization.jsonObject(with: $0.message.body) as? [String: Any])
+        }
         #expect(events.count == 2)
         for event in events {
             let traceparent = try #require(event["traceparent"] as? String)
@@ -44,7 +46,10 @@ import BreakGlassEvidence
         // A message without a trace: no trace attributes.
         let g = try PipelineFixture()
         _ = await g.deliver()
-        #expect(try g.ledger.events(for: key).allSatisfy { !String(decoding: $0.message.body, as: UTF8.self).contains("traceparent") })
+        #expect(
+            try g.ledger.events(for: key).allSatisfy {
+                !String(decoding: $0.message.body, as: UTF8.self).contains("traceparent")
+            })
     }
 
     /// Issue 18.4: with a span recorder installed, one request makes one tree of spans; without one, none.
@@ -61,7 +66,9 @@ import BreakGlassEvidence
         #expect(spans.allSatisfy { $0.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" })
         let underRoot = Set(spans.filter { $0.parentSpanID == root.spanID }.map(\.name))
         #expect(underRoot.isSuperset(of: ["verify", "claim", "gate", "console", "decision"]), "\(underRoot)")
-        #expect(spans.filter { $0.name.hasPrefix("gate.source ") }.count == 5 + 2, "five sources at the gate, two at the recheck")
+        #expect(
+            spans.filter { $0.name.hasPrefix("gate.source ") }.count == 5 + 2,
+            "five sources at the gate, two at the recheck")
         // A duplicate without a trace: spans of a fresh trace; the events carry no trace attributes.
         let before = recorder.finished.count
         _ = await Spans.$recorder.withValue(recorder) { await f.deliver(requestID: "REQ-T-2") }
@@ -246,7 +253,8 @@ import BreakGlassEvidence
 
     @Test func aLedgerFailureAtSubmittingEndsInADurableHaltNotABareAck() async throws {
         let f = try PipelineFixture()
-        try f.sqlite("""
+        try f.sqlite(
+            """
             CREATE TRIGGER t_fail_submitting BEFORE UPDATE OF state ON restorations WHEN NEW.state = 'submitting'
             BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END;
             """)
@@ -262,7 +270,8 @@ import BreakGlassEvidence
 
     @Test func aLedgerThatCannotRecordAnythingKeepsTheDelivery() async throws {
         let f = try PipelineFixture()
-        try f.sqlite("""
+        try f.sqlite(
+            """
             CREATE TRIGGER t_fail_all BEFORE UPDATE OF state ON restorations WHEN OLD.state = 'gate-passed'
             BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END;
             """)
@@ -299,8 +308,9 @@ import BreakGlassEvidence
 
     @Test func submittingExtendsTheLeaseOverTheConfirmationBound() async throws {
         let clock = ManualClock()
-        let f = try PipelineFixture(ledger: { $0.leaseDuration = .seconds(60) },
-                                    pipeline: { $0.confirmationBound = .seconds(90) }, clock: clock)
+        let f = try PipelineFixture(
+            ledger: { $0.leaseDuration = .seconds(60) },
+            pipeline: { $0.confirmationBound = .seconds(90) }, clock: clock)
         let ledger = f.ledger
         let key = self.key
         let seen = LeaseProbe()
@@ -374,7 +384,9 @@ struct ClaimExpected: Error {}
     func bundles(kind: String, in f: PipelineFixture) throws -> Int {
         let root = f.directory.appendingPathComponent("evidence")
         let names = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { !$0.hasPrefix(".") }
-        return names.filter { EvidenceVerifier().verify(bundle: root.appendingPathComponent($0)).manifest?.kind == kind }.count
+        return names.filter {
+            EvidenceVerifier().verify(bundle: root.appendingPathComponent($0)).manifest?.kind == kind
+        }.count
     }
 
     @Test func aKeyTakenOverWhileSubmittingIsNotResumedUntilTheLeaseAndConfirmationBoundHavePassed() async throws {
@@ -382,7 +394,8 @@ struct ClaimExpected: Error {}
         let f = try PipelineFixture(clock: clock)
         // Owner A wrote `submitting` and went silent (frozen before its click, say); its lease lapses.
         let (body, _) = PipelineFixture.signedRequest()
-        var claim = try await f.ledger.claim(key, requestID: "REQ-T-1", owner: "w-frozen", payload: Data(body)).claimed()
+        var claim = try await f.ledger.claim(key, requestID: "REQ-T-1", owner: "w-frozen", payload: Data(body))
+            .claimed()
         claim = try await f.ledger.passGate(claim, approvalRefs: ["APR-1"], checkedAt: clock.now)
         _ = try await f.ledger.beginSubmitting(claim, recheckedAt: clock.now)
         clock.advance(by: 61)
@@ -420,7 +433,8 @@ struct ClaimExpected: Error {}
         let f = try PipelineFixture()
         f.console.script(key, .haltBeforeClick(stage: .console, reasons: [.consoleTimeout]))
         #expect(await f.deliver().result == .halted)
-        try f.sqlite("""
+        try f.sqlite(
+            """
             CREATE TRIGGER t_refuse_resume BEFORE UPDATE OF state ON restorations WHEN OLD.state = 'halted'
             BEGIN SELECT RAISE(ABORT, 'another resume won'); END;
             """)

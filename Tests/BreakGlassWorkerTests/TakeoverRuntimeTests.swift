@@ -21,10 +21,15 @@ struct TakeoverRuntimeTests {
     /// up after a killed `takeover resume`. Both now take their supervision from one place.
     @Test("a takeover's managed chromedriver keeps its pid file beside the ledger, as a worker's does")
     func takeoverChromeDriverHasAPidFile() async throws {
-        let values = try await ConfigurationLoader(file: nil, environment: ["BREAKGLASS_LEDGER_PATH": "/var/lib/bg/ledger.sqlite"]).load()
+        let values = try await ConfigurationLoader(
+            file: nil, environment: ["BREAKGLASS_LEDGER_PATH": "/var/lib/bg/ledger.sqlite"]
+        ).load()
         let owner = TakeoverRuntime.ownerID(workerID: "worker-a", pid: 42)
-        let configuration = values.chromeDriverConfiguration(ownerID: owner, ledgerPath: values.ledgerConfiguration().path)
-        #expect(configuration.pidFile?.hasPrefix("/var/lib/bg/chromedriver.takeover-worker-a-42-") == true, "\(configuration.pidFile ?? "-")")
+        let configuration = values.chromeDriverConfiguration(
+            ownerID: owner, ledgerPath: values.ledgerConfiguration().path)
+        #expect(
+            configuration.pidFile?.hasPrefix("/var/lib/bg/chromedriver.takeover-worker-a-42-") == true,
+            "\(configuration.pidFile ?? "-")")
         guard case .managed = configuration.mode else {
             Issue.record("expected a managed chromedriver without webdriver.url")
             return

@@ -34,7 +34,8 @@ struct WorkerMetricsTests {
         let registry = PrometheusCollectorRegistry()
         let metrics = WorkerMetrics(registry: registry)
         metrics.registerAll()
-        metrics.outcome(result: "halted", reasons: ["TENANT_INACTIVE", "INCIDENT_NOT_ACTIVE", "TENANT_INACTIVE"], escalated: false)
+        metrics.outcome(
+            result: "halted", reasons: ["TENANT_INACTIVE", "INCIDENT_NOT_ACTIVE", "TENANT_INACTIVE"], escalated: false)
         metrics.outcome(result: "halted", reasons: ["IN_DOUBT_UNRESOLVED"], escalated: true)
         let lines = Self.lines(registry)
         #expect(lines.contains("breakglass_outcomes_total{result=\"halted\"} 2"))
@@ -47,8 +48,10 @@ struct WorkerMetricsTests {
     func ledgerFiguresFollowTheLease() {
         let registry = PrometheusCollectorRegistry()
         let metrics = WorkerMetrics(registry: registry)
-        metrics.ledger(LedgerFigures(outboxBacklog: 3, outboxOldestAgeSeconds: 12.5, takeoversOpen: 2,
-                                     takeoverOldestAgeSeconds: 600, escalatedOpen: 1))
+        metrics.ledger(
+            LedgerFigures(
+                outboxBacklog: 3, outboxOldestAgeSeconds: 12.5, takeoversOpen: 2,
+                takeoverOldestAgeSeconds: 600, escalatedOpen: 1))
         metrics.deadLetters(4)
         var lines = Self.lines(registry)
         #expect(lines.contains("breakglass_ledger_outbox_backlog 3.0"))

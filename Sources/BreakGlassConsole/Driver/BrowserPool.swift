@@ -11,7 +11,9 @@ public actor BrowserPool {
         /// Script bound set on every session. Default 10 s.
         public var scriptTimeout: Duration
 
-        public init(maximumSessions: Int = 2, pageLoadTimeout: Duration = .seconds(20), scriptTimeout: Duration = .seconds(10)) {
+        public init(
+            maximumSessions: Int = 2, pageLoadTimeout: Duration = .seconds(20), scriptTimeout: Duration = .seconds(10)
+        ) {
             self.maximumSessions = max(1, maximumSessions)
             self.pageLoadTimeout = pageLoadTimeout
             self.scriptTimeout = scriptTimeout
@@ -31,8 +33,10 @@ public actor BrowserPool {
     public private(set) var reused = 0
     public private(set) var recycled = 0
 
-    public init(client: WebDriverClient, configuration: Configuration = Configuration(),
-                logger: Logger = Logger(label: "breakglass.browser-pool")) {
+    public init(
+        client: WebDriverClient, configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "breakglass.browser-pool")
+    ) {
         self.client = client
         self.configuration = configuration
         self.logger = logger
@@ -53,8 +57,10 @@ public actor BrowserPool {
                 open += 1
                 do {
                     let session = try await client.newSession()
-                    try await session.setTimeouts(.init(implicit: .zero, pageLoad: configuration.pageLoadTimeout,
-                                                        script: configuration.scriptTimeout))
+                    try await session.setTimeouts(
+                        .init(
+                            implicit: .zero, pageLoad: configuration.pageLoadTimeout,
+                            script: configuration.scriptTimeout))
                     created += 1
                     return session
                 } catch {
@@ -73,8 +79,10 @@ public actor BrowserPool {
             do {
                 try await session.deleteAllCookies()
                 try await session.navigate(to: "about:blank")
-                try await session.setTimeouts(.init(implicit: .zero, pageLoad: configuration.pageLoadTimeout,
-                                                    script: configuration.scriptTimeout))
+                try await session.setTimeouts(
+                    .init(
+                        implicit: .zero, pageLoad: configuration.pageLoadTimeout,
+                        script: configuration.scriptTimeout))
                 idle.append(session)
                 wakeOne()
                 return
@@ -89,7 +97,9 @@ public actor BrowserPool {
     }
 
     /// Runs `body` with a leased session; the session is recycled when `body` reports it broken or throws.
-    public func withSession<T: Sendable>(_ body: (WebDriverSession) async throws -> (T, healthy: Bool)) async throws -> T {
+    public func withSession<T: Sendable>(
+        _ body: (WebDriverSession) async throws -> (T, healthy: Bool)
+    ) async throws -> T {
         let session = try await lease()
         do {
             let (value, healthy) = try await body(session)

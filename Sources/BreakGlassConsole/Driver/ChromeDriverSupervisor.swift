@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 public import Logging
 
@@ -32,8 +32,10 @@ public actor ChromeDriverSupervisor {
         /// and the takeover commands use `webdriver.isolation` (default `auto`).
         public var isolation: DriverPortGuard.Mode
 
-        public init(mode: Mode, readyTimeout: Duration = .seconds(20), checkInterval: Duration = .milliseconds(500),
-                    restartDelay: Duration = .seconds(1), pidFile: String? = nil, isolation: DriverPortGuard.Mode = .off) {
+        public init(
+            mode: Mode, readyTimeout: Duration = .seconds(20), checkInterval: Duration = .milliseconds(500),
+            restartDelay: Duration = .seconds(1), pidFile: String? = nil, isolation: DriverPortGuard.Mode = .off
+        ) {
             self.isolation = isolation
             self.mode = mode
             self.readyTimeout = readyTimeout
@@ -77,7 +79,9 @@ public actor ChromeDriverSupervisor {
         if case .managed(let binary, let port) = configuration.mode, process?.isRunning != true {
             let reaper = configuration.pidFile.map { StaleDriverReaper(pidFile: URL(fileURLWithPath: $0)) }
             if process == nil, let reaped = reaper?.reap(), reaped > 0 {
-                logger.notice("stopped a chromedriver left running by an earlier run", metadata: ["breakglass.processes": .stringConvertible(reaped)])
+                logger.notice(
+                    "stopped a chromedriver left running by an earlier run",
+                    metadata: ["breakglass.processes": .stringConvertible(reaped)])
             }
             let child = Process()
             child.executableURL = URL(fileURLWithPath: binary)
@@ -94,8 +98,11 @@ public actor ChromeDriverSupervisor {
             try isolate(port: port)
         } else if case .external(let url) = configuration.mode, !isolationReported, configuration.isolation != .off {
             isolationReported = true
-            logger.warning(Logger.Message(stringLiteral: "webdriver.url is an external driver: keeping other local users off it is "
-                + "the deployment's job (its own container or network namespace, or an owner-match firewall rule; see README)"),
+            logger.warning(
+                Logger.Message(
+                    stringLiteral: "webdriver.url is an external driver: keeping other local users off it is "
+                        + "the deployment's job (its own container or network namespace, or an owner-match firewall rule; see README)"
+                ),
                 metadata: ["breakglass.webdriver": "\(url)"])
         }
         let clock = ContinuousClock()
@@ -115,18 +122,23 @@ public actor ChromeDriverSupervisor {
         switch portGuard.install() {
         case .installed(let table):
             installedGuard = portGuard
-            logger.info("chromedriver's port closed to other local users", metadata: ["breakglass.nft_table": "\(table)"])
+            logger.info(
+                "chromedriver's port closed to other local users", metadata: ["breakglass.nft_table": "\(table)"])
         case .unavailable(let why):
             if configuration.isolation == .required {
                 stop()
-                logger.error("webdriver.isolation is required but the driver's port cannot be closed to other users",
-                             metadata: ["breakglass.cause": "\(why)"])
+                logger.error(
+                    "webdriver.isolation is required but the driver's port cannot be closed to other users",
+                    metadata: ["breakglass.cause": "\(why)"])
                 throw WebDriverError(code: .sessionNotCreated, command: "isolate chromedriver")
             }
             if !isolationReported {
                 isolationReported = true
-                logger.warning(Logger.Message(stringLiteral: "cannot tell whether other local users can reach chromedriver on this host; "
-                    + "run the worker in its own container or network namespace, or install an owner-match rule (README, Security)"),
+                logger.warning(
+                    Logger.Message(
+                        stringLiteral: "cannot tell whether other local users can reach chromedriver on this host; "
+                            + "run the worker in its own container or network namespace, or install an owner-match rule (README, Security)"
+                    ),
                     metadata: ["breakglass.port": .stringConvertible(port), "breakglass.cause": "\(why)"])
             }
         }

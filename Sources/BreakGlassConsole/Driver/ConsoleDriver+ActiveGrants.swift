@@ -10,16 +10,19 @@ extension ConsoleDriver {
     public func checkActiveGrants(_ request: RestorationRequest) async -> ConsoleGrantCheck {
         var state = newState(request)
         state.stage = .recovery
-        state.recorder.step("recovery", action: "check the console's active grants before a resume (nothing is submitted)")
+        state.recorder.step(
+            "recovery", action: "check the console's active grants before a resume (nothing is submitted)")
         let browser: WebDriverSession
         do {
             browser = try await pool.lease()
         } catch {
-            return finishCheck(.unknown(reasons: [.consoleError], detail: "no browser session could be opened"),
-                               request: request, state: &state)
+            return finishCheck(
+                .unknown(reasons: [.consoleError], detail: "no browser session could be opened"),
+                request: request, state: &state)
         }
-        let console = ConsoleSession(browser: browser, map: map, baseURL: configuration.baseURL, context: context(request),
-                                     masker: masker)
+        let console = ConsoleSession(
+            browser: browser, map: map, baseURL: configuration.baseURL, context: context(request),
+            masker: masker)
         var healthy = true
         let result: ConsoleGrantCheck.Result
         do throws(ConsoleFailure) {
@@ -28,20 +31,26 @@ extension ConsoleDriver {
             state.entered = [:]
             let grants = try await listActiveGrants(console, state: &state)
             let matching = Self.matching(grants, for: request)
-            state.recorder.document("reconciliation.json", ReconciliationRecord(
-                externalReference: request.key.description, listed: grants, matching: matching))
+            state.recorder.document(
+                "reconciliation.json",
+                ReconciliationRecord(
+                    externalReference: request.key.description, listed: grants, matching: matching))
             if matching.isEmpty {
-                state.recorder.step("recovery", screen: "active-grants", action: "no grant (in any status) for the external reference")
+                state.recorder.step(
+                    "recovery", screen: "active-grants", action: "no grant (in any status) for the external reference")
                 result = .none
             } else {
-                state.recorder.step("recovery", screen: "active-grants", action: "grant found for the external reference (any status refuses a resume)",
-                                    outcome: "failed", detail: matching.map(\.confirmationID).joined(separator: ", "))
+                state.recorder.step(
+                    "recovery", screen: "active-grants",
+                    action: "grant found for the external reference (any status refuses a resume)",
+                    outcome: "failed", detail: matching.map(\.confirmationID).joined(separator: ", "))
                 result = .found(matching)
             }
         } catch {
             healthy = !error.sessionBroken
-            state.recorder.step("recovery", screen: error.screen ?? state.screen, action: "active grants could not be read",
-                                outcome: "failed", detail: "\(error.reasons.map(\.rawValue).joined(separator: ", ")): \(error.detail)")
+            state.recorder.step(
+                "recovery", screen: error.screen ?? state.screen, action: "active grants could not be read",
+                outcome: "failed", detail: "\(error.reasons.map(\.rawValue).joined(separator: ", ")): \(error.detail)")
             result = .unknown(reasons: error.reasons, detail: masker.mask(error.detail))
         }
         await pool.release(browser, healthy: healthy)
@@ -59,7 +68,9 @@ extension ConsoleDriver {
         }
     }
 
-    private func finishCheck(_ result: ConsoleGrantCheck.Result, request: RestorationRequest, state: inout FlowState) -> ConsoleGrantCheck {
+    private func finishCheck(
+        _ result: ConsoleGrantCheck.Result, request: RestorationRequest, state: inout FlowState
+    ) -> ConsoleGrantCheck {
         let outcome: String
         var reasons: [String] = []
         switch result {
@@ -69,8 +80,12 @@ extension ConsoleDriver {
             outcome = "unknown"
             reasons = codes.map(\.rawValue)
         }
-        state.recorder.document("summary.json", ["outcome": outcome, "external_reference": request.key.description,
-                                                 "reasons": reasons.joined(separator: ", ")])
+        state.recorder.document(
+            "summary.json",
+            [
+                "outcome": outcome, "external_reference": request.key.description,
+                "reasons": reasons.joined(separator: ", "),
+            ])
         let bundle = state.recorder.bundle(kind: "grant-check", outcome: outcome, reasons: reasons)
         var location: EvidenceLocation?
         var evidenceError: EvidenceError?

@@ -5,11 +5,14 @@ import BreakGlassEvidence
 extension ConsoleDriver {
     /// Safe halt: a masked screenshot of where the flow stopped; before the click, "Save draft" where the map has
     /// it (recording the draft id) or abandon; then the takeover record.
-    func halt(_ failure: ConsoleFailure, console: ConsoleSession, request: RestorationRequest,
-              state: inout FlowState) async -> TakeoverRecord {
+    func halt(
+        _ failure: ConsoleFailure, console: ConsoleSession, request: RestorationRequest,
+        state: inout FlowState
+    ) async -> TakeoverRecord {
         let screen = failure.screen ?? state.screen
-        state.recorder.step(state.stage.rawValue, screen: screen, action: "halt", outcome: "failed",
-                            detail: "\(failure.reasons.map(\.rawValue).joined(separator: ", ")): \(failure.detail)")
+        state.recorder.step(
+            state.stage.rawValue, screen: screen, action: "halt", outcome: "failed",
+            detail: "\(failure.reasons.map(\.rawValue).joined(separator: ", ")): \(failure.detail)")
         if !failure.sessionBroken || state.clicked, let png = await console.maskedScreenshot(screen: screen) {
             state.recorder.screenshot(png, screen: screen ?? "unknown", label: "halt")
         }
@@ -18,28 +21,36 @@ extension ConsoleDriver {
         // draft would keep it for whoever resumes (the worker's before-fill check would halt on it again, a person in
         // the console might submit it). A resume then runs a fresh flow.
         let broader = failure.reasons.contains(.consoleScopeDrift)
-        if !state.clicked, !failure.sessionBroken, !broader, let screen, let button = map.screen(screen)?.buttons.saveDraft,
+        if !state.clicked, !failure.sessionBroken, !broader, let screen,
+            let button = map.screen(screen)?.buttons.saveDraft,
             let draft = map.draft
         {
             do {
                 try await console.press(button, what: "save draft", screen: screen)
-                try await console.await(draft.recognize, screen: "draft-saved", timeoutMs: min(map.timeouts.screenMs, 10_000))
+                try await console.await(
+                    draft.recognize, screen: "draft-saved", timeoutMs: min(map.timeouts.screenMs, 10_000))
                 let id = try await console.text(draft.idSelector, screen: "draft-saved")
-                state.draftID = id.flatMap { ConsoleIDPattern.extract($0, pattern: draft.idPattern) }.map { masker.mask($0) }
+                state.draftID = id.flatMap { ConsoleIDPattern.extract($0, pattern: draft.idPattern) }.map {
+                    masker.mask($0)
+                }
                 if let png = await console.maskedScreenshot(screen: nil) {
                     state.recorder.screenshot(png, screen: "draft-saved", label: "draft")
                 }
                 state.recorder.step(state.stage.rawValue, screen: screen, action: "draft saved", detail: state.draftID)
             } catch {
-                state.recorder.step(state.stage.rawValue, screen: screen, action: "save draft", outcome: "failed",
-                                    detail: "abandoned without submitting: \(error.detail)")
+                state.recorder.step(
+                    state.stage.rawValue, screen: screen, action: "save draft", outcome: "failed",
+                    detail: "abandoned without submitting: \(error.detail)")
             }
         } else if !state.clicked {
-            state.recorder.step(state.stage.rawValue, screen: screen, action: "abandoned without submitting",
-                                detail: broader ? "no draft saved: the console's selection is broader than approved" : nil)
+            state.recorder.step(
+                state.stage.rawValue, screen: screen, action: "abandoned without submitting",
+                detail: broader ? "no draft saved: the console's selection is broader than approved" : nil)
         }
         if state.clicked {
-            state.notes.append("the final submit was clicked: access may have been granted; reconcile against the console's active grants before any retry")
+            state.notes.append(
+                "the final submit was clicked: access may have been granted; reconcile against the console's active grants before any retry"
+            )
         }
         if let id = state.confirmationID { state.notes.append("console confirmation id: \(id)") }
         var record = takeoverRecord(failure, request: request, state: state, url: url)
@@ -47,7 +58,9 @@ extension ConsoleDriver {
         return record
     }
 
-    func takeoverRecord(_ failure: ConsoleFailure, request: RestorationRequest, state: FlowState, url: String?) -> TakeoverRecord {
+    func takeoverRecord(
+        _ failure: ConsoleFailure, request: RestorationRequest, state: FlowState, url: String?
+    ) -> TakeoverRecord {
         TakeoverRecord(
             reasons: failure.reasons, stage: state.stage, escalate: state.clicked || state.stage == .recovery,
             screen: failure.screen ?? state.screen, url: url, enteredValues: state.entered,
@@ -57,8 +70,10 @@ extension ConsoleDriver {
     }
 
     /// Writes the bundle (entered values, takeover, summary, log, timing, screenshots) and makes the outcome.
-    func finish(_ result: ConsoleOutcome.Result, request: RestorationRequest, state: inout FlowState,
-                kind: String? = nil) -> ConsoleOutcome {
+    func finish(
+        _ result: ConsoleOutcome.Result, request: RestorationRequest, state: inout FlowState,
+        kind: String? = nil
+    ) -> ConsoleOutcome {
         let outcome: String
         var reasons: [String] = []
         switch result {
@@ -83,21 +98,25 @@ extension ConsoleDriver {
         if !state.notes.isEmpty { summary["notes"] = state.notes.joined(separator: ". ") }
         state.recorder.document("summary.json", summary)
         let recheckToClick = state.recorder.recheckToClick
-        let bundle = state.recorder.bundle(kind: kind ?? (result.isHalt ? "halt" : "grant"), outcome: outcome, reasons: reasons)
+        let bundle = state.recorder.bundle(
+            kind: kind ?? (result.isHalt ? "halt" : "grant"), outcome: outcome, reasons: reasons)
         var location: EvidenceLocation?
         var evidenceError: EvidenceError?
         do { location = try evidence.write(bundle) } catch {
             evidenceError = error
-            logger.error("evidence bundle could not be written", metadata: metadata(request).merging(
-                ["breakglass.error": "\(error.description)"], uniquingKeysWith: { a, _ in a }))
+            logger.error(
+                "evidence bundle could not be written",
+                metadata: metadata(request).merging(
+                    ["breakglass.error": "\(error.description)"], uniquingKeysWith: { a, _ in a }))
         }
         var meta = metadata(request)
         meta["breakglass.outcome"] = "\(outcome)"
         if !reasons.isEmpty { meta["breakglass.reasons"] = "\(reasons.joined(separator: ","))" }
         meta["breakglass.clicked"] = "\(state.clicked)"
         logger.info("console flow ended", metadata: meta)
-        return ConsoleOutcome(result: result, evidence: location, evidenceError: evidenceError, clicked: state.clicked,
-                              beforeSubmitRefused: state.beforeSubmitRefused, recheckToClick: recheckToClick)
+        return ConsoleOutcome(
+            result: result, evidence: location, evidenceError: evidenceError, clicked: state.clicked,
+            beforeSubmitRefused: state.beforeSubmitRefused, recheckToClick: recheckToClick)
     }
 }
 

@@ -75,8 +75,9 @@ extension ConsoleDriver {
             recording.stoppedBecause = "no browser session could be opened"
             return recording
         }
-        let console = ConsoleSession(browser: browser, map: map, baseURL: configuration.baseURL,
-                                     context: context(request), masker: masker)
+        let console = ConsoleSession(
+            browser: browser, map: map, baseURL: configuration.baseURL,
+            context: context(request), masker: masker)
         var state = newState(request)
         var healthy = true
         do {
@@ -88,10 +89,12 @@ extension ConsoleDriver {
                 // Fill and assert like a real flow; press next except on the submit screen.
                 try await perform(name, console: console, state: &state, pressNext: name != map.submit.screen)
             }
-            recording.stoppedBecause = "before the final submit (\(map.submit.button) on screen \(map.submit.screen) was not pressed)"
+            recording.stoppedBecause =
+                "before the final submit (\(map.submit.button) on screen \(map.submit.screen) was not pressed)"
         } catch {
             healthy = !error.sessionBroken
-            recording.stoppedBecause = "\(error.reasons.map(\.rawValue).joined(separator: ", ")): \(masker.mask(error.detail))"
+            recording.stoppedBecause =
+                "\(error.reasons.map(\.rawValue).joined(separator: ", ")): \(masker.mask(error.detail))"
             // The page the walk stopped on, as it is now (an unknown page, or a known one after filling).
             await recordPage(console, screen: nil, into: directory, recording: &recording)
         }
@@ -100,10 +103,13 @@ extension ConsoleDriver {
     }
 
     /// One page's facts, read with one script, plus a masked screenshot.
-    func recordPage(_ console: ConsoleSession, screen: String?, into directory: URL, recording: inout ConsoleRecording) async {
+    func recordPage(
+        _ console: ConsoleSession, screen: String?, into directory: URL, recording: inout ConsoleRecording
+    ) async {
         let index = recording.pages.count + 1
-        var page = ConsoleRecording.Page(index: index, screen: screen, path: "", marker: await console.currentMarker(),
-                                         headings: [], fields: [], buttons: [], values: [], screenshot: nil)
+        var page = ConsoleRecording.Page(
+            index: index, screen: screen, path: "", marker: await console.currentMarker(),
+            headings: [], fields: [], buttons: [], values: [], screenshot: nil)
         if let url = try? await console.browser.currentURL(), let components = URLComponents(string: url) {
             page.path = components.path + (components.query.map { "?" + masker.mask($0) } ?? "")
         }
@@ -130,7 +136,8 @@ extension ConsoleDriver {
                 try DurableFiles.write(png, to: directory.appendingPathComponent(name).path)
                 page.screenshot = name
             } catch {
-                logger.warning("console record: the screenshot could not be written", metadata: ["breakglass.path": "\(name)"])
+                logger.warning(
+                    "console record: the screenshot could not be written", metadata: ["breakglass.path": "\(name)"])
             }
         }
         recording.pages.append(page)

@@ -3,8 +3,10 @@ import Foundation
 
 extension ConsoleDriver {
     /// Submits one approved request through the console (a fresh flow). See the variant with `resumeDraftID`.
-    public func submit(_ request: RestorationRequest, hooks: SubmissionHooks, gate: GateResult? = nil,
-                       sources: SourceSnapshot? = nil) async -> ConsoleOutcome {
+    public func submit(
+        _ request: RestorationRequest, hooks: SubmissionHooks, gate: GateResult? = nil,
+        sources: SourceSnapshot? = nil
+    ) async -> ConsoleOutcome {
         await submit(request, hooks: hooks, gate: gate, sources: sources, resumeDraftID: nil)
     }
 
@@ -17,8 +19,10 @@ extension ConsoleDriver {
     ///     drafts, the flow signs in, opens it and continues from the screen the console shows; every later screen
     ///     is filled and asserted again from this request (a resume never broadens it), and the acknowledgement's
     ///     assertions re-check every value. When the draft cannot be opened, a fresh flow runs.
-    public func submit(_ request: RestorationRequest, hooks: SubmissionHooks, gate: GateResult? = nil,
-                       sources: SourceSnapshot? = nil, resumeDraftID: String?) async -> ConsoleOutcome {
+    public func submit(
+        _ request: RestorationRequest, hooks: SubmissionHooks, gate: GateResult? = nil,
+        sources: SourceSnapshot? = nil, resumeDraftID: String?
+    ) async -> ConsoleOutcome {
         var state = newState(request)
         if let gate { state.recorder.document("gate.json", gate) }
         if let sources { state.recorder.document("sources.json", sources) }
@@ -33,13 +37,15 @@ extension ConsoleDriver {
             let record = takeoverRecord(failure, request: request, state: state, url: nil)
             return finish(.halted(record), request: request, state: &state)
         }
-        let console = ConsoleSession(browser: browser, map: map, baseURL: configuration.baseURL,
-                                     context: context(request), masker: masker)
+        let console = ConsoleSession(
+            browser: browser, map: map, baseURL: configuration.baseURL,
+            context: context(request), masker: masker)
         let result: ConsoleOutcome.Result
         var healthy = true
         do {
-            let grant = try await runSubmission(console, request: request, hooks: hooks, resumeDraftID: resumeDraftID,
-                                                state: &state)
+            let grant = try await runSubmission(
+                console, request: request, hooks: hooks, resumeDraftID: resumeDraftID,
+                state: &state)
             result = .granted(grant)
         } catch {
             healthy = !error.sessionBroken
@@ -49,8 +55,10 @@ extension ConsoleDriver {
         return finish(result, request: request, state: &state)
     }
 
-    func runSubmission(_ console: ConsoleSession, request: RestorationRequest, hooks: SubmissionHooks,
-                       resumeDraftID: String?, state: inout FlowState) async throws(ConsoleFailure) -> ConsoleGrant {
+    func runSubmission(
+        _ console: ConsoleSession, request: RestorationRequest, hooks: SubmissionHooks,
+        resumeDraftID: String?, state: inout FlowState
+    ) async throws(ConsoleFailure) -> ConsoleGrant {
         try await startClean(console, state: &state)
         var remaining = map.flow[...]
         if let resumeDraftID, let open = map.draft?.openPath, let first = map.flow.first {
@@ -61,7 +69,9 @@ extension ConsoleDriver {
                 state.notes.append("resumed from draft \(resumeDraftID) at screen \(shown)")
                 remaining = map.flow[map.flow.firstIndex(of: shown)!...]
             } else {
-                state.recorder.step("console", action: "draft could not be opened; fresh flow", outcome: "failed", detail: resumeDraftID)
+                state.recorder.step(
+                    "console", action: "draft could not be opened; fresh flow", outcome: "failed", detail: resumeDraftID
+                )
                 try await startClean(console, state: &state)
             }
         }
@@ -84,10 +94,13 @@ extension ConsoleDriver {
         state.recorder.mark("recheck_finished")
         state.recorder.document("recheck.json", RecheckRecord(result: recheck, snapshot: snapshot))
         guard recheck.passed else {
-            state.recorder.step("pre-submit", screen: submitScreen, action: "recheck", outcome: "failed",
-                                detail: recheck.findings.map(\.description).joined(separator: "; "))
-            throw ConsoleFailure(reasons: recheck.codes, "pre-submit recheck failed: \(recheck.findings.map(\.description).joined(separator: "; "))",
-                                 screen: submitScreen)
+            state.recorder.step(
+                "pre-submit", screen: submitScreen, action: "recheck", outcome: "failed",
+                detail: recheck.findings.map(\.description).joined(separator: "; "))
+            throw ConsoleFailure(
+                reasons: recheck.codes,
+                "pre-submit recheck failed: \(recheck.findings.map(\.description).joined(separator: "; "))",
+                screen: submitScreen)
         }
         state.recorder.step("pre-submit", screen: submitScreen, action: "recheck passed")
         if let screen = map.screen(submitScreen) {
@@ -101,11 +114,13 @@ extension ConsoleDriver {
         } catch {
             state.beforeSubmitRefused = true
             state.recorder.step("pre-submit", screen: submitScreen, action: "record submitting", outcome: "failed")
-            throw ConsoleFailure(.consoleError, "submitting could not be recorded; nothing was clicked", screen: submitScreen)
+            throw ConsoleFailure(
+                .consoleError, "submitting could not be recorded; nothing was clicked", screen: submitScreen)
         }
         state.recorder.step("pre-submit", screen: submitScreen, action: "submitting recorded")
         if let refusal = hooks.clickAllowed() {
-            state.recorder.step("pre-submit", screen: submitScreen, action: "click refused", outcome: "failed", detail: refusal)
+            state.recorder.step(
+                "pre-submit", screen: submitScreen, action: "click refused", outcome: "failed", detail: refusal)
             throw ConsoleFailure(.consoleError, "not clicked: \(refusal)", screen: submitScreen)
         }
 
@@ -118,8 +133,9 @@ extension ConsoleDriver {
         let click = Spans.start("console.click", attributes: ["breakglass.screen": .string(submitScreen)])
         let confirmation: Confirmed
         do {
-            try await console.press(map.submit.button, what: "submit", screen: submitScreen,
-                                    navigationTimeoutMs: map.timeouts.confirmationMs, originChecked: true)
+            try await console.press(
+                map.submit.button, what: "submit", screen: submitScreen,
+                navigationTimeoutMs: map.timeouts.confirmationMs, originChecked: true)
             CrashPoint.reach(.afterClick)
             confirmation = try await awaitConfirmation(console, request: request, state: &state)
         } catch {
@@ -133,17 +149,22 @@ extension ConsoleDriver {
 
     /// Which flow screen (after `first`) the console shows, waiting up to the screen timeout; `nil` when none
     /// (an error page, a missing draft).
-    func recogniseAnyFlowScreen(_ console: ConsoleSession, after first: String) async throws(ConsoleFailure) -> String? {
+    func recogniseAnyFlowScreen(_ console: ConsoleSession, after first: String) async throws(ConsoleFailure) -> String?
+    {
         let candidates = map.flow.drop { $0 == first }.compactMap { map.screen($0) }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(map.timeouts.screenMs))
         while clock.now < deadline {
             for screen in candidates {
-                if try await console.wd("recognise", screen: screen.name, { try await console.matches(screen.recognize) }) {
+                if try await console.wd(
+                    "recognise", screen: screen.name, { try await console.matches(screen.recognize) })
+                {
                     return screen.name
                 }
             }
-            if try await console.wd("watch", screen: nil, { try await console.firedWatch(expecting: nil) }) != nil { return nil }
+            if try await console.wd("watch", screen: nil, { try await console.firedWatch(expecting: nil) }) != nil {
+                return nil
+            }
             try? await Task.sleep(for: .milliseconds(map.timeouts.pollMs))
         }
         return nil
@@ -160,8 +181,12 @@ extension ConsoleDriver {
     }
 
     /// One flow screen: recognise, assertions before filling, fill, assertions after, masked screenshot, next.
-    func perform(_ name: String, console: ConsoleSession, state: inout FlowState, pressNext: Bool) async throws(ConsoleFailure) {
-        guard let screen = map.screen(name) else { throw ConsoleFailure.unexpectedScreen("the map has no screen \(name)", screen: name) }
+    func perform(
+        _ name: String, console: ConsoleSession, state: inout FlowState, pressNext: Bool
+    ) async throws(ConsoleFailure) {
+        guard let screen = map.screen(name) else {
+            throw ConsoleFailure.unexpectedScreen("the map has no screen \(name)", screen: name)
+        }
         state.screen = name
         try await console.await(screen.recognize, screen: name)
         state.recorder.step("console", screen: name, action: "recognised")
@@ -171,14 +196,16 @@ extension ConsoleDriver {
         for field in screen.fields {
             let value = try await console.fill(field, screen: name)
             state.entered[field.field] = value
-            state.recorder.step("console", screen: name, action: "filled \(field.field)",
-                                detail: field.isSecret ? "(secret, not recorded)" : value)
+            state.recorder.step(
+                "console", screen: name, action: "filled \(field.field)",
+                detail: field.isSecret ? "(secret, not recorded)" : value)
         }
         for assertion in screen.assertions where assertion.assertionPhase == .afterFill {
             try await console.check(assertion, screen: name)
         }
         if !screen.assertions.isEmpty {
-            state.recorder.step("console", screen: name, action: "assertions passed", detail: "\(screen.assertions.count)")
+            state.recorder.step(
+                "console", screen: name, action: "assertions passed", detail: "\(screen.assertions.count)")
         }
         if let png = await console.maskedScreenshot(screen: name) {
             state.recorder.screenshot(png, screen: name, label: "checked")
@@ -195,48 +222,70 @@ extension ConsoleDriver {
     }
 
     /// Waits (bounded) for the confirmation or the "grant already exists" page, then parses it.
-    func awaitConfirmation(_ console: ConsoleSession, request: RestorationRequest,
-                           state: inout FlowState) async throws(ConsoleFailure) -> Confirmed {
+    func awaitConfirmation(
+        _ console: ConsoleSession, request: RestorationRequest,
+        state: inout FlowState
+    ) async throws(ConsoleFailure) -> Confirmed {
         let spec = map.confirmation
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(map.timeouts.confirmationMs))
         var page: Confirmed?
         while page == nil {
-            if try await console.wd("confirmation", screen: "confirmation", { try await console.matches(spec.recognize) }) {
+            if try await console.wd(
+                "confirmation", screen: "confirmation", { try await console.matches(spec.recognize) })
+            {
                 let idText = try await console.text(spec.id.selector, screen: "confirmation")
                 let id = idText.flatMap { ConsoleIDPattern.extract($0, pattern: spec.id.pattern) }
                 let status = try await console.text(spec.status.selector, screen: "confirmation") ?? ""
                 var expires: String?
-                if let selector = spec.expiresAt?.selector { expires = try await console.text(selector, screen: "confirmation") }
-                if let png = await console.maskedScreenshot(screen: nil) { state.recorder.screenshot(png, screen: "confirmation", label: "result") }
+                if let selector = spec.expiresAt?.selector {
+                    expires = try await console.text(selector, screen: "confirmation")
+                }
+                if let png = await console.maskedScreenshot(screen: nil) {
+                    state.recorder.screenshot(png, screen: "confirmation", label: "result")
+                }
                 state.recorder.mark("confirmation")
                 let statusOK = spec.status.expected?.contains(status) ?? true
-                state.recorder.document("confirmation.json", ["confirmation_id": id ?? idText ?? "", "status": status, "expires_at": expires ?? ""])
+                state.recorder.document(
+                    "confirmation.json",
+                    ["confirmation_id": id ?? idText ?? "", "status": status, "expires_at": expires ?? ""])
                 guard let id, statusOK else {
                     state.confirmationID = id ?? idText
-                    let shown = id ?? idText.map { $0.isEmpty ? "missing" : "\"\($0)\" (not matching the map's pattern)" } ?? "missing"
-                    throw ConsoleFailure(.confirmationAmbiguous,
-                                         "confirmation page without a usable id or status (id \(shown), status \(status.isEmpty ? "missing" : status))",
-                                         screen: "confirmation")
+                    let shown =
+                        id ?? idText.map { $0.isEmpty ? "missing" : "\"\($0)\" (not matching the map's pattern)" }
+                        ?? "missing"
+                    throw ConsoleFailure(
+                        .confirmationAmbiguous,
+                        "confirmation page without a usable id or status (id \(shown), status \(status.isEmpty ? "missing" : status))",
+                        screen: "confirmation")
                 }
                 page = .confirmed(id: id, status: status, expiresAt: expires)
             } else if let duplicate = spec.duplicate,
-                try await console.wd("confirmation", screen: "confirmation", { try await console.matches(duplicate.recognize) })
+                try await console.wd(
+                    "confirmation", screen: "confirmation", { try await console.matches(duplicate.recognize) })
             {
                 let idText = try await console.text(duplicate.idSelector, screen: "confirmation") ?? ""
                 let extracted = ConsoleIDPattern.extract(idText, pattern: duplicate.idPattern ?? spec.id.pattern)
                 let id = extracted ?? idText
-                if let png = await console.maskedScreenshot(screen: nil) { state.recorder.screenshot(png, screen: "grant-exists", label: "result") }
+                if let png = await console.maskedScreenshot(screen: nil) {
+                    state.recorder.screenshot(png, screen: "grant-exists", label: "result")
+                }
                 state.recorder.mark("confirmation")
-                state.recorder.document("confirmation.json", ["existing_confirmation_id": id, "status": "already-exists"])
+                state.recorder.document(
+                    "confirmation.json", ["existing_confirmation_id": id, "status": "already-exists"])
                 guard extracted != nil else {
-                    throw ConsoleFailure(.confirmationAmbiguous, "the console says a grant exists but shows no usable id", screen: "confirmation")
+                    throw ConsoleFailure(
+                        .confirmationAmbiguous, "the console says a grant exists but shows no usable id",
+                        screen: "confirmation")
                 }
                 page = .duplicate(id: id)
-            } else if let watch = try await console.wd("watch", screen: "confirmation", { try await console.firedWatch(expecting: nil) }) {
+            } else if let watch = try await console.wd(
+                "watch", screen: "confirmation", { try await console.firedWatch(expecting: nil) })
+            {
                 throw console.watchFailure(watch, screen: "confirmation")
             } else if clock.now >= deadline {
-                throw ConsoleFailure.timeout("no confirmation within \(map.timeouts.confirmationMs) ms after the click", screen: "confirmation")
+                throw ConsoleFailure.timeout(
+                    "no confirmation within \(map.timeouts.confirmationMs) ms after the click", screen: "confirmation")
             } else {
                 try? await Task.sleep(for: .milliseconds(map.timeouts.pollMs))
             }
@@ -245,15 +294,20 @@ extension ConsoleDriver {
     }
 
     /// Polls IAM admin-state (bounded) for the confirmed grant.
-    func verifyInIAM(_ confirmed: Confirmed, request: RestorationRequest, hooks: SubmissionHooks,
-                     state: inout FlowState) async throws(ConsoleFailure) -> ConsoleGrant {
-        let (id, status, expires, duplicate): (String, String, String?, Bool) = switch confirmed {
-        case .confirmed(let id, let status, let expiresAt): (id, status, expiresAt, false)
-        case .duplicate(let id): (id, "already-exists", nil, true)
-        }
+    func verifyInIAM(
+        _ confirmed: Confirmed, request: RestorationRequest, hooks: SubmissionHooks,
+        state: inout FlowState
+    ) async throws(ConsoleFailure) -> ConsoleGrant {
+        let (id, status, expires, duplicate): (String, String, String?, Bool) =
+            switch confirmed {
+            case .confirmed(let id, let status, let expiresAt): (id, status, expiresAt, false)
+            case .duplicate(let id): (id, "already-exists", nil, true)
+            }
         state.confirmationID = id
-        state.recorder.step("post-submit", screen: "confirmation", action: duplicate ? "console reports an existing grant" : "confirmed",
-                            detail: id)
+        state.recorder.step(
+            "post-submit", screen: "confirmation",
+            action: duplicate ? "console reports an existing grant" : "confirmed",
+            detail: id)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: configuration.grantVerificationWindow)
         var last = SubmissionHooks.GrantVisibility.absent
@@ -264,14 +318,22 @@ extension ConsoleDriver {
         }
         state.recorder.mark("iam_checked")
         guard last == .visible else {
-            let why = if case .unavailable = last { "IAM admin-state could not be read" } else { "the grant is not in IAM admin-state" }
+            let why =
+                if case .unavailable = last { "IAM admin-state could not be read" } else {
+                    "the grant is not in IAM admin-state"
+                }
             state.recorder.step("post-submit", action: "verify in IAM", outcome: "failed", detail: why)
-            throw ConsoleFailure(.grantUnverified, "\(why) within the verification window (confirmation \(id))", screen: "confirmation")
+            throw ConsoleFailure(
+                .grantUnverified, "\(why) within the verification window (confirmation \(id))", screen: "confirmation")
         }
         state.recorder.step("post-submit", action: "verified in IAM", detail: id)
-        if duplicate { state.notes.append("the console reported an existing grant for this external reference; no new grant was made") }
-        return ConsoleGrant(confirmationID: id, status: status, expiresAt: expires, scopes: request.privilege.scopes,
-                            byReconciliation: duplicate, verifiedInIAM: true)
+        if duplicate {
+            state.notes.append(
+                "the console reported an existing grant for this external reference; no new grant was made")
+        }
+        return ConsoleGrant(
+            confirmationID: id, status: status, expiresAt: expires, scopes: request.privilege.scopes,
+            byReconciliation: duplicate, verifiedInIAM: true)
     }
 
     struct RecheckRecord: Encodable {

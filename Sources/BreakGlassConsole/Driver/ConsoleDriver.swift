@@ -27,9 +27,11 @@ public struct ConsoleDriver: Sendable {
         /// Other secrets to mask everywhere (the live-source bearer token, ...). The password always is.
         public var extraSecrets: [Secret]
 
-        public init(baseURL: String, map: ConsoleMap, username: String, password: Secret, workerID: String,
-                    grantVerificationWindow: Duration = .seconds(15), grantVerificationInterval: Duration = .milliseconds(250),
-                    extraSecrets: [Secret] = []) {
+        public init(
+            baseURL: String, map: ConsoleMap, username: String, password: Secret, workerID: String,
+            grantVerificationWindow: Duration = .seconds(15), grantVerificationInterval: Duration = .milliseconds(250),
+            extraSecrets: [Secret] = []
+        ) {
             self.baseURL = baseURL
             self.map = map
             self.username = username
@@ -46,8 +48,10 @@ public struct ConsoleDriver: Sendable {
     public let evidence: EvidenceStore
     let logger: Logger
 
-    public init(configuration: Configuration, pool: BrowserPool, evidence: EvidenceStore,
-                logger: Logger = Logger(label: "breakglass.console")) {
+    public init(
+        configuration: Configuration, pool: BrowserPool, evidence: EvidenceStore,
+        logger: Logger = Logger(label: "breakglass.console")
+    ) {
         self.configuration = configuration
         self.pool = pool
         self.evidence = evidence
@@ -76,20 +80,26 @@ public struct ConsoleDriver: Sendable {
     }
 
     func metadata(_ request: RestorationRequest) -> Logger.Metadata {
-        ["breakglass.case_id": "\(request.caseID)", "breakglass.tenant_id": "\(request.tenant.id)",
-         "breakglass.request_id": "\(request.requestID)"]
+        [
+            "breakglass.case_id": "\(request.caseID)", "breakglass.tenant_id": "\(request.tenant.id)",
+            "breakglass.request_id": "\(request.requestID)",
+        ]
     }
 
     func newState(_ request: RestorationRequest) -> FlowState {
-        var recorder = EvidenceRecorder(caseID: request.caseID, tenantID: request.tenant.id, requestID: request.requestID,
-                                        workerID: configuration.workerID, masker: masker)
+        var recorder = EvidenceRecorder(
+            caseID: request.caseID, tenantID: request.tenant.id, requestID: request.requestID,
+            workerID: configuration.workerID, masker: masker)
         recorder.document("request.json", RequestRecord(request))
         return FlowState(recorder: recorder)
     }
 
-    func context(_ request: RestorationRequest, confirmationID: String? = nil, revokeReason: String? = nil) -> ConsoleValue.Context {
-        ConsoleValue.Context(request: request, username: configuration.username, password: configuration.password,
-                             confirmationID: confirmationID, revokeReason: revokeReason)
+    func context(
+        _ request: RestorationRequest, confirmationID: String? = nil, revokeReason: String? = nil
+    ) -> ConsoleValue.Context {
+        ConsoleValue.Context(
+            request: request, username: configuration.username, password: configuration.password,
+            confirmationID: confirmationID, revokeReason: revokeReason)
     }
 
     /// The request as evidence: identifiers, scopes, duration, approval references; person ids shortened.
@@ -109,7 +119,9 @@ public struct ConsoleDriver: Sendable {
             role = r.privilege.role
             scopes = r.privilege.scopes
             durationMinutes = r.privilege.durationMinutes
-            approvals = r.approvals.map { ["role": $0.role, "approval_id": $0.approvalID, "approver": Masker.maskIdentifier($0.approverID)] }
+            approvals = r.approvals.map {
+                ["role": $0.role, "approval_id": $0.approvalID, "approver": Masker.maskIdentifier($0.approverID)]
+            }
             packetID = r.packet.id
             packetSHA256 = r.packet.sha256
             requester = Masker.maskIdentifier(r.requester.adminID)
@@ -120,7 +132,8 @@ public struct ConsoleDriver: Sendable {
         enum CodingKeys: String, CodingKey {
             case requestID = "request_id", caseID = "case_id", tenantID = "tenant_id", tenantName = "tenant_name"
             case incidentID = "incident_id", role, scopes, durationMinutes = "duration_minutes", approvals
-            case packetID = "packet_id", packetSHA256 = "packet_sha256", requester, externalReference = "external_reference"
+            case packetID = "packet_id", packetSHA256 = "packet_sha256", requester, externalReference =
+                "external_reference"
             case notAfter = "not_after"
         }
     }

@@ -30,6 +30,10 @@ public struct ConsoleFailure: Error, Sendable, Hashable, CustomStringConvertible
     static func unexpectedScreen(_ detail: String, screen: String?) -> ConsoleFailure {
         .init(.consoleUnexpectedScreen, detail, screen: screen)
     }
-    static func timeout(_ detail: String, screen: String?) -> ConsoleFailure { .init(.consoleTimeout, detail, screen: screen) }
-    static func error(_ detail: String, screen: String?) -> ConsoleFailure { .init(.consoleError, detail, screen: screen) }
+    static func timeout(_ detail: String, screen: String?) -> ConsoleFailure {
+        .init(.consoleTimeout, detail, screen: screen)
+    }
+    static func error(_ detail: String, screen: String?) -> ConsoleFailure {
+        .init(.consoleError, detail, screen: screen)
+    }
 }

@@ -23,8 +23,10 @@ public struct ConsoleOutcome: Sendable {
     /// The time between the end of the pre-submit recheck and the click.
     public var recheckToClick: TimeInterval?
 
-    public init(result: Result, evidence: EvidenceLocation?, evidenceError: EvidenceError? = nil, clicked: Bool,
-                beforeSubmitRefused: Bool = false, recheckToClick: TimeInterval? = nil) {
+    public init(
+        result: Result, evidence: EvidenceLocation?, evidenceError: EvidenceError? = nil, clicked: Bool,
+        beforeSubmitRefused: Bool = false, recheckToClick: TimeInterval? = nil
+    ) {
         self.result = result
         self.evidence = evidence
         self.evidenceError = evidenceError
@@ -49,8 +51,10 @@ public struct ConsoleGrant: Sendable, Hashable, Codable {
     /// Whether IAM admin-state showed the grant within the window.
     public var verifiedInIAM: Bool
 
-    public init(confirmationID: String, status: String, expiresAt: String?, scopes: [String], byReconciliation: Bool,
-                verifiedInIAM: Bool) {
+    public init(
+        confirmationID: String, status: String, expiresAt: String?, scopes: [String], byReconciliation: Bool,
+        verifiedInIAM: Bool
+    ) {
         self.confirmationID = confirmationID
         self.status = status
         self.expiresAt = expiresAt
@@ -77,7 +81,9 @@ public struct ConsoleActiveGrant: Sendable, Hashable, Codable {
     public var status: String?
     public var expiresAt: String?
 
-    public init(confirmationID: String, externalReference: String, tenantID: String?, status: String?, expiresAt: String?) {
+    public init(
+        confirmationID: String, externalReference: String, tenantID: String?, status: String?, expiresAt: String?
+    ) {
         self.confirmationID = confirmationID
         self.externalReference = externalReference
         self.tenantID = tenantID

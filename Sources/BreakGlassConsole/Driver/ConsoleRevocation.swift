@@ -12,8 +12,10 @@ public struct ConsoleRevocation: Sendable {
     /// Whether the revoke button was pressed.
     public var clicked: Bool
 
-    public init(revoked: Bool, takeover: TakeoverRecord?, evidence: EvidenceLocation?, evidenceError: EvidenceError? = nil,
-                clicked: Bool) {
+    public init(
+        revoked: Bool, takeover: TakeoverRecord?, evidence: EvidenceLocation?, evidenceError: EvidenceError? = nil,
+        clicked: Bool
+    ) {
         self.revoked = revoked
         self.takeover = takeover
         self.evidence = evidence

@@ -11,7 +11,9 @@ public struct ConsoleSession: Sendable {
     public let context: ConsoleValue.Context
     let masker: Masker
 
-    public init(browser: WebDriverSession, map: ConsoleMap, baseURL: String, context: ConsoleValue.Context, masker: Masker) {
+    public init(
+        browser: WebDriverSession, map: ConsoleMap, baseURL: String, context: ConsoleValue.Context, masker: Masker
+    ) {
         self.browser = browser
         self.map = map
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -43,7 +45,8 @@ public struct ConsoleSession: Sendable {
     /// the last check (issue 16.8: dialogs were dismissed silently and the flow went on).
     func requireNoDialog(_ action: String, screen: String?) throws(ConsoleFailure) {
         guard let text = browser.dialogs.take().first else { return }
-        throw ConsoleFailure(.consoleUnexpectedScreen, "\(action): a JavaScript dialog opened: \(masker.mask(text))", screen: screen)
+        throw ConsoleFailure(
+            .consoleUnexpectedScreen, "\(action): a JavaScript dialog opened: \(masker.mask(text))", screen: screen)
     }
 
     // MARK: - Navigation
@@ -56,7 +59,9 @@ public struct ConsoleSession: Sendable {
             result += rest[..<open]
             let name = String(rest[rest.index(after: open)..<close])
             let value = extra[name] ?? ConsoleValue(parsing: name)?.text(in: context) ?? ""
-            result += value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
+            result +=
+                value.addingPercentEncoding(
+                    withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
             rest = rest[rest.index(after: close)...]
         }
         return baseURL + result + rest
@@ -82,7 +87,7 @@ public struct ConsoleSession: Sendable {
     /// `scheme://host:port`, lower-cased, with the scheme's default port made explicit; nil for a URL without a host.
     public static func origin(of url: String) -> String? {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-              let host = components.host?.lowercased(), !host.isEmpty
+            let host = components.host?.lowercased(), !host.isEmpty
         else { return nil }
         let port = components.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
         return "\(scheme)://\(host):\(port)"
@@ -141,26 +146,33 @@ public struct ConsoleSession: Sendable {
     }
 
     func watchFailure(_ watch: ConsoleMap.Watch, screen: String?) -> ConsoleFailure {
-        ConsoleFailure(watch.reasonCode, "\(watch.name): \(watch.note ?? "watched banner or page shown")", screen: screen)
+        ConsoleFailure(
+            watch.reasonCode, "\(watch.name): \(watch.note ?? "watched banner or page shown")", screen: screen)
     }
 
     /// Waits (bounded by the map's screen timeout) until `recognize` matches. A watch rule that fires first halts
     /// with its reason; at the deadline, a page that is some other screen is `CONSOLE_UNEXPECTED_SCREEN`, no page
     /// at all `CONSOLE_TIMEOUT`.
-    public func await(_ recognize: ConsoleMap.Recognize, screen: String, timeoutMs: Int? = nil) async throws(ConsoleFailure) {
+    public func await(
+        _ recognize: ConsoleMap.Recognize, screen: String, timeoutMs: Int? = nil
+    ) async throws(ConsoleFailure) {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(timeoutMs ?? map.timeouts.screenMs))
         while true {
             let recognised = try await wd("recognise", screen: screen) { try await matches(recognize) }
-            if let watch = try await wd("watch", screen: screen, { try await firedWatch(expecting: recognised ? screen : nil) }) {
+            if let watch = try await wd(
+                "watch", screen: screen, { try await firedWatch(expecting: recognised ? screen : nil) })
+            {
                 throw watchFailure(watch, screen: screen)
             }
             if recognised { return }
             if clock.now >= deadline {
                 if let marker = await currentMarker() {
-                    throw ConsoleFailure.unexpectedScreen("expected screen \(screen), the console shows \(describeMarker(marker))", screen: screen)
+                    throw ConsoleFailure.unexpectedScreen(
+                        "expected screen \(screen), the console shows \(describeMarker(marker))", screen: screen)
                 }
-                throw ConsoleFailure.timeout("screen \(screen) not recognised within \(timeoutMs ?? map.timeouts.screenMs) ms", screen: screen)
+                throw ConsoleFailure.timeout(
+                    "screen \(screen) not recognised within \(timeoutMs ?? map.timeouts.screenMs) ms", screen: screen)
             }
             try? await Task.sleep(for: .milliseconds(map.timeouts.pollMs))
         }
@@ -194,7 +206,8 @@ public struct ConsoleSession: Sendable {
             try await wd(action, screen: screen) {
                 let boxes = try await browser.findElements(css: field.selector)
                 guard !boxes.isEmpty else {
-                    throw ConsoleFailure.unexpectedScreen("\(field.field): no element matches \(field.selector)", screen: screen)
+                    throw ConsoleFailure.unexpectedScreen(
+                        "\(field.field): no element matches \(field.selector)", screen: screen)
                 }
                 for box in boxes {
                     let value = try await browser.attribute(attribute, of: box) ?? ""
@@ -211,12 +224,16 @@ public struct ConsoleSession: Sendable {
     public func check(_ assertion: ConsoleMap.Assertion, screen: String) async throws(ConsoleFailure) {
         let label = "\(assertion.kind) \(assertion.selector)"
         func fail(_ seen: String) -> ConsoleFailure {
-            ConsoleFailure(assertion.reasonCode, "assertion \(label) failed: \(masker.mask(seen))"
-                + (assertion.note.map { " (\($0))" } ?? ""), screen: screen)
+            ConsoleFailure(
+                assertion.reasonCode,
+                "assertion \(label) failed: \(masker.mask(seen))"
+                    + (assertion.note.map { " (\($0))" } ?? ""), screen: screen)
         }
         let expectedText = assertion.source?.text(in: context) ?? ""
         let expectedList = Set(assertion.source?.list(in: context) ?? [])
-        let elements = try await wd("assert \(label)", screen: screen) { try await browser.findElements(css: assertion.selector) }
+        let elements = try await wd("assert \(label)", screen: screen) {
+            try await browser.findElements(css: assertion.selector)
+        }
         switch assertion.assertionKind {
         case .present:
             if elements.isEmpty { throw fail("no element matches") }
@@ -233,7 +250,8 @@ public struct ConsoleSession: Sendable {
                         : try await browser.text(of: element)
                 }
                 let trimmed = seen.trimmingCharacters(in: .whitespacesAndNewlines)
-                let ok = assertion.assertionKind == .textContains ? trimmed.contains(expectedText) : trimmed == expectedText
+                let ok =
+                    assertion.assertionKind == .textContains ? trimmed.contains(expectedText) : trimmed == expectedText
                 if !ok {
                     let which = elements.count > 1 ? " (match \(index + 1) of \(elements.count))" : ""
                     throw fail("shows \"\(trimmed)\"\(which), expected \"\(expectedText)\"")
@@ -253,15 +271,17 @@ public struct ConsoleSession: Sendable {
             if !broader.isEmpty || !missing.isEmpty {
                 // The takeover record names what the console had selected and what was approved (issue 19.1).
                 let before = assertion.assertionPhase == .beforeFill ? "pre-selected" : "checked"
-                throw fail("\(before) [\(checked.sorted().joined(separator: ", "))]"
-                    + (broader.isEmpty ? "" : "; not approved: \(broader.joined(separator: ", "))")
-                    + (missing.isEmpty ? "" : "; missing: \(missing.joined(separator: ", "))")
-                    + "; approved [\(expectedList.sorted().joined(separator: ", "))]")
+                throw fail(
+                    "\(before) [\(checked.sorted().joined(separator: ", "))]"
+                        + (broader.isEmpty ? "" : "; not approved: \(broader.joined(separator: ", "))")
+                        + (missing.isEmpty ? "" : "; missing: \(missing.joined(separator: ", "))")
+                        + "; approved [\(expectedList.sorted().joined(separator: ", "))]")
             }
         case .textSetEquals:
             guard !elements.isEmpty else { throw fail("no element matches") }
             let separator = assertion.separator ?? ","
-            let wanted: Set<String> = assertion.source?.isList == true
+            let wanted: Set<String> =
+                assertion.source?.isList == true
                 ? expectedList : Set(Self.items(expectedText, separator: separator))
             for (index, element) in elements.enumerated() {
                 let seen = try await wd("assert \(label)", screen: screen) { try await browser.text(of: element) }
@@ -269,13 +289,15 @@ public struct ConsoleSession: Sendable {
                 let items = Set(listed)
                 if items != wanted || listed.count != items.count {
                     let which = elements.count > 1 ? " (match \(index + 1) of \(elements.count))" : ""
-                    throw fail("lists [\(items.sorted().joined(separator: ", "))]\(which)"
-                        + (listed.count != items.count ? " with an item repeated" : "")
-                        + ", expected [\(wanted.sorted().joined(separator: ", "))]")
+                    throw fail(
+                        "lists [\(items.sorted().joined(separator: ", "))]\(which)"
+                            + (listed.count != items.count ? " with an item repeated" : "")
+                            + ", expected [\(wanted.sorted().joined(separator: ", "))]")
                 }
             }
         case .countEquals:
-            let expected = assertion.source.map { $0.isList ? $0.list(in: context).count : Int(expectedText) ?? -1 } ?? -1
+            let expected =
+                assertion.source.map { $0.isList ? $0.list(in: context).count : Int(expectedText) ?? -1 } ?? -1
             if elements.count != expected {
                 throw fail("\(elements.count) element(s) match, expected \(expected)")
             }
@@ -286,19 +308,24 @@ public struct ConsoleSession: Sendable {
                     if let attribute = assertion.attribute {
                         values.append(try await browser.attribute(attribute, of: element) ?? "")
                     } else {
-                        values.append(try await browser.text(of: element).trimmingCharacters(in: .whitespacesAndNewlines))
+                        values.append(
+                            try await browser.text(of: element).trimmingCharacters(in: .whitespacesAndNewlines))
                     }
                 }
             }
             if Set(values) != expectedList || values.count != expectedList.count {
-                throw fail("lists [\(values.joined(separator: ", "))], expected [\(expectedList.sorted().joined(separator: ", "))]")
+                throw fail(
+                    "lists [\(values.joined(separator: ", "))], expected [\(expectedList.sorted().joined(separator: ", "))]"
+                )
             }
         }
     }
 
     /// The items of a delimited text, in order: split at `separator`, trimmed, empty ones dropped.
     static func items(_ text: String, separator: String) -> [String] {
-        text.components(separatedBy: separator).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        text.components(separatedBy: separator).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter {
+            !$0.isEmpty
+        }
     }
 
     // MARK: - Reading, pressing, screenshots
@@ -316,8 +343,10 @@ public struct ConsoleSession: Sendable {
     /// A click that does not load a new document is not an error here: the recognition that follows decides.
     /// `originChecked`: the caller checked the page's origin just before (the final click: no extra round trip
     /// between `submitting` and the click).
-    public func press(_ selector: String, what: String, screen: String?, navigationTimeoutMs: Int? = nil,
-                      originChecked: Bool = false) async throws(ConsoleFailure) {
+    public func press(
+        _ selector: String, what: String, screen: String?, navigationTimeoutMs: Int? = nil,
+        originChecked: Bool = false
+    ) async throws(ConsoleFailure) {
         if !originChecked { try await requireConsoleOrigin("press \(what)", screen: screen) }
         try await wd("press \(what) (\(selector))", screen: screen) {
             let element = try await browser.findElement(css: selector)

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Keeps other local users off the managed chromedriver's port (issue 16.1): an nftables rule that rejects every

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Cleans up after a worker that died without stopping its chromedriver (SIGKILL, OOM kill).
@@ -47,8 +47,9 @@ struct StaleDriverReaper {
                 fields[parts[0]] = parts[1]
             }
             guard let worker = fields["worker_pid"].flatMap({ pid_t($0) }), worker > 1,
-                  let driver = fields["driver_pid"].flatMap({ pid_t($0) }), driver > 1,
-                  let port = fields["port"].flatMap({ Int($0) }), (1...65_535).contains(port) else { return nil }
+                let driver = fields["driver_pid"].flatMap({ pid_t($0) }), driver > 1,
+                let port = fields["port"].flatMap({ Int($0) }), (1...65_535).contains(port)
+            else { return nil }
             var start: UInt64?
             if let value = fields["worker_start"] {
                 guard let parsed = UInt64(value) else { return nil }
@@ -137,7 +138,8 @@ struct StaleDriverReaper {
     /// /proc/<pid>/stat field 22 (start time in clock ticks after boot).
     static func startTime(of pid: pid_t) -> UInt64? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         // After "pid (comm) ": field 3 (state) is index 0, so field 22 is index 19.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 19 else { return nil }
@@ -156,8 +158,9 @@ struct StaleDriverReaper {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for entry in entries {
             guard let child = pid_t(entry),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
             // After "pid (comm) ": state, then the parent's pid.
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 1, let parent = pid_t(fields[1]) else { continue }

@@ -51,7 +51,8 @@ public struct SubmissionHooks: Sendable {
             beforeSubmit: beforeSubmit,
             grantVisible: { tenantID, confirmationID in
                 await Spans.with("iam-check") { span in
-                    let visibility = await Self.iamShows(sources: sources, tenantID: tenantID, confirmationID: confirmationID)
+                    let visibility = await Self.iamShows(
+                        sources: sources, tenantID: tenantID, confirmationID: confirmationID)
                     span["breakglass.grant_visible"] = .bool(visibility == .visible)
                     return visibility
                 }
@@ -59,7 +60,9 @@ public struct SubmissionHooks: Sendable {
     }
 
     /// Looks the grant up in the IAM admin-state.
-    public static func iamShows(sources: any LiveSources, tenantID: String, confirmationID: String) async -> GrantVisibility {
+    public static func iamShows(
+        sources: any LiveSources, tenantID: String, confirmationID: String
+    ) async -> GrantVisibility {
         switch await sources.fetchIAMAdminState(tenantID: tenantID) {
         case .found(let state):
             return state.activeBreakglassSessions.contains { $0.grantRef == confirmationID } ? .visible : .absent

@@ -10,7 +10,8 @@ extension WebDriverError {
     public var reasonCode: ReasonCode {
         if code.isTimeout || isRendererTimeout { return .consoleTimeout }
         switch code {
-        case .noSuchElement, .staleElementReference, .elementNotInteractable, .elementClickIntercepted, .invalidSelector,
+        case .noSuchElement, .staleElementReference, .elementNotInteractable, .elementClickIntercepted,
+            .invalidSelector,
             .noSuchFrame, .invalidElementState, .moveTargetOutOfBounds, .unexpectedAlertOpen:
             return .consoleUnexpectedScreen
         default:
@@ -28,7 +29,7 @@ extension WebDriverError {
     /// `unexpected alert open: {Alert text : ...}`), unmasked: mask it before it goes anywhere.
     var dialogText: String? {
         guard code == .unexpectedAlertOpen, let message = driverMessage,
-              let start = message.range(of: "Alert text : ")
+            let start = message.range(of: "Alert text : ")
         else { return nil }
         let rest = message[start.upperBound...]
         return String(rest.prefix { $0 != "}" }).trimmingCharacters(in: .whitespaces)
@@ -36,6 +37,8 @@ extension WebDriverError {
 
     /// As a flow failure on `screen`; `action` names what was attempted (no data).
     func failure(_ action: String, screen: String?) -> ConsoleFailure {
-        ConsoleFailure(reasonCode, "\(action): WebDriver \(code.rawValue)", screen: screen, sessionBroken: code.isSessionFatal || code.isTimeout)
+        ConsoleFailure(
+            reasonCode, "\(action): WebDriver \(code.rawValue)", screen: screen,
+            sessionBroken: code.isSessionFatal || code.isTimeout)
     }
 }

@@ -27,7 +27,9 @@ public enum ConsoleIDPattern {
 
     /// Why `pattern` cannot be used (not a regular expression, more than one capture group), or nil.
     public static func problem(_ pattern: String) -> String? {
-        guard let regex = try? NSRegularExpression(pattern: "^(?:\(pattern))$") else { return "not a valid regular expression" }
+        guard let regex = try? NSRegularExpression(pattern: "^(?:\(pattern))$") else {
+            return "not a valid regular expression"
+        }
         if regex.numberOfCaptureGroups > 1 {
             return "at most one capture group (the id); use (?:...) for grouping"
         }

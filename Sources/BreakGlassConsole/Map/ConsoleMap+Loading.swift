@@ -74,7 +74,10 @@ extension ConsoleMap {
         }
         func value(_ text: String, _ path: String) -> ConsoleValue? {
             guard let parsed = ConsoleValue(parsing: text) else {
-                issue(path, "unknown value source \(text); use one of \(ConsoleValue.names.keys.sorted().joined(separator: ", ")) or literal:<text>")
+                issue(
+                    path,
+                    "unknown value source \(text); use one of \(ConsoleValue.names.keys.sorted().joined(separator: ", ")) or literal:<text>"
+                )
                 return nil
             }
             return parsed
@@ -91,7 +94,9 @@ extension ConsoleMap {
                     return
                 }
                 let name = String(rest[rest.index(after: open)..<close])
-                if !allowed.contains(name) { issue(path, "unknown placeholder {\(name)}; allowed: \(allowed.sorted().joined(separator: ", "))") }
+                if !allowed.contains(name) {
+                    issue(path, "unknown placeholder {\(name)}; allowed: \(allowed.sorted().joined(separator: ", "))")
+                }
                 rest = rest[rest.index(after: close)...]
             }
             if !text.hasPrefix("/") { issue(path, "a path starts with /") }
@@ -101,11 +106,16 @@ extension ConsoleMap {
             for (i, field) in list.enumerated() {
                 let p = "\(path)[\(i)]"
                 if field.field.isEmpty { issue(p + ".field", "the logical field name must not be empty") }
-                if !names.insert(field.field).inserted { issue(p + ".field", "duplicate field \(field.field) on this screen") }
+                if !names.insert(field.field).inserted {
+                    issue(p + ".field", "duplicate field \(field.field) on this screen")
+                }
                 selector(field.selector, p + ".selector")
                 let kind = field.kind.map { ConsoleFieldKind(rawValue: $0) } ?? .text
                 if kind == nil {
-                    issue(p + ".kind", "unknown kind \(field.kind ?? ""); use \(ConsoleFieldKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    issue(
+                        p + ".kind",
+                        "unknown kind \(field.kind ?? ""); use \(ConsoleFieldKind.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 if let source = value(field.value, p + ".value"), kind == .checkboxes, !source.isList {
                     issue(p + ".value", "a checkboxes field needs a list value (scopes, approval_refs)")
@@ -121,24 +131,33 @@ extension ConsoleMap {
                 selector(assertion.selector, p + ".selector")
                 consoleReason(assertion.reason, p + ".reason")
                 guard let kind = ConsoleAssertionKind(rawValue: assertion.kind) else {
-                    issue(p + ".kind", "unknown kind \(assertion.kind); use \(ConsoleAssertionKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    issue(
+                        p + ".kind",
+                        "unknown kind \(assertion.kind); use \(ConsoleAssertionKind.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                     continue
                 }
                 if let phase = assertion.phase, ConsoleAssertionPhase(rawValue: phase) == nil {
                     issue(p + ".phase", "phase is before_fill or after_fill")
                 }
                 if kind == .textSetEquals {
-                    if (assertion.separator ?? "").isEmpty { issue(p + ".separator", "text_set_equals needs the separator of its items") }
+                    if (assertion.separator ?? "").isEmpty {
+                        issue(p + ".separator", "text_set_equals needs the separator of its items")
+                    }
                 } else if assertion.separator != nil {
                     issue(p + ".separator", "only text_set_equals splits a text at a separator")
                 }
                 if kind.needsValue {
                     if let text = assertion.value {
                         if let source = value(text, p + ".value"), kind.needsList, !source.isList {
-                            issue(p + ".value", "\(kind.rawValue) compares against a list value (scopes, approval_refs)")
+                            issue(
+                                p + ".value", "\(kind.rawValue) compares against a list value (scopes, approval_refs)")
                         } else if let source = ConsoleValue(parsing: text), kind == .countEquals, !source.isList {
-                            if case .literal(let number) = source, let count = Int(number), count >= 0 {} else {
-                                issue(p + ".value", "count_equals counts a list value (scopes, approval_refs) or a literal:<n>")
+                            if case .literal(let number) = source, let count = Int(number), count >= 0 {
+                            } else {
+                                issue(
+                                    p + ".value",
+                                    "count_equals counts a list value (scopes, approval_refs) or a literal:<n>")
                             }
                         }
                     } else {
@@ -152,18 +171,25 @@ extension ConsoleMap {
         func extract(_ e: Extract, _ path: String) {
             selector(e.selector, path + ".selector")
             pattern(e.pattern, path + ".pattern")
-            if let expected = e.expected, expected.isEmpty { issue(path + ".expected", "list at least one accepted value") }
+            if let expected = e.expected, expected.isEmpty {
+                issue(path + ".expected", "list at least one accepted value")
+            }
         }
 
         if name.trimmingCharacters(in: .whitespaces).isEmpty { issue("$.name", "the map needs a name") }
         placeholders(startPath, allowed: [], "$.start_path")
-        for (key, ms, range) in [("screen_ms", timeouts.screenMs, 100...600_000), ("confirmation_ms", timeouts.confirmationMs, 100...600_000),
-                                 ("poll_ms", timeouts.pollMs, 10...5_000)] where !range.contains(ms) {
+        for (key, ms, range) in [
+            ("screen_ms", timeouts.screenMs, 100...600_000),
+            ("confirmation_ms", timeouts.confirmationMs, 100...600_000),
+            ("poll_ms", timeouts.pollMs, 10...5_000),
+        ] where !range.contains(ms) {
             issue("$.timeouts.\(key)", "must be within \(range.lowerBound)...\(range.upperBound) ms")
         }
         if let marker = screenMarker {
             selector(marker.selector, "$.screen_marker.selector")
-            if marker.attribute?.isEmpty == true { issue("$.screen_marker.attribute", "an attribute name must not be empty when given") }
+            if marker.attribute?.isEmpty == true {
+                issue("$.screen_marker.attribute", "an attribute name must not be empty when given")
+            }
         }
         var watchNames: Set<String> = []
         for (i, watch) in watch.enumerated() {
@@ -180,7 +206,9 @@ extension ConsoleMap {
         for (i, screen) in screens.enumerated() {
             let p = "$.screens[\(i)]"
             if screen.name.isEmpty { issue(p + ".name", "a screen needs a name") }
-            if screen.marker != nil, screenMarker == nil { issue(p + ".marker", "a screen marker value needs a screen_marker") }
+            if screen.marker != nil, screenMarker == nil {
+                issue(p + ".marker", "a screen marker value needs a screen_marker")
+            }
             if screen.marker?.isEmpty == true { issue(p + ".marker", "must not be empty when given") }
             if !screenNames.insert(screen.name).inserted { issue(p + ".name", "duplicate screen \(screen.name)") }
             recognize(screen.recognize, p + ".recognize")
@@ -201,20 +229,25 @@ extension ConsoleMap {
             }
         }
         if Set(flow).count != flow.count { issue("$.flow", "a screen appears twice in the flow") }
-        if flow.last != submit.screen { issue("$.submit.screen", "the submit screen must be the last screen of the flow") }
+        if flow.last != submit.screen {
+            issue("$.submit.screen", "the submit screen must be the last screen of the flow")
+        }
         selector(submit.button, "$.submit.button")
 
         recognize(confirmation.recognize, "$.confirmation.recognize")
         extract(confirmation.id, "$.confirmation.id")
         if confirmation.id.pattern == nil { issue("$.confirmation.id.pattern", "the confirmation id needs a pattern") }
         extract(confirmation.status, "$.confirmation.status")
-        if confirmation.status.expected == nil { issue("$.confirmation.status.expected", "list the statuses that mean granted") }
+        if confirmation.status.expected == nil {
+            issue("$.confirmation.status.expected", "list the statuses that mean granted")
+        }
         if let e = confirmation.expiresAt { extract(e, "$.confirmation.expires_at") }
         if confirmation.duplicate == nil {
             // Target-side uniqueness is the last line against a process frozen between its last check and the click
             // (issue 15.2): a map must say how the console refuses a second grant for the same external reference.
-            issue("$.confirmation.duplicate",
-                  "required: the page the console shows when a grant already exists for the external reference")
+            issue(
+                "$.confirmation.duplicate",
+                "required: the page the console shows when a grant already exists for the external reference")
         }
         if let d = confirmation.duplicate {
             recognize(d.recognize, "$.confirmation.duplicate.recognize")
@@ -254,8 +287,13 @@ extension ConsoleMap {
         // The safety assertions the issue requires of every console: they cannot be forgotten in a new map.
         let flowAssertions = flow.compactMap { self.screen($0) }.flatMap(\.assertions)
         let kinds = flowAssertions.compactMap { a in ConsoleAssertionKind(rawValue: a.kind).map { (a, $0) } }
-        if !kinds.contains(where: { $0.1 == .checkedExactly && $0.0.value == "scopes" && $0.0.reason == ReasonCode.consoleScopeDrift.rawValue }) {
-            issue("$.screens", "the flow must assert checked_exactly with value scopes and reason CONSOLE_SCOPE_DRIFT (exactly the approved scopes, nothing broader)")
+        if !kinds.contains(where: {
+            $0.1 == .checkedExactly && $0.0.value == "scopes" && $0.0.reason == ReasonCode.consoleScopeDrift.rawValue
+        }) {
+            issue(
+                "$.screens",
+                "the flow must assert checked_exactly with value scopes and reason CONSOLE_SCOPE_DRIFT (exactly the approved scopes, nothing broader)"
+            )
         }
         // Before the worker touches a selection, nothing outside the approved set may be selected (issue 19.1): an
         // after-fill check alone passes once the worker has unticked what the console pre-ticked, and a console that
@@ -271,18 +309,27 @@ extension ConsoleMap {
                         && a.reason == ReasonCode.consoleScopeDrift.rawValue
                 }
                 if !guarded {
-                    issue("$.screens[\(screens.firstIndex { $0.name == name } ?? 0)]",
-                          "screen \(name) ticks \(field.field) (\(field.selector)): it must first assert, before_fill, "
-                          + "checked_subset_of \(field.value) on that selector with reason CONSOLE_SCOPE_DRIFT "
-                          + "(nothing pre-selected outside the approved set)")
+                    issue(
+                        "$.screens[\(screens.firstIndex { $0.name == name } ?? 0)]",
+                        "screen \(name) ticks \(field.field) (\(field.selector)): it must first assert, before_fill, "
+                            + "checked_subset_of \(field.value) on that selector with reason CONSOLE_SCOPE_DRIFT "
+                            + "(nothing pre-selected outside the approved set)")
                 }
             }
         }
-        if !kinds.contains(where: { $0.1 == .present && $0.0.reason == ReasonCode.consoleExpiryControlMissing.rawValue && $0.0.assertionPhase == .beforeFill }) {
-            issue("$.screens", "the flow must assert (before_fill) that the expiration control is present, reason CONSOLE_EXPIRY_CONTROL_MISSING")
+        if !kinds.contains(where: {
+            $0.1 == .present && $0.0.reason == ReasonCode.consoleExpiryControlMissing.rawValue
+                && $0.0.assertionPhase == .beforeFill
+        }) {
+            issue(
+                "$.screens",
+                "the flow must assert (before_fill) that the expiration control is present, reason CONSOLE_EXPIRY_CONTROL_MISSING"
+            )
         }
-        for needed in ["tenant.id", "tenant.name"] where !kinds.contains(where: {
-            ($0.1 == .textEquals || $0.1 == .textContains) && $0.0.value == needed && $0.0.reason == ReasonCode.consoleTenantMismatch.rawValue
+        for needed in ["tenant.id", "tenant.name"]
+        where !kinds.contains(where: {
+            ($0.1 == .textEquals || $0.1 == .textContains) && $0.0.value == needed
+                && $0.0.reason == ReasonCode.consoleTenantMismatch.rawValue
         }) {
             issue("$.screens", "the flow must assert the displayed \(needed) with reason CONSOLE_TENANT_MISMATCH")
         }

@@ -54,7 +54,9 @@ extension ConsoleMap.Assertion {
     /// Validated at load.
     public var assertionKind: ConsoleAssertionKind { ConsoleAssertionKind(rawValue: kind) ?? .present }
     public var source: ConsoleValue? { value.flatMap(ConsoleValue.init(parsing:)) }
-    public var assertionPhase: ConsoleAssertionPhase { phase.flatMap(ConsoleAssertionPhase.init(rawValue:)) ?? .afterFill }
+    public var assertionPhase: ConsoleAssertionPhase {
+        phase.flatMap(ConsoleAssertionPhase.init(rawValue:)) ?? .afterFill
+    }
 }
 
 extension ConsoleMap.Assertion {

@@ -56,8 +56,10 @@ public enum ConsoleValue: Sendable, Hashable {
         public var confirmationID: String?
         public var revokeReason: String?
 
-        public init(request: RestorationRequest, username: String, password: Secret, confirmationID: String? = nil,
-                    revokeReason: String? = nil) {
+        public init(
+            request: RestorationRequest, username: String, password: Secret, confirmationID: String? = nil,
+            revokeReason: String? = nil
+        ) {
             self.request = request
             self.username = username
             self.password = password

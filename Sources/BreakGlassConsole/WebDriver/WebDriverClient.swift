@@ -34,9 +34,11 @@ public struct WebDriverClient: Sendable {
             "--remote-debugging-pipe",
         ]
 
-        public init(url: String, chromiumBinary: String? = nil,
-                    chromiumArguments: [String] = Configuration.defaultChromiumArguments,
-                    commandTimeout: Duration = .seconds(120), newSessionTimeout: Duration = .seconds(60)) {
+        public init(
+            url: String, chromiumBinary: String? = nil,
+            chromiumArguments: [String] = Configuration.defaultChromiumArguments,
+            commandTimeout: Duration = .seconds(120), newSessionTimeout: Duration = .seconds(60)
+        ) {
             self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
             self.chromiumBinary = chromiumBinary
             self.chromiumArguments = chromiumArguments
@@ -49,8 +51,10 @@ public struct WebDriverClient: Sendable {
     let httpClient: HTTPClient
     let logger: Logger
 
-    public init(configuration: Configuration, httpClient: HTTPClient = .shared,
-                logger: Logger = Logger(label: "breakglass.webdriver")) {
+    public init(
+        configuration: Configuration, httpClient: HTTPClient = .shared,
+        logger: Logger = Logger(label: "breakglass.webdriver")
+    ) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger
@@ -58,7 +62,9 @@ public struct WebDriverClient: Sendable {
 
     /// The capabilities sent by `newSession`.
     public var capabilities: WebDriverJSON {
-        var chromeOptions: [String: WebDriverJSON] = ["args": .array(configuration.chromiumArguments.map { .string($0) })]
+        var chromeOptions: [String: WebDriverJSON] = [
+            "args": .array(configuration.chromiumArguments.map { .string($0) })
+        ]
         if let binary = configuration.chromiumBinary { chromeOptions["binary"] = .string(binary) }
         return [
             "capabilities": [
@@ -69,15 +75,16 @@ public struct WebDriverClient: Sendable {
                     // it and fails the next command with `unexpected alert open`, naming the dialog's text.
                     "unhandledPromptBehavior": "dismiss and notify",
                     "goog:chromeOptions": .object(chromeOptions),
-                ],
-            ],
+                ]
+            ]
         ]
     }
 
     /// Starts a browser session.
     public func newSession() async throws -> WebDriverSession {
-        let value = try await command(.POST, "/session", template: "POST /session", body: capabilities,
-                                      timeout: configuration.newSessionTimeout)
+        let value = try await command(
+            .POST, "/session", template: "POST /session", body: capabilities,
+            timeout: configuration.newSessionTimeout)
         guard let id = value["sessionId"]?.string, !id.isEmpty else {
             throw WebDriverError.invalidResponse("POST /session", httpStatus: 200)
         }
@@ -92,8 +99,10 @@ public struct WebDriverClient: Sendable {
     }
 
     /// Sends one command and returns the response's `value`, or throws the W3C error it carries.
-    public func command(_ method: WebDriverHTTPMethod, _ path: String, template: String, body: WebDriverJSON?,
-                        timeout: Duration? = nil) async throws -> WebDriverJSON {
+    public func command(
+        _ method: WebDriverHTTPMethod, _ path: String, template: String, body: WebDriverJSON?,
+        timeout: Duration? = nil
+    ) async throws -> WebDriverJSON {
         var request = HTTPClientRequest(url: configuration.url + path)
         request.method = method.nio
         request.headers.add(name: "Accept", value: "application/json")
@@ -131,11 +140,18 @@ public struct WebDriverClient: Sendable {
         if (200..<300).contains(status), value["error"]?.string == nil {
             return value
         }
-        guard let code = value["error"]?.string else { throw WebDriverError.invalidResponse(template, httpStatus: status) }
-        let error = WebDriverError(code: .init(rawValue: code), command: template, httpStatus: status,
-                                   driverMessage: value["message"]?.string)
-        logger.debug("webdriver command failed", metadata: ["breakglass.webdriver.command": "\(template)",
-                                                            "breakglass.webdriver.error": "\(code)"])
+        guard let code = value["error"]?.string else {
+            throw WebDriverError.invalidResponse(template, httpStatus: status)
+        }
+        let error = WebDriverError(
+            code: .init(rawValue: code), command: template, httpStatus: status,
+            driverMessage: value["message"]?.string)
+        logger.debug(
+            "webdriver command failed",
+            metadata: [
+                "breakglass.webdriver.command": "\(template)",
+                "breakglass.webdriver.error": "\(code)",
+            ])
         throw error
     }
 }

@@ -53,7 +53,8 @@ public struct WebDriverError: Error, Sendable, Equatable, CustomStringConvertibl
 
         /// Whether the browser session is unusable afterwards (recycle it).
         public var isSessionFatal: Bool {
-            self == .invalidSessionID || self == .sessionNotCreated || self == .transportFailure || self == .noSuchWindow
+            self == .invalidSessionID || self == .sessionNotCreated || self == .transportFailure
+                || self == .noSuchWindow
         }
     }
 
@@ -74,9 +75,13 @@ public struct WebDriverError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String { "WebDriver command failed: \(code.rawValue)" }
 
-    public static func transportFailure(_ command: String) -> WebDriverError { .init(code: .transportFailure, command: command) }
+    public static func transportFailure(_ command: String) -> WebDriverError {
+        .init(code: .transportFailure, command: command)
+    }
     public static func invalidResponse(_ command: String, httpStatus: Int?) -> WebDriverError {
         .init(code: .invalidResponse, command: command, httpStatus: httpStatus)
     }
-    public static func commandTimedOut(_ command: String) -> WebDriverError { .init(code: .commandTimedOut, command: command) }
+    public static func commandTimedOut(_ command: String) -> WebDriverError {
+        .init(code: .commandTimedOut, command: command)
+    }
 }

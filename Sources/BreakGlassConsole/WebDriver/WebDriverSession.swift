@@ -17,9 +17,12 @@ public struct WebDriverSession: Sendable {
     var base: String { "/session/\(id)" }
 
     @discardableResult
-    func send(_ method: WebDriverHTTPMethod, _ suffix: String, template: String, body: WebDriverJSON? = nil) async throws -> WebDriverJSON {
+    func send(
+        _ method: WebDriverHTTPMethod, _ suffix: String, template: String, body: WebDriverJSON? = nil
+    ) async throws -> WebDriverJSON {
         do {
-            return try await client.command(method, base + suffix, template: "\(method.rawValue) /session/{id}\(template)", body: body)
+            return try await client.command(
+                method, base + suffix, template: "\(method.rawValue) /session/{id}\(template)", body: body)
         } catch let error as WebDriverError where error.code == .unexpectedAlertOpen {
             dialogs.record(error.dialogText ?? "(no text)")
             throw error
@@ -67,8 +70,10 @@ public struct WebDriverSession: Sendable {
 
     /// The first element matching a CSS selector; `no such element` when there is none (after the implicit wait).
     public func findElement(css selector: String, in parent: WebDriverElement? = nil) async throws -> WebDriverElement {
-        let (suffix, template) = parent.map { ("/element/\($0.id)/element", "/element/{element}/element") } ?? ("/element", "/element")
-        let value = try await send(.POST, suffix, template: template, body: ["using": "css selector", "value": .string(selector)])
+        let (suffix, template) =
+            parent.map { ("/element/\($0.id)/element", "/element/{element}/element") } ?? ("/element", "/element")
+        let value = try await send(
+            .POST, suffix, template: template, body: ["using": "css selector", "value": .string(selector)])
         guard let element = WebDriverElement(json: value) else {
             throw WebDriverError.invalidResponse("POST /session/{id}\(template)", httpStatus: 200)
         }
@@ -76,9 +81,13 @@ public struct WebDriverSession: Sendable {
     }
 
     /// Every element matching a CSS selector (possibly none).
-    public func findElements(css selector: String, in parent: WebDriverElement? = nil) async throws -> [WebDriverElement] {
-        let (suffix, template) = parent.map { ("/element/\($0.id)/elements", "/element/{element}/elements") } ?? ("/elements", "/elements")
-        let value = try await send(.POST, suffix, template: template, body: ["using": "css selector", "value": .string(selector)])
+    public func findElements(
+        css selector: String, in parent: WebDriverElement? = nil
+    ) async throws -> [WebDriverElement] {
+        let (suffix, template) =
+            parent.map { ("/element/\($0.id)/elements", "/element/{element}/elements") } ?? ("/elements", "/elements")
+        let value = try await send(
+            .POST, suffix, template: template, body: ["using": "css selector", "value": .string(selector)])
         guard let array = value.array else {
             throw WebDriverError.invalidResponse("POST /session/{id}\(template)", httpStatus: 200)
         }
@@ -99,7 +108,8 @@ public struct WebDriverSession: Sendable {
     }
 
     public func sendKeys(_ text: String, to element: WebDriverElement) async throws {
-        try await send(.POST, "/element/\(element.id)/value", template: "/element/{element}/value", body: ["text": .string(text)])
+        try await send(
+            .POST, "/element/\(element.id)/value", template: "/element/{element}/value", body: ["text": .string(text)])
     }
 
     /// The rendered (visible) text.
@@ -109,12 +119,17 @@ public struct WebDriverSession: Sendable {
 
     /// An HTML attribute; `nil` when absent.
     public func attribute(_ name: String, of element: WebDriverElement) async throws -> String? {
-        try await send(.GET, "/element/\(element.id)/attribute/\(name.webDriverPathSegment)", template: "/element/{element}/attribute/{name}").string
+        try await send(
+            .GET, "/element/\(element.id)/attribute/\(name.webDriverPathSegment)",
+            template: "/element/{element}/attribute/{name}"
+        ).string
     }
 
     /// A DOM property (`value`, `checked`, ...).
     public func property(_ name: String, of element: WebDriverElement) async throws -> WebDriverJSON {
-        try await send(.GET, "/element/\(element.id)/property/\(name.webDriverPathSegment)", template: "/element/{element}/property/{name}")
+        try await send(
+            .GET, "/element/\(element.id)/property/\(name.webDriverPathSegment)",
+            template: "/element/{element}/property/{name}")
     }
 
     /// Whether a checkbox, radio button or option is selected.
@@ -135,7 +150,9 @@ public struct WebDriverSession: Sendable {
     /// Runs a synchronous script (`return ...;`); elements may be passed with `element.json`.
     @discardableResult
     public func executeScript(_ script: String, arguments: [WebDriverJSON] = []) async throws -> WebDriverJSON {
-        try await send(.POST, "/execute/sync", template: "/execute/sync", body: ["script": .string(script), "args": .array(arguments)])
+        try await send(
+            .POST, "/execute/sync", template: "/execute/sync",
+            body: ["script": .string(script), "args": .array(arguments)])
     }
 
     /// The viewport as a PNG, base64 as the driver sends it.
@@ -157,8 +174,10 @@ public struct WebDriverSession: Sendable {
     // MARK: - Conveniences
 
     /// Polls `condition` every `interval` until it holds or `timeout` passes; `timeout` error otherwise.
-    public func wait(timeout: Duration, interval: Duration = .milliseconds(100),
-                     until condition: () async throws -> Bool) async throws {
+    public func wait(
+        timeout: Duration, interval: Duration = .milliseconds(100),
+        until condition: () async throws -> Bool
+    ) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while true {
@@ -182,8 +201,10 @@ public struct WebDriverSession: Sendable {
                 let loaded = try await executeScript(
                     "return window.__breakglassNavigationMarker === undefined && document.readyState === 'complete';")
                 return loaded == true
-            } catch let error as WebDriverError where error.code == .javascriptError || error.code == .unknownError
-                || error.code == .staleElementReference {
+            } catch let error as WebDriverError
+                where error.code == .javascriptError || error.code == .unknownError
+                || error.code == .staleElementReference
+            {
                 // The old document is being torn down: not there yet.
                 return false
             }
@@ -210,5 +231,10 @@ public final class DialogLog: Sendable {
     func record(_ text: String) { texts.withLock { $0.append(text) } }
 
     /// The dialogs met since the last call (unmasked: mask before showing).
-    public func take() -> [String] { texts.withLock { texts in defer { texts = [] }; return texts } }
+    public func take() -> [String] {
+        texts.withLock { texts in
+            defer { texts = [] }
+            return texts
+        }
+    }
 }

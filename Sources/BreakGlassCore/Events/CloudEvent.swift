@@ -16,8 +16,10 @@ public struct CloudEvent<Payload: Encodable & Sendable>: Sendable, Encodable {
     /// (`traceparent` with the worker's span id, `tracestate` passed on). Not part of the event's identity.
     public var trace: TraceContext?
 
-    public init(id: String, source: String, type: EventType, subject: String, time: Date, data: Payload,
-                trace: TraceContext? = nil) {
+    public init(
+        id: String, source: String, type: EventType, subject: String, time: Date, data: Payload,
+        trace: TraceContext? = nil
+    ) {
         self.id = id
         self.source = source
         self.type = type

@@ -59,7 +59,8 @@ public struct EventFactory: Sendable {
             caseID: key.caseID, tenantID: key.tenantID, requestID: requestID, bundleID: bundleID,
             manifestSHA256: manifestSHA256, location: location, artifacts: artifacts
         )
-        return event(.evidenceReady, subject: key.description, discriminator: "bundle:\(bundleID)", time: time, data: data)
+        return event(
+            .evidenceReady, subject: key.description, discriminator: "bundle:\(bundleID)", time: time, data: data)
     }
 
     /// A revocation. `result: revoked` is one logical event per grant; each `failed` attempt is its own event
@@ -73,20 +74,27 @@ public struct EventFactory: Sendable {
             caseID: key.caseID, tenantID: key.tenantID, confirmationID: confirmationID, revokedBy: revokedBy,
             reason: reason, result: result
         )
-        let discriminator = result == .revoked
+        let discriminator =
+            result == .revoked
             ? "confirmation:\(confirmationID)"
             : "confirmation:\(confirmationID):failed:\(attempt ?? Timestamp.format(time, fractional: true))"
         return event(.revoked, subject: key.description, discriminator: discriminator, time: time, data: data)
     }
 
-    public func resumed(key: RestorationKey, takeoverID: String, resumedBy: String, note: String, time: Date)
+    public func resumed(
+        key: RestorationKey, takeoverID: String, resumedBy: String, note: String, time: Date
+    )
         -> CloudEvent<ResumedData>
     {
-        let data = ResumedData(caseID: key.caseID, tenantID: key.tenantID, takeoverID: takeoverID, resumedBy: resumedBy, note: note)
-        return event(.resumed, subject: key.description, discriminator: "takeover:\(takeoverID)", time: time, data: data)
+        let data = ResumedData(
+            caseID: key.caseID, tenantID: key.tenantID, takeoverID: takeoverID, resumedBy: resumedBy, note: note)
+        return event(
+            .resumed, subject: key.description, discriminator: "takeover:\(takeoverID)", time: time, data: data)
     }
 
-    private func event<Payload>(_ type: EventType, subject: String, discriminator: String, time: Date, data: Payload)
+    private func event<Payload>(
+        _ type: EventType, subject: String, discriminator: String, time: Date, data: Payload
+    )
         -> CloudEvent<Payload>
     {
         CloudEvent(

@@ -104,7 +104,9 @@ public struct RevokedData: Sendable, Hashable, Codable {
     public var reason: String
     public var result: Result
 
-    public init(caseID: String, tenantID: String, confirmationID: String, revokedBy: String, reason: String, result: Result) {
+    public init(
+        caseID: String, tenantID: String, confirmationID: String, revokedBy: String, reason: String, result: Result
+    ) {
         self.caseID = caseID
         self.tenantID = tenantID
         self.confirmationID = confirmationID

@@ -10,7 +10,10 @@ public struct CaseRecord: Sendable, Hashable, Codable {
     public struct Packet: Sendable, Hashable, Codable {
         public var id: String
         public var sha256: String
-        public init(id: String, sha256: String) { self.id = id; self.sha256 = sha256 }
+        public init(id: String, sha256: String) {
+            self.id = id
+            self.sha256 = sha256
+        }
     }
 
     public struct Approval: Sendable, Hashable, Codable {

@@ -56,7 +56,9 @@ public enum Gate {
 
     // MARK: - Rules
 
-    static func checkNotAfter(_ request: RestorationRequest, _ policy: GatePolicy, _ now: Date, _ f: inout [GateFinding]) {
+    static func checkNotAfter(
+        _ request: RestorationRequest, _ policy: GatePolicy, _ now: Date, _ f: inout [GateFinding]
+    ) {
         if now.addingTimeInterval(policy.clockSkewTolerance) >= request.notAfter {
             f.append(GateFinding(.requestExpired, "not_after has passed (within the clock-skew tolerance)"))
         }
@@ -79,11 +81,14 @@ public enum Gate {
             return nil
         case .found(let record):
             guard record.caseID == request.caseID else {
-                f.append(GateFinding(.caseNotFound, "the case source answered for a different case_id than \(request.caseID)"))
+                f.append(
+                    GateFinding(
+                        .caseNotFound, "the case source answered for a different case_id than \(request.caseID)"))
                 return nil
             }
             if record.status != .open {
-                f.append(GateFinding(.caseClosed, "case \(request.caseID) has status \(record.status.rawValue), not open"))
+                f.append(
+                    GateFinding(.caseClosed, "case \(request.caseID) has status \(record.status.rawValue), not open"))
             }
             return record
         }
@@ -105,16 +110,25 @@ public enum Gate {
 
     static func checkCaseMatchesMessage(_ request: RestorationRequest, _ c: CaseRecord, _ f: inout [GateFinding]) {
         if c.tenantID != request.tenant.id {
-            f.append(GateFinding(.tenantMismatch, "case tenant_id differs from the message's tenant.id \(request.tenant.id)"))
+            f.append(
+                GateFinding(.tenantMismatch, "case tenant_id differs from the message's tenant.id \(request.tenant.id)")
+            )
         }
         if c.incidentID != request.incident.id {
-            f.append(GateFinding(.incidentMismatch, "case incident_id differs from the message's incident.id \(request.incident.id)"))
+            f.append(
+                GateFinding(
+                    .incidentMismatch, "case incident_id differs from the message's incident.id \(request.incident.id)")
+            )
         }
         if c.requesterAdminID != request.requester.adminID {
-            f.append(GateFinding(.identityUnverified, "case requester_admin_id differs from the message's requester.admin_id"))
+            f.append(
+                GateFinding(
+                    .identityUnverified, "case requester_admin_id differs from the message's requester.admin_id"))
         }
         if c.packet.id != request.packet.id {
-            f.append(GateFinding(.packetMismatch, "case packet.id differs from the message's packet.id \(request.packet.id)"))
+            f.append(
+                GateFinding(.packetMismatch, "case packet.id differs from the message's packet.id \(request.packet.id)")
+            )
         }
         if c.packet.sha256.lowercased() != request.packet.sha256.lowercased() {
             f.append(GateFinding(.packetMismatch, "case packet.sha256 differs from the message's packet.sha256"))
@@ -131,18 +145,30 @@ public enum Gate {
         var relied: [CaseRecord.Approval] = []
         for claimed in request.approvals {
             guard seenIDs.insert(claimed.approvalID).inserted else {
-                f.append(GateFinding(.approvalMismatch, "approval \(claimed.approvalID) appears more than once in the message"))
+                f.append(
+                    GateFinding(
+                        .approvalMismatch, "approval \(claimed.approvalID) appears more than once in the message"))
                 continue
             }
             guard let actual = c.approvals.first(where: { $0.approvalID == claimed.approvalID }) else {
-                f.append(GateFinding(.approvalMismatch, "approval \(claimed.approvalID) (\(claimed.role)) is not in case \(c.caseID)"))
+                f.append(
+                    GateFinding(
+                        .approvalMismatch, "approval \(claimed.approvalID) (\(claimed.role)) is not in case \(c.caseID)"
+                    ))
                 continue
             }
             if actual.role != claimed.role {
-                f.append(GateFinding(.approvalMismatch, "approval \(claimed.approvalID): the case records role \(actual.role), the message \(claimed.role)"))
+                f.append(
+                    GateFinding(
+                        .approvalMismatch,
+                        "approval \(claimed.approvalID): the case records role \(actual.role), the message \(claimed.role)"
+                    ))
             }
             if actual.approverID != claimed.approverID {
-                f.append(GateFinding(.approvalMismatch, "approval \(claimed.approvalID): approver_id in the message differs from the case"))
+                f.append(
+                    GateFinding(
+                        .approvalMismatch,
+                        "approval \(claimed.approvalID): approver_id in the message differs from the case"))
             }
             relied.append(actual)
         }
@@ -160,12 +186,21 @@ public enum Gate {
                     f.append(GateFinding(.approvalExpired, "\(label) expired at \(Timestamp.format(expiresAt))"))
                 } else if let approvedAt = a.approvedAt {
                     if approvedAt > now.addingTimeInterval(skew) {
-                        f.append(GateFinding(.approvalMismatch, "\(label) has approved_at in the future beyond the clock-skew tolerance"))
+                        f.append(
+                            GateFinding(
+                                .approvalMismatch,
+                                "\(label) has approved_at in the future beyond the clock-skew tolerance"))
                     } else if now.addingTimeInterval(skew).timeIntervalSince(approvedAt) > policy.maxApprovalAge {
-                        f.append(GateFinding(.approvalStale, "\(label) was approved at \(Timestamp.format(approvedAt)), longer ago than the maximum approval age of \(Int(policy.maxApprovalAge)) s"))
+                        f.append(
+                            GateFinding(
+                                .approvalStale,
+                                "\(label) was approved at \(Timestamp.format(approvedAt)), longer ago than the maximum approval age of \(Int(policy.maxApprovalAge)) s"
+                            ))
                     }
                 } else {
-                    f.append(GateFinding(.approvalStale, "\(label) is approved but has no approved_at, so its age is unknown"))
+                    f.append(
+                        GateFinding(
+                            .approvalStale, "\(label) is approved but has no approved_at, so its age is unknown"))
                 }
             }
         }
@@ -174,11 +209,16 @@ public enum Gate {
         let required = policy.requiredRolesOverride ?? iam?.policy.requiredApprovalRoles
         if let required {
             if required.isEmpty {
-                f.append(GateFinding(.approvalMissing, "no required approval roles are defined (IAM policy or configuration); a grant needs at least one"))
+                f.append(
+                    GateFinding(
+                        .approvalMissing,
+                        "no required approval roles are defined (IAM policy or configuration); a grant needs at least one"
+                    ))
             }
             for role in Set(required).sorted() {
                 if !c.approvals.contains(where: { $0.role == role }) {
-                    f.append(GateFinding(.approvalMissing, "case \(c.caseID) has no approval for required role \(role)"))
+                    f.append(
+                        GateFinding(.approvalMissing, "case \(c.caseID) has no approval for required role \(role)"))
                 } else if !request.approvals.contains(where: { $0.role == role }) {
                     f.append(GateFinding(.approvalMissing, "the message carries no approval for required role \(role)"))
                 }
@@ -189,7 +229,8 @@ public enum Gate {
         var byApprover: [String: String] = [:]
         for a in relied {
             if let other = byApprover[a.approverID] {
-                f.append(GateFinding(.sodViolation, "approvals \(other) and \(a.approvalID) were given by the same person"))
+                f.append(
+                    GateFinding(.sodViolation, "approvals \(other) and \(a.approvalID) were given by the same person"))
             } else {
                 byApprover[a.approverID] = a.approvalID
             }
@@ -197,10 +238,15 @@ public enum Gate {
                 f.append(GateFinding(.sodViolation, "approval \(a.approvalID) was given by the requester"))
             }
             if a.approverID == policy.workerServiceIdentity {
-                f.append(GateFinding(.sodViolation, "approval \(a.approvalID) was given by the worker's own service identity"))
+                f.append(
+                    GateFinding(
+                        .sodViolation, "approval \(a.approvalID) was given by the worker's own service identity"))
             }
             if let iam, !(iam.directoryRoles[a.approverID] ?? []).contains(a.role) {
-                f.append(GateFinding(.sodViolation, "the approver of \(a.approvalID) does not hold role \(a.role) in directory_roles"))
+                f.append(
+                    GateFinding(
+                        .sodViolation, "the approver of \(a.approvalID) does not hold role \(a.role) in directory_roles"
+                    ))
             }
         }
     }
@@ -209,7 +255,10 @@ public enum Gate {
         let approved = Set(c.approvedScopes)
         let beyond = request.privilege.scopes.filter { !approved.contains($0) }
         if !beyond.isEmpty {
-            f.append(GateFinding(.scopeExceedsApproval, "scopes not in the case's approved_scopes: \(beyond.joined(separator: ", "))"))
+            f.append(
+                GateFinding(
+                    .scopeExceedsApproval, "scopes not in the case's approved_scopes: \(beyond.joined(separator: ", "))"
+                ))
         }
     }
 
@@ -218,14 +267,24 @@ public enum Gate {
     ) {
         let minutes = request.privilege.durationMinutes
         if let c, minutes > c.approvedDurationMinutes {
-            f.append(GateFinding(.durationExceedsPolicy, "duration_minutes \(minutes) exceeds the case's approved_duration_minutes \(c.approvedDurationMinutes)"))
+            f.append(
+                GateFinding(
+                    .durationExceedsPolicy,
+                    "duration_minutes \(minutes) exceeds the case's approved_duration_minutes \(c.approvedDurationMinutes)"
+                ))
         }
         if let iam, minutes > iam.policy.maxDurationMinutes {
-            f.append(GateFinding(.durationExceedsPolicy, "duration_minutes \(minutes) exceeds the IAM policy's max_duration_minutes \(iam.policy.maxDurationMinutes)"))
+            f.append(
+                GateFinding(
+                    .durationExceedsPolicy,
+                    "duration_minutes \(minutes) exceeds the IAM policy's max_duration_minutes \(iam.policy.maxDurationMinutes)"
+                ))
         }
     }
 
-    static func checkTenant(_ request: RestorationRequest, _ answer: SourceAnswer<TenantRecord>, _ f: inout [GateFinding]) {
+    static func checkTenant(
+        _ request: RestorationRequest, _ answer: SourceAnswer<TenantRecord>, _ f: inout [GateFinding]
+    ) {
         switch answer {
         case .unavailable:
             return
@@ -233,18 +292,28 @@ public enum Gate {
             f.append(GateFinding(.tenantMismatch, "tenant \(request.tenant.id) does not exist in the tenant master"))
         case .found(let t):
             if t.tenantID != request.tenant.id {
-                f.append(GateFinding(.tenantMismatch, "the tenant master answered for a different tenant_id than \(request.tenant.id)"))
+                f.append(
+                    GateFinding(
+                        .tenantMismatch,
+                        "the tenant master answered for a different tenant_id than \(request.tenant.id)"))
             }
             if t.name != request.tenant.name {
-                f.append(GateFinding(.tenantMismatch, "tenant.name in the message differs from the tenant master's name for \(request.tenant.id)"))
+                f.append(
+                    GateFinding(
+                        .tenantMismatch,
+                        "tenant.name in the message differs from the tenant master's name for \(request.tenant.id)"))
             }
             if t.status != .active {
-                f.append(GateFinding(.tenantInactive, "tenant \(request.tenant.id) has status \(t.status.rawValue), not active"))
+                f.append(
+                    GateFinding(
+                        .tenantInactive, "tenant \(request.tenant.id) has status \(t.status.rawValue), not active"))
             }
         }
     }
 
-    static func checkIncident(_ request: RestorationRequest, _ answer: SourceAnswer<IncidentRecord>, _ f: inout [GateFinding]) {
+    static func checkIncident(
+        _ request: RestorationRequest, _ answer: SourceAnswer<IncidentRecord>, _ f: inout [GateFinding]
+    ) {
         switch answer {
         case .unavailable:
             return
@@ -252,13 +321,22 @@ public enum Gate {
             f.append(GateFinding(.incidentMismatch, "incident \(request.incident.id) does not exist"))
         case .found(let i):
             if i.incidentID != request.incident.id {
-                f.append(GateFinding(.incidentMismatch, "the incident source answered for a different incident_id than \(request.incident.id)"))
+                f.append(
+                    GateFinding(
+                        .incidentMismatch,
+                        "the incident source answered for a different incident_id than \(request.incident.id)"))
             }
             if !i.tenantIDs.contains(request.tenant.id) {
-                f.append(GateFinding(.incidentMismatch, "incident \(request.incident.id) does not list tenant \(request.tenant.id) in tenant_ids"))
+                f.append(
+                    GateFinding(
+                        .incidentMismatch,
+                        "incident \(request.incident.id) does not list tenant \(request.tenant.id) in tenant_ids"))
             }
             if i.status != .active {
-                f.append(GateFinding(.incidentNotActive, "incident \(request.incident.id) has status \(i.status.rawValue), not active"))
+                f.append(
+                    GateFinding(
+                        .incidentNotActive,
+                        "incident \(request.incident.id) has status \(i.status.rawValue), not active"))
             }
         }
     }
@@ -271,10 +349,16 @@ public enum Gate {
         case .unavailable:
             return
         case .notFound:
-            f.append(GateFinding(.identityUnverified, "no identity assurance record for the requester's identity_assurance_ref"))
+            f.append(
+                GateFinding(
+                    .identityUnverified, "no identity assurance record for the requester's identity_assurance_ref"))
         case .found(let a):
             if a.adminID != request.requester.adminID || a.ref != request.requester.identityAssuranceRef {
-                f.append(GateFinding(.identityUnverified, "the identity assurance answer is for a different admin_id or ref than the message's requester"))
+                f.append(
+                    GateFinding(
+                        .identityUnverified,
+                        "the identity assurance answer is for a different admin_id or ref than the message's requester")
+                )
             }
             guard a.verified else {
                 f.append(GateFinding(.identityUnverified, "the requester's identity assurance is not verified"))
@@ -286,19 +370,28 @@ public enum Gate {
             }
             let skewed = now.addingTimeInterval(policy.clockSkewTolerance)
             if verifiedAt > skewed {
-                f.append(GateFinding(.identityUnverified, "verified_at lies in the future beyond the clock-skew tolerance"))
+                f.append(
+                    GateFinding(.identityUnverified, "verified_at lies in the future beyond the clock-skew tolerance"))
             } else if skewed.timeIntervalSince(verifiedAt) > policy.identityAssuranceMaxAge {
-                f.append(GateFinding(.identityUnverified, "the requester was verified at \(Timestamp.format(verifiedAt)), longer ago than the maximum of \(Int(policy.identityAssuranceMaxAge)) s"))
+                f.append(
+                    GateFinding(
+                        .identityUnverified,
+                        "the requester was verified at \(Timestamp.format(verifiedAt)), longer ago than the maximum of \(Int(policy.identityAssuranceMaxAge)) s"
+                    ))
             }
         }
     }
 
-    static func checkExistingSessions(_ iam: IAMAdminState, _ policy: GatePolicy, _ now: Date, _ f: inout [GateFinding]) {
+    static func checkExistingSessions(_ iam: IAMAdminState, _ policy: GatePolicy, _ now: Date, _ f: inout [GateFinding])
+    {
         let threshold = now.addingTimeInterval(-policy.clockSkewTolerance)
         let active = iam.activeBreakglassSessions.filter { $0.expiresAt > threshold }
         if !active.isEmpty {
             let refs = active.map(\.grantRef).joined(separator: ", ")
-            f.append(GateFinding(.existingSession, "the tenant already has \(active.count) unexpired break-glass session(s): \(refs)"))
+            f.append(
+                GateFinding(
+                    .existingSession, "the tenant already has \(active.count) unexpired break-glass session(s): \(refs)"
+                ))
         }
     }
 }

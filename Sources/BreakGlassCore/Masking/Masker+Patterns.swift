@@ -1,8 +1,10 @@
 /// The pattern rules of `Masker`, over the compiled expressions of `MaskerPatterns`.
 extension Masker {
     /// Substrings of a key name (lower case, without `-`/`_`) that make its value secret wherever they appear.
-    static let secretKeyFragments = ["password", "passwd", "secret", "token", "cookie", "csrf", "xsrf", "apikey",
-                                     "authorization", "privatekey", "credential"]
+    static let secretKeyFragments = [
+        "password", "passwd", "secret", "token", "cookie", "csrf", "xsrf", "apikey",
+        "authorization", "privatekey", "credential",
+    ]
 
     func isSecretKey(_ key: Substring) -> Bool {
         let normalized = key.lowercased().filter { $0 != "-" && $0 != "_" }
@@ -42,7 +44,9 @@ extension Masker {
         var result = text.replacing(patterns.jsonMembers) { match in
             let key = match.output[1].substring ?? ""
             let value = match.output[3].substring ?? ""
-            guard isSecretKey(key), value != Self.replacement, !value.isEmpty else { return String(match.output[0].substring ?? "") }
+            guard isSecretKey(key), value != Self.replacement, !value.isEmpty else {
+                return String(match.output[0].substring ?? "")
+            }
             return "\"\(key)\"\(match.output[2].substring ?? "")\"\(Self.replacement)\""
         }
         // key=value (query strings, cookies, forms) and `key: value` in prose.

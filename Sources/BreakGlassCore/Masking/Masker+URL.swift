@@ -5,11 +5,14 @@ extension Masker {
     /// query and the fragment dropped (`?***`, `#***`); each path segment masked on its own, so `/console/confirmation`
     /// stays readable while a token segment (`/reset/9f3c…`) does not. Text that is not a URL is masked as text.
     public func maskURL(_ text: String) -> String {
-        guard let components = URLComponents(string: text), let scheme = components.scheme, let host = components.host else {
+        guard let components = URLComponents(string: text), let scheme = components.scheme, let host = components.host
+        else {
             return mask(text)
         }
         var result = "\(scheme)://"
-        if let user = components.user { result += mask(user) + (components.password == nil ? "@" : ":\(Self.replacement)@") }
+        if let user = components.user {
+            result += mask(user) + (components.password == nil ? "@" : ":\(Self.replacement)@")
+        }
         result += mask(host)
         if let port = components.port { result += ":\(port)" }
         result += components.path.split(separator: "/", omittingEmptySubsequences: false).map { mask(String($0)) }

@@ -77,7 +77,8 @@ struct FieldReader {
             throw Rejection.schema(fieldPath(name), "must be an integer, found \(value.kindName)")
         }
         guard let number = Int(text), range.contains(number) else {
-            throw Rejection.schema(fieldPath(name), "must be an integer from \(range.lowerBound) to \(range.upperBound)")
+            throw Rejection.schema(
+                fieldPath(name), "must be an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return number
     }

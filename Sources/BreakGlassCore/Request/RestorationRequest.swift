@@ -10,7 +10,10 @@ public struct RestorationRequest: Sendable, Hashable, Codable {
     public struct Tenant: Sendable, Hashable, Codable {
         public var id: String
         public var name: String
-        public init(id: String, name: String) { self.id = id; self.name = name }
+        public init(id: String, name: String) {
+            self.id = id
+            self.name = name
+        }
     }
 
     public struct Incident: Sendable, Hashable, Codable {
@@ -66,7 +69,10 @@ public struct RestorationRequest: Sendable, Hashable, Codable {
         public var id: String
         /// Lower-case hex of the packet document's SHA-256.
         public var sha256: String
-        public init(id: String, sha256: String) { self.id = id; self.sha256 = sha256 }
+        public init(id: String, sha256: String) {
+            self.id = id
+            self.sha256 = sha256
+        }
     }
 
     public var requestID: String

@@ -24,20 +24,26 @@ extension LiveSources {
         async let tenant = Self.answer("tenant", by: end) { await fetchTenant(tenantID: request.tenant.id) }
         async let incident = Self.answer("incident", by: end) { await fetchIncident(incidentID: request.incident.id) }
         async let identity = Self.answer("identity", by: end) {
-            await fetchIdentityAssurance(adminID: request.requester.adminID, ref: request.requester.identityAssuranceRef)
+            await fetchIdentityAssurance(
+                adminID: request.requester.adminID, ref: request.requester.identityAssuranceRef)
         }
-        async let iam = Self.answer("iam-admin-state", by: end) { await fetchIAMAdminState(tenantID: request.tenant.id) }
+        async let iam = Self.answer("iam-admin-state", by: end) {
+            await fetchIAMAdminState(tenantID: request.tenant.id)
+        }
         return SourceSnapshot(
             escalationCase: await escalationCase, tenant: await tenant, incident: await incident,
             identity: await identity, iamAdminState: await iam, fetchStartedAt: started, fetchFinishedAt: Date())
     }
 
     /// The case and the IAM admin state, fetched concurrently, for the pre-submit recheck.
-    public func preSubmitSnapshot(for request: RestorationRequest, deadline: Duration? = nil) async -> PreSubmitSnapshot {
+    public func preSubmitSnapshot(for request: RestorationRequest, deadline: Duration? = nil) async -> PreSubmitSnapshot
+    {
         let started = Date()
         let end = deadline.map { ContinuousClock.now.advanced(by: $0) }
         async let escalationCase = Self.answer("case", by: end) { await fetchCase(caseID: request.caseID) }
-        async let iam = Self.answer("iam-admin-state", by: end) { await fetchIAMAdminState(tenantID: request.tenant.id) }
+        async let iam = Self.answer("iam-admin-state", by: end) {
+            await fetchIAMAdminState(tenantID: request.tenant.id)
+        }
         return PreSubmitSnapshot(
             escalationCase: await escalationCase, iamAdminState: await iam, fetchStartedAt: started,
             fetchFinishedAt: Date())
@@ -66,7 +72,8 @@ extension LiveSources {
     static func answer<Value>(
         _ source: String, by end: ContinuousClock.Instant?, _ fetch: @escaping @Sendable () async -> SourceAnswer<Value>
     ) async -> SourceAnswer<Value> {
-        await Spans.with("gate.source \(source)", kind: .client, attributes: ["breakglass.source": .string(source)]) { span in
+        await Spans.with("gate.source \(source)", kind: .client, attributes: ["breakglass.source": .string(source)]) {
+            span in
             let answer = await answer(by: end, fetch)
             switch answer {
             case .found: span["breakglass.answer"] = .string("found")

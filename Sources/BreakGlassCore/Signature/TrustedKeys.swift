@@ -35,10 +35,14 @@ public struct TrustedKeys: Sendable {
         guard !object.members.isEmpty else { throw .invalid("trusted keys: no key is listed") }
         var keys: [String: Data] = [:]
         for (keyID, entry) in object.members {
-            guard Identifier.isValid(keyID) else { throw .invalid("trusted keys: a key id does not match the identifier pattern") }
+            guard Identifier.isValid(keyID) else {
+                throw .invalid("trusted keys: a key id does not match the identifier pattern")
+            }
             guard case .string(let text) = entry, let raw = Data(base64Encoded: text), raw.count == 32,
                 (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil
-            else { throw .invalid("trusted keys: \(keyID) must be the standard base64 of a 32-byte Ed25519 public key") }
+            else {
+                throw .invalid("trusted keys: \(keyID) must be the standard base64 of a 32-byte Ed25519 public key")
+            }
             keys[keyID] = raw
         }
         self.init(raw: keys)
@@ -57,7 +61,9 @@ public struct KeyFileError: Error, Sendable, Hashable, CustomStringConvertible {
     public let code: Code
     public let detail: String
 
-    public static func unreadable(_ path: String) -> KeyFileError { KeyFileError(code: .unreadable, detail: "cannot read \(path)") }
+    public static func unreadable(_ path: String) -> KeyFileError {
+        KeyFileError(code: .unreadable, detail: "cannot read \(path)")
+    }
     public static func invalid(_ detail: String) -> KeyFileError { KeyFileError(code: .invalid, detail: detail) }
 
     public var description: String { detail }

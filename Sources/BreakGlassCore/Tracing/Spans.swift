@@ -65,11 +65,13 @@ public enum Spans {
         let start = Date()
         do {
             let result = try await $parent.withValue(span) { try await body(attributes) }
-            finish(span, parent: parent, name: name, kind: kind, start: start, attributes: attributes, recorder: recorder)
+            finish(
+                span, parent: parent, name: name, kind: kind, start: start, attributes: attributes, recorder: recorder)
             return result
         } catch {
             attributes.fail(String(describing: type(of: error)))
-            finish(span, parent: parent, name: name, kind: kind, start: start, attributes: attributes, recorder: recorder)
+            finish(
+                span, parent: parent, name: name, kind: kind, start: start, attributes: attributes, recorder: recorder)
             throw error
         }
     }
@@ -86,8 +88,9 @@ public enum Spans {
 
         public func end(error: String? = nil) {
             if let error { attributes.fail(error) }
-            Spans.finish(span, parent: parent, name: name, kind: .internal, start: start, attributes: attributes,
-                         recorder: recorder)
+            Spans.finish(
+                span, parent: parent, name: name, kind: .internal, start: start, attributes: attributes,
+                recorder: recorder)
         }
     }
 
@@ -96,22 +99,29 @@ public enum Spans {
         guard let recorder, let parent else { return nil }
         let attributes = Attributes()
         attributes.values = initial
-        return Open(span: parent.child(), parent: parent, name: name, start: Date(), recorder: recorder, attributes: attributes)
+        return Open(
+            span: parent.child(), parent: parent, name: name, start: Date(), recorder: recorder, attributes: attributes)
     }
 
     /// Records a span that was opened elsewhere (the request's own worker span, whose id the events carry).
-    public static func record(_ span: TraceContext, name: String, kind: SpanData.Kind, start: Date,
-                              attributes: Attributes) {
+    public static func record(
+        _ span: TraceContext, name: String, kind: SpanData.Kind, start: Date,
+        attributes: Attributes
+    ) {
         guard let recorder else { return }
         finish(span, parent: nil, name: name, kind: kind, start: start, attributes: attributes, recorder: recorder)
     }
 
-    static func finish(_ span: TraceContext, parent: TraceContext?, name: String, kind: SpanData.Kind, start: Date,
-                       attributes: Attributes, recorder: any SpanRecorder) {
+    static func finish(
+        _ span: TraceContext, parent: TraceContext?, name: String, kind: SpanData.Kind, start: Date,
+        attributes: Attributes, recorder: any SpanRecorder
+    ) {
         let (values, error) = attributes.lock.withLock { (attributes.values, attributes.error) }
-        recorder.record(SpanData(
-            traceID: span.traceID, spanID: span.spanID, parentSpanID: parent?.spanID ?? span.parentSpanID, name: name,
-            kind: kind, start: start, end: Date(), attributes: values, error: error))
+        recorder.record(
+            SpanData(
+                traceID: span.traceID, spanID: span.spanID, parentSpanID: parent?.spanID ?? span.parentSpanID,
+                name: name,
+                kind: kind, start: start, end: Date(), attributes: values, error: error))
     }
 }
 

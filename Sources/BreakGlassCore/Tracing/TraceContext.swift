@@ -20,18 +20,20 @@ public struct TraceContext: Sendable, Hashable {
 
     public init?(traceparent: String?, tracestate: String? = nil) {
         guard let traceparent else { return nil }
-        let fields = traceparent.trimmingCharacters(in: .whitespaces).split(separator: "-", omittingEmptySubsequences: false)
+        let fields = traceparent.trimmingCharacters(in: .whitespaces).split(
+            separator: "-", omittingEmptySubsequences: false)
         guard fields.count >= 4, fields[0].count == 2, Self.isHex(fields[0]), fields[0] != "ff",
-              fields[1].count == 32, Self.isHex(fields[1]), fields[1] != Substring(repeating: "0", count: 32),
-              fields[2].count == 16, Self.isHex(fields[2]), fields[2] != Substring(repeating: "0", count: 16),
-              fields[3].count == 2, Self.isHex(fields[3]),
-              fields[0] != "00" || fields.count == 4
+            fields[1].count == 32, Self.isHex(fields[1]), fields[1] != Substring(repeating: "0", count: 32),
+            fields[2].count == 16, Self.isHex(fields[2]), fields[2] != Substring(repeating: "0", count: 16),
+            fields[3].count == 2, Self.isHex(fields[3]),
+            fields[0] != "00" || fields.count == 4
         else { return nil }
         self.traceID = String(fields[1])
         self.spanID = String(fields[2])
         self.flags = String(fields[3])
         if let tracestate, !tracestate.isEmpty, tracestate.count <= 512,
-           tracestate.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) {
+            tracestate.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F })
+        {
             self.state = tracestate
         } else {
             self.state = nil
@@ -50,15 +52,18 @@ public struct TraceContext: Sendable, Hashable {
     /// trace attributes (the contract adds them only where the request carried one).
     public static func root() -> TraceContext {
         var generator = SystemRandomNumberGenerator()
-        return TraceContext(traceID: randomID(bytes: 16, using: &generator), spanID: randomID(bytes: 8, using: &generator),
-                            flags: "01", state: nil, parentSpanID: nil)
+        return TraceContext(
+            traceID: randomID(bytes: 16, using: &generator), spanID: randomID(bytes: 8, using: &generator),
+            flags: "01", state: nil, parentSpanID: nil)
     }
 
     /// `bytes` random bytes as lowercase hex, never all zero (W3C: an all-zero id is invalid).
     static func randomID<G: RandomNumberGenerator>(bytes: Int, using generator: inout G) -> String {
         var id = ""
         repeat {
-            id = (0..<bytes).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded(to: 2) }.joined()
+            id = (0..<bytes).map { _ in
+                String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded(to: 2)
+            }.joined()
         } while id.allSatisfy { $0 == "0" }
         return id
     }
@@ -68,8 +73,9 @@ public struct TraceContext: Sendable, Hashable {
 
     /// The same trace, one level down: a new span id whose parent is this one.
     public func child<G: RandomNumberGenerator>(using generator: inout G) -> TraceContext {
-        TraceContext(traceID: traceID, spanID: Self.randomID(bytes: 8, using: &generator), flags: flags, state: state,
-                     parentSpanID: spanID)
+        TraceContext(
+            traceID: traceID, spanID: Self.randomID(bytes: 8, using: &generator), flags: flags, state: state,
+            parentSpanID: spanID)
     }
 
     public func child() -> TraceContext {

@@ -8,7 +8,8 @@ public enum Config {
         "worker.service_identity", default: "svc-breakglass",
         "The worker's own service identity; an approval by it is a segregation-of-duties violation.")
     public static let eventSource = Setting<String>(
-        "worker.event_source", default: "urn:breakglass:worker", "CloudEvents `source` of every event this worker publishes.")
+        "worker.event_source", default: "urn:breakglass:worker",
+        "CloudEvents `source` of every event this worker publishes.")
     public static let inFlight = Setting<Int>(
         "worker.in_flight", default: 2, range: 1...64, "Requests processed at once, each with its own browser session.")
     public static let trustedKeysFile = Setting<String>(
@@ -19,7 +20,8 @@ public enum Config {
         "On SIGTERM: how long in-flight requests may finish before they are halted safely.")
     // ledger
     public static let ledgerPath = Setting<String>(
-        "ledger.path", default: "run/ledger.sqlite", path: .output, "SQLite ledger file, shared by the workers of a host.")
+        "ledger.path", default: "run/ledger.sqlite", path: .output,
+        "SQLite ledger file, shared by the workers of a host.")
     public static let leaseSeconds = Setting<Int>(
         "ledger.lease_seconds", default: 120, range: 1...86_400,
         "Claim lease; an expired claim may be taken over (epoch + 1).")
@@ -84,13 +86,15 @@ public enum Config {
         "gate.clock_skew_seconds", default: 30, range: 0...3600, "Tolerance for clock differences with the sources.")
     public static let gateDeadlineSeconds = Setting<Int>(
         "gate.deadline_seconds", default: 20, range: 1...600,
-        "Upper bound of the whole gate and of the pre-submit recheck: a source still unanswered then is SOURCE_UNAVAILABLE.")
+        "Upper bound of the whole gate and of the pre-submit recheck: a source still unanswered then is SOURCE_UNAVAILABLE."
+    )
     public static let requiredRoles = OptionalSetting<[String]>(
         "gate.required_roles", "Override of the IAM policy's required_approval_roles (default: use the live policy).")
     // recovery
     public static let recoveryGraceSeconds = Setting<Int>(
         "recovery.grace_seconds", default: 300, range: 1...86_400,
-        "How long after its lease lapsed an in-flight key with no delivery coming back becomes a takeover record (at least the lease + the confirmation bound): long enough for a redelivery behind a backlog.")
+        "How long after its lease lapsed an in-flight key with no delivery coming back becomes a takeover record (at least the lease + the confirmation bound): long enough for a redelivery behind a backlog."
+    )
     // console
     public static let consoleURL = Setting<String>(
         "console.url", default: "http://127.0.0.1:8080",
@@ -118,7 +122,8 @@ public enum Config {
         "webdriver.url", "A running WebDriver endpoint; empty: the worker starts chromedriver itself.")
     public static let webDriverIsolation = Setting<String>(
         "webdriver.isolation", default: "auto", choices: ["auto", "required", "off"],
-        "Keep other local users off the managed chromedriver's port: auto (an nftables owner rule when root and nft are there, else a warning), required (refuse to start without it), off (the deployment isolates the worker).")
+        "Keep other local users off the managed chromedriver's port: auto (an nftables owner rule when root and nft are there, else a warning), required (refuse to start without it), off (the deployment isolates the worker)."
+    )
     public static let chromeDriverPath = Setting<String>(
         "webdriver.chromedriver_path", default: "/usr/bin/chromedriver", path: .input, "chromedriver binary.")
     public static let chromiumPath = Setting<String>(
@@ -131,11 +136,13 @@ public enum Config {
         "Ed25519 seed sealing evidence manifests; default: generated beside the evidence dir.")
     public static let evidencePublicKeyFile = OptionalSetting<String>(
         "evidence.public_key_file", path: .input,
-        "The trusted evidence public key (base64, or trusted-keys JSON with key ids for rotation) that report verifies bundles with; keep it apart from evidence.dir. Without it, the public half of evidence.key_file; report refuses to run with neither.")
+        "The trusted evidence public key (base64, or trusted-keys JSON with key ids for rotation) that report verifies bundles with; keep it apart from evidence.dir. Without it, the public half of evidence.key_file; report refuses to run with neither."
+    )
     // security
     public static let allowPlainHTTP = Setting<Bool>(
         "security.allow_plain_http", default: false,
-        "Accept http:// console and source URLs off loopback (a lab only: the console password and the source token then cross the network in the clear).")
+        "Accept http:// console and source URLs off loopback (a lab only: the console password and the source token then cross the network in the clear)."
+    )
     // ops
     public static let opsHost = Setting<String>(
         "ops.host", default: "127.0.0.1", "Ops HTTP server address (/livez, /readyz, /metrics).")
@@ -146,10 +153,12 @@ public enum Config {
         "status.token", secret: true, "Bearer token of the status API. Prefer status.token_file.")
     public static let statusTokenFile = OptionalSetting<String>(
         "status.token_file", path: .input,
-        "File holding the bearer token of the restoration status API on the ops server (/v1/...); unset: the API is off.")
+        "File holding the bearer token of the restoration status API on the ops server (/v1/...); unset: the API is off."
+    )
     public static let statusPublicURL = OptionalSetting<String>(
         "status.public_url",
-        "How other hosts reach this worker's status API (e.g. https://worker-1.example:9443): evidence-ready events then name <url>/v1/evidence/<bundle_id> as the location, not a local path.")
+        "How other hosts reach this worker's status API (e.g. https://worker-1.example:9443): evidence-ready events then name <url>/v1/evidence/<bundle_id> as the location, not a local path."
+    )
     // tracing
     public static let otlpEndpoint = OptionalSetting<String>(
         "tracing.otlp_endpoint",
@@ -170,11 +179,14 @@ public enum ConfigurationKeys {
         Config.workerID.spec, Config.serviceIdentity.spec, Config.eventSource.spec, Config.inFlight.spec,
         Config.trustedKeysFile.spec, Config.drainSeconds.spec,
         Config.ledgerPath.spec, Config.leaseSeconds.spec, Config.busyTimeoutMs.spec, Config.maxResumes.spec,
-        Config.amqpURL.spec, Config.amqpPasswordFile.spec, Config.heartbeatSeconds.spec, Config.connectTimeoutSeconds.spec,
+        Config.amqpURL.spec, Config.amqpPasswordFile.spec, Config.heartbeatSeconds.spec,
+        Config.connectTimeoutSeconds.spec,
         Config.rpcTimeoutSeconds.spec, Config.amqpCAFile.spec, Config.amqpCertFile.spec, Config.amqpKeyFile.spec,
         Config.requestExchange.spec, Config.requestQueue.spec, Config.requestRoutingKey.spec,
-        Config.deadLetterExchange.spec, Config.deadLetterQueue.spec, Config.eventExchange.spec, Config.deliveryLimit.spec,
-        Config.sourcesBaseURL.spec, Config.sourcesToken.spec, Config.sourcesTokenFile.spec, Config.sourcesTimeoutMs.spec,
+        Config.deadLetterExchange.spec, Config.deadLetterQueue.spec, Config.eventExchange.spec,
+        Config.deliveryLimit.spec,
+        Config.sourcesBaseURL.spec, Config.sourcesToken.spec, Config.sourcesTokenFile.spec,
+        Config.sourcesTimeoutMs.spec,
         Config.sourcesRetryWindowSeconds.spec, Config.sourcesCAFile.spec,
         Config.maxApprovalAgeMinutes.spec, Config.identityMaxAgeMinutes.spec, Config.clockSkewSeconds.spec,
         Config.gateDeadlineSeconds.spec, Config.requiredRoles.spec,
@@ -182,7 +194,8 @@ public enum ConfigurationKeys {
         Config.consoleURL.spec, Config.consoleMapFile.spec, Config.consoleUsername.spec, Config.consolePassword.spec,
         Config.consolePasswordFile.spec, Config.pageTimeoutSeconds.spec, Config.confirmationTimeoutSeconds.spec,
         Config.grantVerifyWindowSeconds.spec,
-        Config.webDriverURL.spec, Config.webDriverIsolation.spec, Config.chromeDriverPath.spec, Config.chromiumPath.spec,
+        Config.webDriverURL.spec, Config.webDriverIsolation.spec, Config.chromeDriverPath.spec,
+        Config.chromiumPath.spec,
         Config.evidenceDir.spec, Config.evidenceKeyFile.spec, Config.evidencePublicKeyFile.spec,
         Config.allowPlainHTTP.spec,
         Config.opsHost.spec, Config.opsPort.spec,

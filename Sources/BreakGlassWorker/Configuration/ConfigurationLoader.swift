@@ -16,7 +16,10 @@ public struct ConfigurationLoader: Sendable {
     public var environment: [String: String]
     public var overrides: [String: String]
 
-    public init(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment, overrides: [String: String] = [:]) {
+    public init(
+        file: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        overrides: [String: String] = [:]
+    ) {
         self.file = file
         self.environment = environment
         self.overrides = overrides
@@ -51,7 +54,8 @@ public struct ConfigurationLoader: Sendable {
                 if let text = spec.defaultValue { values.storage[spec.name] = Self.defaultValue(text, spec.kind) }
                 continue
             }
-            values.storage[spec.name] = try Self.checked(value, spec, origin: origin, fromFileIn: origin == file ? fileFolder : nil)
+            values.storage[spec.name] = try Self.checked(
+                value, spec, origin: origin, fromFileIn: origin == file ? fileFolder : nil)
             values.origins[spec.name] = origin
         }
         try values.validate()
@@ -87,7 +91,9 @@ public struct ConfigurationLoader: Sendable {
     }
 
     /// Text from the environment or `--set`, typed by the key's kind.
-    static func parse(_ text: String, _ spec: ConfigurationKey, origin: String) throws(ConfigurationError) -> ConfigurationValues.Value {
+    static func parse(
+        _ text: String, _ spec: ConfigurationKey, origin: String
+    ) throws(ConfigurationError) -> ConfigurationValues.Value {
         switch spec.kind {
         case .string: return .string(text)
         case .int:
@@ -107,25 +113,34 @@ public struct ConfigurationLoader: Sendable {
             default: throw .invalidValue(spec.name, expected: "bool", origin: origin)
             }
         case .stringList:
-            return .stringList(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            return .stringList(
+                text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
     }
 
     /// A parsed YAML node, typed by the key's kind.
-    static func convert(_ node: Node, _ spec: ConfigurationKey, origin: String) throws(ConfigurationError) -> ConfigurationValues.Value {
+    static func convert(
+        _ node: Node, _ spec: ConfigurationKey, origin: String
+    ) throws(ConfigurationError) -> ConfigurationValues.Value {
         if spec.kind == .stringList {
             if let items = node.sequence {
                 var list: [String] = []
                 for item in items {
-                    guard let text = item.scalar?.string else { throw .invalidValue(spec.name, expected: "list of strings", origin: origin) }
+                    guard let text = item.scalar?.string else {
+                        throw .invalidValue(spec.name, expected: "list of strings", origin: origin)
+                    }
                     list.append(text)
                 }
                 return .stringList(list)
             }
-            guard let scalar = node.scalar else { throw .invalidValue(spec.name, expected: "list of strings", origin: origin) }
+            guard let scalar = node.scalar else {
+                throw .invalidValue(spec.name, expected: "list of strings", origin: origin)
+            }
             return try parse(scalar.string, spec, origin: origin)
         }
-        guard let scalar = node.scalar else { throw .invalidValue(spec.name, expected: spec.kind.rawValue, origin: origin) }
+        guard let scalar = node.scalar else {
+            throw .invalidValue(spec.name, expected: spec.kind.rawValue, origin: origin)
+        }
         switch spec.kind {
         case .int:
             guard let number = node.int else { throw .invalidValue(spec.name, expected: "int", origin: origin) }
@@ -165,12 +180,16 @@ public struct ConfigurationLoader: Sendable {
         return found
     }
 
-    private static func walk(_ node: Node, prefix: String, file: String, into found: inout [String: Node]) throws(ConfigurationError) {
+    private static func walk(
+        _ node: Node, prefix: String, file: String, into found: inout [String: Node]
+    ) throws(ConfigurationError) {
         guard let mapping = node.mapping else { return }
         for (keyNode, value) in mapping {
             guard let name = keyNode.scalar?.string else { throw .invalidFile(file) }
             let path = prefix.isEmpty ? name : prefix + "." + name
-            let isNull = value.scalar.map { $0.style == .plain && ["", "~", "null", "Null", "NULL"].contains($0.string) } ?? false
+            let isNull =
+                value.scalar.map { $0.style == .plain && ["", "~", "null", "Null", "NULL"].contains($0.string) }
+                ?? false
             let isSection = ConfigurationKeys.all.contains { $0.name.hasPrefix(path + ".") }
             if ConfigurationKeys.spec(path) != nil {
                 if !isNull { found[path] = value }
@@ -187,21 +206,32 @@ public struct ConfigurationLoader: Sendable {
 
 /// A configuration that cannot be used. Descriptions name keys and files, never values.
 public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Code: String, Sendable { case unreadableFile, invalidFile, unknownKey, invalidValue, missingValue, missingPath }
+    public enum Code: String, Sendable {
+        case unreadableFile, invalidFile, unknownKey, invalidValue, missingValue, missingPath
+    }
     public let code: Code
     public let detail: String
 
-    public static func unreadableFile(_ path: String) -> Self { .init(code: .unreadableFile, detail: "cannot read configuration file \(path)") }
+    public static func unreadableFile(_ path: String) -> Self {
+        .init(code: .unreadableFile, detail: "cannot read configuration file \(path)")
+    }
     public static func unreadableSecretFile(_ key: String, _ path: String) -> Self {
         let exists = FileManager.default.fileExists(atPath: path)
-        return .init(code: .unreadableFile, detail: "\(key): cannot read \(path) (\(exists ? "not readable by this user" : "no such file"))")
+        return .init(
+            code: .unreadableFile,
+            detail: "\(key): cannot read \(path) (\(exists ? "not readable by this user" : "no such file"))")
     }
-    public static func invalidFile(_ path: String) -> Self { .init(code: .invalidFile, detail: "configuration file \(path) is not valid YAML") }
-    public static func unknownKey(_ key: String, origin: String) -> Self { .init(code: .unknownKey, detail: "unknown configuration key \(key) (in \(origin))") }
+    public static func invalidFile(_ path: String) -> Self {
+        .init(code: .invalidFile, detail: "configuration file \(path) is not valid YAML")
+    }
+    public static func unknownKey(_ key: String, origin: String) -> Self {
+        .init(code: .unknownKey, detail: "unknown configuration key \(key) (in \(origin))")
+    }
     public static func unknownVariable(_ name: String) -> Self {
         let near = ConfigurationKeys.all.map(\.environmentName).min { distance($0, name) < distance($1, name) }
         let hint = near.map { distance($0, name) <= 3 ? "; did you mean \($0)?" : "" } ?? ""
-        return .init(code: .unknownKey, detail: "unknown environment variable \(name) (no such configuration key\(hint))")
+        return .init(
+            code: .unknownKey, detail: "unknown environment variable \(name) (no such configuration key\(hint))")
     }
     public static func invalidValue(_ key: String, expected: String, origin: String? = nil) -> Self {
         .init(code: .invalidValue, detail: "\(key): expected \(expected)" + (origin.map { " (in \($0))" } ?? ""))
@@ -212,7 +242,9 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
     public static func missingPath(_ key: String, _ path: String, base: String, origin: String) -> Self {
         .init(code: .missingPath, detail: "\(key): no such file \(path) (\(base); in \(origin))")
     }
-    public static func missingValue(_ key: String, _ rule: String) -> Self { .init(code: .missingValue, detail: "\(key): \(rule)") }
+    public static func missingValue(_ key: String, _ rule: String) -> Self {
+        .init(code: .missingValue, detail: "\(key): \(rule)")
+    }
 
     public var description: String { detail }
 }

@@ -132,7 +132,8 @@ extension ConfigurationValues {
     /// The pipeline's configuration, the same for `run` and every `takeover` command. The confirmation bound (how
     /// long after `submitting` a click can still land and be confirmed) is the map's confirmation timeout plus the
     /// IAM verification window plus 5 s: the lease written with `submitting` covers it.
-    public func pipelineConfiguration(workerID: String, confirmationTimeoutMs: Int) -> RestorationPipeline.Configuration {
+    public func pipelineConfiguration(workerID: String, confirmationTimeoutMs: Int) -> RestorationPipeline.Configuration
+    {
         var configuration = RestorationPipeline.Configuration(workerID: workerID, gatePolicy: gatePolicy())
         configuration.eventSource = self[Config.eventSource]
         configuration.deliveryLimit = self[Config.deliveryLimit]
@@ -154,14 +155,18 @@ extension ConfigurationValues {
         if !FileManager.default.fileExists(atPath: seedURL.path) {
             // Several workers may start at once: the seed is written to a private temporary file and linked into
             // place, which fails if another worker won; only the winner publishes the public half.
-            try FileManager.default.createDirectory(at: dir.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: dir.deletingLastPathComponent(), withIntermediateDirectories: true)
             let (key, seed) = EvidenceKey.generate(keyID: "evidence")
             let temporary = seedURL.path + ".\(ProcessInfo.processInfo.processIdentifier).tmp"
-            if FileManager.default.createFile(atPath: temporary, contents: Data((seed + "\n").utf8),
-                                              attributes: [.posixPermissions: 0o600]) {
+            if FileManager.default.createFile(
+                atPath: temporary, contents: Data((seed + "\n").utf8),
+                attributes: [.posixPermissions: 0o600])
+            {
                 if link(temporary, seedURL.path) == 0 {
                     try Data((key.publicKeyBase64 + "\n").utf8).write(
-                        to: dir.deletingLastPathComponent().appendingPathComponent("evidence-key.pub"), options: .atomic)
+                        to: dir.deletingLastPathComponent().appendingPathComponent("evidence-key.pub"), options: .atomic
+                    )
                 }
                 unlink(temporary)
             }

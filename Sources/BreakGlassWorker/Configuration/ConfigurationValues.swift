@@ -18,7 +18,8 @@ public struct ConfigurationValues: Sendable {
             case .int: self = .int(Int(text) ?? 0)
             case .double: self = .double(Double(text) ?? 0)
             case .bool: self = .bool(text == "true")
-            case .stringList: self = .stringList(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            case .stringList:
+                self = .stringList(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             }
         }
 
@@ -60,7 +61,9 @@ public struct ConfigurationValues: Sendable {
     public func origin(of name: String) -> String { origins[name] ?? "default" }
 
     /// A secret from `key` or, preferred, the file named by `fileKey` (trailing newline trimmed).
-    public func secret(_ key: OptionalSetting<String>, file fileKey: OptionalSetting<String>) throws(ConfigurationError) -> Secret? {
+    public func secret(
+        _ key: OptionalSetting<String>, file fileKey: OptionalSetting<String>
+    ) throws(ConfigurationError) -> Secret? {
         try secret(file: fileKey) ?? self[key].map(Secret.init)
     }
 
@@ -83,14 +86,17 @@ public struct ConfigurationValues: Sendable {
         if !self[Config.allowPlainHTTP] {
             for key in [Config.consoleURL, Config.sourcesBaseURL] where Self.isPlainHTTPOffLoopback(self[key]) {
                 throw .missingValue(
-                    key.name, "http:// is accepted on loopback only; use https:// or set security.allow_plain_http (a lab)")
+                    key.name,
+                    "http:// is accepted on loopback only; use https:// or set security.allow_plain_http (a lab)")
             }
         }
     }
 
     /// `http://` to a host other than loopback (127.0.0.0/8, ::1, localhost).
     static func isPlainHTTPOffLoopback(_ url: String) -> Bool {
-        guard let components = URLComponents(string: url), components.scheme?.lowercased() == "http" else { return false }
+        guard let components = URLComponents(string: url), components.scheme?.lowercased() == "http" else {
+            return false
+        }
         let host = (components.host ?? "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         return !(host == "localhost" || host == "::1" || host.hasPrefix("127."))
     }
@@ -118,7 +124,8 @@ public struct ConfigurationValues: Sendable {
         while let scheme = rest.range(of: "://") {
             output += rest[..<scheme.upperBound]
             rest = rest[scheme.upperBound...]
-            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" || $0 == " " || $0 == "\"" } ?? rest.endIndex
+            let authorityEnd =
+                rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" || $0 == " " || $0 == "\"" } ?? rest.endIndex
             let authority = rest[..<authorityEnd]
             if let at = authority.lastIndex(of: "@") {
                 let userinfo = authority[..<at]
@@ -151,7 +158,9 @@ extension ConfigurationKeys {
             let parts = spec.name.split(separator: ".").map(String.init)
             let sections = Array(parts.dropLast())
             var common = 0
-            while common < min(sections.count, openSections.count), sections[common] == openSections[common] { common += 1 }
+            while common < min(sections.count, openSections.count), sections[common] == openSections[common] {
+                common += 1
+            }
             openSections = Array(openSections.prefix(common))
             for index in common..<sections.count {
                 if index == 0 { lines.append("") }
@@ -159,8 +168,11 @@ extension ConfigurationKeys {
                 openSections.append(sections[index])
             }
             let indent = String(repeating: "  ", count: sections.count)
-            lines.append(indent + "# " + spec.help + (spec.isSecret ? " SECRET." : "") + " (env \(spec.environmentName))")
-            if let choices = spec.choices { lines.append(indent + "# One of: " + choices.joined(separator: ", ") + ".") }
+            lines.append(
+                indent + "# " + spec.help + (spec.isSecret ? " SECRET." : "") + " (env \(spec.environmentName))")
+            if let choices = spec.choices {
+                lines.append(indent + "# One of: " + choices.joined(separator: ", ") + ".")
+            }
             if let value = spec.defaultValue, spec.path != nil {
                 // A relative path set in this file would resolve against the file's folder: the default (relative
                 // to the working directory) stays a comment.

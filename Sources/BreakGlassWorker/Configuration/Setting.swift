@@ -52,7 +52,8 @@ public struct Setting<Value: ConfigurationValueType>: Sendable {
     ) {
         self.defaultValue = defaultValue
         self.spec = ConfigurationKey(
-            name, Value.kind, default: defaultValue.configurationValue.yaml, secret: secret, choices: choices, path: path,
+            name, Value.kind, default: defaultValue.configurationValue.yaml, secret: secret, choices: choices,
+            path: path,
             range: range, help)
     }
 

@@ -63,7 +63,8 @@ public struct JSONLogHandler: LogHandler {
         case .array(let values):
             return "[" + values.map { json(key: key, $0) }.joined(separator: ",") + "]"
         case .dictionary(let dictionary):
-            return "{" + dictionary.keys.sorted().map { "\(quote($0)):\(json(key: key + "." + $0, dictionary[$0]!))" }
+            return "{"
+                + dictionary.keys.sorted().map { "\(quote($0)):\(json(key: key + "." + $0, dictionary[$0]!))" }
                 .joined(separator: ",") + "}"
         }
     }
@@ -78,7 +79,9 @@ public struct JSONLogHandler: LogHandler {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                out +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
             default: out.unicodeScalars.append(scalar)
             }
         }
@@ -111,7 +114,9 @@ public struct LogSink: Sendable {
 
 /// Redaction applied to every log line.
 public enum LogRedaction {
-    static let secretKeyWords = ["token", "password", "secret", "cookie", "authorization", "seed", "private", "credential"]
+    static let secretKeyWords = [
+        "token", "password", "secret", "cookie", "authorization", "seed", "private", "credential",
+    ]
 
     public static func value(key: String, _ value: String) -> String {
         let lowered = key.lowercased()

@@ -48,12 +48,13 @@ struct GaugeSampler: Service {
         }
         if let stats = try? ledger.stats() {
             let now = Date()
-            metrics.ledger(LedgerFigures(
-                outboxBacklog: stats.pendingEvents,
-                outboxOldestAgeSeconds: stats.oldestPendingEventAt.map { max(0, now.timeIntervalSince($0)) } ?? 0,
-                takeoversOpen: stats.openTakeovers,
-                takeoverOldestAgeSeconds: stats.oldestOpenTakeoverAt.map { max(0, now.timeIntervalSince($0)) } ?? 0,
-                escalatedOpen: stats.openEscalatedTakeovers))
+            metrics.ledger(
+                LedgerFigures(
+                    outboxBacklog: stats.pendingEvents,
+                    outboxOldestAgeSeconds: stats.oldestPendingEventAt.map { max(0, now.timeIntervalSince($0)) } ?? 0,
+                    takeoversOpen: stats.openTakeovers,
+                    takeoverOldestAgeSeconds: stats.oldestOpenTakeoverAt.map { max(0, now.timeIntervalSince($0)) } ?? 0,
+                    escalatedOpen: stats.openEscalatedTakeovers))
             exporting = true
         }
         if let depth = await deadLetterDepth() { metrics.deadLetters(depth) }

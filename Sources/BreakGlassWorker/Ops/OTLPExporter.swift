@@ -51,11 +51,16 @@ final class OTLPExporter: SpanRecorder, Service, Sendable {
 
     func flush(_ http: HTTPClient) async {
         let (batch, dropped) = state.withLock { state in
-            defer { state.spans.removeAll(keepingCapacity: true); state.dropped = 0 }
+            defer {
+                state.spans.removeAll(keepingCapacity: true)
+                state.dropped = 0
+            }
             return (state.spans, state.dropped)
         }
         if dropped > 0 {
-            logger.warning("spans dropped: the OTLP endpoint did not keep up", metadata: ["breakglass.spans_dropped": .stringConvertible(dropped)])
+            logger.warning(
+                "spans dropped: the OTLP endpoint did not keep up",
+                metadata: ["breakglass.spans_dropped": .stringConvertible(dropped)])
         }
         guard !batch.isEmpty else { return }
         var request = HTTPClientRequest(url: configuration.endpoint)
@@ -66,13 +71,20 @@ final class OTLPExporter: SpanRecorder, Service, Sendable {
             let response = try await http.execute(request, timeout: .seconds(5))
             _ = try? await response.body.collect(upTo: 64 * 1024)
             if response.status.code >= 300 {
-                logger.warning("OTLP endpoint refused a batch of spans", metadata: [
-                    "breakglass.otlp.status": "\(response.status.code)", "breakglass.spans": .stringConvertible(batch.count)])
+                logger.warning(
+                    "OTLP endpoint refused a batch of spans",
+                    metadata: [
+                        "breakglass.otlp.status": "\(response.status.code)",
+                        "breakglass.spans": .stringConvertible(batch.count),
+                    ])
             }
         } catch {
-            logger.warning("OTLP endpoint unreachable; a batch of spans is lost", metadata: [
-                "breakglass.otlp.endpoint": "\(configuration.endpoint)", "breakglass.error": "\(type(of: error))",
-                "breakglass.spans": .stringConvertible(batch.count)])
+            logger.warning(
+                "OTLP endpoint unreachable; a batch of spans is lost",
+                metadata: [
+                    "breakglass.otlp.endpoint": "\(configuration.endpoint)", "breakglass.error": "\(type(of: error))",
+                    "breakglass.spans": .stringConvertible(batch.count),
+                ])
         }
     }
 
@@ -97,14 +109,20 @@ final class OTLPExporter: SpanRecorder, Service, Sendable {
             if let parent = span.parentSpanID { object["parentSpanId"] = parent }
             return object
         }
-        let body: [String: Any] = ["resourceSpans": [[
-            "resource": ["attributes": [
-                attribute("service.name", .string(configuration.serviceName)),
-                attribute("service.instance.id", .string(configuration.instanceID)),
-                attribute("service.version", .string(BuildInfo.version)),
-            ]],
-            "scopeSpans": [["scope": ["name": "breakglass", "version": BuildInfo.version], "spans": encoded]],
-        ]]]
+        let body: [String: Any] = [
+            "resourceSpans": [
+                [
+                    "resource": [
+                        "attributes": [
+                            attribute("service.name", .string(configuration.serviceName)),
+                            attribute("service.instance.id", .string(configuration.instanceID)),
+                            attribute("service.version", .string(BuildInfo.version)),
+                        ]
+                    ],
+                    "scopeSpans": [["scope": ["name": "breakglass", "version": BuildInfo.version], "spans": encoded]],
+                ]
+            ]
+        ]
         return (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
     }
 }

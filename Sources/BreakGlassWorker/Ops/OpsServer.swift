@@ -50,7 +50,8 @@ public struct OpsServer: Sendable {
         status?.register(on: router)
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "breakglass-ops"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "breakglass-ops"),
             onServerRunning: { channel in await onBound(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

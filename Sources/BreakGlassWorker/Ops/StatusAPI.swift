@@ -31,9 +31,11 @@ public struct StatusAPI: Sendable {
     /// Identifiers as the contract allows them (case and tenant ids, bundle ids).
     static func isValidIdentifier(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, text.unicodeScalars.count <= 200,
-              CharacterSet.alphanumerics.contains(first), first.isASCII
+            CharacterSet.alphanumerics.contains(first), first.isASCII
         else { return false }
-        return text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._:-".unicodeScalars.contains($0)) }
+        return text.unicodeScalars.allSatisfy {
+            $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._:-".unicodeScalars.contains($0))
+        }
     }
 
     /// Whether the request carries `Authorization: Bearer <token>` (digest compared in constant time).
@@ -44,8 +46,12 @@ public struct StatusAPI: Sendable {
     }
 
     static func json(_ status: HTTPResponse.Status, _ object: Any) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ detail: String) -> Response {
@@ -59,20 +65,27 @@ public struct StatusAPI: Sendable {
         // Read-only: any other method under /v1/ is 405 with `Allow: GET` (not a 404 that reads as "no such").
         router.add(middleware: ReadOnlyMiddleware())
         router.get("v1/restorations/:case_id/:tenant_id") { request, context -> Response in
-            guard api.authorized(request) else { return Self.error(.unauthorized, "unauthorized", "a bearer token is required") }
+            guard api.authorized(request) else {
+                return Self.error(.unauthorized, "unauthorized", "a bearer token is required")
+            }
             let caseID = context.parameters.get("case_id") ?? ""
             let tenantID = context.parameters.get("tenant_id") ?? ""
             guard Self.isValidIdentifier(caseID), Self.isValidIdentifier(tenantID) else {
-                return Self.error(.badRequest, "invalid-id", "case and tenant ids are letters, digits and . _ : - (contract §2)")
+                return Self.error(
+                    .badRequest, "invalid-id", "case and tenant ids are letters, digits and . _ : - (contract §2)")
             }
             return api.restoration(RestorationKey(caseID: caseID, tenantID: tenantID))
         }
         router.get("v1/takeovers") { request, _ -> Response in
-            guard api.authorized(request) else { return Self.error(.unauthorized, "unauthorized", "a bearer token is required") }
+            guard api.authorized(request) else {
+                return Self.error(.unauthorized, "unauthorized", "a bearer token is required")
+            }
             return api.openTakeovers()
         }
         router.get("v1/evidence/:bundle_id") { request, context -> Response in
-            guard api.authorized(request) else { return Self.error(.unauthorized, "unauthorized", "a bearer token is required") }
+            guard api.authorized(request) else {
+                return Self.error(.unauthorized, "unauthorized", "a bearer token is required")
+            }
             let bundleID = context.parameters.get("bundle_id") ?? ""
             guard Self.isValidIdentifier(bundleID), !bundleID.contains("..") else {
                 return Self.error(.badRequest, "invalid-id", "a bundle id is letters, digits and . _ : -")
@@ -90,20 +103,24 @@ public struct StatusAPI: Sendable {
         let takeover = try? ledger.takeovers(for: key, limit: 1).first
         let sightings = (try? ledger.requestSightings(for: key)) ?? []
         var evidence: [[String: Any]] = []
-        for row in (try? ledger.events(for: key)) ?? [] where row.message.routingKey == EventType.evidenceReady.rawValue {
+        for row in (try? ledger.events(for: key)) ?? [] where row.message.routingKey == EventType.evidenceReady.rawValue
+        {
             guard let object = try? JSONSerialization.jsonObject(with: row.message.body) as? [String: Any],
-                  let data = object["data"] as? [String: Any], let bundleID = data["bundle_id"] as? String
+                let data = object["data"] as? [String: Any], let bundleID = data["bundle_id"] as? String
             else { continue }
-            evidence.append(["bundle_id": bundleID, "manifest_sha256": data["manifest_sha256"] ?? NSNull(),
-                             "href": "/v1/evidence/\(bundleID)"])
+            evidence.append([
+                "bundle_id": bundleID, "manifest_sha256": data["manifest_sha256"] ?? NSNull(),
+                "href": "/v1/evidence/\(bundleID)",
+            ])
         }
-        let result: Any = switch entry.state {
-        case .granted: "granted"
-        case .halted: "halted"
-        case .rejected: "rejected"
-        case .resolved: "resolved"
-        default: NSNull()
-        }
+        let result: Any =
+            switch entry.state {
+            case .granted: "granted"
+            case .halted: "halted"
+            case .rejected: "rejected"
+            case .resolved: "resolved"
+            default: NSNull()
+            }
         var body: [String: Any] = [
             "case_id": key.caseID, "tenant_id": key.tenantID, "state": entry.state.rawValue, "result": result,
             "reasons": entry.reasons.map(\.rawValue), "request_id": entry.requestID,
@@ -112,15 +129,22 @@ public struct StatusAPI: Sendable {
             "grant_expires_at": entry.grantExpiresAt.map { Timestamp.format($0) } ?? NSNull(),
             "updated_at": Timestamp.format(entry.updatedAt), "evidence": evidence,
         ]
-        body["takeover"] = takeover.map { takeover -> [String: Any] in
-            ["id": takeover.id, "stage": takeover.record.stage.rawValue, "escalate": takeover.record.escalate,
-             "reasons": takeover.record.reasons.map(\.rawValue), "resolution": takeover.resolution?.rawValue ?? NSNull(),
-             "created_at": Timestamp.format(takeover.createdAt)]
-        } ?? NSNull()
-        body["revocation"] = entry.revocation.map { revocation -> [String: Any] in
-            ["result": revocation.rawValue, "by": entry.revokedBy.map { Masker().mask($0) } ?? NSNull(),
-             "at": entry.revokedAt.map { Timestamp.format($0) } ?? NSNull()]
-        } ?? NSNull()
+        body["takeover"] =
+            takeover.map { takeover -> [String: Any] in
+                [
+                    "id": takeover.id, "stage": takeover.record.stage.rawValue, "escalate": takeover.record.escalate,
+                    "reasons": takeover.record.reasons.map(\.rawValue),
+                    "resolution": takeover.resolution?.rawValue ?? NSNull(),
+                    "created_at": Timestamp.format(takeover.createdAt),
+                ]
+            } ?? NSNull()
+        body["revocation"] =
+            entry.revocation.map { revocation -> [String: Any] in
+                [
+                    "result": revocation.rawValue, "by": entry.revokedBy.map { Masker().mask($0) } ?? NSNull(),
+                    "at": entry.revokedAt.map { Timestamp.format($0) } ?? NSNull(),
+                ]
+            } ?? NSNull()
         return Self.json(.ok, body)
     }
 
@@ -129,25 +153,34 @@ public struct StatusAPI: Sendable {
         do { takeovers = try ledger.takeovers(openOnly: true, limit: 1000) } catch {
             return Self.error(.serviceUnavailable, "ledger-unavailable", "the ledger could not be read")
         }
-        return Self.json(.ok, ["takeovers": takeovers.map { takeover -> [String: Any] in
-            ["id": takeover.id, "case_id": takeover.key.caseID, "tenant_id": takeover.key.tenantID,
-             "stage": takeover.record.stage.rawValue, "escalate": takeover.record.escalate,
-             "reasons": takeover.record.reasons.map(\.rawValue), "request_id": takeover.requestID,
-             "created_at": Timestamp.format(takeover.createdAt)]
-        }])
+        return Self.json(
+            .ok,
+            [
+                "takeovers": takeovers.map { takeover -> [String: Any] in
+                    [
+                        "id": takeover.id, "case_id": takeover.key.caseID, "tenant_id": takeover.key.tenantID,
+                        "stage": takeover.record.stage.rawValue, "escalate": takeover.record.escalate,
+                        "reasons": takeover.record.reasons.map(\.rawValue), "request_id": takeover.requestID,
+                        "created_at": Timestamp.format(takeover.createdAt),
+                    ]
+                }
+            ])
     }
 
     func evidenceArchive(_ bundleID: String) -> Response {
         let directory = evidenceRoot.appendingPathComponent(bundleID, isDirectory: true)
-        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(EvidenceManifest.fileName).path) else {
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(EvidenceManifest.fileName).path)
+        else {
             return Self.error(.notFound, "not-found", "no evidence bundle \(bundleID)")
         }
         guard let archive = try? TarArchive.directory(directory, prefix: bundleID) else {
             return Self.error(.serviceUnavailable, "evidence-unreadable", "the bundle could not be read")
         }
-        return Response(status: .ok, headers: [
-            .contentType: "application/x-tar", .contentDisposition: "attachment; filename=\"\(bundleID).tar\"",
-        ], body: .init(byteBuffer: ByteBuffer(bytes: archive)))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/x-tar", .contentDisposition: "attachment; filename=\"\(bundleID).tar\"",
+            ], body: .init(byteBuffer: ByteBuffer(bytes: archive)))
     }
 }
 
@@ -155,7 +188,9 @@ public struct StatusAPI: Sendable {
 struct ReadOnlyMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         guard request.uri.path.hasPrefix("/v1/"), request.method != .get, request.method != .head else {
             return try await next(request, context)
         }
@@ -194,7 +229,9 @@ enum TarArchive {
             for (index, byte) in text.utf8.prefix(length).enumerated() { block[offset + index] = byte }
         }
         func octal(_ value: Int, at offset: Int, length: Int) {
-            put(String(String(value, radix: 8).suffix(length - 1)).leftPadded(length - 1), at: offset, length: length - 1)
+            put(
+                String(String(value, radix: 8).suffix(length - 1)).leftPadded(length - 1), at: offset,
+                length: length - 1)
         }
         var fileName = name
         var prefixField = ""

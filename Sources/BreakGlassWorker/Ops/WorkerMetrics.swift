@@ -85,10 +85,14 @@ public struct WorkerMetrics: Sendable {
     public func registerAll() {
         gauge(Self.buildInfo, [("version", BuildInfo.version)]).set(to: 1)
         _ = gauge(Self.ready)
-        for name in [Self.deliveries, Self.redeliveries, Self.escalatedHalts, Self.duplicatesSuppressed] { _ = counter(name) }
+        for name in [Self.deliveries, Self.redeliveries, Self.escalatedHalts, Self.duplicatesSuppressed] {
+            _ = counter(name)
+        }
         for result in Self.results { _ = counter(Self.outcomes, [("result", result)]) }
         for reason in ReasonCode.allCases {
-            for result in ["halted", "rejected"] { _ = counter(Self.outcomeReasons, [("result", result), ("reason", reason.rawValue)]) }
+            for result in ["halted", "rejected"] {
+                _ = counter(Self.outcomeReasons, [("result", result), ("reason", reason.rawValue)])
+            }
         }
         for name in [Self.gateDuration, Self.consoleDuration, Self.recheckToClick] { _ = histogram(name) }
         for name in [Self.inFlight, Self.browserSessions] { _ = gauge(name) }
@@ -102,7 +106,9 @@ public struct WorkerMetrics: Sendable {
     /// One terminal decision: `result` granted/halted/rejected, counted once; each reason on its own counter.
     public func outcome(result: String, reasons: [String], escalated: Bool = false) {
         counter(Self.outcomes, [("result", result)]).increment()
-        for reason in Set(reasons) { counter(Self.outcomeReasons, [("result", result), ("reason", reason)]).increment() }
+        for reason in Set(reasons) {
+            counter(Self.outcomeReasons, [("result", result), ("reason", reason)]).increment()
+        }
         if escalated { counter(Self.escalatedHalts).increment() }
     }
 
@@ -110,7 +116,9 @@ public struct WorkerMetrics: Sendable {
 
     public func gate(seconds: Double) { histogram(Self.gateDuration).recordNanoseconds(Int64(seconds * 1e9)) }
     public func console(seconds: Double) { histogram(Self.consoleDuration).recordNanoseconds(Int64(seconds * 1e9)) }
-    public func recheckToClick(seconds: Double) { histogram(Self.recheckToClick).recordNanoseconds(Int64(seconds * 1e9)) }
+    public func recheckToClick(seconds: Double) {
+        histogram(Self.recheckToClick).recordNanoseconds(Int64(seconds * 1e9))
+    }
 
     public func inFlight(_ value: Int) { gauge(Self.inFlight).set(to: Double(value)) }
     public func browserSessions(_ value: Int) { gauge(Self.browserSessions).set(to: Double(value)) }
@@ -118,8 +126,10 @@ public struct WorkerMetrics: Sendable {
 
     /// The ledger-wide figures, set by the relay-lease holder; `nil` removes them (this worker no longer holds it).
     public func ledger(_ figures: LedgerFigures?) {
-        let names = [Self.ledgerOutboxBacklog, Self.ledgerOutboxOldestAge, Self.ledgerTakeoversOpen,
-                     Self.ledgerTakeoverOldestAge, Self.ledgerEscalatedOpen]
+        let names = [
+            Self.ledgerOutboxBacklog, Self.ledgerOutboxOldestAge, Self.ledgerTakeoversOpen,
+            Self.ledgerTakeoverOldestAge, Self.ledgerEscalatedOpen,
+        ]
         guard let figures else {
             for name in names { registry.unregisterGauge(gauge(name)) }
             return
@@ -133,7 +143,10 @@ public struct WorkerMetrics: Sendable {
 
     /// The dead-letter queue's depth, set by the relay-lease holder; `nil` removes it.
     public func deadLetters(_ depth: Int?) {
-        guard let depth else { registry.unregisterGauge(gauge(Self.deadLetters)); return }
+        guard let depth else {
+            registry.unregisterGauge(gauge(Self.deadLetters))
+            return
+        }
         gauge(Self.deadLetters).set(to: Double(depth))
     }
 }
@@ -146,8 +159,10 @@ public struct LedgerFigures: Sendable, Hashable {
     public var takeoverOldestAgeSeconds: Double
     public var escalatedOpen: Int
 
-    public init(outboxBacklog: Int, outboxOldestAgeSeconds: Double, takeoversOpen: Int, takeoverOldestAgeSeconds: Double,
-                escalatedOpen: Int) {
+    public init(
+        outboxBacklog: Int, outboxOldestAgeSeconds: Double, takeoversOpen: Int, takeoverOldestAgeSeconds: Double,
+        escalatedOpen: Int
+    ) {
         self.outboxBacklog = outboxBacklog
         self.outboxOldestAgeSeconds = outboxOldestAgeSeconds
         self.takeoversOpen = takeoversOpen

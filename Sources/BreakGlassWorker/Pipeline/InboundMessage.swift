@@ -14,8 +14,11 @@ public struct InboundMessage: Sendable {
     /// The message's W3C trace context (`traceparent`/`tracestate` headers), when valid (contract 1.1).
     public var trace: TraceContext?
 
-    public init(body: [UInt8], signatureHeader: String?, messageID: String? = nil, redelivered: Bool = false, deliveryCount: Int? = nil,
-                headersTooDeep: Bool = false, trace: TraceContext? = nil) {
+    public init(
+        body: [UInt8], signatureHeader: String?, messageID: String? = nil, redelivered: Bool = false,
+        deliveryCount: Int? = nil,
+        headersTooDeep: Bool = false, trace: TraceContext? = nil
+    ) {
         self.headersTooDeep = headersTooDeep
         self.trace = trace
         self.body = body
@@ -55,8 +58,10 @@ public struct PipelineResult: Sendable, Hashable {
     /// A halt after which access may have been granted (its takeover record escalates): a person must act at once.
     public var escalated: Bool
 
-    public init(settlement: Settlement, result: Result, key: RestorationKey?, reasons: [ReasonCode] = [],
-                escalated: Bool = false) {
+    public init(
+        settlement: Settlement, result: Result, key: RestorationKey?, reasons: [ReasonCode] = [],
+        escalated: Bool = false
+    ) {
         self.settlement = settlement
         self.result = result
         self.key = key

@@ -11,7 +11,9 @@ extension RestorationPipeline {
     /// over (epoch + 1) exactly as a worker takes over a redelivered message: a row that was `submitting` is
     /// reconciled against the console's active grants and NEVER submitted again; an earlier one runs the full gate
     /// and console flow from the start. Who asked and why go into a sealed `recovery` bundle first.
-    public func recover(_ key: RestorationKey, by person: String, note: String) async throws(TakeoverError) -> RecoveryOutcome {
+    public func recover(
+        _ key: RestorationKey, by person: String, note: String
+    ) async throws(TakeoverError) -> RecoveryOutcome {
         let person = person.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !person.isEmpty else { throw .invalidInput(key, "--by is empty") }
         let note = try maskedFreeText(note, key: key, option: "--note")
@@ -26,11 +28,15 @@ extension RestorationPipeline {
         var recorder = EvidenceRecorder(
             caseID: key.caseID, tenantID: key.tenantID, requestID: request.requestID, workerID: configuration.workerID,
             masker: masker)
-        recorder.document("recovery.json", [
-            "requested_by": person, "note": note, "requested_at": Timestamp.format(clock()),
-            "previous_owner": entry.owner ?? "", "previous_state": entry.state.rawValue, "epoch": String(entry.epoch),
-            "plan": entry.state == .submitting ? "reconcile (never resubmit)" : "restart (full gate and console flow)",
-        ])
+        recorder.document(
+            "recovery.json",
+            [
+                "requested_by": person, "note": note, "requested_at": Timestamp.format(clock()),
+                "previous_owner": entry.owner ?? "", "previous_state": entry.state.rawValue,
+                "epoch": String(entry.epoch),
+                "plan": entry.state == .submitting
+                    ? "reconcile (never resubmit)" : "restart (full gate and console flow)",
+            ])
         recorder.step("takeover", action: "recovery of an abandoned claim requested by a person", detail: person)
         let bundle: EvidenceLocation
         do {
@@ -53,19 +59,24 @@ extension RestorationPipeline {
         }
         log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
         let recovery = claim.recovery ?? .restart
-        log.info("abandoned claim taken over at a person's request", metadata: [
-            "breakglass.recovery": "\(recovery == .reconcile ? "reconcile" : "restart")",
-        ])
+        log.info(
+            "abandoned claim taken over at a person's request",
+            metadata: [
+                "breakglass.recovery": "\(recovery == .reconcile ? "reconcile" : "restart")"
+            ])
         let result: PipelineResult
         do {
-            result = recovery == .reconcile
+            result =
+                recovery == .reconcile
                 ? try await reconcile(request, claim: claim, logger: log)
                 : try await run(request, claim: claim, logger: log)
         } catch {
             // The claim was taken over (epoch + 1): not a refusal. The key waits for this claim's lease to lapse.
-            log.info("recovered, but the run failed; the key stays in flight until its lease lapses", metadata: [
-                "breakglass.error": "\(type(of: error))",
-            ])
+            log.info(
+                "recovered, but the run failed; the key stays in flight until its lease lapses",
+                metadata: [
+                    "breakglass.error": "\(type(of: error))"
+                ])
             throw .recoveredButUnfinished(key, epoch: claim.epoch, cause: Self.ledgerError(key, error))
         }
         recordOutcome(result, logger: log)

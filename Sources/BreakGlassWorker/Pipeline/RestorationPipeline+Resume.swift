@@ -40,7 +40,8 @@ extension RestorationPipeline {
         }
         let takeover: TakeoverEntry
         do {
-            guard let open = try ledger.takeovers(for: key, openOnly: true, limit: 1).first, open.id == entry.takeoverID else {
+            guard let open = try ledger.takeovers(for: key, openOnly: true, limit: 1).first, open.id == entry.takeoverID
+            else {
                 throw TakeoverError.wrongState(key, entry.state, expected: .halted)
             }
             takeover = open
@@ -62,7 +63,8 @@ extension RestorationPipeline {
             // may be frozen before its click and could still click until then (it refuses once its own lease cannot
             // cover the confirmation). A halt decided by the owner that wrote `submitting` has no such click pending.
             if entry.inDoubt, let submittingAt = entry.submittingAt {
-                let settle = Self.seconds(ledger.configuration.leaseDuration) + Self.seconds(configuration.confirmationBound)
+                let settle =
+                    Self.seconds(ledger.configuration.leaseDuration) + Self.seconds(configuration.confirmationBound)
                 let wait = submittingAt.addingTimeInterval(settle).timeIntervalSince(ledger.clock())
                 if wait > 0 { throw .tooSoon(key, waitSeconds: Int(wait.rounded(.up))) }
             }
@@ -73,7 +75,8 @@ extension RestorationPipeline {
                 log.info("reconciliation: no grant (in any status) for the key; resume allowed")
             case .found(let grants):
                 log.info("reconciliation: the console lists a grant for the key; resume refused")
-                throw .grantExists(key, confirmationIDs: grants.map(\.confirmationID), evidencePath: check.evidence?.path)
+                throw .grantExists(
+                    key, confirmationIDs: grants.map(\.confirmationID), evidencePath: check.evidence?.path)
             case .unknown(let reasons, _):
                 log.info("reconciliation: the console's active grants could not be read; resume refused")
                 throw .reconciliationFailed(key, reasons: reasons, evidencePath: check.evidence?.path)
@@ -85,12 +88,15 @@ extension RestorationPipeline {
         var recorder = EvidenceRecorder(
             caseID: key.caseID, tenantID: key.tenantID, requestID: request.requestID, workerID: configuration.workerID,
             masker: masker)
-        recorder.document("resume.json", ResumeRecord(
-            takeoverID: takeover.id, resumedBy: person, note: note, resumedAt: Timestamp.format(now),
-            resumeNumber: entry.resumeCount + 1, maximumResumes: ledger.configuration.maximumResumes,
-            escalated: entry.escalate, afterReconciliation: entry.escalate && afterReconciliation,
-            grantCheckBundle: grantCheck?.bundleID, draftID: entry.escalate ? nil : takeover.record.draftID,
-            requestID: request.requestID, scopes: request.privilege.scopes, durationMinutes: request.privilege.durationMinutes))
+        recorder.document(
+            "resume.json",
+            ResumeRecord(
+                takeoverID: takeover.id, resumedBy: person, note: note, resumedAt: Timestamp.format(now),
+                resumeNumber: entry.resumeCount + 1, maximumResumes: ledger.configuration.maximumResumes,
+                escalated: entry.escalate, afterReconciliation: entry.escalate && afterReconciliation,
+                grantCheckBundle: grantCheck?.bundleID, draftID: entry.escalate ? nil : takeover.record.draftID,
+                requestID: request.requestID, scopes: request.privilege.scopes,
+                durationMinutes: request.privilege.durationMinutes))
         recorder.document("takeover.json", takeover.record)
         recorder.step("takeover", action: "resumed by a person", detail: "\(takeover.id) by \(person)")
         let resumeEvidence: EvidenceLocation
@@ -110,28 +116,36 @@ extension RestorationPipeline {
             // Refused (another person's resume won the race, the state changed): this bundle documents nothing that
             // happened, so it does not stay beside the real ones (issue 15.9).
             try? FileManager.default.removeItem(atPath: resumeEvidence.path)
-            log.notice("resume refused by the ledger; its evidence bundle was removed", metadata: [
-                "breakglass.bundle_id": "\(resumeEvidence.bundleID)",
-            ])
+            log.notice(
+                "resume refused by the ledger; its evidence bundle was removed",
+                metadata: [
+                    "breakglass.bundle_id": "\(resumeEvidence.bundleID)"
+                ])
             throw Self.ledgerError(key, error)
         }
         log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
-        log.info("takeover resumed; running the request again", metadata: ["breakglass.resumes": .stringConvertible(claim.resumeCount)])
+        log.info(
+            "takeover resumed; running the request again",
+            metadata: ["breakglass.resumes": .stringConvertible(claim.resumeCount)])
 
         let result: PipelineResult
         do {
-            result = try await run(request, claim: claim, logger: log, resumeDraftID: entry.escalate ? nil : takeover.record.draftID)
+            result = try await run(
+                request, claim: claim, logger: log, resumeDraftID: entry.escalate ? nil : takeover.record.draftID)
         } catch {
             // The resume is committed (takeover resolved, `resumed` event in the outbox, key in flight under this
             // claim): this is not a refusal. The key waits for its lease to lapse, then `takeover recover`.
-            log.info("resumed, but the run failed; the key stays in flight until its lease lapses", metadata: [
-                "breakglass.error": "\(type(of: error))",
-            ])
+            log.info(
+                "resumed, but the run failed; the key stays in flight until its lease lapses",
+                metadata: [
+                    "breakglass.error": "\(type(of: error))"
+                ])
             throw .resumedButUnfinished(key, epoch: claim.epoch, cause: Self.ledgerError(key, error))
         }
         recordOutcome(result, logger: log)
         return ResumeOutcome(
-            key: key, takeoverID: takeover.id, resumeEvidence: resumeEvidence, grantCheckEvidence: grantCheck, result: result,
+            key: key, takeoverID: takeover.id, resumeEvidence: resumeEvidence, grantCheckEvidence: grantCheck,
+            result: result,
             entry: try? ledger.entry(for: key))
     }
 
@@ -171,13 +185,16 @@ extension RestorationPipeline {
         } catch {
             throw .payloadUnreadable(entry.key, error.code.rawValue)
         }
-        guard request.key == entry.key else { throw .payloadUnreadable(entry.key, "the stored body belongs to another key") }
+        guard request.key == entry.key else {
+            throw .payloadUnreadable(entry.key, "the stored body belongs to another key")
+        }
         return request
     }
 
     static func ledgerError(_ key: RestorationKey, _ error: any Error) -> TakeoverError {
         guard let error = error as? LedgerError else {
-            return TakeoverError.ledger(key, .database(key, detail: String(describing: type(of: error)), underlying: error))
+            return TakeoverError.ledger(
+                key, .database(key, detail: String(describing: type(of: error)), underlying: error))
         }
         switch error.code {
         case .escalatedHalt: return .escalated(key)

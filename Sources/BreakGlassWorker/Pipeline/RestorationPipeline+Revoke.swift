@@ -12,7 +12,9 @@ extension RestorationPipeline {
     /// When the console or IAM cannot confirm it, the result is `failed`: the ledger marks it, the event says
     /// `result: failed`, and the bundle holds the takeover record (escalate = true: access may still be active).
     /// A failed revocation may be tried again; a confirmed one is final.
-    public func revoke(_ key: RestorationKey, by person: String, reason: String) async throws(TakeoverError) -> RevocationOutcome {
+    public func revoke(
+        _ key: RestorationKey, by person: String, reason: String
+    ) async throws(TakeoverError) -> RevocationOutcome {
         let person = person.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !person.isEmpty else { throw .invalidInput(key, "--by is empty") }
         // Masked once, here: the console's reason field, the ledger, the `revoked` event and the CLI output only
@@ -44,15 +46,20 @@ extension RestorationPipeline {
                 events: [OutboxMessage(event, key: key)])
         } catch {
             // The console already acted: say so loudly; the evidence bundle holds what happened.
-            log.info("revocation could not be recorded in the ledger", metadata: [
-                "breakglass.result": "\(result.rawValue)", "breakglass.bundle_id": "\(revocation.evidence?.bundleID ?? "-")",
-            ])
+            log.info(
+                "revocation could not be recorded in the ledger",
+                metadata: [
+                    "breakglass.result": "\(result.rawValue)",
+                    "breakglass.bundle_id": "\(revocation.evidence?.bundleID ?? "-")",
+                ])
             throw Self.ledgerError(key, error)
         }
         if revocation.evidence == nil {
-            log.info("revocation evidence bundle could not be written", metadata: [
-                "breakglass.error": "\(revocation.evidenceError?.description ?? "unknown")",
-            ])
+            log.info(
+                "revocation evidence bundle could not be written",
+                metadata: [
+                    "breakglass.error": "\(revocation.evidenceError?.description ?? "unknown")"
+                ])
         }
         log.info("revocation recorded", metadata: ["breakglass.result": "\(result.rawValue)"])
         return RevocationOutcome(

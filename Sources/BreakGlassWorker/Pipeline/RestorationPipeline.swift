@@ -67,7 +67,8 @@ public final class RestorationPipeline: Sendable {
 
     public init(
         configuration: Configuration, verifier: MessageVerifier, ledger: Ledger, sources: any LiveSources,
-        console: any RestorationConsole, evidence: EvidenceStore, masker: Masker, metrics: WorkerMetrics = WorkerMetrics(),
+        console: any RestorationConsole, evidence: EvidenceStore, masker: Masker,
+        metrics: WorkerMetrics = WorkerMetrics(),
         logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
@@ -99,7 +100,9 @@ public final class RestorationPipeline: Sendable {
             logger.notice("claim fenced by a newer owner", metadata: ["breakglass.error": "\(error.code)"])
             result = PipelineResult(settlement: .ack, result: .inProgress, key: nil)
         } catch {
-            logger.error("could not record the delivery's outcome; requeueing", metadata: ["breakglass.error": "\(type(of: error))"])
+            logger.error(
+                "could not record the delivery's outcome; requeueing",
+                metadata: ["breakglass.error": "\(type(of: error))"])
             result = PipelineResult(settlement: .requeue, result: .failed, key: nil)
         }
         if let workerSpan {
@@ -111,9 +114,14 @@ public final class RestorationPipeline: Sendable {
                 attributes["breakglass.case_id"] = SpanData.Value.string(key.caseID)
                 attributes["breakglass.tenant_id"] = SpanData.Value.string(key.tenantID)
             }
-            if !result.reasons.isEmpty { attributes["breakglass.reasons"] = SpanData.Value.string(result.reasons.map(\.rawValue).joined(separator: ",")) }
+            if !result.reasons.isEmpty {
+                attributes["breakglass.reasons"] = SpanData.Value.string(
+                    result.reasons.map(\.rawValue).joined(separator: ","))
+            }
             if result.result == .failed { attributes.fail("outcome not recorded") }
-            Spans.record(workerSpan, name: "breakglass.restoration process", kind: .consumer, start: spanStart, attributes: attributes)
+            Spans.record(
+                workerSpan, name: "breakglass.restoration process", kind: .consumer, start: spanStart,
+                attributes: attributes)
         }
         switch result.result {
         case .granted, .halted, .rejected:
@@ -142,8 +150,9 @@ public final class RestorationPipeline: Sendable {
             return try await reject(message, error, now: now)
         }
         if message.headersTooDeep {
-            return try await reject(message, Rejection(.schemaInvalid, "headers: nested deeper than the worker reads"), now: now,
-                                    request: request)
+            return try await reject(
+                message, Rejection(.schemaInvalid, "headers: nested deeper than the worker reads"), now: now,
+                request: request)
         }
         var log = logger
         log[metadataKey: "breakglass.case_id"] = "\(request.caseID)"
@@ -157,19 +166,23 @@ public final class RestorationPipeline: Sendable {
             return PipelineResult(settlement: .ack, result: .duplicate, key: request.key)
         }
         if let count = message.deliveryCount, count >= configuration.deliveryLimit - 1,
-           try !ledger.isAbandonedInFlight(request.key)
+            try !ledger.isAbandonedInFlight(request.key)
         {
             // An in-flight key whose owner died (lease lapsed) is claimed and reconciled below instead: rejecting
             // here would strand it with no takeover record.
-            log.warning("last delivery the broker allows for an undecided key", metadata: ["breakglass.delivery_count": .stringConvertible(count)])
+            log.warning(
+                "last delivery the broker allows for an undecided key",
+                metadata: ["breakglass.delivery_count": .stringConvertible(count)])
             return try await reject(
-                message, Rejection(.deliveryLimit, "x-delivery-count: reached the delivery limit"), now: now, request: request)
+                message, Rejection(.deliveryLimit, "x-delivery-count: reached the delivery limit"), now: now,
+                request: request)
         }
 
         let ledger = self.ledger
         let owner = configuration.workerID
         var outcome = try await Spans.with("claim") { span in
-            let outcome = try await ledger.claim(request.key, requestID: request.requestID, owner: owner, payload: Data(message.body))
+            let outcome = try await ledger.claim(
+                request.key, requestID: request.requestID, owner: owner, payload: Data(message.body))
             switch outcome {
             case .claimed(let claim): span["breakglass.epoch"] = .int(Int(claim.epoch))
             case .decided: span["breakglass.claim"] = .string("decided")
@@ -186,7 +199,9 @@ public final class RestorationPipeline: Sendable {
                 // (this is its own message, redelivered when its connection dropped). Acking now could lose the
                 // only copy of an in-doubt key, so hold this delivery until the owner decides or its lease
                 // lapses, then take over (reconciling if it was submitting).
-                log.info("another worker owns the key; waiting for its decision or its lease", metadata: ["breakglass.owner": "\(owner)"])
+                log.info(
+                    "another worker owns the key; waiting for its decision or its lease",
+                    metadata: ["breakglass.owner": "\(owner)"])
                 let wait = min(2.0, max(0.2, leaseExpiresAt.timeIntervalSince(ledger.clock()) + 0.1))
                 do {
                     try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
@@ -195,7 +210,8 @@ public final class RestorationPipeline: Sendable {
                     return PipelineResult(settlement: .requeue, result: .inProgress, key: request.key)
                 }
                 outcome = try await ledger.claim(
-                    request.key, requestID: request.requestID, owner: configuration.workerID, payload: Data(message.body))
+                    request.key, requestID: request.requestID, owner: configuration.workerID,
+                    payload: Data(message.body))
             case .claimed(let claim):
                 CrashPoint.reach(.afterClaim)
                 log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"
@@ -209,7 +225,9 @@ public final class RestorationPipeline: Sendable {
 
     // MARK: - Rejection
 
-    private func reject(_ message: InboundMessage, _ rejection: Rejection, now: Date, request: RestorationRequest? = nil) async throws -> PipelineResult {
+    private func reject(
+        _ message: InboundMessage, _ rejection: Rejection, now: Date, request: RestorationRequest? = nil
+    ) async throws -> PipelineResult {
         // A signature failure is rejected before anything is read from the body; an expired or over-limit
         // request was authenticated and decoded, so its key is known.
         var known = request
@@ -222,24 +240,30 @@ public final class RestorationPipeline: Sendable {
             scopes: known?.privilege.scopes ?? [], time: now)
         let outbox = OutboxMessage(event, key: known?.key ?? .unknown)
         if let known {
-            switch try await ledger.reject(known.key, requestID: known.requestID, reasons: [rejection.code], events: [outbox]) {
+            switch try await ledger.reject(
+                known.key, requestID: known.requestID, reasons: [rejection.code], events: [outbox])
+            {
             case .rejected: break
             case .keyBusy: try await ledger.enqueueEvents([outbox])
             }
         } else {
             try await ledger.enqueueEvents([outbox])
         }
-        logger.notice("message rejected", metadata: [
-            "breakglass.reason": "\(rejection.code.rawValue)", "breakglass.detail": "\(rejection.detail)",
-            "breakglass.case_id": "\(known?.caseID ?? "-")",
-        ])
+        logger.notice(
+            "message rejected",
+            metadata: [
+                "breakglass.reason": "\(rejection.code.rawValue)", "breakglass.detail": "\(rejection.detail)",
+                "breakglass.case_id": "\(known?.caseID ?? "-")",
+            ])
         return PipelineResult(settlement: .deadLetter, result: .rejected, key: known?.key, reasons: [rejection.code])
     }
 
     // MARK: - Gate and console
 
     /// Gate → console → decision under `claim`. `resumeDraftID`: the draft an earlier halt saved (takeover resume).
-    func run(_ request: RestorationRequest, claim: Claim, logger log: Logger, resumeDraftID: String? = nil) async throws -> PipelineResult {
+    func run(
+        _ request: RestorationRequest, claim: Claim, logger log: Logger, resumeDraftID: String? = nil
+    ) async throws -> PipelineResult {
         let gateStarted = ContinuousClock.now
         // The lease is renewed during the gate too: slow sources must not let the claim lapse under us.
         let sources = self.sources
@@ -256,9 +280,11 @@ public final class RestorationPipeline: Sendable {
         metrics.gate(seconds: Self.seconds(since: gateStarted))
         let approvalRefs = request.approvals.map(\.approvalID)
         guard gate.passed else {
-            log.info("halted at the gate", metadata: ["breakglass.reasons": .array(gate.codes.map { .string($0.rawValue) })])
-            let record = TakeoverRecord(reasons: gate.codes, stage: .gate, escalate: false, approvalRefs: approvalRefs,
-                                        note: gate.findings.map(\.description).joined(separator: "; "))
+            log.info(
+                "halted at the gate", metadata: ["breakglass.reasons": .array(gate.codes.map { .string($0.rawValue) })])
+            let record = TakeoverRecord(
+                reasons: gate.codes, stage: .gate, escalate: false, approvalRefs: approvalRefs,
+                note: gate.findings.map(\.description).joined(separator: "; "))
             var recorder = EvidenceRecorder(
                 caseID: request.caseID, tenantID: request.tenant.id, requestID: request.requestID,
                 workerID: configuration.workerID, masker: masker)
@@ -266,10 +292,12 @@ public final class RestorationPipeline: Sendable {
             recorder.document("gate.json", gate)
             recorder.document("sources.json", snapshot)
             recorder.document("takeover.json", record)
-            recorder.step("gate", action: "recheck live sources", outcome: "failed",
-                          detail: gate.findings.map(\.description).joined(separator: "; "))
+            recorder.step(
+                "gate", action: "recheck live sources", outcome: "failed",
+                detail: gate.findings.map(\.description).joined(separator: "; "))
             let bundle = recorder.bundle(kind: "restoration", outcome: "halted", reasons: gate.codes.map(\.rawValue))
-            return try await finish(request, claim: claim, .halted(record), evidence: writeEvidence(bundle, logger: log))
+            return try await finish(
+                request, claim: claim, .halted(record), evidence: writeEvidence(bundle, logger: log))
         }
         let gated = ClaimBox(try await ledger.passGate(claim, approvalRefs: approvalRefs, checkedAt: gate.evaluatedAt))
         CrashPoint.reach(.afterGate)
@@ -277,7 +305,9 @@ public final class RestorationPipeline: Sendable {
         var hooks = SubmissionHooks.live(
             sources: sources, policy: configuration.gatePolicy, deadline: configuration.gateDeadline
         ) {
-            try await Spans.with("submitting") { _ in try await self.recordSubmitting(gated, refusal: refusal, logger: log) }
+            try await Spans.with("submitting") { _ in
+                try await self.recordSubmitting(gated, refusal: refusal, logger: log)
+            }
             CrashPoint.reach(.beforeClick)
         }
         // The last check before the click, from memory: the lease written with `submitting` must still cover the
@@ -288,11 +318,15 @@ public final class RestorationPipeline: Sendable {
         hooks.clickAllowed = {
             let current = gated.withLock { $0 }
             let left = current.leaseExpiresAt.timeIntervalSince(leaseClock())
-            guard left > bound else { return "the claim's lease has \(Int(left)) s left, less than the confirmation bound" }
+            guard left > bound else {
+                return "the claim's lease has \(Int(left)) s left, less than the confirmation bound"
+            }
             // And the ledger still says this claim is the one submitting (one read, no lock): a process stopped and
             // resumed here must not click for a key someone else has taken over or decided meanwhile, whatever its
             // memory says (a CI run saw a thawed worker click after a takeover and a person's resume).
-            guard let entry = try? ledger.entry(for: current.key) else { return "the ledger could not be read before the click" }
+            guard let entry = try? ledger.entry(for: current.key) else {
+                return "the ledger could not be read before the click"
+            }
             guard entry.epoch == current.epoch, entry.state == .submitting else {
                 return "the key was taken over (epoch \(entry.epoch), state \(entry.state.rawValue)) before the click"
             }
@@ -304,8 +338,11 @@ public final class RestorationPipeline: Sendable {
         let flowHooks = hooks
         let outcome = await withLeaseRenewal(gated, logger: log) {
             await Spans.with("console") { span in
-                let outcome = await self.console.submit(request, hooks: flowHooks, gate: gate, sources: snapshot, resumeDraftID: resumeDraftID)
-                if case .halted(let record) = outcome.decisionInput { span.fail(record.reasons.map(\.rawValue).joined(separator: ",")) }
+                let outcome = await self.console.submit(
+                    request, hooks: flowHooks, gate: gate, sources: snapshot, resumeDraftID: resumeDraftID)
+                if case .halted(let record) = outcome.decisionInput {
+                    span.fail(record.reasons.map(\.rawValue).joined(separator: ","))
+                }
                 return outcome
             }
         }
@@ -319,11 +356,14 @@ public final class RestorationPipeline: Sendable {
                 log.notice("submitting refused: a newer owner holds the key; leaving it to them")
                 return PipelineResult(settlement: .ack, result: .inProgress, key: request.key)
             }
-            log.warning("submitting could not be recorded; halting before the click", metadata: [
-                "breakglass.error": "\(refusal.error?.code.rawValue ?? "unknown")",
-            ])
+            log.warning(
+                "submitting could not be recorded; halting before the click",
+                metadata: [
+                    "breakglass.error": "\(refusal.error?.code.rawValue ?? "unknown")"
+                ])
         }
-        return try await finish(request, claim: gated.withLock { $0 }, outcome.decisionInput, evidence: outcome.evidence)
+        return try await finish(
+            request, claim: gated.withLock { $0 }, outcome.decisionInput, evidence: outcome.evidence)
     }
 
     /// Writes `submitting` (fenced by the epoch, refused unless the lease is live with a margin; the lease is extended
@@ -336,23 +376,27 @@ public final class RestorationPipeline: Sendable {
             do {
                 let current = box.withLock { $0 }
                 let submitting = try await ledger.beginSubmitting(
-                    current, recheckedAt: clock(), margin: min(configuration.submitLeaseMargin, ledger.configuration.leaseDuration / 3),
+                    current, recheckedAt: clock(),
+                    margin: min(configuration.submitLeaseMargin, ledger.configuration.leaseDuration / 3),
                     extendBy: ledger.configuration.leaseDuration + configuration.confirmationBound)
                 box.withLock { $0 = submitting }
                 return
             } catch let error as LedgerError {
                 let retryable = error.code == .database && attempt < configuration.submittingAttempts
-                log.warning("could not record submitting", metadata: [
-                    "breakglass.error": "\(error.code.rawValue)", "breakglass.attempt": .stringConvertible(attempt),
-                    "breakglass.retrying": .stringConvertible(retryable),
-                ])
+                log.warning(
+                    "could not record submitting",
+                    metadata: [
+                        "breakglass.error": "\(error.code.rawValue)", "breakglass.attempt": .stringConvertible(attempt),
+                        "breakglass.retrying": .stringConvertible(retryable),
+                    ])
                 guard retryable else {
                     refusal.set(error)
                     throw error
                 }
                 try? await Task.sleep(for: .milliseconds(200 * attempt))
             } catch {
-                refusal.set(LedgerError.database(box.withLock { $0.key }, detail: "\(type(of: error))", underlying: error))
+                refusal.set(
+                    LedgerError.database(box.withLock { $0.key }, detail: "\(type(of: error))", underlying: error))
                 throw error
             }
         }
@@ -360,7 +404,9 @@ public final class RestorationPipeline: Sendable {
 
     /// Runs `body` while the claim's lease is renewed every third of the lease. A renewal that fails for any reason
     /// but a fence is logged and retried with backoff (the lease is still live for a while); a fence stops it.
-    func withLeaseRenewal<T: Sendable>(_ box: ClaimBox, logger log: Logger, _ body: @escaping @Sendable () async -> T) async -> T {
+    func withLeaseRenewal<T: Sendable>(
+        _ box: ClaimBox, logger log: Logger, _ body: @escaping @Sendable () async -> T
+    ) async -> T {
         let ledger = self.ledger
         let renewEvery = ledger.configuration.leaseDuration / 3
         return await withTaskGroup(of: T?.self) { group in
@@ -377,7 +423,11 @@ public final class RestorationPipeline: Sendable {
                         let current = box.withLock { $0 }
                         let renewed = try await ledger.renew(current)
                         box.withLock { $0 = renewed }
-                        if failures > 0 { log.notice("lease renewal works again", metadata: ["breakglass.failures": .stringConvertible(failures)]) }
+                        if failures > 0 {
+                            log.notice(
+                                "lease renewal works again",
+                                metadata: ["breakglass.failures": .stringConvertible(failures)])
+                        }
                         failures = 0
                         delay = renewEvery
                     } catch let error as LedgerError where error.code == .fenced {
@@ -385,10 +435,12 @@ public final class RestorationPipeline: Sendable {
                         return nil
                     } catch {
                         failures += 1
-                        log.warning("lease renewal failed; retrying", metadata: [
-                            "breakglass.error": "\((error as? LedgerError)?.code.rawValue ?? "\(type(of: error))")",
-                            "breakglass.failures": .stringConvertible(failures),
-                        ])
+                        log.warning(
+                            "lease renewal failed; retrying",
+                            metadata: [
+                                "breakglass.error": "\((error as? LedgerError)?.code.rawValue ?? "\(type(of: error))")",
+                                "breakglass.failures": .stringConvertible(failures),
+                            ])
                         delay = min(renewEvery, .milliseconds(250) * (1 << min(failures, 6)))
                     }
                 }
@@ -424,24 +476,33 @@ public final class RestorationPipeline: Sendable {
         switch input {
         case .granted(let confirmationID, let expiresAt, _):
             let expiry = expiresAt ?? now.addingTimeInterval(TimeInterval(request.privilege.durationMinutes * 60))
-            outbox.append(OutboxMessage(events.granted(
-                key: request.key, requestID: request.requestID, confirmationID: confirmationID,
-                scopes: request.privilege.scopes, expiresAt: expiry, time: now), key: request.key))
+            outbox.append(
+                OutboxMessage(
+                    events.granted(
+                        key: request.key, requestID: request.requestID, confirmationID: confirmationID,
+                        scopes: request.privilege.scopes, expiresAt: expiry, time: now), key: request.key))
             result = PipelineResult(settlement: .ack, result: .granted, key: request.key)
         case .halted(let record):
-            outbox.append(OutboxMessage(events.halted(
-                key: request.key, requestID: request.requestID, attempt: claim.resumeCount,
-                stage: record.stage, reasons: record.reasons, escalate: record.escalate,
-                takeoverID: claim.takeoverID, time: now), key: request.key))
-            result = PipelineResult(settlement: .ack, result: .halted, key: request.key, reasons: record.reasons, escalated: record.escalate)
+            outbox.append(
+                OutboxMessage(
+                    events.halted(
+                        key: request.key, requestID: request.requestID, attempt: claim.resumeCount,
+                        stage: record.stage, reasons: record.reasons, escalate: record.escalate,
+                        takeoverID: claim.takeoverID, time: now), key: request.key))
+            result = PipelineResult(
+                settlement: .ack, result: .halted, key: request.key, reasons: record.reasons, escalated: record.escalate
+            )
         case .rejected(let reasons):
             result = PipelineResult(settlement: .deadLetter, result: .rejected, key: request.key, reasons: reasons)
         }
         if let evidence {
-            outbox.append(OutboxMessage(events.evidenceReady(
-                key: request.key, requestID: request.requestID, bundleID: evidence.bundleID,
-                manifestSHA256: evidence.manifestSHA256, location: configuration.location(of: evidence), artifacts: evidence.artifactCount,
-                time: now), key: request.key))
+            outbox.append(
+                OutboxMessage(
+                    events.evidenceReady(
+                        key: request.key, requestID: request.requestID, bundleID: evidence.bundleID,
+                        manifestSHA256: evidence.manifestSHA256, location: configuration.location(of: evidence),
+                        artifacts: evidence.artifactCount,
+                        time: now), key: request.key))
         }
         let ledger = self.ledger
         let events = outbox
@@ -503,8 +564,9 @@ extension ConsoleOutcome {
     var decisionInput: DecisionInput {
         switch result {
         case .granted(let grant):
-            .granted(confirmationID: grant.confirmationID, expiresAt: grant.expiresAt.flatMap(Timestamp.parse),
-                     reconciled: grant.byReconciliation)
+            .granted(
+                confirmationID: grant.confirmationID, expiresAt: grant.expiresAt.flatMap(Timestamp.parse),
+                reconciled: grant.byReconciliation)
         case .halted(let record):
             .halted(record)
         }

@@ -92,8 +92,10 @@ public final class ScriptedConsole: RestorationConsole {
 
     // MARK: - RestorationConsole
 
-    public func submit(_ request: RestorationRequest, hooks: SubmissionHooks, gate: GateResult?, sources: SourceSnapshot?,
-                       resumeDraftID: String?) async -> ConsoleOutcome {
+    public func submit(
+        _ request: RestorationRequest, hooks: SubmissionHooks, gate: GateResult?, sources: SourceSnapshot?,
+        resumeDraftID: String?
+    ) async -> ConsoleOutcome {
         let key = request.key
         record(.submit(key, resumeDraftID: resumeDraftID))
         let script: Script = state.withLock { state in
@@ -111,17 +113,21 @@ public final class ScriptedConsole: RestorationConsole {
 
         if case .haltBeforeClick(let stage, let reasons) = script {
             recorder.step("console", action: "scripted halt", outcome: "failed")
-            return outcome(.halted(TakeoverRecord(reasons: reasons, stage: stage, escalate: false, note: "scripted halt")),
-                           request: request, recorder: &recorder, clicked: false)
+            return outcome(
+                .halted(TakeoverRecord(reasons: reasons, stage: stage, escalate: false, note: "scripted halt")),
+                request: request, recorder: &recorder, clicked: false)
         }
         record(.recheck(key))
         let (recheck, _) = await hooks.recheck(request)
         recorder.document("recheck.json", ["passed": recheck.passed])
         guard recheck.passed else {
             recorder.step("pre-submit", action: "recheck", outcome: "failed")
-            return outcome(.halted(TakeoverRecord(reasons: recheck.codes, stage: .preSubmit, escalate: false,
-                                                  note: "pre-submit recheck failed")),
-                           request: request, recorder: &recorder, clicked: false)
+            return outcome(
+                .halted(
+                    TakeoverRecord(
+                        reasons: recheck.codes, stage: .preSubmit, escalate: false,
+                        note: "pre-submit recheck failed")),
+                request: request, recorder: &recorder, clicked: false)
         }
         if let pause = state.withLock({ $0.pauseBeforeSubmitting }) { await pause(key) }
         record(.beforeSubmit(key))
@@ -129,18 +135,24 @@ public final class ScriptedConsole: RestorationConsole {
             try await hooks.beforeSubmit()
         } catch {
             recorder.step("pre-submit", action: "record submitting", outcome: "failed")
-            var result = outcome(.halted(TakeoverRecord(reasons: [.consoleError], stage: .preSubmit, escalate: false,
-                                                        note: "submitting could not be recorded; nothing was clicked")),
-                                 request: request, recorder: &recorder, clicked: false)
+            var result = outcome(
+                .halted(
+                    TakeoverRecord(
+                        reasons: [.consoleError], stage: .preSubmit, escalate: false,
+                        note: "submitting could not be recorded; nothing was clicked")),
+                request: request, recorder: &recorder, clicked: false)
             result.beforeSubmitRefused = true
             return result
         }
         if let pause = state.withLock({ $0.pauseBeforeClick }) { await pause(key) }
         if let refusal = hooks.clickAllowed() {
             recorder.step("pre-submit", action: "click refused", outcome: "failed", detail: refusal)
-            return outcome(.halted(TakeoverRecord(reasons: [.consoleError], stage: .preSubmit, escalate: false,
-                                                  note: "not clicked: \(refusal)")),
-                           request: request, recorder: &recorder, clicked: false)
+            return outcome(
+                .halted(
+                    TakeoverRecord(
+                        reasons: [.consoleError], stage: .preSubmit, escalate: false,
+                        note: "not clicked: \(refusal)")),
+                request: request, recorder: &recorder, clicked: false)
         }
         record(.click(key))
         state.withLock { $0.clicks[key, default: 0] += 1 }
@@ -153,48 +165,64 @@ public final class ScriptedConsole: RestorationConsole {
                 verified = await hooks.grantVisible(request.tenant.id, confirmationID) == .visible
             }
             guard verified else {
-                return outcome(.halted(TakeoverRecord(reasons: [.grantUnverified], stage: .postSubmit, escalate: true)),
-                               request: request, recorder: &recorder, clicked: true)
+                return outcome(
+                    .halted(TakeoverRecord(reasons: [.grantUnverified], stage: .postSubmit, escalate: true)),
+                    request: request, recorder: &recorder, clicked: true)
             }
             state.withLock { $0.activeGrants[key] = confirmationID }
-            let grant = ConsoleGrant(confirmationID: confirmationID, status: "active", expiresAt: nil,
-                                     scopes: request.privilege.scopes, byReconciliation: false, verifiedInIAM: verifyInIAM)
+            let grant = ConsoleGrant(
+                confirmationID: confirmationID, status: "active", expiresAt: nil,
+                scopes: request.privilege.scopes, byReconciliation: false, verifiedInIAM: verifyInIAM)
             return outcome(.granted(grant), request: request, recorder: &recorder, clicked: true)
         case .confirmationLost:
-            return outcome(.halted(TakeoverRecord(reasons: [.confirmationAmbiguous], stage: .postSubmit, escalate: true)),
-                           request: request, recorder: &recorder, clicked: true)
+            return outcome(
+                .halted(TakeoverRecord(reasons: [.confirmationAmbiguous], stage: .postSubmit, escalate: true)),
+                request: request, recorder: &recorder, clicked: true)
         case .haltBeforeClick:
             preconditionFailure("handled above")
         }
     }
 
-    public func reconcile(_ request: RestorationRequest,
-                          grantVisible: (@Sendable (String, String) async -> SubmissionHooks.GrantVisibility)?) async -> ConsoleOutcome {
+    public func reconcile(
+        _ request: RestorationRequest,
+        grantVisible: (@Sendable (String, String) async -> SubmissionHooks.GrantVisibility)?
+    ) async -> ConsoleOutcome {
         record(.reconcile(request.key))
         var recorder = recorder(for: request)
         let (unreadable, found) = state.withLock { ($0.listingUnreadable, $0.activeGrants[request.key]) }
         if !unreadable, let found {
-            let grant = ConsoleGrant(confirmationID: found, status: "active", expiresAt: nil, scopes: request.privilege.scopes,
-                                     byReconciliation: true, verifiedInIAM: false)
-            return outcome(.granted(grant), request: request, recorder: &recorder, clicked: false, kind: "reconciliation")
+            let grant = ConsoleGrant(
+                confirmationID: found, status: "active", expiresAt: nil, scopes: request.privilege.scopes,
+                byReconciliation: true, verifiedInIAM: false)
+            return outcome(
+                .granted(grant), request: request, recorder: &recorder, clicked: false, kind: "reconciliation")
         }
-        let record = TakeoverRecord(reasons: [.inDoubtUnresolved], stage: .recovery, escalate: true,
-                                    note: unreadable ? "active grants unreadable" : "no grant for the key in the listing")
+        let record = TakeoverRecord(
+            reasons: [.inDoubtUnresolved], stage: .recovery, escalate: true,
+            note: unreadable ? "active grants unreadable" : "no grant for the key in the listing")
         return outcome(.halted(record), request: request, recorder: &recorder, clicked: false, kind: "reconciliation")
     }
 
     public func checkActiveGrants(_ request: RestorationRequest) async -> ConsoleGrantCheck {
         record(.checkActiveGrants(request.key))
         let (unreadable, found) = state.withLock { ($0.listingUnreadable, $0.activeGrants[request.key]) }
-        if unreadable { return ConsoleGrantCheck(result: .unknown(reasons: [.consoleError], detail: "scripted"), evidence: nil) }
+        if unreadable {
+            return ConsoleGrantCheck(result: .unknown(reasons: [.consoleError], detail: "scripted"), evidence: nil)
+        }
         guard let found else { return ConsoleGrantCheck(result: .none, evidence: nil) }
-        return ConsoleGrantCheck(result: .found([ConsoleActiveGrant(
-            confirmationID: found, externalReference: request.key.description, tenantID: request.tenant.id, status: "active",
-            expiresAt: nil)]), evidence: nil)
+        return ConsoleGrantCheck(
+            result: .found([
+                ConsoleActiveGrant(
+                    confirmationID: found, externalReference: request.key.description, tenantID: request.tenant.id,
+                    status: "active",
+                    expiresAt: nil)
+            ]), evidence: nil)
     }
 
-    public func revoke(_ request: RestorationRequest, confirmationID: String, reason: String, revokedBy: String,
-                       grantVisible: @escaping @Sendable (String, String) async -> SubmissionHooks.GrantVisibility) async -> ConsoleRevocation {
+    public func revoke(
+        _ request: RestorationRequest, confirmationID: String, reason: String, revokedBy: String,
+        grantVisible: @escaping @Sendable (String, String) async -> SubmissionHooks.GrantVisibility
+    ) async -> ConsoleRevocation {
         record(.revoke(request.key, confirmationID: confirmationID))
         state.withLock { $0.activeGrants[request.key] = nil }
         return ConsoleRevocation(revoked: true, takeover: nil, evidence: nil, clicked: true)
@@ -203,20 +231,26 @@ public final class ScriptedConsole: RestorationConsole {
     // MARK: - Evidence
 
     private func recorder(for request: RestorationRequest) -> EvidenceRecorder {
-        var recorder = EvidenceRecorder(caseID: request.caseID, tenantID: request.tenant.id, requestID: request.requestID,
-                                        workerID: workerID, masker: masker)
+        var recorder = EvidenceRecorder(
+            caseID: request.caseID, tenantID: request.tenant.id, requestID: request.requestID,
+            workerID: workerID, masker: masker)
         recorder.document("request.json", request)
         return recorder
     }
 
-    private func outcome(_ result: ConsoleOutcome.Result, request: RestorationRequest, recorder: inout EvidenceRecorder,
-                         clicked: Bool, kind: String = "restoration") -> ConsoleOutcome {
+    private func outcome(
+        _ result: ConsoleOutcome.Result, request: RestorationRequest, recorder: inout EvidenceRecorder,
+        clicked: Bool, kind: String = "restoration"
+    ) -> ConsoleOutcome {
         let name: String
         let reasons: [String]
         switch result {
-        case .granted: name = "granted"; reasons = []
+        case .granted:
+            name = "granted"
+            reasons = []
         case .halted(let record):
-            name = "halted"; reasons = record.reasons.map(\.rawValue)
+            name = "halted"
+            reasons = record.reasons.map(\.rawValue)
             recorder.document("takeover.json", record)
         }
         let bundle = recorder.bundle(kind: kind, outcome: name, reasons: reasons)

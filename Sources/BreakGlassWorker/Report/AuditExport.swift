@@ -138,7 +138,9 @@ extension GovernanceReportSource {
         let verifier = EvidenceVerifier(trustedPublicKey: trustedPublicKey)
         let masker = Masker()
         var rows: [AuditExport.Row] = []
-        let entries = try ledger.entries(limit: Int.max).sorted { ($0.createdAt, $0.key.description) < ($1.createdAt, $1.key.description) }
+        let entries = try ledger.entries(limit: Int.max).sorted {
+            ($0.createdAt, $0.key.description) < ($1.createdAt, $1.key.description)
+        }
         for entry in entries where since.map({ entry.createdAt >= $0 }) ?? true {
             let sightings = try ledger.requestSightings(for: entry.key).sorted { $0.firstSeenAt < $1.firstSeenAt }
             let takeover = try ledger.takeovers(for: entry.key, limit: 1).first
@@ -146,7 +148,8 @@ extension GovernanceReportSource {
             var bundles: [String] = []
             var digests: [String] = []
             var verified: Bool?
-            for row in try ledger.events(for: entry.key) where row.message.routingKey == EventType.evidenceReady.rawValue {
+            for row in try ledger.events(for: entry.key)
+            where row.message.routingKey == EventType.evidenceReady.rawValue {
                 guard let ready = try? JSONDecoder().decode(ReadyEvent.self, from: row.message.body) else {
                     verified = false
                     continue
@@ -156,29 +159,39 @@ extension GovernanceReportSource {
                 let directory = evidenceRoot.appendingPathComponent(ready.data.bundleID, isDirectory: true)
                 let manifest = try? Data(contentsOf: directory.appendingPathComponent(EvidenceManifest.fileName))
                 let check = verifier.verify(bundle: directory)
-                let ok = !ready.data.bundleID.contains("/") && manifest.map { EvidenceStore.sha256Hex($0) } == ready.data.manifestSHA256
+                let ok =
+                    !ready.data.bundleID.contains("/")
+                    && manifest.map { EvidenceStore.sha256Hex($0) } == ready.data.manifestSHA256
                     && check.isValid && check.authenticated
                 verified = (verified ?? true) && ok
             }
-            rows.append(AuditExport.Row(
-                caseID: entry.key.caseID, tenantID: entry.key.tenantID, state: entry.state.rawValue,
-                requestID: entry.requestID, requestIDsSeen: sightings.map(\.requestID),
-                copiesSeen: sightings.reduce(0) { $0 + $1.count },
-                scopes: request?.privilege.scopes ?? [], durationMinutes: request?.privilege.durationMinutes,
-                approvals: request?.approvals.map { "\($0.role):\($0.approvalID):\(Masker.maskIdentifier($0.approverID))" }
-                    ?? entry.approvalRefs,
-                rechecks: entry.recheckTimes.count, lastRecheckAt: entry.recheckTimes.last.map { Timestamp.format($0) },
-                reasons: entry.reasons.map(\.rawValue), stage: takeover?.record.stage.rawValue, takeoverID: entry.takeoverID,
-                escalate: entry.escalate, inDoubt: entry.inDoubt, reconciled: entry.reconciled,
-                confirmationID: entry.confirmationID, grantExpiresAt: entry.grantExpiresAt.map { Timestamp.format($0) },
-                revocation: entry.revocation?.rawValue, revokedBy: entry.revokedBy.map { masker.mask($0) },
-                revokedAt: entry.revokedAt.map { Timestamp.format($0) }, resumes: entry.resumeCount,
-                evidenceBundles: bundles, evidenceDigests: digests, evidenceVerified: verified,
-                createdAt: Timestamp.format(entry.createdAt), submittingAt: entry.submittingAt.map { Timestamp.format($0) },
-                decidedAt: entry.decidedAt.map { Timestamp.format($0) }))
+            rows.append(
+                AuditExport.Row(
+                    caseID: entry.key.caseID, tenantID: entry.key.tenantID, state: entry.state.rawValue,
+                    requestID: entry.requestID, requestIDsSeen: sightings.map(\.requestID),
+                    copiesSeen: sightings.reduce(0) { $0 + $1.count },
+                    scopes: request?.privilege.scopes ?? [], durationMinutes: request?.privilege.durationMinutes,
+                    approvals: request?.approvals.map {
+                        "\($0.role):\($0.approvalID):\(Masker.maskIdentifier($0.approverID))"
+                    }
+                        ?? entry.approvalRefs,
+                    rechecks: entry.recheckTimes.count,
+                    lastRecheckAt: entry.recheckTimes.last.map { Timestamp.format($0) },
+                    reasons: entry.reasons.map(\.rawValue), stage: takeover?.record.stage.rawValue,
+                    takeoverID: entry.takeoverID,
+                    escalate: entry.escalate, inDoubt: entry.inDoubt, reconciled: entry.reconciled,
+                    confirmationID: entry.confirmationID,
+                    grantExpiresAt: entry.grantExpiresAt.map { Timestamp.format($0) },
+                    revocation: entry.revocation?.rawValue, revokedBy: entry.revokedBy.map { masker.mask($0) },
+                    revokedAt: entry.revokedAt.map { Timestamp.format($0) }, resumes: entry.resumeCount,
+                    evidenceBundles: bundles, evidenceDigests: digests, evidenceVerified: verified,
+                    createdAt: Timestamp.format(entry.createdAt),
+                    submittingAt: entry.submittingAt.map { Timestamp.format($0) },
+                    decidedAt: entry.decidedAt.map { Timestamp.format($0) }))
         }
-        return AuditExport(format: AuditExport.format, generatedAt: Timestamp.format(now), since: since.map { Timestamp.format($0) },
-                           rows: rows)
+        return AuditExport(
+            format: AuditExport.format, generatedAt: Timestamp.format(now), since: since.map { Timestamp.format($0) },
+            rows: rows)
     }
 
     struct ReadyEvent: Decodable {

@@ -22,10 +22,12 @@ extension GovernanceReport {
         public var since: Date?
         public var generatedAt: Date
 
-        public init(entries: [LedgerEntry], takeovers: [TakeoverEntry], sightings: [RestorationKey: Sightings] = [:],
-                    keylessRejections: [KeylessRejection] = [], busyKeyRejections: [KeylessRejection] = [],
-                    grantBundles: [RestorationKey: [GrantBundle]] = [:], evidenceMismatches: [Evidence.Mismatch] = [],
-                    since: Date? = nil, generatedAt: Date) {
+        public init(
+            entries: [LedgerEntry], takeovers: [TakeoverEntry], sightings: [RestorationKey: Sightings] = [:],
+            keylessRejections: [KeylessRejection] = [], busyKeyRejections: [KeylessRejection] = [],
+            grantBundles: [RestorationKey: [GrantBundle]] = [:], evidenceMismatches: [Evidence.Mismatch] = [],
+            since: Date? = nil, generatedAt: Date
+        ) {
             self.evidenceMismatches = evidenceMismatches
             self.keylessRejections = keylessRejections
             self.busyKeyRejections = busyKeyRejections
@@ -75,8 +77,10 @@ extension GovernanceReport {
         /// From `timing.json` (`recheck_to_click_ms`).
         public var recheckToClickMs: Double?
 
-        public init(bundleID: String, verified: Bool, problems: [String] = [], confirmationID: String?, scopes: [String]?,
-                    recheckToClickMs: Double?) {
+        public init(
+            bundleID: String, verified: Bool, problems: [String] = [], confirmationID: String?, scopes: [String]?,
+            recheckToClickMs: Double?
+        ) {
             self.bundleID = bundleID
             self.verified = verified
             self.problems = problems
@@ -97,7 +101,8 @@ extension GovernanceReport {
 
         public static func of(_ code: ReasonCode) -> Category {
             switch code {
-            case .approvalStale, .approvalRevoked, .approvalExpired, .approvalPending, .approvalMissing, .approvalMismatch:
+            case .approvalStale, .approvalRevoked, .approvalExpired, .approvalPending, .approvalMissing,
+                .approvalMismatch:
                 .staleOrRevokedApproval
             case .tenantMismatch, .consoleTenantMismatch: .tenantMismatch
             case .scopeExceedsApproval, .consoleScopeDrift: .scopeDrift
@@ -129,7 +134,8 @@ extension GovernanceReport {
         let sightings = entries.reduce(0) { $0 + (input.sightings[$1.key]?.count ?? 0) }
         let requests = Requests(
             total: entries.count, byOutcome: byOutcome, replaysSuppressed: replays, sightings: sightings,
-            resumedKeys: entries.filter { $0.resumeCount > 0 }.count, resumes: entries.reduce(0) { $0 + $1.resumeCount })
+            resumedKeys: entries.filter { $0.resumeCount > 0 }.count, resumes: entries.reduce(0) { $0 + $1.resumeCount }
+        )
 
         // Grants and their evidence.
         let granted = entries.filter { $0.state == .granted }
@@ -141,7 +147,8 @@ extension GovernanceReport {
         var windows: [Double] = []
         for entry in granted {
             let bundles = input.grantBundles[entry.key] ?? []
-            let bundle = bundles.first { $0.confirmationID != nil && $0.confirmationID == entry.confirmationID }
+            let bundle =
+                bundles.first { $0.confirmationID != nil && $0.confirmationID == entry.confirmationID }
                 ?? bundles.last
             let over = isOverPrivileged(entry, bundle: bundle)
             let confirmations = Set(bundles.compactMap(\.confirmationID) + [entry.confirmationID].compactMap { $0 })
@@ -155,11 +162,14 @@ extension GovernanceReport {
             if over == false && !duplicate && entry.revocation == nil { clean += 1 }
             if let bundle {
                 if !bundle.verified {
-                    failures.append(.init(key: entry.key.description, bundleID: bundle.bundleID,
-                                          problems: bundle.problems.isEmpty ? ["not verified"] : bundle.problems))
+                    failures.append(
+                        .init(
+                            key: entry.key.description, bundleID: bundle.bundleID,
+                            problems: bundle.problems.isEmpty ? ["not verified"] : bundle.problems))
                 }
             } else {
-                failures.append(.init(key: entry.key.description, bundleID: nil, problems: ["no grant evidence bundle"]))
+                failures.append(
+                    .init(key: entry.key.description, bundleID: nil, problems: ["no grant evidence bundle"]))
             }
             if let window = bundle?.recheckToClickMs ?? ledgerWindow(entry) { windows.append(window) }
         }
@@ -212,11 +222,13 @@ extension GovernanceReport {
         }
 
         return GovernanceReport(
-            format: format, generatedAt: Timestamp.format(input.generatedAt), since: input.since.map { Timestamp.format($0) },
+            format: format, generatedAt: Timestamp.format(input.generatedAt),
+            since: input.since.map { Timestamp.format($0) },
             requests: requests, grants: grants,
             anomaliesBeforeSubmission: Anomalies(total: caught, byReason: byReason, byCategory: byCategory),
-            rejections: Rejections(total: rejected.count + keyless.count + busy.count, withoutKey: keyless.count,
-                                   onBusyKey: busy.count, byReason: rejectedReasons),
+            rejections: Rejections(
+                total: rejected.count + keyless.count + busy.count, withoutKey: keyless.count,
+                onBusyKey: busy.count, byReason: rejectedReasons),
             halts: halts, evidence: evidence,
             recheckToSubmitMs: window(windows),
             escalations: Escalations(
@@ -245,7 +257,8 @@ extension GovernanceReport {
     static func isOverPrivileged(_ entry: LedgerEntry, bundle: GrantBundle?) -> Bool? {
         guard let payload = entry.payload, let request = try? RequestDecoder.decode(Array(payload)) else { return nil }
         if let expires = entry.grantExpiresAt, let submitted = entry.submittingAt ?? entry.decidedAt {
-            let allowed = submitted.addingTimeInterval(TimeInterval(request.privilege.durationMinutes * 60) + expiryTolerance)
+            let allowed = submitted.addingTimeInterval(
+                TimeInterval(request.privilege.durationMinutes * 60) + expiryTolerance)
             if expires > allowed { return true }
         }
         return false
@@ -254,7 +267,8 @@ extension GovernanceReport {
     /// The ledger's view of the window: the last recheck before `submitting` to `submitting` (a lower bound of
     /// recheck → click), for grants without a timing document.
     static func ledgerWindow(_ entry: LedgerEntry) -> Double? {
-        guard let submitted = entry.submittingAt, let recheck = entry.recheckTimes.filter({ $0 <= submitted }).max() else {
+        guard let submitted = entry.submittingAt, let recheck = entry.recheckTimes.filter({ $0 <= submitted }).max()
+        else {
             return nil
         }
         return (submitted.timeIntervalSince(recheck) * 1000).rounded()

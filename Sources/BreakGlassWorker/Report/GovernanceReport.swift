@@ -164,7 +164,8 @@ extension GovernanceReport.Requests {
 extension GovernanceReport.Grants {
     enum CodingKeys: String, CodingKey {
         case total, clean, cleanRate = "clean_rate", overPrivileged = "over_privileged"
-        case overPrivilegeUnknown = "over_privilege_unknown", overPrivilegeBasis = "over_privilege_basis", duplicates, revoked
+        case overPrivilegeUnknown = "over_privilege_unknown", overPrivilegeBasis = "over_privilege_basis", duplicates,
+            revoked
         case revocationFailed = "revocation_failed", byReconciliation = "by_reconciliation"
     }
 }
@@ -195,10 +196,12 @@ extension GovernanceReport.Evidence {
     /// Reads reports written before `mismatches` existed too (it is then empty).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(grantsChecked: try c.decode(Int.self, forKey: .grantsChecked), verified: try c.decode(Int.self, forKey: .verified),
-                  verifiedRate: try c.decodeIfPresent(Double.self, forKey: .verifiedRate),
-                  failures: try c.decode([Failure].self, forKey: .failures),
-                  mismatches: try c.decodeIfPresent([Mismatch].self, forKey: .mismatches) ?? [])
+        self.init(
+            grantsChecked: try c.decode(Int.self, forKey: .grantsChecked),
+            verified: try c.decode(Int.self, forKey: .verified),
+            verifiedRate: try c.decodeIfPresent(Double.self, forKey: .verifiedRate),
+            failures: try c.decode([Failure].self, forKey: .failures),
+            mismatches: try c.decodeIfPresent([Mismatch].self, forKey: .mismatches) ?? [])
     }
 }
 

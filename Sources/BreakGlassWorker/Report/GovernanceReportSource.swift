@@ -85,7 +85,8 @@ public struct GovernanceReportSource: Sendable {
         for entry in entries {
             for row in events[entry.key] ?? [] where row.message.routingKey == EventType.evidenceReady.rawValue {
                 guard let ready = try? JSONDecoder().decode(Ready.self, from: row.message.body) else {
-                    result.append(.init(key: entry.key.description, bundleID: "?", problem: "unreadable evidence-ready event"))
+                    result.append(
+                        .init(key: entry.key.description, bundleID: "?", problem: "unreadable evidence-ready event"))
                     continue
                 }
                 let announced = ready.data
@@ -94,7 +95,7 @@ public struct GovernanceReportSource: Sendable {
                 }
                 let directory = evidenceRoot.appendingPathComponent(announced.bundleID, isDirectory: true)
                 guard EvidenceBundle.isValidArtifactPath(announced.bundleID), !announced.bundleID.contains("/"),
-                      let manifest = try? Data(contentsOf: directory.appendingPathComponent(EvidenceManifest.fileName))
+                    let manifest = try? Data(contentsOf: directory.appendingPathComponent(EvidenceManifest.fileName))
                 else {
                     mismatch("no bundle in the evidence store under the announced bundle_id")
                     continue

@@ -1,6 +1,6 @@
 import CProcessHardening
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What every `breakglass` command does first, before it reads a secret (issue 16.5, 16.6): files and folders it

@@ -24,11 +24,14 @@ public struct RecoveryScanService: Service {
                 do { try await Task.sleep(for: interval) } catch { return }
                 let outcomes = await pipeline.recoverAbandoned(grace: grace)
                 for outcome in outcomes {
-                    logger.warning("recovery scan: abandoned key ended", metadata: [
-                        "breakglass.case_id": "\(outcome.key.caseID)", "breakglass.tenant_id": "\(outcome.key.tenantID)",
-                        "breakglass.previous_state": "\(outcome.previousState.rawValue)",
-                        "breakglass.result": "\(outcome.result.result.rawValue)",
-                    ])
+                    logger.warning(
+                        "recovery scan: abandoned key ended",
+                        metadata: [
+                            "breakglass.case_id": "\(outcome.key.caseID)",
+                            "breakglass.tenant_id": "\(outcome.key.tenantID)",
+                            "breakglass.previous_state": "\(outcome.previousState.rawValue)",
+                            "breakglass.result": "\(outcome.result.result.rawValue)",
+                        ])
                 }
             }
         }

@@ -65,12 +65,17 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
     public let detail: String?
 
     public var description: String {
-        code.leftInFlight ? "takeover action started but not finished (\(code.rawValue))" : "takeover action refused (\(code.rawValue))"
+        code.leftInFlight
+            ? "takeover action started but not finished (\(code.rawValue))"
+            : "takeover action refused (\(code.rawValue))"
     }
 
-    init(_ code: Code, key: RestorationKey?, state: RestorationState? = nil, confirmationIDs: [String] = [],
-         reasons: [ReasonCode] = [], evidencePath: String? = nil, ledgerCode: LedgerError.Code? = nil, epoch: Int64? = nil,
-         detail: String? = nil) {
+    init(
+        _ code: Code, key: RestorationKey?, state: RestorationState? = nil, confirmationIDs: [String] = [],
+        reasons: [ReasonCode] = [], evidencePath: String? = nil, ledgerCode: LedgerError.Code? = nil,
+        epoch: Int64? = nil,
+        detail: String? = nil
+    ) {
         self.code = code
         self.key = key
         self.state = state
@@ -84,7 +89,8 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
 
     public static func notFound(_ key: RestorationKey) -> Self { Self(.notFound, key: key) }
 
-    public static func wrongState(_ key: RestorationKey, _ state: RestorationState, expected: RestorationState) -> Self {
+    public static func wrongState(_ key: RestorationKey, _ state: RestorationState, expected: RestorationState) -> Self
+    {
         Self(.wrongState, key: key, state: state, detail: "expected \(expected.rawValue)")
     }
 
@@ -106,7 +112,8 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
         Self(.grantExists, key: key, state: .halted, confirmationIDs: confirmationIDs, evidencePath: evidencePath)
     }
 
-    public static func reconciliationFailed(_ key: RestorationKey, reasons: [ReasonCode], evidencePath: String?) -> Self {
+    public static func reconciliationFailed(_ key: RestorationKey, reasons: [ReasonCode], evidencePath: String?) -> Self
+    {
         Self(.reconciliationFailed, key: key, state: .halted, reasons: reasons, evidencePath: evidencePath)
     }
 
@@ -114,7 +121,9 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
         Self(.inProgress, key: key, detail: "owner \(owner)")
     }
 
-    public static func alreadyRevoked(_ key: RestorationKey) -> Self { Self(.alreadyRevoked, key: key, state: .granted) }
+    public static func alreadyRevoked(_ key: RestorationKey) -> Self {
+        Self(.alreadyRevoked, key: key, state: .granted)
+    }
 
     public static func evidenceFailed(_ key: RestorationKey, _ detail: String) -> Self {
         Self(.evidenceFailed, key: key, detail: detail)
@@ -134,13 +143,15 @@ public struct TakeoverError: Error, Sendable, CustomStringConvertible {
 
     /// The run after a committed resume failed; `cause` is what it threw (mapped as for `ledger`).
     public static func resumedButUnfinished(_ key: RestorationKey, epoch: Int64, cause: TakeoverError) -> Self {
-        Self(.resumedButUnfinished, key: key, state: cause.state, ledgerCode: cause.ledgerCode, epoch: epoch,
-             detail: cause.ledgerCode == nil ? cause.code.rawValue : cause.detail)
+        Self(
+            .resumedButUnfinished, key: key, state: cause.state, ledgerCode: cause.ledgerCode, epoch: epoch,
+            detail: cause.ledgerCode == nil ? cause.code.rawValue : cause.detail)
     }
 
     /// The run after a recover's claim failed; `cause` is what it threw (mapped as for `ledger`).
     public static func recoveredButUnfinished(_ key: RestorationKey, epoch: Int64, cause: TakeoverError) -> Self {
-        Self(.recoveredButUnfinished, key: key, state: cause.state, ledgerCode: cause.ledgerCode, epoch: epoch,
-             detail: cause.ledgerCode == nil ? cause.code.rawValue : cause.detail)
+        Self(
+            .recoveredButUnfinished, key: key, state: cause.state, ledgerCode: cause.ledgerCode, epoch: epoch,
+            detail: cause.ledgerCode == nil ? cause.code.rawValue : cause.detail)
     }
 }

@@ -55,7 +55,9 @@ public struct TakeoverRuntime: Sendable {
     /// Runs `body` with a console driver over `mapFile` (default `console.map_file`) and one browser session, from the
     /// same configuration (console URL and credentials, chromedriver); no ledger is opened and no evidence is written
     /// (`breakglass console record`). Closes the browser session and chromedriver afterwards.
-    public func withConsoleDriver<T: Sendable>(mapFile: String?, _ body: (ConsoleDriver) async throws -> T) async throws -> T {
+    public func withConsoleDriver<T: Sendable>(
+        mapFile: String?, _ body: (ConsoleDriver) async throws -> T
+    ) async throws -> T {
         let map = try values.consoleMap(file: mapFile)
         let sourceToken = try values.secret(Config.sourcesToken, file: Config.sourcesTokenFile)
         // The driver needs a store; nothing is sealed into it (a throwaway key in a private temporary folder).
@@ -116,9 +118,11 @@ public struct TakeoverRuntime: Sendable {
             configuration.connectionName = "breakglass \(ownerID)"
             connection = try AMQPConnection(configuration: configuration, logger: logger)
         } catch {
-            logger.info("broker not configured for this command; events left in the outbox", metadata: [
-                "breakglass.error": "\(type(of: error))",
-            ])
+            logger.info(
+                "broker not configured for this command; events left in the outbox",
+                metadata: [
+                    "breakglass.error": "\(type(of: error))"
+                ])
             return .leftForRelay
         }
         connection.start()
@@ -130,7 +134,9 @@ public struct TakeoverRuntime: Sendable {
             return .leftForRelay
         }
         let relay = OutboxRelay(
-            ledger: ledger, publisher: AMQPEventPublisher(connection: connection, exchange: values.topologyConfiguration().eventExchange),
+            ledger: ledger,
+            publisher: AMQPEventPublisher(
+                connection: connection, exchange: values.topologyConfiguration().eventExchange),
             configuration: .init(owner: ownerID), logger: logger)
         // A live worker's relay may hold the lease: wait for it to publish (or for its lease to lapse) within the
         // deadline rather than leaving the person's events for later.

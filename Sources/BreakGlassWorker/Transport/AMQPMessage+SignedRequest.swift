@@ -12,8 +12,10 @@ extension AMQPMessage {
             requestID = object["request_id"] as? String
         }
         let header = signer.signature(for: body)
-        return AMQPMessage(body: body, properties: .persistent(
-            contentType: "application/json", messageID: requestID,
-            headers: [SignatureHeader.name: .string(header.value)]))
+        return AMQPMessage(
+            body: body,
+            properties: .persistent(
+                contentType: "application/json", messageID: requestID,
+                headers: [SignatureHeader.name: .string(header.value)]))
     }
 }

@@ -36,8 +36,10 @@ public struct ConsumerService: Service {
     let logger: Logger
     let inFlight = InFlightCounter()
 
-    public init(connection: AMQPConnection, pipeline: RestorationPipeline, configuration: Configuration,
-                metrics: WorkerMetrics = WorkerMetrics(), logger: Logger) {
+    public init(
+        connection: AMQPConnection, pipeline: RestorationPipeline, configuration: Configuration,
+        metrics: WorkerMetrics = WorkerMetrics(), logger: Logger
+    ) {
         self.connection = connection
         self.pipeline = pipeline
         self.configuration = configuration
@@ -65,7 +67,12 @@ public struct ConsumerService: Service {
         if Task.isShuttingDownGracefully { return }
         let consumer = try await connection.consume(
             queue: configuration.queue, prefetch: UInt16(clamping: configuration.inFlight))
-        logger.info("consuming", metadata: ["breakglass.queue": "\(configuration.queue)", "breakglass.in_flight": .stringConvertible(configuration.inFlight)])
+        logger.info(
+            "consuming",
+            metadata: [
+                "breakglass.queue": "\(configuration.queue)",
+                "breakglass.in_flight": .stringConvertible(configuration.inFlight),
+            ])
         let drainTimeout = configuration.drainTimeout
         try await withThrowingTaskGroup(of: Void.self) { outer in
             // The drain deadline: armed by the shutdown signal, fires only if in-flight work outlives it.
@@ -109,8 +116,9 @@ public struct ConsumerService: Service {
             body: delivery.body, signatureHeader: delivery.signature, messageID: delivery.properties.messageID,
             redelivered: delivery.redelivered, deliveryCount: delivery.deliveryCount.map { Int(clamping: $0) },
             headersTooDeep: delivery.properties.headersTooDeep,
-            trace: TraceContext(traceparent: delivery.headers["traceparent"]?.stringValue,
-                                tracestate: delivery.headers["tracestate"]?.stringValue))
+            trace: TraceContext(
+                traceparent: delivery.headers["traceparent"]?.stringValue,
+                tracestate: delivery.headers["tracestate"]?.stringValue))
         var result = await pipeline.process(message)
         // The outcome could not be recorded (the ledger cannot be written: disk full, I/O error, locked). Requeueing
         // would burn the delivery's count until the broker dead-letters an approved request for the worker's own
@@ -120,15 +128,20 @@ public struct ConsumerService: Service {
         while result.settlement == .requeue, !Task.isCancelled, !Task.isShuttingDownGracefully {
             attempt += 1
             let delay = min(configuration.retryCeiling, configuration.requeueDelay * (1 << min(attempt - 1, 10)))
-            logger.warning("holding a delivery whose outcome could not be recorded; retrying", metadata: [
-                "breakglass.attempt": .stringConvertible(attempt), "breakglass.retry_in": "\(delay)",
-                "breakglass.case_id": "\(result.key?.caseID ?? "-")", "breakglass.tenant_id": "\(result.key?.tenantID ?? "-")",
-            ])
+            logger.warning(
+                "holding a delivery whose outcome could not be recorded; retrying",
+                metadata: [
+                    "breakglass.attempt": .stringConvertible(attempt), "breakglass.retry_in": "\(delay)",
+                    "breakglass.case_id": "\(result.key?.caseID ?? "-")",
+                    "breakglass.tenant_id": "\(result.key?.tenantID ?? "-")",
+                ])
             do { try await Task.sleep(for: delay) } catch { break }
             result = await pipeline.process(message)
         }
         if attempt > 0, result.settlement != .requeue {
-            logger.notice("a held delivery was recorded after \(attempt) retries", metadata: ["breakglass.result": "\(result.result.rawValue)"])
+            logger.notice(
+                "a held delivery was recorded after \(attempt) retries",
+                metadata: ["breakglass.result": "\(result.result.rawValue)"])
         }
         do {
             switch result.settlement {
@@ -143,7 +156,8 @@ public struct ConsumerService: Service {
             }
         } catch {
             // The connection that carried it is gone: the broker redelivers it and the ledger answers the copy.
-            logger.notice("could not settle a delivery; the broker will redeliver it", metadata: ["breakglass.error": "\(error)"])
+            logger.notice(
+                "could not settle a delivery; the broker will redeliver it", metadata: ["breakglass.error": "\(error)"])
         }
     }
 

@@ -10,7 +10,11 @@ import Foundation
 /// with the same secrets. The password never needs the command line: `amqp.password_file` or `--password-file`.
 /// `--url` and the older `$AMQP_URL` still work (`--url` first, then the configuration, then `$AMQP_URL`).
 struct AMQPOptions: ParsableArguments {
-    @Option(name: .long, help: "Broker URL amqp[s]://user@host:port/vhost (default: amqp.url from --config or $BREAKGLASS_AMQP_URL, else $AMQP_URL).")
+    @Option(
+        name: .long,
+        help:
+            "Broker URL amqp[s]://user@host:port/vhost (default: amqp.url from --config or $BREAKGLASS_AMQP_URL, else $AMQP_URL)."
+    )
     var url: String?
 
     @Option(name: .long, help: "File holding the broker password (default: amqp.password_file).")
@@ -57,8 +61,10 @@ struct AMQPOptions: ParsableArguments {
         // The CLI declares explicitly (`topology declare`, `enqueue --declare`), never on connect.
         configuration.topology = []
         if caFile != nil || certFile != nil || keyFile != nil {
-            configuration.tls = .init(caFile: caFile ?? configuration.tls.caFile, certificateFile: certFile ?? configuration.tls.certificateFile,
-                                      keyFile: keyFile ?? configuration.tls.keyFile)
+            configuration.tls = .init(
+                caFile: caFile ?? configuration.tls.caFile,
+                certificateFile: certFile ?? configuration.tls.certificateFile,
+                keyFile: keyFile ?? configuration.tls.keyFile)
         }
         configuration.connectionName = "breakglass-cli"
         do {

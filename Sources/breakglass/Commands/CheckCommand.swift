@@ -28,12 +28,15 @@ struct CheckCommand: ParsableCommand {
         let keys = try TrustedKeys(contentsOf: URL(fileURLWithPath: trustedKeys))
         var instant = Date()
         if let now {
-            guard let parsed = Timestamp.parse(now) else { throw ValidationError("--now must be an RFC 3339 UTC date-time") }
+            guard let parsed = Timestamp.parse(now) else {
+                throw ValidationError("--now must be an RFC 3339 UTC date-time")
+            }
             instant = parsed
         }
         let body = try Data(contentsOf: URL(fileURLWithPath: file))
         do {
-            let request = try MessageVerifier(trustedKeys: keys).verify(body: body, signatureHeader: signature, now: instant)
+            let request = try MessageVerifier(trustedKeys: keys).verify(
+                body: body, signatureHeader: signature, now: instant)
             print("accepted \(request.key) request \(request.requestID)")
         } catch {
             print("rejected \(error)")

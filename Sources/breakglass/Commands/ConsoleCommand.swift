@@ -31,9 +31,10 @@ struct ConsoleCommand: AsyncParsableCommand {
                 let map = try ConsoleMap.load(file: URL(fileURLWithPath: file))
                 let assertions = map.screens.reduce(0) { $0 + $1.assertions.count }
                 let fields = map.screens.reduce(0) { $0 + $1.fields.count }
-                print("ok \(map.name): \(map.flow.count) flow screens (\(map.flow.joined(separator: " → "))), "
-                    + "\(fields) fields, \(assertions) assertions, \(map.watch.count) watches, "
-                    + "draft \(map.draft == nil ? "no" : "yes"), revoke \(map.revoke == nil ? "no" : "yes")")
+                print(
+                    "ok \(map.name): \(map.flow.count) flow screens (\(map.flow.joined(separator: " → "))), "
+                        + "\(fields) fields, \(assertions) assertions, \(map.watch.count) watches, "
+                        + "draft \(map.draft == nil ? "no" : "yes"), revoke \(map.revoke == nil ? "no" : "yes")")
             } catch {
                 print("invalid \(file): \(error.description)")
                 for issue in error.issues { print("  \(issue)") }
@@ -48,7 +49,8 @@ extension ConsoleCommand {
     struct Record: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "record",
-            abstract: "Walk a console with a map in a real browser, up to but never including the final submit, and record each page.",
+            abstract:
+                "Walk a console with a map in a real browser, up to but never including the final submit, and record each page.",
             discussion: """
                 Drives the map's flow with the request (a contract request body, JSON; its signature is not needed and
                 nothing is checked against the live sources), recording every page it reaches: headings, form fields
@@ -82,8 +84,10 @@ extension ConsoleCommand {
             let folder = URL(fileURLWithPath: out)
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
             guard existing.isEmpty else { throw ValidationError("\(out) is not empty") }
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let recording = try await TakeoverRuntime(values: values, logger: logger).withConsoleDriver(mapFile: map) { driver in
+            try FileManager.default.createDirectory(
+                at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let recording = try await TakeoverRuntime(values: values, logger: logger).withConsoleDriver(mapFile: map) {
+                driver in
                 await driver.record(parsed, into: folder)
             }
             let encoder = JSONEncoder()
@@ -92,8 +96,10 @@ extension ConsoleCommand {
             try encoder.encode(recording).write(to: file)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
             for page in recording.pages {
-                print("\(page.index). \(page.screen ?? "(unrecognised)") \(page.path) — \(page.headings.first ?? "no heading"): "
-                    + "\(page.fields.count) fields, \(page.buttons.count) buttons\(page.screenshot.map { ", \($0)" } ?? "")")
+                print(
+                    "\(page.index). \(page.screen ?? "(unrecognised)") \(page.path) — \(page.headings.first ?? "no heading"): "
+                        + "\(page.fields.count) fields, \(page.buttons.count) buttons\(page.screenshot.map { ", \($0)" } ?? "")"
+                )
             }
             print("stopped: \(recording.stoppedBecause)")
             print("written: \(file.path)")

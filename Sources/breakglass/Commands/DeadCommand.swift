@@ -47,8 +47,13 @@ struct DeadCommand: AsyncParsableCommand {
                 return ("-", "-", nil, 0)
             }
             var time: Date?
-            if case .timestamp(let seconds)? = first["time"] { time = Date(timeIntervalSince1970: TimeInterval(seconds)) }
-            return (first["reason"]?.stringValue ?? "-", first["queue"]?.stringValue ?? "-", time, first["count"]?.intValue ?? 0)
+            if case .timestamp(let seconds)? = first["time"] {
+                time = Date(timeIntervalSince1970: TimeInterval(seconds))
+            }
+            return (
+                first["reason"]?.stringValue ?? "-", first["queue"]?.stringValue ?? "-", time,
+                first["count"]?.intValue ?? 0
+            )
         }
 
         func matches(_ id: String) -> Bool { id == "#\(position)" || id == messageID }
@@ -89,7 +94,10 @@ struct DeadCommand: AsyncParsableCommand {
                     return try await group.next() ?? nil
                 }
                 guard let received else {
-                    throw CommandFailure(.failed, "dead-letter queue \(queue): \(wanted) messages announced, not all received in \(source.timeout) s")
+                    throw CommandFailure(
+                        .failed,
+                        "dead-letter queue \(queue): \(wanted) messages announced, not all received in \(source.timeout) s"
+                    )
                 }
                 letters = received.enumerated().map { Letter(position: $0.offset + 1, delivery: $0.element) }
             }
@@ -107,16 +115,18 @@ struct DeadCommand: AsyncParsableCommand {
 
     /// The ledger of the configuration, opened once per command when it exists (for the worker's own reasons).
     static func ledger(_ values: ConfigurationValues) -> Ledger? {
-        guard case let path = values[Config.ledgerPath], FileManager.default.fileExists(atPath: path) else { return nil }
+        guard case let path = values[Config.ledgerPath], FileManager.default.fileExists(atPath: path) else {
+            return nil
+        }
         return try? Ledger(configuration: .init(path: path))
     }
 
     /// The worker's own rejection reasons for a request id, from the ledger when there is one.
     static func rejectionReasons(_ letter: Letter, ledger: Ledger?) -> [String]? {
         guard letter.messageID != "-", let ledger,
-              let events = try? ledger.rejectionEvents(requestID: letter.messageID), let last = events.last,
-              let object = try? JSONSerialization.jsonObject(with: last.message.body) as? [String: Any],
-              let data = object["data"] as? [String: Any]
+            let events = try? ledger.rejectionEvents(requestID: letter.messageID), let last = events.last,
+            let object = try? JSONSerialization.jsonObject(with: last.message.body) as? [String: Any],
+            let data = object["data"] as? [String: Any]
         else { return nil }
         return data["reasons"] as? [String]
     }
@@ -126,37 +136,51 @@ struct DeadCommand: AsyncParsableCommand {
         return [
             "position": letter.position, "message_id": letter.messageID, "broker_reason": death.reason,
             "queue": death.queue, "dead_lettered_at": death.time.map { Timestamp.format($0) }, "deaths": death.count,
-            "signed": letter.delivery.signature != nil, "bytes": letter.delivery.body.count, "body_sha256": letter.sha256,
+            "signed": letter.delivery.signature != nil, "bytes": letter.delivery.body.count,
+            "body_sha256": letter.sha256,
             "worker_reasons": rejectionReasons(letter, ledger: ledger),
         ]
     }
 
     static func find(_ id: String, in letters: [Letter]) throws -> Letter {
         let found = letters.filter { $0.matches(id) }
-        guard let letter = found.first else { throw CommandFailure(.notFound, "no dead letter \(id) (dead list shows them)") }
+        guard let letter = found.first else {
+            throw CommandFailure(.notFound, "no dead letter \(id) (dead list shows them)")
+        }
         guard found.count == 1 else {
-            throw CommandFailure(.failed, "\(found.count) dead letters have message id \(id): name one by position (#N)")
+            throw CommandFailure(
+                .failed, "\(found.count) dead letters have message id \(id): name one by position (#N)")
         }
         return letter
     }
 
     /// Appends one action record beside the ledger (owner-only), and returns its path.
-    static func record(_ action: String, _ letter: Letter, by: String, reason: String, values: ConfigurationValues) throws -> String {
+    static func record(
+        _ action: String, _ letter: Letter, by: String, reason: String, values: ConfigurationValues
+    ) throws -> String {
         let ledgerPath = values[Config.ledgerPath]
-        let path = URL(fileURLWithPath: ledgerPath).deletingLastPathComponent().appendingPathComponent("dead-letter-actions.jsonl").path
+        let path = URL(fileURLWithPath: ledgerPath).deletingLastPathComponent().appendingPathComponent(
+            "dead-letter-actions.jsonl"
+        ).path
         let masker = Masker()
         let entry: [String: Any] = [
             "action": action, "by": masker.mask(by), "reason": masker.mask(reason), "at": Timestamp.format(Date()),
             "message_id": letter.messageID, "body_sha256": letter.sha256, "broker_reason": letter.death.reason,
         ]
-        let line = try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let line =
+            try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes])
+            + Data("\n".utf8)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            else {
                 throw CommandFailure(.failed, "cannot create \(path)")
             }
         }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw CommandFailure(.failed, "cannot write \(path)") }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw CommandFailure(.failed, "cannot write \(path)")
+        }
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: line)
@@ -176,41 +200,55 @@ struct DeadCommand: AsyncParsableCommand {
                     for row in rows { LedgerFormat.printJSON(row) }
                     return
                 }
-                print(LedgerFormat.table(["#", "MESSAGE ID", "BROKER REASON", "WORKER REASONS", "DEAD-LETTERED", "BYTES"], rows.map { row in [
-                    "#\(row["position"].flatMap { $0 } ?? "")", "\(row["message_id"].flatMap { $0 } ?? "-")",
-                    "\(row["broker_reason"].flatMap { $0 } ?? "-")",
-                    ((row["worker_reasons"].flatMap { $0 } as? [String]) ?? ["(not in the ledger)"]).joined(separator: ","),
-                    "\(row["dead_lettered_at"].flatMap { $0 } ?? "-")", "\(row["bytes"].flatMap { $0 } ?? "")",
-                ] }))
+                print(
+                    LedgerFormat.table(
+                        ["#", "MESSAGE ID", "BROKER REASON", "WORKER REASONS", "DEAD-LETTERED", "BYTES"],
+                        rows.map { row in
+                            [
+                                "#\(row["position"].flatMap { $0 } ?? "")",
+                                "\(row["message_id"].flatMap { $0 } ?? "-")",
+                                "\(row["broker_reason"].flatMap { $0 } ?? "-")",
+                                ((row["worker_reasons"].flatMap { $0 } as? [String]) ?? ["(not in the ledger)"]).joined(
+                                    separator: ","),
+                                "\(row["dead_lettered_at"].flatMap { $0 } ?? "-")",
+                                "\(row["bytes"].flatMap { $0 } ?? "")",
+                            ]
+                        }))
             }
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one dead letter (#N or its message id; nothing is removed).")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one dead letter (#N or its message id; nothing is removed).")
         @OptionGroup var source: Source
         @Argument(help: "#N (position in dead list) or the message id") var id: String
 
         func run() async throws {
             try await DeadCommand.withLetters(source) { _, letters, values in
                 let letter = try DeadCommand.find(id, in: letters)
-                LedgerFormat.printJSON(DeadCommand.row(letter, ledger: DeadCommand.ledger(values)).merging([
-                    "headers": letter.delivery.headers.keys.sorted(), "content_type": letter.delivery.properties.contentType,
-                ]) { old, _ in old })
+                LedgerFormat.printJSON(
+                    DeadCommand.row(letter, ledger: DeadCommand.ledger(values)).merging([
+                        "headers": letter.delivery.headers.keys.sorted(),
+                        "content_type": letter.delivery.properties.contentType,
+                    ]) { old, _ in old })
             }
         }
     }
 
     struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Republish one dead letter's original bytes and headers to the request exchange, after a person fixed the cause.")
+            abstract:
+                "Republish one dead letter's original bytes and headers to the request exchange, after a person fixed the cause."
+        )
         @OptionGroup var source: Source
         @Argument(help: "#N or the message id") var id: String
         @Option(name: .long, help: "Who replays it.") var by: String
         @Option(name: .long, help: "What was fixed and why it is sent again.") var reason: String
 
         func run() async throws {
-            guard !by.trimmingCharacters(in: .whitespaces).isEmpty, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard !by.trimmingCharacters(in: .whitespaces).isEmpty, !reason.trimmingCharacters(in: .whitespaces).isEmpty
+            else {
                 throw ValidationError("--by and --reason are required")
             }
             try await DeadCommand.withLetters(source) { amqp, letters, values in
@@ -218,27 +256,34 @@ struct DeadCommand: AsyncParsableCommand {
                 let topology = values.topologyConfiguration()
                 var properties = letter.delivery.properties
                 // The broker's bookkeeping is not the message: the copy starts a fresh delivery count.
-                for header in ["x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
-                               "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason", "x-delivery-count"] {
+                for header in [
+                    "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
+                    "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason", "x-delivery-count",
+                ] {
                     properties.headers[header] = nil
                 }
                 properties.headers["x-breakglass-replayed-by"] = .string(Masker().mask(by))
                 properties.headers["x-breakglass-replayed-at"] = .string(Timestamp.format(Date()))
                 do {
-                    try await amqp.publish(AMQPMessage(body: letter.delivery.body, properties: properties),
-                                           exchange: topology.requestExchange, routingKey: topology.requestRoutingKey)
+                    try await amqp.publish(
+                        AMQPMessage(body: letter.delivery.body, properties: properties),
+                        exchange: topology.requestExchange, routingKey: topology.requestRoutingKey)
                 } catch let error as AMQPError {
-                    throw CommandFailure(.failed, "replay of \(id) not confirmed (it stays dead-lettered): \(error.terminalMessage)")
+                    throw CommandFailure(
+                        .failed, "replay of \(id) not confirmed (it stays dead-lettered): \(error.terminalMessage)")
                 }
                 try letter.delivery.ack()
                 let path = try DeadCommand.record("replay", letter, by: by, reason: reason, values: values)
-                print("replayed \(letter.messageID) to \(topology.requestExchange) (\(topology.requestRoutingKey)); recorded in \(path)")
+                print(
+                    "replayed \(letter.messageID) to \(topology.requestExchange) (\(topology.requestRoutingKey)); recorded in \(path)"
+                )
             }
         }
     }
 
     struct Purge: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove dead letters for good (one, or --all of those read).")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove dead letters for good (one, or --all of those read).")
         @OptionGroup var source: Source
         @Argument(help: "#N or the message id (omit with --all)") var id: String?
         @Flag(name: .long, help: "Every dead letter read (up to --max).") var all = false
@@ -247,7 +292,8 @@ struct DeadCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard (id == nil) == all else { throw ValidationError("give one id, or --all") }
-            guard !by.trimmingCharacters(in: .whitespaces).isEmpty, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard !by.trimmingCharacters(in: .whitespaces).isEmpty, !reason.trimmingCharacters(in: .whitespaces).isEmpty
+            else {
                 throw ValidationError("--by and --reason are required")
             }
         }

@@ -61,7 +61,8 @@ struct EnqueueCommand: AsyncParsableCommand {
         let keyURL = URL(fileURLWithPath: key)
         let signer: RequestSigner
         do {
-            signer = try RequestSigner(keyID: keyID ?? keyURL.deletingPathExtension().lastPathComponent, seedFile: keyURL)
+            signer = try RequestSigner(
+                keyID: keyID ?? keyURL.deletingPathExtension().lastPathComponent, seedFile: keyURL)
         } catch {
             throw AMQPCommandError(description: "cannot use signing key \(key): \(error)")
         }
@@ -70,7 +71,10 @@ struct EnqueueCommand: AsyncParsableCommand {
         let amqp = try AMQPConnection(configuration: try await connection.configuration(), logger: logger)
         do {
             try await amqp.waitUntilReady(timeout: .seconds(timeout))
-            if declare { try await amqp.declare(AMQPTopology(configuration: try await connection.values().topologyConfiguration())) }
+            if declare {
+                try await amqp.declare(
+                    AMQPTopology(configuration: try await connection.values().topologyConfiguration()))
+            }
         } catch let error as AMQPError {
             await amqp.close()
             throw AMQPCommandError(description: "broker not usable: \(error.terminalMessage)")
@@ -94,7 +98,8 @@ struct EnqueueCommand: AsyncParsableCommand {
                             try await amqp.publish(message, exchange: exchange, routingKey: routingKey, mandatory: true)
                             return true
                         } catch let error as AMQPError {
-                            FileHandle.standardError.write(Data("\(origin): not enqueued (\(error.terminalMessage))\n".utf8))
+                            FileHandle.standardError.write(
+                                Data("\(origin): not enqueued (\(error.terminalMessage))\n".utf8))
                             return false
                         }
                     }
@@ -122,7 +127,8 @@ struct EnqueueCommand: AsyncParsableCommand {
             if ok { confirmed += 1 } else { failed += 1 }
             let done = confirmed + failed
             if done % 1000 == 0 {
-                FileHandle.standardError.write(Data("… \(done) published (\(confirmed) confirmed, \(failed) failed)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("… \(done) published (\(confirmed) confirmed, \(failed) failed)\n".utf8))
             }
         }
     }

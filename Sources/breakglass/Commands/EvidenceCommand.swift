@@ -29,19 +29,26 @@ struct EvidenceCommand: ParsableCommand {
         @Argument(help: "The bundle directory.")
         var bundle: String
 
-        @Option(name: .long, help: "The worker's evidence public key: a file with the base64 of the 32-byte key, or a trusted-keys JSON.")
+        @Option(
+            name: .long,
+            help: "The worker's evidence public key: a file with the base64 of the 32-byte key, or a trusted-keys JSON."
+        )
         var publicKey: String?
 
         func run() throws {
             var verifier = EvidenceVerifier()
             guard let publicKey else {
-                print("error: a trusted evidence public key is required (--public-key FILE): the key embedded in a seal "
-                    + "proves nothing about who sealed the bundle")
+                print(
+                    "error: a trusted evidence public key is required (--public-key FILE): the key embedded in a seal "
+                        + "proves nothing about who sealed the bundle")
                 throw ExitCode(2)
             }
             do {
                 let keyID = EvidenceVerifier.sealKeyID(bundle: URL(fileURLWithPath: bundle))
-                do { verifier.trustedPublicKey = try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: publicKey), keyID: keyID) } catch {
+                do {
+                    verifier.trustedPublicKey = try EvidenceVerifier.readPublicKey(
+                        file: URL(fileURLWithPath: publicKey), keyID: keyID)
+                } catch {
                     print("error: \(error.description): \(error.detail)")
                     throw ExitCode(1)
                 }
@@ -76,24 +83,33 @@ struct EvidenceCommand: ParsableCommand {
             }
             print("bundle    \(manifest.bundleID)")
             print("key       \(manifest.caseID)/\(manifest.tenantID)  request \(manifest.requestID)")
-            print("kind      \(manifest.kind)  outcome \(manifest.outcome)"
-                + (manifest.reasons.isEmpty ? "" : "  reasons \(manifest.reasons.joined(separator: ", "))"))
+            print(
+                "kind      \(manifest.kind)  outcome \(manifest.outcome)"
+                    + (manifest.reasons.isEmpty ? "" : "  reasons \(manifest.reasons.joined(separator: ", "))"))
             print("worker    \(manifest.workerID)  created \(manifest.createdAt)")
-            print("integrity \(result.isValid ? "intact (seal \(result.sealKeyID ?? "?"))" : "FAILED: \(result.problems.count) problem(s), run `evidence verify`")")
+            print(
+                "integrity \(result.isValid ? "intact (seal \(result.sealKeyID ?? "?"))" : "FAILED: \(result.problems.count) problem(s), run `evidence verify`")"
+            )
             if let summary = Self.json(root, "summary.json") {
                 for key in summary.keys.sorted() { print("  \(key): \(Self.render(summary[key]))") }
             }
             if let timing = Self.json(root, "timing.json") {
                 let windows = timing.keys.filter { $0.hasSuffix("_ms") }.sorted()
-                if !windows.isEmpty { print("timing    " + windows.map { "\($0)=\(Self.render(timing[$0]))" }.joined(separator: "  ")) }
+                if !windows.isEmpty {
+                    print("timing    " + windows.map { "\($0)=\(Self.render(timing[$0]))" }.joined(separator: "  "))
+                }
             }
             if let data = try? Data(contentsOf: root.appendingPathComponent("takeover.json")),
                 let record = try? JSONDecoder().decode(TakeoverRecord.self, from: data)
             {
-                print("takeover  reasons \(record.reasons.map(\.rawValue).joined(separator: ", "))  stage \(record.stage.rawValue)  escalate \(record.escalate)")
+                print(
+                    "takeover  reasons \(record.reasons.map(\.rawValue).joined(separator: ", "))  stage \(record.stage.rawValue)  escalate \(record.escalate)"
+                )
                 print("  screen \(record.screen ?? "-")  url \(record.url ?? "-")  draft \(record.draftID ?? "-")")
                 print("  approval refs \(record.approvalRefs.joined(separator: ", "))")
-                for (field, value) in record.enteredValues.sorted(by: { $0.key < $1.key }) { print("  entered \(field): \(value)") }
+                for (field, value) in record.enteredValues.sorted(by: { $0.key < $1.key }) {
+                    print("  entered \(field): \(value)")
+                }
                 if let shot = record.lastScreenshotPath { print("  last screenshot \(shot)") }
                 if let note = record.note { print("  note: \(note)") }
             }

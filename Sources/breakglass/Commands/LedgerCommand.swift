@@ -16,7 +16,11 @@ struct LedgerCommand: AsyncParsableCommand {
     /// `ledger.path` from `--config` or `$BREAKGLASS_LEDGER_PATH` (the same key `breakglass run` reads), then the older
     /// `$LEDGER_PATH`, then run/ledger.sqlite.
     struct Location: ParsableArguments {
-        @Option(name: .long, help: "The ledger file (default: ledger.path from --config or $BREAKGLASS_LEDGER_PATH, else run/ledger.sqlite).")
+        @Option(
+            name: .long,
+            help:
+                "The ledger file (default: ledger.path from --config or $BREAKGLASS_LEDGER_PATH, else run/ledger.sqlite)."
+        )
         var ledger: String?
 
         @Option(name: .long, help: "The worker's YAML configuration file (its ledger.path is used).")
@@ -44,7 +48,8 @@ struct LedgerCommand: AsyncParsableCommand {
             do {
                 return try Ledger(configuration: .init(path: path))
             } catch let error as LedgerError {
-                throw CommandFailure(.failed, "cannot open the ledger \(path): \(error.code.rawValue) \(error.detail ?? "")")
+                throw CommandFailure(
+                    .failed, "cannot open the ledger \(path): \(error.code.rawValue) \(error.detail ?? "")")
             }
         }
     }
@@ -53,7 +58,9 @@ struct LedgerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List restorations, most recently changed first.")
 
         @OptionGroup var location: Location
-        @Option(name: .long, help: "Only this state (received, claimed, gate-passed, submitting, granted, halted, rejected, resolved).")
+        @Option(
+            name: .long,
+            help: "Only this state (received, claimed, gate-passed, submitting, granted, halted, rejected, resolved).")
         var state: String?
         @Option(name: .long, help: "At most this many rows.") var limit: Int = 50
         @Flag(name: .long, help: "One JSON object per line instead of a table.") var json = false
@@ -79,16 +86,23 @@ struct LedgerCommand: AsyncParsableCommand {
                 }
                 return
             }
-            print(LedgerFormat.table(["KEY", "STATE", "EPOCH", "OWNER", "REQUEST", "CONFIRMATION", "UPDATED"], entries.map { entry in [
-                entry.key.description, entry.state.rawValue + (entry.revocation.map { " (\($0.rawValue))" } ?? ""),
-                "\(entry.epoch)", entry.owner ?? "-", entry.requestID, entry.confirmationID ?? "-",
-                LedgerFormat.time(entry.updatedAt),
-            ] }))
+            print(
+                LedgerFormat.table(
+                    ["KEY", "STATE", "EPOCH", "OWNER", "REQUEST", "CONFIRMATION", "UPDATED"],
+                    entries.map { entry in
+                        [
+                            entry.key.description,
+                            entry.state.rawValue + (entry.revocation.map { " (\($0.rawValue))" } ?? ""),
+                            "\(entry.epoch)", entry.owner ?? "-", entry.requestID, entry.confirmationID ?? "-",
+                            LedgerFormat.time(entry.updatedAt),
+                        ]
+                    }))
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one restoration: state, claim, request ids, takeovers, events.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one restoration: state, claim, request ids, takeovers, events.")
 
         @OptionGroup var location: Location
         @Argument(help: "CASE/TENANT") var key: String
@@ -102,7 +116,9 @@ struct LedgerCommand: AsyncParsableCommand {
             print(LedgerFormat.describe(entry))
             print("request ids:")
             for sighting in try ledger.requestSightings(for: key) {
-                print("  \(sighting.requestID)  seen \(sighting.count)×  first \(LedgerFormat.time(sighting.firstSeenAt))  last \(LedgerFormat.time(sighting.lastSeenAt))")
+                print(
+                    "  \(sighting.requestID)  seen \(sighting.count)×  first \(LedgerFormat.time(sighting.firstSeenAt))  last \(LedgerFormat.time(sighting.lastSeenAt))"
+                )
             }
             let takeovers = try ledger.takeovers(for: key)
             if !takeovers.isEmpty {
@@ -112,13 +128,16 @@ struct LedgerCommand: AsyncParsableCommand {
             print("events:")
             for event in try ledger.events(for: key) {
                 let status = event.publishedAt.map { "published \(LedgerFormat.time($0))" } ?? "PENDING"
-                print("  #\(event.sequence) \(event.message.routingKey) id=\(event.message.eventID) \(status) attempts=\(event.attempts)")
+                print(
+                    "  #\(event.sequence) \(event.message.routingKey) id=\(event.message.eventID) \(status) attempts=\(event.attempts)"
+                )
             }
         }
     }
 
     struct Stats: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Counts by state, open takeovers, outbox backlog, durability.")
+        static let configuration = CommandConfiguration(
+            abstract: "Counts by state, open takeovers, outbox backlog, durability.")
 
         @OptionGroup var location: Location
 
@@ -135,7 +154,8 @@ struct LedgerCommand: AsyncParsableCommand {
             print(LedgerFormat.row(["events-published", "\(stats.publishedEvents)"]))
             print(LedgerFormat.row(["request-ids-seen", "\(stats.requestSightings)"]))
             print(LedgerFormat.row(["journal-mode", stats.journalMode]))
-            print(LedgerFormat.row(["synchronous", stats.synchronous == 2 ? "FULL" : "\(stats.synchronous) (NOT FULL)"]))
+            print(
+                LedgerFormat.row(["synchronous", stats.synchronous == 2 ? "FULL" : "\(stats.synchronous) (NOT FULL)"]))
         }
     }
 
@@ -174,7 +194,9 @@ enum LedgerFormat {
     /// A table whose columns are as wide as their widest cell (the last column is not padded).
     static func table(_ header: [String], _ rows: [[String]]) -> String {
         let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
+        let widths = header.indices.map { column in
+            all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0
+        }
         return all.map { row in
             row.enumerated().map { index, cell in
                 index < row.count - 1 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0) : cell
@@ -185,7 +207,9 @@ enum LedgerFormat {
     /// One JSON object on one line (keys sorted; nil values as null).
     static func printJSON(_ object: [String: Any?]) {
         let cleaned = object.mapValues { $0 ?? NSNull() }
-        if let data = try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes]) {
+        if let data = try? JSONSerialization.data(
+            withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes])
+        {
             print(String(decoding: data, as: UTF8.self))
         }
     }
@@ -226,7 +250,8 @@ enum LedgerFormat {
             "decided:        \(time(entry.decidedAt))",
         ]
         if let revocation = entry.revocation {
-            lines.append("revocation:     \(revocation.rawValue) by \(entry.revokedBy ?? "?") at \(time(entry.revokedAt))")
+            lines.append(
+                "revocation:     \(revocation.rawValue) by \(entry.revokedBy ?? "?") at \(time(entry.revokedAt))")
         }
         return lines.joined(separator: "\n")
     }
@@ -251,7 +276,9 @@ enum LedgerFormat {
         }
         if let note = record.note { lines.append("  note:         \(note)") }
         if let resolution = takeover.resolution {
-            lines.append("  resolution:   \(resolution.rawValue) by \(takeover.resolvedBy ?? "?") at \(time(takeover.resolvedAt))")
+            lines.append(
+                "  resolution:   \(resolution.rawValue) by \(takeover.resolvedBy ?? "?") at \(time(takeover.resolvedAt))"
+            )
             if let note = takeover.note { lines.append("  human note:   \(note)") }
         } else {
             lines.append("  resolution:   OPEN")

@@ -24,12 +24,18 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     @OptionGroup var options: ConfigOptions
-    @Option(name: .long, help: "Only requests first seen at or after DATE (RFC 3339, YYYY-MM-DD, or an age: 7d, 24h, 30m).")
+    @Option(
+        name: .long, help: "Only requests first seen at or after DATE (RFC 3339, YYYY-MM-DD, or an age: 7d, 24h, 30m).")
     var since: String?
     @Option(name: .long, help: "table, json or csv.") var format: Format = .table
-    @Option(name: .long, help: "Evidence public key file (base64 or trusted-keys JSON); default: from the configuration.")
+    @Option(
+        name: .long, help: "Evidence public key file (base64 or trusted-keys JSON); default: from the configuration.")
     var publicKey: String?
-    @Flag(name: .long, help: "One row per request key (approvals, rechecks, outcome, confirmation, expiry, revocation, resumes, evidence and whether it verifies), as csv or json (docs/REPORT.md).")
+    @Flag(
+        name: .long,
+        help:
+            "One row per request key (approvals, rechecks, outcome, confirmation, expiry, revocation, resumes, evidence and whether it verifies), as csv or json (docs/REPORT.md)."
+    )
     var perRequest = false
 
     func run() async throws {
@@ -42,22 +48,28 @@ struct ReportCommand: AsyncParsableCommand {
             throw ValidationError("--since: expected RFC 3339, YYYY-MM-DD or an age like 7d")
         }
         let path = values.ledgerConfiguration().path
-        guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure(.notFound, "no ledger at \(path) (ledger.path)") }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure(.notFound, "no ledger at \(path) (ledger.path)")
+        }
         let ledger: Ledger
         do { ledger = try Ledger(configuration: values.ledgerConfiguration()) } catch let error as LedgerError {
-            throw CommandFailure(.failed, "cannot open the ledger \(path): \(error.code.rawValue) \(error.detail ?? "")")
+            throw CommandFailure(
+                .failed, "cannot open the ledger \(path): \(error.code.rawValue) \(error.detail ?? "")")
         }
         let configured: Data?
         do {
-            configured = try publicKey.map { try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: $0)) }
+            configured =
+                try publicKey.map { try EvidenceVerifier.readPublicKey(file: URL(fileURLWithPath: $0)) }
                 ?? GovernanceReportSource.evidencePublicKey(values)
         } catch {
             throw ValidationError("cannot read the evidence public key: \(error)")
         }
         // Issue 16.3: no fallback to a key beside the evidence or embedded in the seals.
         guard let key = configured else {
-            throw ValidationError("a trusted evidence public key is required: --public-key FILE or evidence.public_key_file "
-                + "(kept apart from evidence.dir); the key embedded in a seal proves nothing about who sealed a bundle")
+            throw ValidationError(
+                "a trusted evidence public key is required: --public-key FILE or evidence.public_key_file "
+                    + "(kept apart from evidence.dir); the key embedded in a seal proves nothing about who sealed a bundle"
+            )
         }
         let source = GovernanceReportSource(
             ledger: ledger, evidenceRoot: URL(fileURLWithPath: values[Config.evidenceDir]),

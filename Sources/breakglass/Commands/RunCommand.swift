@@ -30,10 +30,12 @@ struct RunCommand: AsyncParsableCommand {
             try await WorkerApplication(values: values, logger: logger).run()
         } catch let error as LedgerError {
             // A person must act (or the supervisor restart it once the cause is gone): error level, with the cause.
-            logger.error("worker cannot run: the ledger failed", metadata: [
-                "breakglass.error": "\(error.code.rawValue)", "breakglass.detail": "\(error.detail ?? "-")",
-                "breakglass.ledger.path": "\(values[Config.ledgerPath])",
-            ])
+            logger.error(
+                "worker cannot run: the ledger failed",
+                metadata: [
+                    "breakglass.error": "\(error.code.rawValue)", "breakglass.detail": "\(error.detail ?? "-")",
+                    "breakglass.ledger.path": "\(values[Config.ledgerPath])",
+                ])
             throw Self.failure(error, values)
         } catch {
             let failure = Self.failure(error, values)
@@ -50,12 +52,16 @@ extension RunCommand {
         case let error as CommandFailure:
             return error
         case let error as LedgerError:
-            return CommandFailure(.failed, "the ledger \(values[Config.ledgerPath]) (ledger.path) cannot be used: "
-                + "\(error.code.rawValue): \(error.detail ?? "no detail")")
+            return CommandFailure(
+                .failed,
+                "the ledger \(values[Config.ledgerPath]) (ledger.path) cannot be used: "
+                    + "\(error.code.rawValue): \(error.detail ?? "no detail")")
         case let error as ConsoleMapError:
             let issues = error.issues.prefix(5).map(\.description).joined(separator: "; ")
-            return CommandFailure(.configuration, "console map \(error.file ?? values[Config.consoleMapFile]) "
-                + "(console.map_file): \(error.description): \(issues)")
+            return CommandFailure(
+                .configuration,
+                "console map \(error.file ?? values[Config.consoleMapFile]) "
+                    + "(console.map_file): \(error.description): \(issues)")
         case let error as ConfigurationError:
             return CommandFailure(.configuration, error.description)
         case let error as LiveSourcesError:
@@ -63,9 +69,11 @@ extension RunCommand {
         default:
             let text = String(describing: error)
             if text.contains("Address already in use") {
-                return CommandFailure(.failed, "the ops server cannot listen on \(values[Config.opsHost]):"
-                    + "\(values[Config.opsPort]) (ops.host, ops.port): address already in use "
-                    + "(another worker on this host? each needs its own ops.port)")
+                return CommandFailure(
+                    .failed,
+                    "the ops server cannot listen on \(values[Config.opsHost]):"
+                        + "\(values[Config.opsPort]) (ops.host, ops.port): address already in use "
+                        + "(another worker on this host? each needs its own ops.port)")
             }
             return CommandFailure(.failed, text)
         }
@@ -101,7 +109,8 @@ enum CrashPoints {
     static func armFromEnvironment(explicitlyEnabled: Bool, logger: Logger) throws {
         if let text = ProcessInfo.processInfo.environment[freezeVariable], !text.isEmpty {
             guard explicitlyEnabled || _isDebugAssertConfiguration() else {
-                throw ValidationError("\(freezeVariable) is set but crash points are off in this build (pass --enable-crash-points)")
+                throw ValidationError(
+                    "\(freezeVariable) is set but crash points are off in this build (pass --enable-crash-points)")
             }
             guard let arming = CrashPoint.Arming(parsing: text) else {
                 throw ValidationError("\(freezeVariable): expected <point>[@<n>]")
@@ -114,16 +123,23 @@ enum CrashPoints {
             }
             return
         }
-        guard let text = ProcessInfo.processInfo.environment[CrashPoint.environmentVariable], !text.isEmpty else { return }
+        guard let text = ProcessInfo.processInfo.environment[CrashPoint.environmentVariable], !text.isEmpty else {
+            return
+        }
         // Debug builds (tests, chaos runs) arm them without the flag.
         guard explicitlyEnabled || _isDebugAssertConfiguration() else {
-            throw ValidationError("\(CrashPoint.environmentVariable) is set but crash points are off in this build (pass --enable-crash-points)")
+            throw ValidationError(
+                "\(CrashPoint.environmentVariable) is set but crash points are off in this build (pass --enable-crash-points)"
+            )
         }
         guard let arming = CrashPoint.Arming(parsing: text) else {
             let names = CrashPoint.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ValidationError("\(CrashPoint.environmentVariable): expected <point>[@<n>] with a point among \(names)")
+            throw ValidationError(
+                "\(CrashPoint.environmentVariable): expected <point>[@<n>] with a point among \(names)")
         }
-        logger.warning("crash point armed", metadata: ["breakglass.crash_point": "\(arming.point.rawValue)", "breakglass.crash_hit": "\(arming.hit)"])
+        logger.warning(
+            "crash point armed",
+            metadata: ["breakglass.crash_point": "\(arming.point.rawValue)", "breakglass.crash_hit": "\(arming.hit)"])
         // BREAKGLASS_CRASH_SIGNAL=abort: die by SIGABRT instead (a crash that would dump core: the chaos suite checks
         // that none is written, since a core holds the console password and the source token in the clear).
         let abort = ProcessInfo.processInfo.environment[signalVariable] == "abort"

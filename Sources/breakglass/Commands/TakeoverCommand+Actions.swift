@@ -36,7 +36,8 @@ extension TakeoverCommand {
         @Option(name: .long, help: "What was addressed and why the request may run again.") var note: String
         @Flag(name: .long, help: "For an escalated halt: resume only if the console shows no grant for the key.")
         var afterReconciliation = false
-        @Flag(name: .long, help: "Leave the events in the outbox for the workers' relays (do not connect to the broker).")
+        @Flag(
+            name: .long, help: "Leave the events in the outbox for the workers' relays (do not connect to the broker).")
         var noPublish = false
 
         func run() async throws {
@@ -46,13 +47,17 @@ extension TakeoverCommand {
             }
             print("resumed \(outcome.takeoverID) by \(by)")
             print("resume evidence: \(outcome.resumeEvidence.path)")
-            if let check = outcome.grantCheckEvidence { print("reconciliation evidence (no grant found): \(check.path)") }
+            if let check = outcome.grantCheckEvidence {
+                print("reconciliation evidence (no grant found): \(check.path)")
+            }
             let entry = outcome.entry
             switch outcome.result.result {
             case .granted:
                 print("granted: confirmation \(entry?.confirmationID ?? "-")")
             case .halted:
-                print("halted again: \(outcome.result.reasons.map(\.rawValue).joined(separator: ", ")) (takeover \(entry?.takeoverID ?? "-"))")
+                print(
+                    "halted again: \(outcome.result.reasons.map(\.rawValue).joined(separator: ", ")) (takeover \(entry?.takeoverID ?? "-"))"
+                )
             default:
                 print("run ended: \(outcome.result.result.rawValue)")
             }
@@ -82,7 +87,8 @@ extension TakeoverCommand {
         @Argument(help: "CASE/TENANT") var key: String
         @Option(name: .long, help: "Who decides (a person).") var by: String
         @Option(name: .long, help: "Why the grant is taken back.") var reason: String
-        @Flag(name: .long, help: "Leave the events in the outbox for the workers' relays (do not connect to the broker).")
+        @Flag(
+            name: .long, help: "Leave the events in the outbox for the workers' relays (do not connect to the broker).")
         var noPublish = false
 
         func run() async throws {
@@ -90,7 +96,8 @@ extension TakeoverCommand {
             let values = try await options.load()
             LoggingSetup.bootstrap(values)
             let runtime = TakeoverRuntime(values: values, logger: Logger(label: "breakglass.takeover"))
-            let (outcome, flush): (RevocationOutcome?, TakeoverRuntime.FlushResult?) = try await runtime.withPipeline { pipeline, ledger in
+            let (outcome, flush): (RevocationOutcome?, TakeoverRuntime.FlushResult?) = try await runtime.withPipeline {
+                pipeline, ledger in
                 do {
                     let outcome = try await pipeline.revoke(key, by: by, reason: reason)
                     return (outcome, noPublish ? nil : await runtime.flushOutbox(ledger))
@@ -103,7 +110,9 @@ extension TakeoverCommand {
             print("\(outcome.result.rawValue): \(key) confirmation \(outcome.confirmationID) by \(by)")
             print("revocation evidence: \(outcome.evidence?.path ?? "NOT WRITTEN (see the log)")")
             if let takeover = outcome.takeover {
-                print("not confirmed: \(takeover.reasons.map(\.rawValue).joined(separator: ", ")); access may still be active")
+                print(
+                    "not confirmed: \(takeover.reasons.map(\.rawValue).joined(separator: ", ")); access may still be active"
+                )
                 if let note = takeover.note { print("note: \(note)") }
             }
             TakeoverCommand.printEvents(flush)
@@ -132,7 +141,8 @@ extension TakeoverCommand {
         @Argument(help: "CASE/TENANT") var key: String
         @Option(name: .long, help: "Who decides.") var by: String
         @Option(name: .long, help: "Why.") var note: String
-        @Flag(name: .long, help: "Leave the events in the outbox for the workers' relays (do not connect to the broker).")
+        @Flag(
+            name: .long, help: "Leave the events in the outbox for the workers' relays (do not connect to the broker).")
         var noPublish = false
 
         func run() async throws {
@@ -140,12 +150,16 @@ extension TakeoverCommand {
             let (outcome, flush) = try await TakeoverCommand.perform(options, noPublish: noPublish) { pipeline in
                 try await pipeline.recover(key, by: by, note: note)
             }
-            print("took over \(key) from \(outcome.previousOwner ?? "-") (\(outcome.recovery == .reconcile ? "reconciled, nothing resubmitted" : "restarted"))")
+            print(
+                "took over \(key) from \(outcome.previousOwner ?? "-") (\(outcome.recovery == .reconcile ? "reconciled, nothing resubmitted" : "restarted"))"
+            )
             print("recovery evidence: \(outcome.evidence.path)")
             switch outcome.result.result {
             case .granted: print("granted: confirmation \(outcome.entry?.confirmationID ?? "-")")
             case .halted:
-                print("halted: \(outcome.result.reasons.map(\.rawValue).joined(separator: ", ")) (takeover \(outcome.entry?.takeoverID ?? "-"))")
+                print(
+                    "halted: \(outcome.result.reasons.map(\.rawValue).joined(separator: ", ")) (takeover \(outcome.entry?.takeoverID ?? "-"))"
+                )
             default: print("run ended: \(outcome.result.result.rawValue)")
             }
             TakeoverCommand.printEvents(flush)
@@ -169,22 +183,28 @@ extension TakeoverCommand {
         case .escalated:
             text = "\(key) halted after the final click (access may have been granted): use --after-reconciliation"
         case .grantExists:
-            text = "the console shows an active grant for \(key) (\(error.confirmationIDs.joined(separator: ", "))): "
+            text =
+                "the console shows an active grant for \(key) (\(error.confirmationIDs.joined(separator: ", "))): "
                 + "not resumed; record it with `takeover resolve` (evidence: \(error.evidencePath ?? "-"))"
         case .reconciliationFailed:
-            text = "the console's active grants could not be read (\(error.reasons.map(\.rawValue).joined(separator: ", "))): "
+            text =
+                "the console's active grants could not be read (\(error.reasons.map(\.rawValue).joined(separator: ", "))): "
                 + "not resumed (evidence: \(error.evidencePath ?? "-"))"
         case .tooSoon:
-            text = "\(key) was submitting less than the lease plus the confirmation bound ago: a frozen worker's click "
+            text =
+                "\(key) was submitting less than the lease plus the confirmation bound ago: a frozen worker's click "
                 + "could still land; wait \(error.detail ?? "?") s, then run this again (nothing was changed)"
         case .inProgress: text = "a live owner holds \(key) (\(error.detail ?? "")); wait for its decision or its lease"
         case .alreadyRevoked: text = "\(key) was already revoked"
-        case .evidenceFailed: text = "the evidence bundle could not be written; nothing was changed (\(error.detail ?? ""))"
+        case .evidenceFailed:
+            text = "the evidence bundle could not be written; nothing was changed (\(error.detail ?? ""))"
         case .invalidInput: text = error.detail ?? "invalid input"
         case .ledger: text = "the ledger refused: \(error.ledgerCode?.rawValue ?? "?") \(error.detail ?? "")"
         case .resumedButUnfinished, .recoveredButUnfinished:
-            let what = error.code == .resumedButUnfinished ? "resumed (the `resumed` event is in the outbox)" : "taken over"
-            text = "\(key) was \(what) at epoch \(error.epoch.map { String($0) } ?? "?"), but the run did not finish "
+            let what =
+                error.code == .resumedButUnfinished ? "resumed (the `resumed` event is in the outbox)" : "taken over"
+            text =
+                "\(key) was \(what) at epoch \(error.epoch.map { String($0) } ?? "?"), but the run did not finish "
                 + "(\(error.ledgerCode?.rawValue ?? error.detail ?? "?")): the key stays in flight until this command's lease "
                 + "lapses; then run `breakglass takeover recover \(key) --by PERSON --note TEXT` (a `submitting` row is "
                 + "reconciled, never submitted again)"
@@ -208,7 +228,8 @@ extension TakeoverCommand {
         let values = try await options.load()
         LoggingSetup.bootstrap(values)
         let runtime = TakeoverRuntime(values: values, logger: Logger(label: "breakglass.takeover"))
-        let (outcome, flush): (Outcome?, TakeoverRuntime.FlushResult?) = try await runtime.withPipeline { pipeline, ledger in
+        let (outcome, flush): (Outcome?, TakeoverRuntime.FlushResult?) = try await runtime.withPipeline {
+            pipeline, ledger in
             do {
                 let outcome = try await action(pipeline)
                 return (outcome, noPublish ? nil : await runtime.flushOutbox(ledger))
@@ -244,8 +265,9 @@ extension TakeoverCommand {
         switch flush {
         case .published?: print("events: published")
         case .leftForRelay?:
-            print("events: NOT published: the broker could not take them within 15 s; they stay in the outbox (never "
-                + "lost) and the next worker's relay publishes them")
+            print(
+                "events: NOT published: the broker could not take them within 15 s; they stay in the outbox (never "
+                    + "lost) and the next worker's relay publishes them")
         case nil: print("events: in the outbox (--no-publish); a worker's relay publishes them")
         }
     }

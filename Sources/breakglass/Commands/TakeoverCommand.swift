@@ -40,16 +40,22 @@ struct TakeoverCommand: AsyncParsableCommand {
                 }
                 return
             }
-            print(LedgerFormat.table(["TAKEOVER", "STAGE", "ESC", "REASONS", "RESOLUTION", "CREATED"], takeovers.map { takeover in [
-                takeover.id, takeover.record.stage.rawValue, takeover.record.escalate ? "yes" : "no",
-                takeover.record.reasons.map(\.rawValue).joined(separator: ","),
-                takeover.resolution?.rawValue ?? "OPEN", LedgerFormat.time(takeover.createdAt),
-            ] }))
+            print(
+                LedgerFormat.table(
+                    ["TAKEOVER", "STAGE", "ESC", "REASONS", "RESOLUTION", "CREATED"],
+                    takeovers.map { takeover in
+                        [
+                            takeover.id, takeover.record.stage.rawValue, takeover.record.escalate ? "yes" : "no",
+                            takeover.record.reasons.map(\.rawValue).joined(separator: ","),
+                            takeover.resolution?.rawValue ?? "OPEN", LedgerFormat.time(takeover.createdAt),
+                        ]
+                    }))
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a takeover record (CASE/TENANT for the latest, or CASE/TENANT#n).")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a takeover record (CASE/TENANT for the latest, or CASE/TENANT#n).")
 
         @OptionGroup var location: LedgerCommand.Location
         @Argument(help: "CASE/TENANT or CASE/TENANT#n") var id: String
@@ -86,10 +92,14 @@ struct TakeoverCommand: AsyncParsableCommand {
 
     static func find(_ id: String, in ledger: Ledger) throws -> TakeoverEntry {
         if id.contains("#") {
-            guard let takeover = try ledger.takeover(id: id) else { throw CommandFailure(.notFound, "no takeover \(id)") }
+            guard let takeover = try ledger.takeover(id: id) else {
+                throw CommandFailure(.notFound, "no takeover \(id)")
+            }
             return takeover
         }
-        guard let key = RestorationKey(parsing: id) else { throw ValidationError("expected CASE/TENANT or CASE/TENANT#n") }
+        guard let key = RestorationKey(parsing: id) else {
+            throw ValidationError("expected CASE/TENANT or CASE/TENANT#n")
+        }
         guard let takeover = try ledger.takeovers(for: key, limit: 1).first else {
             throw CommandFailure(.notFound, "no takeover for \(key)")
         }

@@ -40,7 +40,9 @@ struct TopologyCommand: AsyncParsableCommand {
         }
 
         func validate() throws {
-            if let deliveryLimit, !(1...1000).contains(deliveryLimit) { throw ValidationError("--delivery-limit must be 1...1000") }
+            if let deliveryLimit, !(1...1000).contains(deliveryLimit) {
+                throw ValidationError("--delivery-limit must be 1...1000")
+            }
         }
     }
 
@@ -75,15 +77,20 @@ struct TopologyCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            for declaration in names.topology(try await options.load()).declarations { print(Self.describe(declaration)) }
+            for declaration in names.topology(try await options.load()).declarations {
+                print(Self.describe(declaration))
+            }
         }
 
         static func describe(_ declaration: AMQPTopology.Declaration) -> String {
             func arguments(_ table: [String: AMQPFieldValue]) -> String {
-                table.isEmpty ? "" : " " + table.keys.sorted().map { key in
-                    let value = table[key]!
-                    return "\(key)=\(value.stringValue ?? value.intValue.map(String.init) ?? "\(value)")"
-                }.joined(separator: " ")
+                table.isEmpty
+                    ? ""
+                    : " "
+                        + table.keys.sorted().map { key in
+                            let value = table[key]!
+                            return "\(key)=\(value.stringValue ?? value.intValue.map(String.init) ?? "\(value)")"
+                        }.joined(separator: " ")
             }
             switch declaration {
             case .exchange(let name, let type, let durable, let table):

@@ -30,22 +30,32 @@ enum FuzzSeeds {
         var seeds: [Seed] = [
             Seed(name: "valid-signed", header: f.header(for: valid), body: valid, expected: nil),
             Seed(name: "valid-compact-signed", header: f.header(for: compact), body: compact, expected: nil),
-            Seed(name: "valid-spaced-header", header: f.header(for: valid).replacingOccurrences(of: ";", with: " ; "),
+            Seed(
+                name: "valid-spaced-header", header: f.header(for: valid).replacingOccurrences(of: ";", with: " ; "),
                 body: valid, expected: nil),
             Seed(name: "valid-no-header", header: nil, body: valid, expected: .signatureMissing),
-            Seed(name: "valid-stale-signature", header: f.header(for: compact), body: valid, expected: .signatureInvalid),
-            Seed(name: "valid-other-key", header: f.otherSigner.signature(for: valid).value, body: valid,
+            Seed(
+                name: "valid-stale-signature", header: f.header(for: compact), body: valid, expected: .signatureInvalid),
+            Seed(
+                name: "valid-other-key", header: f.otherSigner.signature(for: valid).value, body: valid,
                 expected: .signatureInvalid),
-            Seed(name: "valid-unknown-key", header: f.header(for: valid).replacingOccurrences(
-                of: "key=escalation-2026", with: "key=someone-else"), body: valid, expected: .unknownKey),
+            Seed(
+                name: "valid-unknown-key",
+                header: f.header(for: valid).replacingOccurrences(
+                    of: "key=escalation-2026", with: "key=someone-else"), body: valid, expected: .unknownKey),
         ]
         let expired = f.mutated("not_after", .set("2026-11-25T18:25:00Z"))
-        seeds.append(Seed(name: "expired-signed", header: f.header(for: expired), body: expired, expected: .requestExpired))
-        let malformed = ["ed25519", "rsa;key=escalation-2026;sig=AAAA", "ed25519;sig=AAAA;key=escalation-2026",
-            "ed25519;key=;sig=AAAA", "ed25519;key=escalation-2026;sig=not base64!", "ed25519;key=escalation-2026;sig=AAAA",
-            "ed25519;key=escalation-2026", "ed25519;key=esc alation;sig=AAAA", "ed25519;key=escalation-2026;sig="]
+        seeds.append(
+            Seed(name: "expired-signed", header: f.header(for: expired), body: expired, expected: .requestExpired))
+        let malformed = [
+            "ed25519", "rsa;key=escalation-2026;sig=AAAA", "ed25519;sig=AAAA;key=escalation-2026",
+            "ed25519;key=;sig=AAAA", "ed25519;key=escalation-2026;sig=not base64!",
+            "ed25519;key=escalation-2026;sig=AAAA",
+            "ed25519;key=escalation-2026", "ed25519;key=esc alation;sig=AAAA", "ed25519;key=escalation-2026;sig=",
+        ]
         for (index, header) in malformed.enumerated() {
-            seeds.append(Seed(name: "malformed-header-\(index)", header: header, body: valid, expected: .signatureInvalid))
+            seeds.append(
+                Seed(name: "malformed-header-\(index)", header: header, body: valid, expected: .signatureInvalid))
         }
         for (name, body, code, _) in RequestDecoderTests.badBodies where body.count < maximumFuzzInput {
             seeds.append(Seed(name: "bad-body-" + slug(name), header: f.header(for: body), body: body, expected: code))

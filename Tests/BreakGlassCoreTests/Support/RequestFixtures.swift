@@ -40,7 +40,11 @@ enum RequestFixtures {
             return object
         }
         if var array = value as? [Any], let index = Int(head), array.indices.contains(index) {
-            if let updated = apply(array[index], rest, change) { array[index] = updated } else { array.remove(at: index) }
+            if let updated = apply(array[index], rest, change) {
+                array[index] = updated
+            } else {
+                array.remove(at: index)
+            }
             return array
         }
         return value
@@ -51,8 +55,10 @@ enum RequestFixtures {
         return nil
     }
 
-    static let signer = try! RequestSigner(keyID: "escalation-2026", seedBase64: Data(repeating: 7, count: 32).base64EncodedString())
-    static let otherSigner = try! RequestSigner(keyID: "escalation-2026", seedBase64: Data(repeating: 9, count: 32).base64EncodedString())
+    static let signer = try! RequestSigner(
+        keyID: "escalation-2026", seedBase64: Data(repeating: 7, count: 32).base64EncodedString())
+    static let otherSigner = try! RequestSigner(
+        keyID: "escalation-2026", seedBase64: Data(repeating: 9, count: 32).base64EncodedString())
     static let trustedKeys = TrustedKeys(raw: ["escalation-2026": signer.publicKeyRaw])
     static let verifier = MessageVerifier(trustedKeys: trustedKeys)
 

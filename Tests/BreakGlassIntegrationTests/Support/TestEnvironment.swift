@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where the real parts for integration tests are, as `./scripts/test` passes them.
@@ -50,7 +50,8 @@ enum TestEnvironment {
 
     /// A fresh scratch directory for one test.
     static func scratchDirectory(_ name: String = "t") throws -> URL {
-        let base = environment["BREAKGLASS_TEST_TMP"].map { URL(fileURLWithPath: $0) }
+        let base =
+            environment["BREAKGLASS_TEST_TMP"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory
         let url = base.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -70,7 +71,8 @@ enum TestEnvironment {
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw TestEnvironmentError.commandFailed("\(executable) \(arguments.joined(separator: " ")): \(output)", Int32(process.terminationStatus))
+            throw TestEnvironmentError.commandFailed(
+                "\(executable) \(arguments.joined(separator: " ")): \(output)", Int32(process.terminationStatus))
         }
         return output
     }
@@ -84,9 +86,11 @@ enum TestEnvironment {
         guard let script = rabbitMQNodeScript, let dir = rabbitMQDir else {
             throw TestEnvironmentError.missing("BREAKGLASS_TEST_RABBITMQ_NODE_SCRIPT / BREAKGLASS_TEST_RABBITMQ_DIR")
         }
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("rabbitmq-node-\(UUID().uuidString).out")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rabbitmq-node-\(UUID().uuidString).out")
         defer { try? FileManager.default.removeItem(at: output) }
-        let quoted = [script, command, dir, ">", output.path].map { $0 == ">" ? $0 : "'" + $0 + "'" }.joined(separator: " ")
+        let quoted = [script, command, dir, ">", output.path].map { $0 == ">" ? $0 : "'" + $0 + "'" }.joined(
+            separator: " ")
         let status = system("\(quoted) </dev/null 2>&1")
         let exit = status == -1 ? -1 : (status >> 8) & 0xff
         guard exit == 0 else {

@@ -28,7 +28,9 @@ extension BreakGlassBinary {
     /// records one clear issue when it does not.
     static func hasLedgerStress(sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
         guard let path else {
-            Issue.record("breakglass binary not found beside the test bundle (set BREAKGLASS_BINARY)", sourceLocation: sourceLocation)
+            Issue.record(
+                "breakglass binary not found beside the test bundle (set BREAKGLASS_BINARY)",
+                sourceLocation: sourceLocation)
             return false
         }
         let process = Process()

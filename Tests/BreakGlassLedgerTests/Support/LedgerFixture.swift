@@ -25,7 +25,8 @@ struct LedgerFixture {
     let clock = ManualClock()
 
     init(_ name: String = "ledger") throws {
-        let base = ProcessInfo.processInfo.environment["BREAKGLASS_TEST_TMP"].map { URL(fileURLWithPath: $0) }
+        let base =
+            ProcessInfo.processInfo.environment["BREAKGLASS_TEST_TMP"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory
         directory = base.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

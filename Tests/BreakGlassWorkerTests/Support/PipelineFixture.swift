@@ -63,7 +63,8 @@ struct PipelineFixture {
 
     static func scratchDirectory() throws -> URL {
         // Under the test run's temp dir when scripts/test set one (it is removed at the end), else the system's.
-        let base = ProcessInfo.processInfo.environment["BREAKGLASS_TEST_TMP"].map { URL(fileURLWithPath: $0) }
+        let base =
+            ProcessInfo.processInfo.environment["BREAKGLASS_TEST_TMP"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory
         let dir = base.appendingPathComponent("bg-pipeline-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -73,27 +74,37 @@ struct PipelineFixture {
     /// Live sources under which the sample request passes the gate now.
     static func passingSources(now: Date = Date()) -> InMemoryLiveSources {
         let sources = InMemoryLiveSources()
-        sources.put(CaseRecord(
-            caseID: key.caseID, status: .open, tenantID: key.tenantID, incidentID: "INC-5521", requesterAdminID: "adm-7781",
-            packet: .init(id: "PKT-77", sha256: packetSHA),
-            approvedScopes: ["admins.restore", "users.reset-mfa", "audit.read"], approvedDurationMinutes: 180,
-            approvals: zip(roles, approvers).enumerated().map { index, pair in
-                .init(approvalID: "APR-\(index + 1)", role: pair.0, approverID: pair.1, status: .approved,
-                      approvedAt: now.addingTimeInterval(-3600), expiresAt: now.addingTimeInterval(7200))
-            }))
+        sources.put(
+            CaseRecord(
+                caseID: key.caseID, status: .open, tenantID: key.tenantID, incidentID: "INC-5521",
+                requesterAdminID: "adm-7781",
+                packet: .init(id: "PKT-77", sha256: packetSHA),
+                approvedScopes: ["admins.restore", "users.reset-mfa", "audit.read"], approvedDurationMinutes: 180,
+                approvals: zip(roles, approvers).enumerated().map { index, pair in
+                    .init(
+                        approvalID: "APR-\(index + 1)", role: pair.0, approverID: pair.1, status: .approved,
+                        approvedAt: now.addingTimeInterval(-3600), expiresAt: now.addingTimeInterval(7200))
+                }))
         sources.put(TenantRecord(tenantID: key.tenantID, name: "Acme Corp", status: .active))
         sources.put(IncidentRecord(incidentID: "INC-5521", status: .active, tenantIDs: [key.tenantID]))
-        sources.put(IdentityAssurance(ref: "IDV-9912", adminID: "adm-7781", verified: true, verifiedAt: now.addingTimeInterval(-1800)))
-        sources.put(IAMAdminState(
-            activeBreakglassSessions: [],
-            policy: .init(maxDurationMinutes: 240, requiredApprovalRoles: roles),
-            directoryRoles: ["u-ic-12": ["incident-command"], "u-sec-3": ["security"], "c-ceo-1": ["customer-account-authority"]]),
+        sources.put(
+            IdentityAssurance(
+                ref: "IDV-9912", adminID: "adm-7781", verified: true, verifiedAt: now.addingTimeInterval(-1800)))
+        sources.put(
+            IAMAdminState(
+                activeBreakglassSessions: [],
+                policy: .init(maxDurationMinutes: 240, requiredApprovalRoles: roles),
+                directoryRoles: [
+                    "u-ic-12": ["incident-command"], "u-sec-3": ["security"], "c-ceo-1": ["customer-account-authority"],
+                ]),
             tenantID: key.tenantID)
         return sources
     }
 
     /// The sample request's signed body (valid for `lifetime` from now).
-    static func signedRequest(requestID: String = "REQ-T-1", lifetime: TimeInterval = 1800) -> (body: [UInt8], header: String) {
+    static func signedRequest(
+        requestID: String = "REQ-T-1", lifetime: TimeInterval = 1800
+    ) -> (body: [UInt8], header: String) {
         let now = Date()
         let body = """
             {"schema":"breakglass.restoration.approved/v1","request_id":"\(requestID)","case_id":"\(key.caseID)",\
@@ -110,10 +121,13 @@ struct PipelineFixture {
         return (bytes, signer.signature(for: bytes).value)
     }
 
-    static func message(requestID: String = "REQ-T-1", deliveryCount: Int? = nil, lifetime: TimeInterval = 1800) -> InboundMessage {
+    static func message(
+        requestID: String = "REQ-T-1", deliveryCount: Int? = nil, lifetime: TimeInterval = 1800
+    ) -> InboundMessage {
         let (body, header) = signedRequest(requestID: requestID, lifetime: lifetime)
-        return InboundMessage(body: body, signatureHeader: header, messageID: requestID,
-                              redelivered: (deliveryCount ?? 0) > 0, deliveryCount: deliveryCount)
+        return InboundMessage(
+            body: body, signatureHeader: header, messageID: requestID,
+            redelivered: (deliveryCount ?? 0) > 0, deliveryCount: deliveryCount)
     }
 
     func deliver(requestID: String = "REQ-T-1", deliveryCount: Int? = nil) async -> PipelineResult {
@@ -124,7 +138,9 @@ struct PipelineFixture {
 
     /// The key's outbox events, by type without the `breakglass.restoration.` prefix.
     func eventTypes() throws -> [String] {
-        try ledger.events(for: Self.key).map { $0.message.routingKey.replacingOccurrences(of: "breakglass.restoration.", with: "") }
+        try ledger.events(for: Self.key).map {
+            $0.message.routingKey.replacingOccurrences(of: "breakglass.restoration.", with: "")
+        }
     }
 
     /// Runs `sql` on the ledger file through a separate SQLite connection (GRDB would share the pool).
@@ -141,8 +157,10 @@ struct PipelineFixture {
 }
 
 /// Waits (polling, with a deadline) until `condition` holds; fails the test otherwise.
-func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool,
-                sourceLocation: SourceLocation = #_sourceLocation) async throws {
+func eventually(
+    _ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
     while clock.now < deadline {
