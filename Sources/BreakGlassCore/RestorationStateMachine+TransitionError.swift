@@ -33,7 +33,7 @@ extension RestorationStateMachine {
         }
 
         public static func leaseHeld(state: RestorationState, owner: String) -> Self {
-            Self(code: .leaseHeld, state: state, transition: .takeOver, heldEpoch: nil, currentEpoch: nil, owner: owner)
+            Self(code: .leaseHeld, state: state, transition: .reclaim, heldEpoch: nil, currentEpoch: nil, owner: owner)
         }
 
         public static func leaseLapsed(state: RestorationState, expiresAt: Date?) -> Self {

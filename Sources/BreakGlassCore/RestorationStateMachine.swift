@@ -27,7 +27,7 @@ public struct RestorationStateMachine: Sendable, Hashable {
         case halt
         case reject
         /// A new owner takes an in-flight request whose lease expired (epoch + 1).
-        case takeOver = "take-over"
+        case reclaim
         /// A person resumes a halted request: it is claimed again under the same key (epoch + 1, resumes + 1).
         case resume
         /// A person closes a halted request without resuming it.
@@ -50,13 +50,13 @@ public struct RestorationStateMachine: Sendable, Hashable {
         Edge(from: .claimed, to: .gatePassed, via: .passGate),
         Edge(from: .claimed, to: .halted, via: .halt),
         Edge(from: .claimed, to: .rejected, via: .reject),
-        Edge(from: .claimed, to: .claimed, via: .takeOver),
+        Edge(from: .claimed, to: .claimed, via: .reclaim),
         Edge(from: .gatePassed, to: .submitting, via: .beginSubmitting),
         Edge(from: .gatePassed, to: .halted, via: .halt),
-        Edge(from: .gatePassed, to: .claimed, via: .takeOver),
+        Edge(from: .gatePassed, to: .claimed, via: .reclaim),
         Edge(from: .submitting, to: .granted, via: .grant),
         Edge(from: .submitting, to: .halted, via: .halt),
-        Edge(from: .submitting, to: .submitting, via: .takeOver),
+        Edge(from: .submitting, to: .submitting, via: .reclaim),
         Edge(from: .halted, to: .claimed, via: .resume),
         Edge(from: .halted, to: .resolved, via: .resolve),
     ]
@@ -83,7 +83,7 @@ public struct RestorationStateMachine: Sendable, Hashable {
         case inDoubt
     }
 
-    /// What a new owner must do after ``takeOver(owner:leaseExpiresAt:now:)``.
+    /// What a new owner must do after ``reclaim(owner:leaseExpiresAt:now:)``.
     public enum Recovery: Sendable, Hashable {
         /// Nothing reached the console's final click: run the request from the start (gate included).
         case restart
@@ -92,7 +92,7 @@ public struct RestorationStateMachine: Sendable, Hashable {
     }
 
     public private(set) var state: RestorationState
-    /// The fencing token: increases whenever the request changes hands (claim, take-over, resume).
+    /// The fencing token: increases whenever the request changes hands (claim, reclaim, resume).
     public private(set) var epoch: Int64
     public private(set) var lease: Lease?
     public private(set) var resumeCount: Int
@@ -119,13 +119,14 @@ public struct RestorationStateMachine: Sendable, Hashable {
         lease = Lease(owner: owner, expiresAt: leaseExpiresAt)
     }
 
-    /// Takes over an in-flight request whose lease expired. A live owner's claim is never taken.
+    /// Reclaims an in-flight request whose lease expired (a worker, not a person: "takeover" is the hand-off to a
+    /// person). A live owner's claim is never taken.
     @discardableResult
-    public mutating func takeOver(owner: String, leaseExpiresAt: Date, now: Date) throws(TransitionError) -> Recovery {
-        guard state.isInFlight else { throw .forbidden(from: state, via: .takeOver) }
+    public mutating func reclaim(owner: String, leaseExpiresAt: Date, now: Date) throws(TransitionError) -> Recovery {
+        guard state.isInFlight else { throw .forbidden(from: state, via: .reclaim) }
         if case .live(let holder) = liveness(at: now) { throw .leaseHeld(state: state, owner: holder) }
         let recovery: Recovery = state == .submitting ? .reconcile : .restart
-        try move(.takeOver)
+        try move(.reclaim)
         epoch += 1
         lease = Lease(owner: owner, expiresAt: leaseExpiresAt)
         return recovery

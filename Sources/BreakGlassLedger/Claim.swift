@@ -12,7 +12,7 @@ public struct Claim: Sendable, Hashable {
     public let state: RestorationState
     /// How often a person resumed this key before this claim.
     public let resumeCount: Int
-    /// What to do when this claim came from a take-over (a previous owner died); nil for a fresh claim.
+    /// What to do when this claim came from a reclaim (a previous owner died); nil for a fresh claim.
     public let recovery: RestorationStateMachine.Recovery?
 
     public init(

@@ -46,7 +46,7 @@ extension Ledger {
                 if case .live(let holder) = machine.liveness(at: now) {
                     return .inProgress(owner: holder, leaseExpiresAt: entry.leaseExpiresAt ?? now)
                 }
-                recovery = try machine.takeOver(owner: owner, leaseExpiresAt: expires, now: now)
+                recovery = try machine.reclaim(owner: owner, leaseExpiresAt: expires, now: now)
             }
             try db.cachedStatement(
                 sql: """

@@ -11,7 +11,7 @@ struct RestorationStateMachineTests {
     static let later = now.addingTimeInterval(60)
     static let earlier = now.addingTimeInterval(-1)
 
-    /// A machine in `state` whose lease (if in flight) expired, so that a take-over is possible.
+    /// A machine in `state` whose lease (if in flight) expired, so that a reclaim is possible.
     static func machine(in state: RestorationState, leaseExpired: Bool = true) -> Machine {
         let lease =
             state.isInFlight
@@ -19,7 +19,7 @@ struct RestorationStateMachineTests {
         return Machine(state: state, epoch: 3, lease: lease, resumeCount: 0)
     }
 
-    /// Applies `transition` the way the ledger would (right epoch, expired lease for take-over).
+    /// Applies `transition` the way the ledger would (right epoch, expired lease for reclaim).
     static func apply(_ transition: Transition, to machine: inout Machine) throws(Machine.TransitionError) {
         switch transition {
         case .claim: try machine.claim(owner: "w-new", leaseExpiresAt: later)
@@ -28,7 +28,7 @@ struct RestorationStateMachineTests {
         case .grant: try machine.grant(epoch: machine.epoch)
         case .halt: try machine.halt(epoch: machine.epoch)
         case .reject: try machine.reject(epoch: machine.state == .received ? nil : machine.epoch)
-        case .takeOver: try machine.takeOver(owner: "w-new", leaseExpiresAt: later, now: now)
+        case .reclaim: try machine.reclaim(owner: "w-new", leaseExpiresAt: later, now: now)
         case .resume: try machine.resume(owner: "w-new", leaseExpiresAt: later, maximumResumes: 3)
         case .resolve: try machine.resolve()
         }
@@ -102,7 +102,7 @@ struct RestorationStateMachineTests {
     @Test func aStaleEpochIsFenced() throws {
         var machine = Machine()
         try machine.claim(owner: "w1", leaseExpiresAt: Self.earlier)
-        try machine.takeOver(owner: "w2", leaseExpiresAt: Self.later, now: Self.now)
+        try machine.reclaim(owner: "w2", leaseExpiresAt: Self.later, now: Self.now)
         #expect(machine.epoch == 2)
         for attempt in [Transition.passGate, .halt, .reject] {
             var copy = machine
@@ -123,7 +123,7 @@ struct RestorationStateMachineTests {
         for state in RestorationState.allCases where state.isInFlight {
             var machine = Self.machine(in: state, leaseExpired: false)
             let error = #expect(throws: Machine.TransitionError.self) {
-                try machine.takeOver(owner: "w-new", leaseExpiresAt: Self.later, now: Self.now)
+                try machine.reclaim(owner: "w-new", leaseExpiresAt: Self.later, now: Self.now)
             }
             #expect(error?.code == .leaseHeld)
             #expect(error?.owner == "w-old")
@@ -134,22 +134,22 @@ struct RestorationStateMachineTests {
     @Test func leaseExactlyAtExpiryIsTakeable() throws {
         var machine = Machine(state: .claimed, epoch: 1, lease: .init(owner: "w1", expiresAt: Self.now))
         #expect(machine.liveness(at: Self.now) == .abandoned)
-        #expect(try machine.takeOver(owner: "w2", leaseExpiresAt: Self.later, now: Self.now) == .restart)
+        #expect(try machine.reclaim(owner: "w2", leaseExpiresAt: Self.later, now: Self.now) == .restart)
     }
 
-    @Test func takeOverRestartsBeforeSubmittingAndReconcilesAfter() throws {
+    @Test func reclaimRestartsBeforeSubmittingAndReconcilesAfter() throws {
         var claimed = Self.machine(in: .claimed)
-        #expect(try claimed.takeOver(owner: "w2", leaseExpiresAt: Self.later, now: Self.now) == .restart)
+        #expect(try claimed.reclaim(owner: "w2", leaseExpiresAt: Self.later, now: Self.now) == .restart)
         #expect(claimed.state == .claimed)
         #expect(claimed.epoch == 4)
         #expect(claimed.lease?.owner == "w2")
 
         var gatePassed = Self.machine(in: .gatePassed)
-        #expect(try gatePassed.takeOver(owner: "w2", leaseExpiresAt: Self.later, now: Self.now) == .restart)
+        #expect(try gatePassed.reclaim(owner: "w2", leaseExpiresAt: Self.later, now: Self.now) == .restart)
         #expect(gatePassed.state == .claimed, "the gate runs again under the new owner")
 
         var submitting = Self.machine(in: .submitting)
-        #expect(try submitting.takeOver(owner: "w2", leaseExpiresAt: Self.later, now: Self.now) == .reconcile)
+        #expect(try submitting.reclaim(owner: "w2", leaseExpiresAt: Self.later, now: Self.now) == .reconcile)
         #expect(submitting.state == .submitting, "in doubt: never back to a state that would submit again")
         #expect(submitting.epoch == 4)
     }

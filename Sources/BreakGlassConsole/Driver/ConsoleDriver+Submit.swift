@@ -118,6 +118,9 @@ extension ConsoleDriver {
                 .consoleError, "submitting could not be recorded; nothing was clicked", screen: submitScreen)
         }
         state.recorder.step("pre-submit", screen: submitScreen, action: "submitting recorded")
+        // The click's page-load bound is set before the last check, so nothing with I/O sits between the check
+        // and the click (a CI run saw a process paused right after the check, then click after a reclaim).
+        try? await console.browser.setTimeouts(.init(pageLoad: .milliseconds(map.timeouts.confirmationMs)))
         if let refusal = hooks.clickAllowed() {
             state.recorder.step(
                 "pre-submit", screen: submitScreen, action: "click refused", outcome: "failed", detail: refusal)
@@ -126,7 +129,6 @@ extension ConsoleDriver {
 
         // The click. From here on, access may have been granted: every halt escalates.
         state.stage = .postSubmit
-        try? await console.browser.setTimeouts(.init(pageLoad: .milliseconds(map.timeouts.confirmationMs)))
         state.clicked = true
         state.recorder.mark("click")
         state.recorder.step("post-submit", screen: submitScreen, action: "final click")

@@ -24,7 +24,7 @@ public enum Config {
         "SQLite ledger file, shared by the workers of a host.")
     public static let leaseSeconds = Setting<Int>(
         "ledger.lease_seconds", default: 120, range: 1...86_400,
-        "Claim lease; an expired claim may be taken over (epoch + 1).")
+        "Claim lease; an expired claim may be reclaimed by another worker (epoch + 1).")
     public static let busyTimeoutMs = Setting<Int>(
         "ledger.busy_timeout_ms", default: 5000, range: 1...600_000, "SQLite busy timeout.")
     public static let maxResumes = Setting<Int>(

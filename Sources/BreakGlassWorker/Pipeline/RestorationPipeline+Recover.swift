@@ -71,7 +71,7 @@ extension RestorationPipeline {
                 ? try await reconcile(request, claim: claim, logger: log)
                 : try await run(request, claim: claim, logger: log)
         } catch {
-            // The claim was taken over (epoch + 1): not a refusal. The key waits for this claim's lease to lapse.
+            // The claim was reclaimed (epoch + 1): not a refusal. The key waits for this claim's lease to lapse.
             log.info(
                 "recovered, but the run failed; the key stays in flight until its lease lapses",
                 metadata: [

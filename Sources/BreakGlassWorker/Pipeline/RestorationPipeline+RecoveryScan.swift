@@ -15,7 +15,7 @@ extension RestorationPipeline {
 
     /// The recovery scan (issue 15.3): keys in flight whose lease lapsed at least `grace` ago were left by an owner
     /// that died with no delivery coming back (its message was acked or dead-lettered, or a command was killed). Each
-    /// is taken over (epoch + 1) and ends where a person sees it: a `submitting` row is reconciled against the
+    /// is reclaimed (epoch + 1) and ends where a person sees it: a `submitting` row is reconciled against the
     /// console's active grants (granted when found, else an escalated `IN_DOUBT_UNRESOLVED` halt) and never
     /// submitted again; an earlier one becomes an escalated takeover record at stage `recovery` with its `halted`
     /// event (a person resumes it once they know why it stopped). A key whose message does come back meanwhile is

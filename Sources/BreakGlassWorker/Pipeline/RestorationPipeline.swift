@@ -96,7 +96,7 @@ public final class RestorationPipeline: Sendable {
                 try await Spans.$parent.withValue(workerSpan) { try await decide(message) }
             }
         } catch let error as LedgerError where error.code == .fenced {
-            // Our claim was taken over (our lease ran out): the new owner decides; this copy is done.
+            // Our claim was reclaimed (our lease ran out): the new owner decides; this copy is done.
             logger.notice("claim fenced by a newer owner", metadata: ["breakglass.error": "\(error.code)"])
             result = PipelineResult(settlement: .ack, result: .inProgress, key: nil)
         } catch {
@@ -198,7 +198,7 @@ public final class RestorationPipeline: Sendable {
                 // Another owner holds the key. It may be alive (a duplicate copy is being processed) or dead
                 // (this is its own message, redelivered when its connection dropped). Acking now could lose the
                 // only copy of an in-doubt key, so hold this delivery until the owner decides or its lease
-                // lapses, then take over (reconciling if it was submitting).
+                // lapses, then reclaim it (reconciling if it was submitting).
                 log.info(
                     "another worker owns the key; waiting for its decision or its lease",
                     metadata: ["breakglass.owner": "\(owner)"])
@@ -322,14 +322,24 @@ public final class RestorationPipeline: Sendable {
                 return "the claim's lease has \(Int(left)) s left, less than the confirmation bound"
             }
             // And the ledger still says this claim is the one submitting (one read, no lock): a process stopped and
-            // resumed here must not click for a key someone else has taken over or decided meanwhile, whatever its
+            // resumed here must not click for a key someone else has reclaimed or decided meanwhile, whatever its
             // memory says (a CI run saw a thawed worker click after a takeover and a person's resume).
             guard let entry = try? ledger.entry(for: current.key) else {
                 return "the ledger could not be read before the click"
             }
             guard entry.epoch == current.epoch, entry.state == .submitting else {
-                return "the key was taken over (epoch \(entry.epoch), state \(entry.state.rawValue)) before the click"
+                return "the key was reclaimed (epoch \(entry.epoch), state \(entry.state.rawValue)) before the click"
             }
+            // What the click was allowed on, for the record (a thawed worker once clicked after a person's resume
+            // although both checks above should have refused it: this line says what they saw).
+            log.notice(
+                "click allowed",
+                metadata: [
+                    "breakglass.epoch": "\(current.epoch)", "breakglass.ledger_epoch": "\(entry.epoch)",
+                    "breakglass.ledger_state": "\(entry.state.rawValue)",
+                    "breakglass.lease_left_s": .stringConvertible(Int(left)),
+                    "breakglass.bound_s": .stringConvertible(Int(bound)),
+                ])
             return nil
         }
         let consoleStarted = ContinuousClock.now

@@ -119,7 +119,10 @@ enum CrashPoints {
             CrashPoint.arm(arming) { point in
                 let line = "breakglass: freeze point \(point.rawValue) reached; SIGSTOP\n"
                 line.withCString { _ = write(2, $0, strlen($0)) }
-                kill(getpid(), SIGSTOP)
+                // Thread-directed (tgkill): this thread takes the stop on its way out of the call, so the process
+                // is stopped exactly here. A process-directed kill(getpid(), SIGSTOP) could be taken by another
+                // thread while this one ran on for a few steps (CI saw it pass the last pre-click check first).
+                raise(SIGSTOP)
             }
             return
         }
@@ -152,7 +155,8 @@ enum CrashPoints {
                 signal(SIGABRT, SIG_DFL)
                 Glibc.abort()
             } else {
-                kill(getpid(), SIGKILL)
+                // Thread-directed, like the freeze: this thread never runs another step (SIGKILL cannot be blocked).
+                raise(SIGKILL)
             }
         }
     }
