@@ -77,7 +77,8 @@ public struct WorkerApplication: Sendable {
             BrokerProbe(connection: amqp), LedgerProbe(ledger: ledger),
             WebDriverProbe { await supervisor.isReady() },
         ]
-        if case let port = values[Config.opsPort], port > 0 {
+        let port = values[Config.opsPort]
+        if port > 0 {
             // The restoration status API (issue 20.2), when its bearer token is configured.
             let status = try values.secret(Config.statusToken, file: Config.statusTokenFile).map {
                 StatusAPI(ledger: ledger, evidenceRoot: URL(fileURLWithPath: values[Config.evidenceDir]), token: $0)

@@ -30,13 +30,13 @@ import re
 import shlex
 import shutil
 import signal
-import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+from harness import free_port  # the ports rule of scripts/lib/common.sh, shared with chaos and bench
 
 try:
     import pika
@@ -66,26 +66,6 @@ def say(message):
 def check(condition, message):
     if not condition:
         raise Failure(message)
-
-
-def free_port():
-    """A free port below the kernel's ephemeral range (one from port 0 can be taken by any outgoing connection first)."""
-    low = 32768
-    try:
-        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-    except (OSError, ValueError):
-        pass
-    for _ in range(200):
-        port = random.randint(max(1025, low - 12000), low - 1)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def duration(text, default):

@@ -10,9 +10,10 @@ public struct SubmissionHooks: Sendable {
     /// Called after the recheck and the console-state assertions passed, right before the click: the caller makes
     /// `submitting` durable in the ledger here. Throwing stops the flow without clicking.
     public var beforeSubmit: @Sendable () async throws -> Void
-    /// Asked right before the click, after `beforeSubmit` returned, from memory (no I/O, so the window to the click
-    /// stays as small as it can be): nil allows the click; otherwise why not (the claim's lease would lapse before
-    /// the confirmation bound: the process was frozen or slowed after `submitting`). A refusal halts pre-submit.
+    /// Asked right before the click, after `beforeSubmit` returned and after the driver's last WebDriver call before
+    /// the click (so the window to the click stays as small as it can be): nil allows the click; otherwise why not
+    /// (the claim's lease would lapse before the confirmation bound, or the ledger no longer shows this claim in
+    /// `submitting`: the process was frozen or slowed after `submitting`). A refusal halts pre-submit.
     public var clickAllowed: @Sendable () -> String? = { nil }
     /// Whether IAM admin-state shows the grant (`grant_ref` = confirmation id) for the tenant now.
     public var grantVisible: @Sendable (_ tenantID: String, _ confirmationID: String) async -> GrantVisibility

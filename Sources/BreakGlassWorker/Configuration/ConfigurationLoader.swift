@@ -51,7 +51,7 @@ public struct ConfigurationLoader: Sendable {
                 origin = file
                 value = try Self.convert(node, spec, origin: origin)
             } else {
-                if let text = spec.defaultValue { values.storage[spec.name] = Self.defaultValue(text, spec.kind) }
+                if let text = spec.defaultValue { values.storage[spec.name] = .init(parsing: text, kind: spec.kind) }
                 continue
             }
             values.storage[spec.name] = try Self.checked(
@@ -153,16 +153,6 @@ public struct ConfigurationLoader: Sendable {
             return .bool(flag)
         case .string, .stringList:
             return .string(scalar.string)
-        }
-    }
-
-    static func defaultValue(_ text: String, _ kind: ConfigurationKey.Kind) -> ConfigurationValues.Value {
-        switch kind {
-        case .string: .string(text)
-        case .int: .int(Int(text) ?? 0)
-        case .double: .double(Double(text) ?? 0)
-        case .bool: .bool(text == "true")
-        case .stringList: .stringList(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         }
     }
 
