@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The domain: request, signature, reason codes, events, gate rules, state machine, masking. No I/O.
@@ -63,6 +64,17 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The shared ledger for workers on several hosts (issue 17): the `Ledger` seam on PostgreSQL.
+        .target(
+            name: "BreakGlassLedgerPostgres",
+            dependencies: [
+                "BreakGlassCore",
+                "BreakGlassLedger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -116,6 +128,7 @@ let package = Package(
                 "BreakGlassEvidence",
                 "BreakGlassAMQP",
                 "BreakGlassLedger",
+                "BreakGlassLedgerPostgres",
                 "BreakGlassLiveSources",
                 "BreakGlassConsole",
                 "CProcessHardening",
@@ -152,6 +165,7 @@ let package = Package(
             dependencies: [
                 "BreakGlassCore",
                 "BreakGlassLedger",
+                "BreakGlassLedgerPostgres",
                 "BreakGlassLiveSources",
                 "BreakGlassSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -187,7 +201,10 @@ let package = Package(
         ),
         .testTarget(
             name: "BreakGlassLedgerTests",
-            dependencies: ["BreakGlassLedger", "BreakGlassCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "BreakGlassLedger", "BreakGlassLedgerPostgres", "BreakGlassCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,6 +3,13 @@ extension AMQPConnection {
     public struct Configuration: Sendable {
         /// Broker URL, `amqp://` or `amqps://` (the password is never logged).
         public var url: AMQPURL
+        /// The other nodes of the same RabbitMQ cluster (issue 17). A connection goes to `url` first; when a node
+        /// cannot be reached, or its connection is lost, the next attempt starts with the next node in turn
+        /// (`url`, then these, round robin). Default: none.
+        public var alternateURLs: [AMQPURL] = []
+
+        /// `url`, then `alternateURLs`: every node a connection may go to.
+        public var endpoints: [AMQPURL] { [url] + alternateURLs }
         /// Heartbeat interval proposed to the broker. Default 30 s. Never 0: a dead peer must be noticed;
         /// the library declares the broker dead after 2x this without any frame.
         public var heartbeat: Duration = .seconds(30)
@@ -66,6 +73,9 @@ extension AMQPConnection {
                 guard value > .zero else { throw AMQPError.invalidConfiguration("\(name) must be positive") }
             }
             guard frameMax >= 4096 else { throw AMQPError.invalidConfiguration("frameMax must be at least 4096") }
+            if endpoints.contains(where: { $0.tls != url.tls }) {
+                throw AMQPError.invalidConfiguration("every node of the cluster uses amqp:// or every one amqps://")
+            }
             if url.tls {
                 guard let ca = tls.caFile, !ca.isEmpty else {
                     throw AMQPError.invalidConfiguration(

@@ -20,12 +20,17 @@ extension AMQPConnectionCore {
                 logger.info(
                     "AMQP connection ready",
                     metadata: [
-                        "breakglass.amqp.url": "\(configuration.url.redacted)",
+                        "breakglass.amqp.url": "\((connectedURL ?? configuration.url).redacted)",
                         "breakglass.amqp.generation": .stringConvertible(machine.liveGeneration),
                     ])
                 try serve(&local)
             } catch {
                 let failure = error as? AMQPError ?? AMQPError.protocolError("unexpected error")
+                // A lost node may be down: the next attempt starts with the next node of the cluster.
+                if connectedURL != nil, configuration.endpoints.count > 1 {
+                    endpointIndex = (endpointIndex + 1) % configuration.endpoints.count
+                }
+                connectedURL = nil
                 teardown()
                 let outcome = machine.connectionFailed(failure)
                 complete(outcome.publishes)
@@ -57,9 +62,36 @@ extension AMQPConnectionCore {
         }
     }
 
+    /// Opens a connection to the first node that answers, starting with `endpointIndex` (round robin); throws the
+    /// last node's error when none does.
+    private func openAnyEndpoint() throws -> RabbitMQConnection {
+        let endpoints = configuration.endpoints
+        var lastError: any Error = AMQPError.connectionFailed("no broker node configured")
+        for offset in 0..<endpoints.count {
+            let index = (endpointIndex + offset) % endpoints.count
+            do {
+                let opened = try RabbitMQConnection.open(configuration, url: endpoints[index])
+                endpointIndex = index
+                connectedURL = endpoints[index]
+                return opened
+            } catch {
+                lastError = error
+                if endpoints.count > 1 {
+                    logger.notice(
+                        "AMQP node unreachable; trying the next node of the cluster",
+                        metadata: [
+                            "breakglass.amqp.url": "\(endpoints[index].redacted)",
+                            "breakglass.amqp.error": "\((error as? AMQPError)?.code.rawValue ?? "unknown")",
+                        ])
+                }
+            }
+        }
+        throw lastError
+    }
+
     /// Opens a connection and restores on it what the state machine remembers: topology, declarations, consumers.
     private func connect() throws {
-        let opened = try RabbitMQConnection.open(configuration)
+        let opened = try openAnyEndpoint()
         connection = opened
         let setup = machine.connectionOpened()
         assembler.reset()

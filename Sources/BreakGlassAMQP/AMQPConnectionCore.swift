@@ -79,6 +79,10 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
     var machine: Machine
     /// The library connection while there is one.
     var connection: RabbitMQConnection?
+    /// Which of `configuration.endpoints` the next connect tries first (I/O thread only).
+    var endpointIndex = 0
+    /// The node of the live connection (I/O thread only; for logs).
+    var connectedURL: AMQPURL?
     var assembler = FrameAssembler()
     /// Deliveries read in the current pass, handed to their consumers together at the end of the pass (one
     /// consumer wake-up per batch instead of one per message).

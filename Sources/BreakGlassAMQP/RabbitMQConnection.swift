@@ -37,12 +37,11 @@ final class RabbitMQConnection {
         destroy()
     }
 
-    /// Opens the socket (TCP or TLS), logs in, opens the three channels and puts the publish channel in confirm
+    /// Opens the socket (TCP or TLS) to `url` (one node of the configuration's endpoints), logs in, opens the three channels and puts the publish channel in confirm
     /// mode. Socket and login failures become the distinct errors of `AMQPConnectFailure`.
-    static func open(_ configuration: AMQPConnection.Configuration) throws -> RabbitMQConnection {
+    static func open(_ configuration: AMQPConnection.Configuration, url: AMQPURL) throws -> RabbitMQConnection {
         guard let state = amqp_new_connection() else { throw AMQPError.connectionFailed("out of memory") }
         let connection = RabbitMQConnection(state: state)
-        let url = configuration.url
         let socket: OpaquePointer?
         if url.tls {
             guard let ssl = amqp_ssl_socket_new(state) else { throw AMQPError.tlsFailure("cannot create TLS socket") }

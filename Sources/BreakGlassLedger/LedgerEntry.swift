@@ -45,6 +45,40 @@ public struct LedgerEntry: Sendable, Hashable {
             key: key, state: state, requestID: requestID, confirmationID: confirmationID, reasons: reasons,
             decidedAt: decidedAt, revocation: revocation)
     }
+
+    /// Memberwise (the other ledger backend builds the same rows).
+    package init(
+        key: RestorationKey, state: RestorationState, epoch: Int64, owner: String?, leaseExpiresAt: Date?,
+        requestID: String, resumeCount: Int, takeoverID: String?, approvalRefs: [String], recheckTimes: [Date],
+        reasons: [ReasonCode], confirmationID: String?, grantExpiresAt: Date?, escalate: Bool, inDoubt: Bool,
+        reconciled: Bool, revocation: Decision.Revocation?, revokedBy: String?, revokedAt: Date?, createdAt: Date,
+        updatedAt: Date, submittingAt: Date?, decidedAt: Date?, payload: Data?
+    ) {
+        self.key = key
+        self.state = state
+        self.epoch = epoch
+        self.owner = owner
+        self.leaseExpiresAt = leaseExpiresAt
+        self.requestID = requestID
+        self.resumeCount = resumeCount
+        self.takeoverID = takeoverID
+        self.approvalRefs = approvalRefs
+        self.recheckTimes = recheckTimes
+        self.reasons = reasons
+        self.confirmationID = confirmationID
+        self.grantExpiresAt = grantExpiresAt
+        self.escalate = escalate
+        self.inDoubt = inDoubt
+        self.reconciled = reconciled
+        self.revocation = revocation
+        self.revokedBy = revokedBy
+        self.revokedAt = revokedAt
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.submittingAt = submittingAt
+        self.decidedAt = decidedAt
+        self.payload = payload
+    }
 }
 
 /// A request id seen for a key (replays with a new `request_id` are visible).
@@ -53,6 +87,16 @@ public struct RequestSighting: Sendable, Hashable {
     public let firstSeenAt: Date
     public let lastSeenAt: Date
     public let count: Int
+
+    /// Memberwise (the other ledger backend builds the same rows).
+    package init(
+        requestID: String, firstSeenAt: Date, lastSeenAt: Date, count: Int
+    ) {
+        self.requestID = requestID
+        self.firstSeenAt = firstSeenAt
+        self.lastSeenAt = lastSeenAt
+        self.count = count
+    }
 }
 
 /// One halt and what became of it.
@@ -77,6 +121,23 @@ public struct TakeoverEntry: Sendable, Hashable {
 
     /// `CASE/TENANT#n`: '/' and '#' cannot appear in identifiers, so the id is unambiguous.
     public static func id(for key: RestorationKey, sequence: Int) -> String { "\(key)#\(sequence)" }
+
+    /// Memberwise (the other ledger backend builds the same rows).
+    package init(
+        id: String, key: RestorationKey, sequence: Int, requestID: String, createdAt: Date, record: TakeoverRecord,
+        resolution: Resolution?, resolvedBy: String?, resolvedAt: Date?, note: String?
+    ) {
+        self.id = id
+        self.key = key
+        self.sequence = sequence
+        self.requestID = requestID
+        self.createdAt = createdAt
+        self.record = record
+        self.resolution = resolution
+        self.resolvedBy = resolvedBy
+        self.resolvedAt = resolvedAt
+        self.note = note
+    }
 }
 
 /// Counts for `breakglass ledger stats`.
@@ -96,6 +157,26 @@ public struct LedgerStats: Sendable, Hashable {
     public var openEscalatedTakeovers: Int = 0
     /// When the oldest open takeover record was written; nil when none is open.
     public var oldestOpenTakeoverAt: Date?
+
+    /// Memberwise (the other ledger backend builds the same rows).
+    package init(
+        byState: [RestorationState: Int], inFlightExpired: Int, openTakeovers: Int, pendingEvents: Int,
+        publishedEvents: Int, requestSightings: Int, revoked: Int, journalMode: String, synchronous: Int,
+        oldestPendingEventAt: Date?, openEscalatedTakeovers: Int = 0, oldestOpenTakeoverAt: Date?
+    ) {
+        self.byState = byState
+        self.inFlightExpired = inFlightExpired
+        self.openTakeovers = openTakeovers
+        self.pendingEvents = pendingEvents
+        self.publishedEvents = publishedEvents
+        self.requestSightings = requestSightings
+        self.revoked = revoked
+        self.journalMode = journalMode
+        self.synchronous = synchronous
+        self.oldestPendingEventAt = oldestPendingEventAt
+        self.openEscalatedTakeovers = openEscalatedTakeovers
+        self.oldestOpenTakeoverAt = oldestOpenTakeoverAt
+    }
 }
 
 /// An outbox row waiting for (or done with) the relay.
@@ -105,4 +186,15 @@ public struct OutboxEntry: Sendable, Hashable {
     public let createdAt: Date
     public let publishedAt: Date?
     public let attempts: Int
+
+    /// Memberwise (the other ledger backend builds the same rows).
+    package init(
+        sequence: Int64, message: OutboxMessage, createdAt: Date, publishedAt: Date?, attempts: Int
+    ) {
+        self.sequence = sequence
+        self.message = message
+        self.createdAt = createdAt
+        self.publishedAt = publishedAt
+        self.attempts = attempts
+    }
 }

@@ -23,7 +23,7 @@ extension OutboxRelay {
                 break loop
             case .standby:
                 guard waitForLeaseHolder else { break loop }
-                if (try? ledger.pendingEvents(limit: 1).isEmpty) == true {
+                if (try? await ledger.pendingEvents(limit: 1).isEmpty) == true {
                     drained = true
                     break loop
                 }

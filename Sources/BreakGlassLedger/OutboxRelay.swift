@@ -42,7 +42,7 @@ public struct OutboxRelay: Service {
         case standby
     }
 
-    let ledger: Ledger
+    let ledger: any Ledger
     let publisher: any EventPublisher
     let configuration: Configuration
     let logger: Logger
@@ -61,7 +61,7 @@ public struct OutboxRelay: Service {
     }
 
     public init(
-        ledger: Ledger, publisher: any EventPublisher, configuration: Configuration,
+        ledger: any Ledger, publisher: any EventPublisher, configuration: Configuration,
         logger: Logger = Logger(label: "breakglass.outbox")
     ) {
         self.ledger = ledger
@@ -92,7 +92,7 @@ public struct OutboxRelay: Service {
                     "outbox relay backing off",
                     metadata: [
                         "breakglass.outbox.failures": .stringConvertible(backoff.failures),
-                        "breakglass.outbox.delay_ms": "\(Int(Ledger.seconds(delay) * 1000))",
+                        "breakglass.outbox.delay_ms": "\(Int(delay.ledgerSeconds * 1000))",
                     ])
                 try? await Task.sleep(for: delay)
             }
@@ -102,11 +102,11 @@ public struct OutboxRelay: Service {
     /// Takes or renews the relay lease; skips the write while more than half of the lease is left.
     private func holdLease() async throws -> Bool {
         let now = ledger.clock()
-        let half = Ledger.seconds(configuration.leaseDuration) / 2
+        let half = configuration.leaseDuration.ledgerSeconds / 2
         if let until = leaseUntil.until.withLock({ $0 }), until.timeIntervalSince(now) > half { return true }
         let held = try await ledger.acquireRelayLease(owner: configuration.owner, duration: configuration.leaseDuration)
         leaseUntil.until.withLock {
-            $0 = held ? now.addingTimeInterval(Ledger.seconds(configuration.leaseDuration)) : nil
+            $0 = held ? now.addingTimeInterval(configuration.leaseDuration.ledgerSeconds) : nil
         }
         return held
     }
@@ -126,7 +126,7 @@ public struct OutboxRelay: Service {
         let pending: [OutboxEntry]
         do {
             guard try await holdLease() else { return .standby }
-            pending = try ledger.pendingEvents(limit: configuration.batchSize)
+            pending = try await ledger.pendingEvents(limit: configuration.batchSize)
         } catch {
             logger.info("outbox relay cannot read the ledger", metadata: ["breakglass.error": "\(error)"])
             return .failed

@@ -89,7 +89,7 @@ public struct WorkerApplication: Sendable {
                     status: status, logger: log, onBound: onOpsBound))
         }
         // Keys left in flight by an owner that died with no delivery coming back become takeover records.
-        let lease = ledger.configuration.leaseDuration
+        let lease = ledger.leaseDuration
         services.append(
             RecoveryScanService(
                 pipeline: pipeline, interval: max(.seconds(5), lease / 2),

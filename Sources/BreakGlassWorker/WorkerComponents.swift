@@ -11,7 +11,7 @@ public import BreakGlassEvidence
 /// around it) and by a person's `takeover` commands (``TakeoverRuntime``, one browser session, no broker consumer).
 /// Nothing else builds a ledger, a sources client, an evidence store, a console driver or a pipeline from values.
 public struct WorkerComponents: Sendable {
-    public let ledger: Ledger
+    public let ledger: any Ledger
     public let sourcesConfiguration: LiveSourcesClient.Configuration
     public let sources: LiveSourcesClient
     public let evidence: EvidenceStore
@@ -30,9 +30,15 @@ public struct WorkerComponents: Sendable {
     public static func assemble(
         values: ConfigurationValues, ownerID: String, maximumSessions: Int, verifier: MessageVerifier, logger: Logger
     ) async throws -> WorkerComponents {
-        let ledger = try Ledger(configuration: values.ledgerConfiguration(), logger: logger)
         let sourcesConfiguration = try values.sourcesConfiguration()
-        let sources = try LiveSourcesClient(configuration: sourcesConfiguration, logger: logger)
+        let ledger = try await values.openLedger(logger: logger)
+        let sources: LiveSourcesClient
+        do {
+            sources = try LiveSourcesClient(configuration: sourcesConfiguration, logger: logger)
+        } catch {
+            await ledger.shutdown()
+            throw error
+        }
         // A sources client dropped without shutdown traps in debug builds: shut it down on every way out.
         do {
             let evidence = try EvidenceStore(
@@ -40,7 +46,7 @@ public struct WorkerComponents: Sendable {
             let map = try values.consoleMap()
             let supervisor = ChromeDriverSupervisor(
                 configuration: values.chromeDriverConfiguration(
-                    ownerID: ownerID, ledgerPath: ledger.configuration.path),
+                    ownerID: ownerID, ledgerPath: values[Config.ledgerPath]),
                 logger: logger)
             let (driver, pool) = try values.consoleDriver(
                 map: map, workerID: ownerID, webDriverURL: supervisor.url, maximumSessions: maximumSessions,
@@ -58,6 +64,7 @@ public struct WorkerComponents: Sendable {
                 pipeline: pipeline)
         } catch {
             try? await sources.shutdown()
+            await ledger.shutdown()
             throw error
         }
     }
@@ -65,5 +72,6 @@ public struct WorkerComponents: Sendable {
     /// Closes what the graph opened that outlives a request: the sources client's connections.
     public func shutdown() async {
         try? await sources.shutdown()
+        await ledger.shutdown()
     }
 }

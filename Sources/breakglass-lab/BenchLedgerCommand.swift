@@ -16,7 +16,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
 
     /// One claim+decide cycle: claim a fresh key, then decide it (halted at the gate, with its takeover record
     /// and one outbox event) in a second transaction. Both are durable (synchronous = FULL) when they return.
-    static func cycle(_ ledger: Ledger, index: Int, prefix: String) async throws {
+    static func cycle(_ ledger: any Ledger, index: Int, prefix: String) async throws {
         let key = RestorationKey(caseID: "BENCH-\(prefix)-\(index)", tenantID: "tnt-bench")
         guard let claim = try await ledger.claim(key, requestID: "REQ-\(index)", owner: prefix).claim else {
             throw ValidationError("bench key \(key) was not claimable")
@@ -31,7 +31,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
     }
 
     /// A full worker path: claim, gate-passed, submitting, granted with two events (4 durable writes).
-    static func fullCycle(_ ledger: Ledger, index: Int, prefix: String) async throws {
+    static func fullCycle(_ ledger: any Ledger, index: Int, prefix: String) async throws {
         let key = RestorationKey(caseID: "BENCHFULL-\(prefix)-\(index)", tenantID: "tnt-bench")
         guard var claim = try await ledger.claim(key, requestID: "REQ-\(index)", owner: prefix).claim else {
             throw ValidationError("bench key \(key) was not claimable")
@@ -90,7 +90,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
             }
 
             // 1. One process, sequential (one cycle at a time: two fsyncs per cycle).
-            let sequentialLedger = try Ledger(configuration: .init(path: try fresh("sequential.sqlite")))
+            let sequentialLedger = try SQLiteLedger(configuration: .init(path: try fresh("sequential.sqlite")))
             let durability = try sequentialLedger.durability()
             guard durability.synchronous == 2 else { throw ValidationError("ledger is not synchronous=FULL") }
             let sequentialCycles = max(500, cycles / 4)
@@ -100,7 +100,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
             }
 
             // 2. One process, `concurrency` in flight: group commit.
-            let singleLedger = try Ledger(configuration: .init(path: try fresh("single.sqlite")))
+            let singleLedger = try SQLiteLedger(configuration: .init(path: try fresh("single.sqlite")))
             let singleSeconds = try await BenchLedgerCommand.measure(count: cycles, concurrency: concurrency) { index in
                 try await BenchLedgerCommand.cycle(singleLedger, index: index, prefix: "one")
             }
@@ -112,7 +112,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
 
             // 3. `processes` processes on one file, started together.
             let multiPath = try fresh("multi.sqlite")
-            _ = try Ledger(configuration: .init(path: multiPath))
+            _ = try SQLiteLedger(configuration: .init(path: multiPath))
             let startFile = (dir as NSString).appendingPathComponent("go")
             try? FileManager.default.removeItem(atPath: startFile)
             let binary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
@@ -148,7 +148,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
 
             // 4. Lookups of decided keys: from memory (what every redelivery hits) and from the file.
             let decidedKeys = (0..<cycles).map { RestorationKey(caseID: "BENCH-one-\($0)", tenantID: "tnt-bench") }
-            let cachedLedger = try Ledger(
+            let cachedLedger = try SQLiteLedger(
                 configuration: .init(path: (dir as NSString).appendingPathComponent("single.sqlite")))
             for key in decidedKeys.prefix(1000) { _ = try cachedLedger.decision(for: key) }
             var hits = 0
@@ -158,10 +158,10 @@ struct BenchLedgerCommand: AsyncParsableCommand {
             }
             let cachedElapsed = ContinuousClock.now - cachedStart
             // Halted is not final, so `BENCH-one-*` are answered from the file each time: use granted keys too.
-            var uncachedConfiguration = Ledger.Configuration(
+            var uncachedConfiguration = SQLiteLedger.Configuration(
                 path: (dir as NSString).appendingPathComponent("single.sqlite"))
             uncachedConfiguration.decisionCacheLimit = 0
-            let uncachedLedger = try Ledger(configuration: uncachedConfiguration)
+            let uncachedLedger = try SQLiteLedger(configuration: uncachedConfiguration)
             let uncachedCount = max(10_000, lookups / 10)
             let uncachedStart = ContinuousClock.now
             for index in 0..<uncachedCount
@@ -242,7 +242,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
         @Option(name: .long) var startFile: String
 
         func run() async throws {
-            let ledger = try Ledger(configuration: .init(path: self.ledger))
+            let ledger = try SQLiteLedger(configuration: .init(path: self.ledger))
             while !FileManager.default.fileExists(atPath: startFile) { try await Task.sleep(for: .milliseconds(1)) }
             let prefix = self.prefix
             let seconds = try await BenchLedgerCommand.measure(count: cycles, concurrency: concurrency) { index in

@@ -30,7 +30,7 @@ struct LedgerStressCommand: AsyncParsableCommand {
         @Flag(name: .long, help: "Leave won claims undecided (in flight).") var noDecide = false
 
         func run() async throws {
-            let ledger = try Ledger(configuration: .init(path: self.ledger))
+            let ledger = try SQLiteLedger(configuration: .init(path: self.ledger))
             if let startFile {
                 while !FileManager.default.fileExists(atPath: startFile) { try await Task.sleep(for: .milliseconds(2)) }
             }
@@ -88,7 +88,7 @@ struct LedgerStressCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let key = RestorationKey(parsing: key) else { throw ValidationError("--key must be CASE/TENANT") }
-            let ledger = try Ledger(configuration: .init(path: self.ledger))
+            let ledger = try SQLiteLedger(configuration: .init(path: self.ledger))
             try ledger.crashDrillHoldTransaction(key) {
                 print("holding")
                 fflush(nil)
@@ -107,7 +107,7 @@ struct LedgerStressCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Block forever after this many publishes.") var hangAfter: Int = 1
 
         func run() async throws {
-            let ledger = try Ledger(configuration: .init(path: self.ledger))
+            let ledger = try SQLiteLedger(configuration: .init(path: self.ledger))
             let publisher = try FileLogPublisher(path: publishLog, hangAfter: hangAfter)
             let relay = OutboxRelay(
                 ledger: ledger, publisher: publisher, configuration: .init(owner: "relay-drill-\(getpid())"))

@@ -1,3 +1,4 @@
+import Logging
 import ArgumentParser
 import Foundation
 
@@ -27,5 +28,15 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ kind: Kind, _ description: String) {
         self.kind = kind
         self.description = description
+    }
+}
+
+extension CommandFailure {
+    /// The logger a reading command opens the ledger with: warnings and errors only (a command's output is its
+    /// answer, not the ledger's lifecycle).
+    static var quietLogger: Logger {
+        var logger = Logger(label: "breakglass.ledger")
+        logger.logLevel = .warning
+        return logger
     }
 }

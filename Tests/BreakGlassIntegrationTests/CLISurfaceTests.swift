@@ -64,7 +64,7 @@ struct CLISurfaceTests {
         #expect(run.output.contains("Error: no ledger at \(missing)"))
         #expect(!run.output.contains("USAGE"))
         let ledgerPath = dir.appendingPathComponent("ledger.sqlite").path
-        _ = try Ledger(configuration: .init(path: ledgerPath))
+        _ = try SQLiteLedger(configuration: .init(path: ledgerPath))
         let noTakeover = try await Self.breakglass(["takeover", "show", "CASE-1/tnt-1", "--ledger", ledgerPath])
         #expect(noTakeover.status == 66, "\(noTakeover.output)")
         #expect(noTakeover.output.contains("no takeover for CASE-1/tnt-1") && !noTakeover.output.contains("USAGE"))
@@ -74,7 +74,7 @@ struct CLISurfaceTests {
     func ledgerLocation() async throws {
         let dir = try Self.scratch()
         let ledgerPath = dir.appendingPathComponent("worker-ledger.sqlite").path
-        _ = try Ledger(configuration: .init(path: ledgerPath))
+        _ = try SQLiteLedger(configuration: .init(path: ledgerPath))
         let config = dir.appendingPathComponent("worker.yaml")
         try "ledger:\n  path: \(ledgerPath)\n".write(to: config, atomically: true, encoding: .utf8)
         for (arguments, environment) in [

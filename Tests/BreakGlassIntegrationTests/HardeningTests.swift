@@ -65,7 +65,7 @@ struct HardeningTests {
             // A clean request after the poison is served by the same process.
             let (body, header) = W.signedRequest(signer: signer, requestID: "REQ-IT-AFTER-POISON")
             try await Self.publish(connection, body: body, header: header, id: "REQ-IT-AFTER-POISON")
-            let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+            let ledger = try SQLiteLedger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
             #expect(
                 try await TestEnvironment.waitUntil(timeout: .seconds(90)) {
                     (try? ledger.entry(for: Self.key))?.state == .granted
@@ -159,7 +159,7 @@ struct HardeningTests {
                 "\(frozen.logText.suffix(2000))")
             let (body, header) = W.signedRequest(signer: signer, requestID: "REQ-IT-FROZEN")
             try await Self.publish(connection, body: body, header: header, id: "REQ-IT-FROZEN")
-            let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+            let ledger = try SQLiteLedger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
             #expect(
                 try await TestEnvironment.waitUntil(timeout: .seconds(60)) {
                     frozen.logText.contains("freeze point before-click reached")
@@ -300,7 +300,7 @@ struct HardeningTests {
                 "nothing dead-lettered for the worker's own outage")
 
             try FileManager.default.removeItem(at: filler)
-            let ledger = try Ledger(configuration: .init(path: ledgerPath))
+            let ledger = try SQLiteLedger(configuration: .init(path: ledgerPath))
             #expect(
                 try await TestEnvironment.waitUntil(timeout: .seconds(120)) {
                     (try? ledger.entry(for: Self.key))?.state == .granted
@@ -387,7 +387,7 @@ struct BrowserIsolationTests {
                 "\(worker.logText.suffix(2000))")
             let (body, header) = W.signedRequest(signer: signer, requestID: "REQ-IT-ISOLATION")
             try await HardeningTests.publish(connection, body: body, header: header, id: "REQ-IT-ISOLATION")
-            let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+            let ledger = try SQLiteLedger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
             #expect(
                 try await TestEnvironment.waitUntil(timeout: .seconds(90)) {
                     (try? ledger.entry(for: HardeningTests.key))?.state == .granted

@@ -16,7 +16,7 @@ struct OutboxBrokerTests {
     func relayThroughABrokerOutage() async throws {
         let url = try #require(TestEnvironment.amqpURL)
         let dir = try TestEnvironment.scratchDirectory("outbox-broker")
-        let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+        let ledger = try SQLiteLedger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
         let queue = "test.outbox.\(UUID().uuidString.prefix(8))"
         var configuration = try AMQPConnection.Configuration(url: url)
         configuration.heartbeat = .seconds(2)

@@ -61,7 +61,7 @@ struct StatusAPITests {
             let bundleID = try #require(evidence["bundle_id"] as? String)
             #expect(!answer.body.contains("status-token-for-tests-7c2"))
             // The evidence-ready event names a place other hosts reach: the status API's public URL of the bundle.
-            let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+            let ledger = try SQLiteLedger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
             let ready = try #require(
                 try ledger.events(for: RestorationKey(caseID: "CASE-88121", tenantID: "tnt-4f9a2c"))
                     .first { $0.message.routingKey == EventType.evidenceReady.rawValue })

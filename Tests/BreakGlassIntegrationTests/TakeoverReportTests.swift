@@ -21,7 +21,7 @@ struct TakeoverReportTests {
 
     /// A world of one ledger file and one evidence store under a manual clock.
     struct World {
-        let ledger: Ledger
+        let ledger: SQLiteLedger
         let store: EvidenceStore
         let key: EvidenceKey
         let clock: ManualClock
@@ -123,9 +123,9 @@ struct TakeoverReportTests {
     func evidenceReadyCrossCheck() async throws {
         let dir = try TestEnvironment.scratchDirectory("report-crosscheck")
         let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
-        var configuration = Ledger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
+        var configuration = SQLiteLedger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
         configuration.clock = { clock.now }
-        let ledger = try Ledger(configuration: configuration)
+        let ledger = try SQLiteLedger(configuration: configuration)
         let evidenceKey = EvidenceKey.generate(keyID: "report-it").key
         let store = try EvidenceStore(root: dir.appendingPathComponent("evidence"), key: evidenceKey)
         let w = World(ledger: ledger, store: store, key: evidenceKey, clock: clock)
@@ -165,7 +165,7 @@ struct TakeoverReportTests {
         try await ledger.enqueueEvents(events)
         let source = GovernanceReportSource(
             ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
-        let report = GovernanceReport.compute(try source.input(now: clock.now))
+        let report = GovernanceReport.compute(try await source.input(now: clock.now))
         let found = report.evidence.mismatches.map { "\($0.key): \($0.problem)" }.sorted()
         #expect(
             found == [
@@ -181,9 +181,9 @@ struct TakeoverReportTests {
         let dir = try TestEnvironment.scratchDirectory("report")
         let t0 = Date(timeIntervalSince1970: 1_795_000_000)
         let clock = ManualClock(t0.addingTimeInterval(-86_400))
-        var configuration = Ledger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
+        var configuration = SQLiteLedger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
         configuration.clock = { clock.now }
-        let ledger = try Ledger(configuration: configuration)
+        let ledger = try SQLiteLedger(configuration: configuration)
         let evidenceKey = EvidenceKey.generate(keyID: "report-it").key
         let store = try EvidenceStore(root: dir.appendingPathComponent("evidence"), key: evidenceKey)
         let w = World(ledger: ledger, store: store, key: evidenceKey, clock: clock)
@@ -247,7 +247,7 @@ struct TakeoverReportTests {
 
         let source = GovernanceReportSource(
             ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
-        let report = GovernanceReport.compute(try source.input(since: t0, now: t0.addingTimeInterval(3600)))
+        let report = GovernanceReport.compute(try await source.input(since: t0, now: t0.addingTimeInterval(3600)))
 
         #expect(report.format == "breakglass.report/v1")
         #expect(report.requests.total == 15)
@@ -310,7 +310,7 @@ struct TakeoverReportTests {
         #expect(report.escalations.takeoverIDs == ["\(k(9))#1"])
 
         // Without --since the earlier rejection counts too.
-        let all = GovernanceReport.compute(try source.input(now: t0.addingTimeInterval(3600)))
+        let all = GovernanceReport.compute(try await source.input(now: t0.addingTimeInterval(3600)))
         #expect(all.requests.total == 16)
         #expect(all.rejections.byReason["SCHEMA_INVALID"] == 1)
 
@@ -339,9 +339,9 @@ struct TakeoverReportTests {
         let dir = try TestEnvironment.scratchDirectory("report-fixes")
         let t0 = Date(timeIntervalSince1970: 1_795_000_000)
         let clock = ManualClock(t0)
-        var configuration = Ledger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
+        var configuration = SQLiteLedger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
         configuration.clock = { clock.now }
-        let ledger = try Ledger(configuration: configuration)
+        let ledger = try SQLiteLedger(configuration: configuration)
         let evidenceKey = EvidenceKey.generate(keyID: "report-it").key
         let store = try EvidenceStore(root: dir.appendingPathComponent("evidence"), key: evidenceKey)
         let w = World(ledger: ledger, store: store, key: evidenceKey, clock: clock)
@@ -386,7 +386,7 @@ struct TakeoverReportTests {
 
         let source = GovernanceReportSource(
             ledger: ledger, evidenceRoot: store.root, trustedPublicKey: evidenceKey.publicKeyRaw)
-        let report = GovernanceReport.compute(try source.input(now: t0.addingTimeInterval(3600)))
+        let report = GovernanceReport.compute(try await source.input(now: t0.addingTimeInterval(3600)))
         #expect(report.grants.total == 2)
         #expect(report.grants.overPrivileged == [])
         #expect(report.grants.overPrivilegeUnknown == [k(2).description])

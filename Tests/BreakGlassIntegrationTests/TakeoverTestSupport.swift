@@ -13,7 +13,7 @@ import BreakGlassEvidence
 struct TakeoverHarness {
     let console: ConsoleHarness
     let pipeline: RestorationPipeline
-    let ledger: Ledger
+    let ledger: SQLiteLedger
     let signer: RequestSigner
 
     static let key = RestorationKey(caseID: "CASE-88121", tenantID: "tnt-4f9a2c")
@@ -21,9 +21,9 @@ struct TakeoverHarness {
     static func run(maximumResumes: Int = 3, _ body: (TakeoverHarness) async throws -> Void) async throws {
         try await ConsoleHarness.run(verificationWindow: .seconds(3)) { h in
             let dir = try TestEnvironment.scratchDirectory("takeover-ledger")
-            var ledgerConfiguration = Ledger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
+            var ledgerConfiguration = SQLiteLedger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
             ledgerConfiguration.maximumResumes = maximumResumes
-            let ledger = try Ledger(configuration: ledgerConfiguration)
+            let ledger = try SQLiteLedger(configuration: ledgerConfiguration)
             let (signer, _) = RequestSigner.generate(keyID: "escalation-it")
             let pipeline = RestorationPipeline(
                 configuration: .init(workerID: "takeover-it", gatePolicy: GatePolicy()),

@@ -161,7 +161,7 @@ struct WorkerProcessTests {
     static func submittedAndGranted(
         ledgerPath: String, key: RestorationKey, state: SimulatorState, reference: String
     ) async throws -> Bool {
-        let ledger = try Ledger(configuration: .init(path: ledgerPath))
+        let ledger = try SQLiteLedger(configuration: .init(path: ledgerPath))
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(60))
         while clock.now < deadline {
@@ -241,7 +241,7 @@ struct WorkerProcessTests {
                     properties: .persistent(
                         messageID: "REQ-IT-SIGTERM", headers: ["x-breakglass-signature": .string(header)])),
                 exchange: "breakglass.requests", routingKey: "restoration.approved")
-            let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+            let ledger = try SQLiteLedger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
             let key = RestorationKey(caseID: "CASE-88121", tenantID: "tnt-4f9a2c")
             // In the console: past the gate, not decided.
             #expect(
@@ -373,7 +373,7 @@ struct WorkerProcessTests {
                     properties: .persistent(
                         messageID: "REQ-IT-CRASH", headers: ["x-breakglass-signature": .string(header)])),
                 exchange: "breakglass.requests", routingKey: "restoration.approved")
-            let ledger = try Ledger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
+            let ledger = try SQLiteLedger(configuration: .init(path: dir.appendingPathComponent("ledger.sqlite").path))
             let key = RestorationKey(caseID: "CASE-88121", tenantID: "tnt-4f9a2c")
             let reference = "CASE-88121/tnt-4f9a2c"
             let simState = sim.state

@@ -21,11 +21,11 @@ import Testing
         }
     }
 
-    func open(_ fixture: LedgerFixture, _ source: LeaseClock.Source) throws -> Ledger {
-        var configuration = Ledger.Configuration(path: fixture.path)
+    func open(_ fixture: LedgerFixture, _ source: LeaseClock.Source) throws -> SQLiteLedger {
+        var configuration = SQLiteLedger.Configuration(path: fixture.path)
         configuration.leaseDuration = .seconds(60)
         configuration.clockSource = source
-        return try Ledger(configuration: configuration)
+        return try SQLiteLedger(configuration: configuration)
     }
 
     @Test func aWallClockStepNeitherExpiresNorStealsALiveLease() async throws {
@@ -67,7 +67,7 @@ import Testing
     @Test func theSystemSourceReadsTheBootClockAndBootID() throws {
         let fixture = try LedgerFixture("lease-clock-system")
         defer { fixture.remove() }
-        let ledger = try Ledger(configuration: .init(path: fixture.path))
+        let ledger = try SQLiteLedger(configuration: .init(path: fixture.path))
         let clock = try #require(ledger.leaseClock)
         #expect(clock.bootID.count >= 32, "boot id \(clock.bootID)")
         #expect(abs(ledger.clock().timeIntervalSinceNow) < 5)

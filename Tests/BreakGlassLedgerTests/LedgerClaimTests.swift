@@ -3,7 +3,7 @@ import BreakGlassLedger
 import Foundation
 import Testing
 
-@Suite("Ledger claims, epochs and decisions (real SQLite file)")
+@Suite("Ledger conformance: claims, epochs and decisions (SQLite file and PostgreSQL)")
 struct LedgerClaimTests {
     @Test func openingSetsWALAndFullSynchronousOnTheWriter() throws {
         let fixture = try LedgerFixture()
@@ -18,10 +18,11 @@ struct LedgerClaimTests {
         #expect(try again.integrityCheck() == "ok")
     }
 
-    @Test func fullLifeCycleRecordsEverything() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func fullLifeCycleRecordsEverything(_ backend: LedgerBackend) async throws
+    {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let k = key(1)
         var claim = try await ledger.claim(k, requestID: "REQ-1", owner: "w1", payload: Data("body".utf8))
             .requireClaim()
@@ -32,13 +33,13 @@ struct LedgerClaimTests {
         #expect(claim.state == .gatePassed)
         let recheck = gateTime.addingTimeInterval(2.5)
         claim = try await ledger.beginSubmitting(claim, recheckedAt: recheck)
-        #expect(try ledger.entry(for: k)?.state == .submitting, "durable before the click")
+        #expect(try await ledger.entry(for: k)?.state == .submitting, "durable before the click")
         let expires = fixture.clock.now.addingTimeInterval(7200)
         let decision = try await ledger.decide(
             claim, .granted(confirmationID: "CONF-9", expiresAt: expires), events: [event("e-1", k)])
         #expect(decision.state == .granted)
 
-        let entry = try #require(try ledger.entry(for: k))
+        let entry = try #require(try await ledger.entry(for: k))
         #expect(entry.state == .granted)
         #expect(entry.confirmationID == "CONF-9")
         #expect(entry.approvalRefs == ["APR-1", "APR-2"])
@@ -47,13 +48,15 @@ struct LedgerClaimTests {
         #expect(entry.owner == nil)
         #expect(entry.payload == Data("body".utf8))
         #expect(entry.decidedAt != nil)
-        #expect(try ledger.pendingEvents().map(\.message.eventID) == ["e-1"])
+        #expect(try await ledger.pendingEvents(limit: 100).map(\.message.eventID) == ["e-1"])
     }
 
-    @Test func redeliveryOfADecidedKeyIsAnsweredAndEveryRequestIDIsRecorded() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func redeliveryOfADecidedKeyIsAnsweredAndEveryRequestIDIsRecorded(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let k = key(2)
         let claim = try await ledger.claim(k, requestID: "REQ-A", owner: "w1").requireClaim()
         let gated = try await ledger.passGate(claim, approvalRefs: [], checkedAt: fixture.clock.now)
@@ -70,20 +73,22 @@ struct LedgerClaimTests {
             #expect(decision.confirmationID == "C-1")
         }
         // A second process (no cache) sees the decision too.
-        let other = try fixture.open()
-        #expect(try other.decision(for: k)?.state == .granted)
-        #expect(try other.decision(for: key(99)) == nil)
+        let other = try await fixture.open()
+        #expect(try await other.decision(for: k)?.state == .granted)
+        #expect(try await other.decision(for: key(99)) == nil)
 
-        let sightings = try ledger.requestSightings(for: k)
+        let sightings = try await ledger.requestSightings(for: k)
         #expect(sightings.map(\.requestID) == ["REQ-A", "REQ-B"])
         #expect(sightings.first?.count == 2)
     }
 
-    @Test func aLiveClaimIsNeverTakenAndAnExpiredOneIsTakenOverWithEpochPlusOne() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func aLiveClaimIsNeverTakenAndAnExpiredOneIsTakenOverWithEpochPlusOne(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let workerA = try fixture.open(lease: .seconds(30))
-        let workerB = try fixture.open(lease: .seconds(30))
+        let workerA = try await fixture.open(lease: .seconds(30))
+        let workerB = try await fixture.open(lease: .seconds(30))
         let k = key(3)
         let stale = try await workerA.claim(k, requestID: "REQ-1", owner: "A").requireClaim()
 
@@ -94,7 +99,7 @@ struct LedgerClaimTests {
         #expect(owner == "A")
 
         fixture.clock.advance(seconds: 31)
-        #expect(try workerB.expiredClaims().map(\.key) == [k])
+        #expect(try await workerB.expiredClaims(limit: 100).map(\.key) == [k])
         let fresh = try await workerB.claim(k, requestID: "REQ-1", owner: "B").requireClaim()
         #expect(fresh.epoch == stale.epoch + 1)
         #expect(fresh.recovery == .restart)
@@ -112,45 +117,47 @@ struct LedgerClaimTests {
                 events: [event("late-event", k)])
         }
         #expect(lateDecision?.code == .fenced)
-        #expect(try workerB.pendingEvents().isEmpty, "a fenced decision writes no event")
+        #expect(try await workerB.pendingEvents(limit: 100).isEmpty, "a fenced decision writes no event")
         let renewed = await #expect(throws: LedgerError.self) { _ = try await workerA.renew(stale) }
         #expect(renewed?.code == .fenced)
 
         // The new owner proceeds normally.
         let gated = try await workerB.passGate(fresh, approvalRefs: ["APR-1"], checkedAt: fixture.clock.now)
         #expect(gated.state == .gatePassed)
-        #expect(try workerB.entry(for: k)?.approvalRefs == ["APR-1"])
+        #expect(try await workerB.entry(for: k)?.approvalRefs == ["APR-1"])
     }
 
-    @Test func aDeadOwnerWhileSubmittingLeavesTheKeyInDoubtAndTheNewOwnerMustReconcile() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases)
+    func aDeadOwnerWhileSubmittingLeavesTheKeyInDoubtAndTheNewOwnerMustReconcile(_ backend: LedgerBackend) async throws
+    {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open(lease: .seconds(10))
+        let ledger = try await fixture.open(lease: .seconds(10))
         let k = key(4)
         var claim = try await ledger.claim(k, requestID: "REQ-1", owner: "A").requireClaim()
         claim = try await ledger.passGate(claim, approvalRefs: [], checkedAt: fixture.clock.now)
         claim = try await ledger.beginSubmitting(claim, recheckedAt: fixture.clock.now)
         fixture.clock.advance(seconds: 11)
 
-        let expired = try ledger.expiredClaims()
-        #expect(expired.map(\.machine).map { $0.liveness(at: fixture.clock.now) } == [.inDoubt])
+        let expired = try await ledger.expiredClaims(limit: 100)
+        #expect(expired.map(\.machine).map { $0.liveness(at: ledger.clock()) } == [.inDoubt])
         let recovery = try await ledger.claim(k, requestID: "REQ-1", owner: "B").requireClaim()
         #expect(recovery.recovery == .reconcile)
         #expect(recovery.state == .submitting)
-        #expect(try ledger.entry(for: k)?.inDoubt == true)
+        #expect(try await ledger.entry(for: k)?.inDoubt == true)
         // It can never go back to gate-passed (which would submit again).
         let back = await #expect(throws: LedgerError.self) {
             _ = try await ledger.beginSubmitting(recovery, recheckedAt: fixture.clock.now)
         }
         #expect(back?.code == .forbiddenTransition)
         try await ledger.decide(recovery, .granted(confirmationID: "C-7", expiresAt: nil, reconciled: true))
-        #expect(try ledger.entry(for: k)?.reconciled == true)
+        #expect(try await ledger.entry(for: k)?.reconciled == true)
     }
 
-    @Test func renewingKeepsTheClaimAlive() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func renewingKeepsTheClaimAlive(_ backend: LedgerBackend) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open(lease: .seconds(10))
+        let ledger = try await fixture.open(lease: .seconds(10))
         let k = key(5)
         var claim = try await ledger.claim(k, requestID: "REQ-1", owner: "A").requireClaim()
         fixture.clock.advance(seconds: 8)
@@ -163,10 +170,12 @@ struct LedgerClaimTests {
         #expect(claim.epoch == 1)
     }
 
-    @Test func rejectionOfANewKeyIsFinalAndNeverTouchesAKeyWithOtherWork() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func rejectionOfANewKeyIsFinalAndNeverTouchesAKeyWithOtherWork(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let fresh = key(6)
         guard
             case .rejected(let decision) = try await ledger.reject(
@@ -176,7 +185,7 @@ struct LedgerClaimTests {
             return
         }
         #expect(decision.reasons == [.requestExpired])
-        #expect(try ledger.decision(for: fresh)?.state == .rejected)
+        #expect(try await ledger.decision(for: fresh)?.state == .rejected)
         guard case .decided = try await ledger.claim(fresh, requestID: "REQ-2", owner: "w") else {
             Issue.record("rejected is final")
             return
@@ -185,25 +194,28 @@ struct LedgerClaimTests {
         let busy = key(7)
         _ = try await ledger.claim(busy, requestID: "REQ-1", owner: "w").requireClaim()
         #expect(try await ledger.reject(busy, requestID: "REQ-OLD", reasons: [.requestExpired]) == .keyBusy(.claimed))
-        #expect(try ledger.entry(for: busy)?.state == .claimed)
-        #expect(try ledger.requestSightings(for: busy).map(\.requestID) == ["REQ-1", "REQ-OLD"])
+        #expect(try await ledger.entry(for: busy)?.state == .claimed)
+        #expect(try await ledger.requestSightings(for: busy).map(\.requestID) == ["REQ-1", "REQ-OLD"])
     }
 
-    @Test func storedListsSurviveAnyCharacters() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func storedListsSurviveAnyCharacters(_ backend: LedgerBackend) async throws
+    {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let refs = ["APR-1", "quote\"d", "back\\slash", "line\nbreak", "tab\t", "\u{01}ctl", "ünïcødé ✓"]
         let claim = try await ledger.claim(key(9), requestID: "REQ-1", owner: "w").requireClaim()
         _ = try await ledger.passGate(claim, approvalRefs: refs, checkedAt: fixture.clock.now)
-        #expect(try ledger.entry(for: key(9))?.approvalRefs == refs)
-        #expect(try ledger.entry(for: key(9))?.recheckTimes == [fixture.clock.now])
+        #expect(try await ledger.entry(for: key(9))?.approvalRefs == refs)
+        #expect(try await ledger.entry(for: key(9))?.recheckTimes == [fixture.clock.now])
     }
 
-    @Test func badInputIsRefusedWithASpecificCode() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func badInputIsRefusedWithASpecificCode(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let badKey = RestorationKey(caseID: "bad/case", tenantID: "t")
         let error = await #expect(throws: LedgerError.self) {
             _ = try await ledger.claim(badKey, requestID: "REQ-1", owner: "w")
@@ -216,10 +228,12 @@ struct LedgerClaimTests {
         #expect(error?.description == "ledger operation failed (invalid-input)")
     }
 
-    @Test func concurrentClaimsOfOneKeyInOneProcessHaveExactlyOneWinner() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func concurrentClaimsOfOneKeyInOneProcessHaveExactlyOneWinner(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let k = key(8)
         let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<50 {
@@ -230,13 +244,15 @@ struct LedgerClaimTests {
             return winners
         }
         #expect(winners == 1)
-        #expect(try ledger.requestSightings(for: k).count == 50)
+        #expect(try await ledger.requestSightings(for: k).count == 50)
     }
 
-    @Test func groupCommitAnswersEveryConcurrentWriterAndOneFailureDoesNotSpoilTheBatch() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases)
+    func groupCommitAnswersEveryConcurrentWriterAndOneFailureDoesNotSpoilTheBatch(_ backend: LedgerBackend) async throws
+    {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<300 {
                 group.addTask {
@@ -265,8 +281,8 @@ struct LedgerClaimTests {
             return ok
         }
         #expect(results == 300)
-        let other = try fixture.open()
-        #expect(try other.stats().byState[.granted] == 294)
-        #expect(try other.pendingEvents(limit: 1000).count == 294)
+        let other = try await fixture.open()
+        #expect(try await other.stats().byState[.granted] == 294)
+        #expect(try await other.pendingEvents(limit: 1000).count == 294)
     }
 }

@@ -3,14 +3,14 @@ import BreakGlassLedger
 import Foundation
 import Testing
 
-@Suite("Ledger takeover: halt, resume, resolve, revocation")
+@Suite("Ledger conformance: takeover, resume, resolve, revocation (SQLite file and PostgreSQL)")
 struct LedgerTakeoverTests {
     static let record = TakeoverRecord(
         reasons: [.consoleScopeDrift], stage: .console, escalate: false, screen: "scopes",
         url: "http://console.local/grants/new", enteredValues: ["tenant": "tnt-1", "note": "•••"],
         approvalRefs: ["APR-1", "APR-2"], draftID: "DRAFT-4", lastScreenshotPath: "shots/03-scopes.png")
 
-    static func halt(_ ledger: Ledger, _ k: RestorationKey, record: TakeoverRecord = record) async throws -> Claim {
+    static func halt(_ ledger: any Ledger, _ k: RestorationKey, record: TakeoverRecord = record) async throws -> Claim {
         let claim = try await ledger.claim(k, requestID: "REQ-1", owner: "w1").requireClaim()
         let gated = try await ledger.passGate(claim, approvalRefs: ["APR-1"], checkedAt: Date())
         try await ledger.decide(
@@ -18,21 +18,23 @@ struct LedgerTakeoverTests {
         return gated
     }
 
-    @Test func aHaltStoresTheTakeoverRecordWithTheRow() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func aHaltStoresTheTakeoverRecordWithTheRow(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let k = key(1)
         let claim = try await Self.halt(ledger, k)
-        let entry = try #require(try ledger.entry(for: k))
+        let entry = try #require(try await ledger.entry(for: k))
         #expect(entry.state == .halted)
         #expect(entry.takeoverID == claim.takeoverID)
         #expect(entry.takeoverID == "CASE-1/tnt-1#1")
         #expect(entry.reasons == [.consoleScopeDrift])
-        let takeover = try #require(try ledger.takeover(id: claim.takeoverID))
+        let takeover = try #require(try await ledger.takeover(id: claim.takeoverID))
         #expect(takeover.record == Self.record)
         #expect(takeover.resolution == nil)
-        #expect(try ledger.takeovers(openOnly: true).map(\.id) == [claim.takeoverID])
+        #expect(try await ledger.takeovers(for: nil, openOnly: true, limit: 100).map(\.id) == [claim.takeoverID])
         // Halted answers redeliveries: a person must act first.
         guard case .decided(let decision) = try await ledger.claim(k, requestID: "REQ-2", owner: "w2") else {
             Issue.record("halted is decided for redeliveries")
@@ -41,10 +43,12 @@ struct LedgerTakeoverTests {
         #expect(decision.state == .halted)
     }
 
-    @Test func resumeClaimsAgainUnderTheSameKeyAndCounts() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func resumeClaimsAgainUnderTheSameKeyAndCounts(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open(maximumResumes: 2)
+        let ledger = try await fixture.open(maximumResumes: 2)
         let k = key(2)
         let first = try await Self.halt(ledger, k)
         let resumed = try await ledger.resume(
@@ -54,7 +58,7 @@ struct LedgerTakeoverTests {
         #expect(resumed.epoch == first.epoch + 1)
         #expect(resumed.resumeCount == 1)
         #expect(resumed.takeoverID == "CASE-2/tnt-1#2")
-        let takeover = try #require(try ledger.takeover(id: first.takeoverID))
+        let takeover = try #require(try await ledger.takeover(id: first.takeoverID))
         #expect(takeover.resolution == .resumed)
         #expect(takeover.resolvedBy == "alice")
         #expect(takeover.note == "approval renewed")
@@ -71,26 +75,30 @@ struct LedgerTakeoverTests {
             _ = try await ledger.resume(k, by: "alice", note: "third", owner: "w3")
         }
         #expect(limit?.code == .resumeLimit)
-        #expect(try ledger.takeovers(for: k).count == 3)
-        #expect(try ledger.events(for: k).map(\.message.eventID).contains("resumed-1"))
+        #expect(try await ledger.takeovers(for: k, openOnly: false, limit: 100).count == 3)
+        #expect(try await ledger.events(for: k).map(\.message.eventID).contains("resumed-1"))
     }
 
-    @Test func aHaltedDecisionIsNeverServedStaleAfterAnotherProcessResumedIt() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func aHaltedDecisionIsNeverServedStaleAfterAnotherProcessResumedIt(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let worker = try fixture.open()
-        let person = try fixture.open()
+        let worker = try await fixture.open()
+        let person = try await fixture.open()
         let k = key(8)
         _ = try await Self.halt(worker, k)
-        #expect(try worker.decision(for: k)?.state == .halted)
+        #expect(try await worker.decision(for: k)?.state == .halted)
         _ = try await person.resume(k, by: "alice", note: "renewed", owner: "w2")
-        #expect(try worker.decision(for: k) == nil, "halted is not cached: the resume is seen at once")
+        #expect(try await worker.decision(for: k) == nil, "halted is not cached: the resume is seen at once")
     }
 
-    @Test func anEscalatedHaltResumesOnlyAfterReconciliation() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func anEscalatedHaltResumesOnlyAfterReconciliation(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let k = key(3)
         var escalated = Self.record
         escalated.escalate = true
@@ -100,23 +108,25 @@ struct LedgerTakeoverTests {
             _ = try await ledger.resume(k, by: "bob", note: "retry", owner: "w")
         }
         #expect(refused?.code == .escalatedHalt)
-        #expect(try ledger.entry(for: k)?.state == .halted)
+        #expect(try await ledger.entry(for: k)?.state == .halted)
         let claim = try await ledger.resume(
             k, by: "bob", note: "console shows no grant", owner: "w", afterReconciliation: true)
         #expect(claim.state == .claimed)
-        #expect(try ledger.entry(for: k)?.escalate == false)
+        #expect(try await ledger.entry(for: k)?.escalate == false)
     }
 
-    @Test func resolveIsATerminalMarkThatGrantsNothing() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func resolveIsATerminalMarkThatGrantsNothing(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let k = key(4)
         let claim = try await Self.halt(ledger, k)
         let decision = try await ledger.resolve(k, by: "carol", note: "handled manually")
         #expect(decision.state == .resolved)
-        #expect(try ledger.entry(for: k)?.confirmationID == nil)
-        #expect(try ledger.takeover(id: claim.takeoverID)?.resolution == .resolved)
+        #expect(try await ledger.entry(for: k)?.confirmationID == nil)
+        #expect(try await ledger.takeover(id: claim.takeoverID)?.resolution == .resolved)
         let again = await #expect(throws: LedgerError.self) {
             _ = try await ledger.resume(k, by: "carol", note: "oops", owner: "w")
         }
@@ -127,10 +137,10 @@ struct LedgerTakeoverTests {
         #expect(twice?.code == .forbiddenTransition)
     }
 
-    @Test func takeoverActionsNeedAHaltedRow() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func takeoverActionsNeedAHaltedRow(_ backend: LedgerBackend) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         _ = try await ledger.claim(key(5), requestID: "REQ-1", owner: "w").requireClaim()
         for attempt in 0..<2 {
             let error = await #expect(throws: LedgerError.self) {
@@ -148,10 +158,12 @@ struct LedgerTakeoverTests {
         #expect(missing?.code == .notFound)
     }
 
-    @Test func revocationIsAMarkBesideTheGrantNotAStepBack() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func revocationIsAMarkBesideTheGrantNotAStepBack(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let k = key(7)
         var claim = try await ledger.claim(k, requestID: "REQ-1", owner: "w").requireClaim()
         let early = await #expect(throws: LedgerError.self) {
@@ -165,11 +177,11 @@ struct LedgerTakeoverTests {
         try await ledger.recordRevocation(
             k, result: .revoked, by: "erin", reason: "incident closed",
             events: [event("revoked-1", k, type: "breakglass.restoration.revoked")])
-        let entry = try #require(try ledger.entry(for: k))
+        let entry = try #require(try await ledger.entry(for: k))
         #expect(entry.state == .granted)
         #expect(entry.revocation == .revoked)
         #expect(entry.revokedBy == "erin")
-        #expect(try ledger.decision(for: k)?.revocation == .revoked)
+        #expect(try await ledger.decision(for: k)?.revocation == .revoked)
         let twice = await #expect(throws: LedgerError.self) {
             try await ledger.recordRevocation(k, result: .revoked, by: "frank", reason: "again")
         }

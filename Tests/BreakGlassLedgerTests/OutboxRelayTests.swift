@@ -3,7 +3,7 @@ import BreakGlassCore
 import Foundation
 import Testing
 
-@Suite("Outbox and relay (real SQLite file, in-memory publisher)")
+@Suite("Ledger conformance: outbox and relay (SQLite file and PostgreSQL, in-memory publisher)")
 struct OutboxRelayTests {
     static func relayConfiguration(poll: Duration = .seconds(3600)) -> OutboxRelay.Configuration {
         var configuration = OutboxRelay.Configuration(owner: "relay-\(UUID().uuidString.prefix(6))")
@@ -14,7 +14,7 @@ struct OutboxRelayTests {
     }
 
     /// Decides `count` keys, each with an outcome and an evidence-ready event (in that order).
-    static func decideKeys(_ ledger: Ledger, _ range: Range<Int>) async throws {
+    static func decideKeys(_ ledger: any Ledger, _ range: Range<Int>) async throws {
         for index in range {
             let k = key(index)
             var claim = try await ledger.claim(k, requestID: "REQ-\(index)", owner: "w").requireClaim()
@@ -40,37 +40,43 @@ struct OutboxRelayTests {
         }
     }
 
-    @Test func pendingEventsArePublishedInOrderAndMarkedOnlyAfterSuccess() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func pendingEventsArePublishedInOrderAndMarkedOnlyAfterSuccess(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         try await Self.decideKeys(ledger, 0..<5)
         let publisher = InMemoryEventPublisher()
         let relay = OutboxRelay(ledger: ledger, publisher: publisher, configuration: Self.relayConfiguration())
         #expect(await relay.round() == .drained)
         let ids = publisher.published.map(\.eventID)
         #expect(ids == (0..<5).flatMap { ["outcome-\($0)", "evidence-\($0)"] })
-        #expect(try ledger.pendingEvents().isEmpty)
+        #expect(try await ledger.pendingEvents(limit: 100).isEmpty)
         #expect(await relay.round() == .drained)
         #expect(publisher.published.count == 10, "nothing published twice once marked")
     }
 
-    @Test func aDownPublisherLosesNothingAndTheRelayBacksOffThenCatchesUp() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func aDownPublisherLosesNothingAndTheRelayBacksOffThenCatchesUp(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         try await Self.decideKeys(ledger, 0..<3)
         let publisher = InMemoryEventPublisher(failing: true)
         let relay = OutboxRelay(ledger: ledger, publisher: publisher, configuration: Self.relayConfiguration())
         try await Self.withRelay(relay) {
             try await eventually("several failed attempts") { publisher.failedAttempts >= 6 }
-            #expect(try ledger.pendingEvents().count == 6, "nothing marked while the broker is down")
+            #expect(try await ledger.pendingEvents(limit: 100).count == 6, "nothing marked while the broker is down")
             // Per key order: the evidence-ready event is never tried before its outcome went through.
             #expect(publisher.published.isEmpty)
             // More decisions while down.
             try await Self.decideKeys(ledger, 3..<5)
             publisher.setFailing(false)
-            try await eventually("everything published after recovery") { try ledger.pendingEvents().isEmpty }
+            try await eventually("everything published after recovery") {
+                try await ledger.pendingEvents(limit: 100).isEmpty
+            }
         }
         let ids = publisher.published.map(\.eventID)
         #expect(Set(ids).count == 10)
@@ -79,14 +85,16 @@ struct OutboxRelayTests {
             let evidence = try #require(ids.firstIndex(of: "evidence-\(index)"))
             #expect(outcome < evidence)
         }
-        let attempts = try ledger.events(for: key(0)).map(\.attempts)
+        let attempts = try await ledger.events(for: key(0)).map(\.attempts)
         #expect(attempts.allSatisfy { $0 >= 1 })
     }
 
-    @Test func aFailingKeyKeepsItsOrderAndDoesNotHoldOtherKeysBack() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func aFailingKeyKeepsItsOrderAndDoesNotHoldOtherKeysBack(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         try await Self.decideKeys(ledger, 0..<3)
         let publisher = InMemoryEventPublisher()
         publisher.setFailing(keys: [key(1)])
@@ -94,17 +102,17 @@ struct OutboxRelayTests {
         #expect(await relay.round() == .failed)
         #expect(publisher.published.map(\.eventID) == ["outcome-0", "evidence-0", "outcome-2", "evidence-2"])
         #expect(publisher.failedAttempts == 1, "evidence-1 is not tried before outcome-1 went through")
-        #expect(try ledger.pendingEvents().map(\.message.eventID) == ["outcome-1", "evidence-1"])
+        #expect(try await ledger.pendingEvents(limit: 100).map(\.message.eventID) == ["outcome-1", "evidence-1"])
         publisher.setFailing(keys: [])
         #expect(await relay.round() == .drained)
         #expect(publisher.published.suffix(2).map(\.eventID) == ["outcome-1", "evidence-1"])
     }
 
-    @Test func backoffBoundsTheRetryRate() async throws {
+    @Test(arguments: LedgerBackend.allCases) func backoffBoundsTheRetryRate(_ backend: LedgerBackend) async throws {
         // Without back-off a failing publisher would be hit thousands of times per second.
-        let fixture = try LedgerFixture()
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         try await Self.decideKeys(ledger, 0..<1)
         let publisher = InMemoryEventPublisher(failing: true)
         var configuration = Self.relayConfiguration()
@@ -119,10 +127,12 @@ struct OutboxRelayTests {
         #expect(ContinuousClock.now - started >= .milliseconds(600))
     }
 
-    @Test func theRelayWakesPromptlyWhenThisProcessWritesEvents() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func theRelayWakesPromptlyWhenThisProcessWritesEvents(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let publisher = InMemoryEventPublisher()
         // Poll interval of an hour: only the doorbell can wake it within the test's deadline.
         let relay = OutboxRelay(ledger: ledger, publisher: publisher, configuration: Self.relayConfiguration())
@@ -134,11 +144,13 @@ struct OutboxRelayTests {
         }
     }
 
-    @Test func eventsWrittenByAnotherProcessArePickedUpByPolling() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func eventsWrittenByAnotherProcessArePickedUpByPolling(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let relayLedger = try fixture.open()
-        let writer = try fixture.open()  // its doorbell is not the relay's
+        let relayLedger = try await fixture.open()
+        let writer = try await fixture.open()  // its doorbell is not the relay's
         let publisher = InMemoryEventPublisher()
         let relay = OutboxRelay(
             ledger: relayLedger, publisher: publisher, configuration: Self.relayConfiguration(poll: .milliseconds(50)))
@@ -148,11 +160,12 @@ struct OutboxRelayTests {
         }
     }
 
-    @Test func oneRelayAtATimeAcrossProcesses() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func oneRelayAtATimeAcrossProcesses(_ backend: LedgerBackend) async throws
+    {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let first = try fixture.open()
-        let second = try fixture.open()
+        let first = try await fixture.open()
+        let second = try await fixture.open()
         #expect(try await first.acquireRelayLease(owner: "r1", duration: .seconds(15)))
         #expect(try await !second.acquireRelayLease(owner: "r2", duration: .seconds(15)))
         #expect(try await first.acquireRelayLease(owner: "r1", duration: .seconds(15)), "renewal")
@@ -162,22 +175,24 @@ struct OutboxRelayTests {
         #expect(try await first.acquireRelayLease(owner: "r1", duration: .seconds(15)))
     }
 
-    @Test func theSameEventIDIsStoredOnce() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func theSameEventIDIsStoredOnce(_ backend: LedgerBackend) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let k = key(1)
         let claim = try await ledger.claim(k, requestID: "REQ-1", owner: "w").requireClaim()
         try await ledger.decide(
             claim, .halted(TakeoverRecord(reasons: [.caseClosed], stage: .gate, escalate: false)),
             events: [event("same", k), event("same", k)])
-        #expect(try ledger.pendingEvents().count == 1)
+        #expect(try await ledger.pendingEvents(limit: 100).count == 1)
     }
 
-    @Test func pruneRemovesOnlyPublishedEventsOfKeysDecidedForGood() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: LedgerBackend.allCases) func pruneRemovesOnlyPublishedEventsOfKeysDecidedForGood(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         try await Self.decideKeys(ledger, 0..<2)  // granted, 4 events
         let halted = try await ledger.claim(key(10), requestID: "REQ-10", owner: "w").requireClaim()
         try await ledger.decide(
@@ -190,15 +205,15 @@ struct OutboxRelayTests {
         try await Self.decideKeys(ledger, 2..<3)  // decided, events pending (not published)
 
         fixture.clock.advance(seconds: 86_400 * 40)
-        let result = try await ledger.prune(olderThan: fixture.clock.now.addingTimeInterval(-86_400 * 30))
+        let result = try await ledger.prune(olderThan: ledger.clock().addingTimeInterval(-86_400 * 30))
         #expect(result.deletedEvents == 4, "the published events of keys 0 and 1")
         #expect(result.keptPendingEvents == 2)
-        #expect(try ledger.events(for: key(10)).count == 1, "halted is not decided for good")
-        #expect(try ledger.events(for: key(2)).count == 2, "pending events are never pruned")
+        #expect(try await ledger.events(for: key(10)).count == 1, "halted is not decided for good")
+        #expect(try await ledger.events(for: key(2)).count == 2, "pending events are never pruned")
         // Rows stay: dedup outlives any redelivery.
-        #expect(try ledger.decision(for: key(0))?.state == .granted)
-        #expect(try ledger.entry(for: key(11))?.state == .claimed)
-        #expect(try ledger.stats().byState.values.reduce(0, +) == 5)
+        #expect(try await ledger.decision(for: key(0))?.state == .granted)
+        #expect(try await ledger.entry(for: key(11))?.state == .claimed)
+        #expect(try await ledger.stats().byState.values.reduce(0, +) == 5)
     }
 
     @Test func backoffDoublesUpToTheMaximumAndResets() {

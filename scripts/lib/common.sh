@@ -1,7 +1,7 @@
 # Shared shell helpers for scripts/test, scripts/demo, scripts/bench and scripts/chaos. Source it.
 
 # The Debian packages the project needs at build and run time.
-BREAKGLASS_APT_PACKAGES=(librabbitmq-dev libsqlite3-dev libssl-dev rabbitmq-server chromium chromium-driver python3-pika python3-jsonschema python3-yaml python3-cryptography python3-venv prometheus tini openssl curl sqlite3 nftables)
+BREAKGLASS_APT_PACKAGES=(librabbitmq-dev libsqlite3-dev libssl-dev rabbitmq-server chromium chromium-driver python3-pika python3-jsonschema python3-yaml python3-cryptography python3-venv prometheus tini openssl curl sqlite3 nftables postgresql-15 postgresql-client-15 python3-psycopg2 iproute2)
 
 # Installs whatever of BREAKGLASS_APT_PACKAGES is missing (as root, or through sudo).
 ensure_packages() {
@@ -14,6 +14,12 @@ ensure_packages() {
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     local t=$SECONDS
     echo "[setup] installing: ${missing[*]}"
+    # postgresql-15's postinst would create and start a system cluster on 5432; the scripts start private servers
+    # (scripts/postgres-node) and need only the binaries.
+    if [ ! -f /etc/postgresql-common/createcluster.conf ]; then
+        $sudo mkdir -p /etc/postgresql-common
+        echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+    fi
     $sudo apt-get update -qq
     # rabbitmq-server's postinst would try to start a system node; without systemd that fails harmlessly.
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

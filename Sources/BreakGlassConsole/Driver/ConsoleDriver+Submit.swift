@@ -121,7 +121,7 @@ extension ConsoleDriver {
         // The click's page-load bound is set before the last check, so nothing with I/O sits between the check
         // and the click (a CI run saw a process paused right after the check, then click after a reclaim).
         try? await console.browser.setTimeouts(.init(pageLoad: .milliseconds(map.timeouts.confirmationMs)))
-        if let refusal = hooks.clickAllowed() {
+        if let refusal = await hooks.clickAllowed() {
             state.recorder.step(
                 "pre-submit", screen: submitScreen, action: "click refused", outcome: "failed", detail: refusal)
             throw ConsoleFailure(.consoleError, "not clicked: \(refusal)", screen: submitScreen)

@@ -14,7 +14,7 @@ public struct SubmissionHooks: Sendable {
     /// the click (so the window to the click stays as small as it can be): nil allows the click; otherwise why not
     /// (the claim's lease would lapse before the confirmation bound, or the ledger no longer shows this claim in
     /// `submitting`: the process was frozen or slowed after `submitting`). A refusal halts pre-submit.
-    public var clickAllowed: @Sendable () -> String? = { nil }
+    public var clickAllowed: @Sendable () async -> String? = { nil }
     /// Whether IAM admin-state shows the grant (`grant_ref` = confirmation id) for the tenant now.
     public var grantVisible: @Sendable (_ tenantID: String, _ confirmationID: String) async -> GrantVisibility
 

@@ -22,6 +22,14 @@ public enum Config {
     public static let ledgerPath = Setting<String>(
         "ledger.path", default: "run/ledger.sqlite", path: .output,
         "SQLite ledger file, shared by the workers of a host.")
+    public static let ledgerURL = OptionalSetting<String>(
+        "ledger.url",
+        "Where the ledger lives: unset or sqlite:PATH for an SQLite file (one host), postgres://USER@HOST:PORT/DB for a "
+            + "PostgreSQL database shared by the workers of every host (?sslmode=disable|require|verify-full).")
+    public static let ledgerPasswordFile = OptionalSetting<String>(
+        "ledger.password_file", path: .input, "File holding the PostgreSQL password (never in the URL).")
+    public static let ledgerCAFile = OptionalSetting<String>(
+        "ledger.tls.ca_file", path: .input, "CA bundle to verify the PostgreSQL server with (sslmode=verify-full).")
     public static let leaseSeconds = Setting<Int>(
         "ledger.lease_seconds", default: 120, range: 1...86_400,
         "Claim lease; an expired claim may be reclaimed by another worker (epoch + 1).")
@@ -33,6 +41,10 @@ public enum Config {
     public static let amqpURL = Setting<String>(
         "amqp.url", default: "amqp://guest:guest@127.0.0.1:5672/", secret: true,
         "Broker URL (amqp:// or amqps://). Its password is a secret: prefer amqp.password_file.")
+    public static let amqpURLs = OptionalSetting<[String]>(
+        "amqp.urls", secret: true,
+        "The nodes of a RabbitMQ cluster, in the order a connection tries them (then round robin after a loss); "
+            + "replaces amqp.url when set. amqp.password_file applies to every node.")
     public static let amqpPasswordFile = OptionalSetting<String>(
         "amqp.password_file", path: .input, "File holding the broker password (overrides the URL's).")
     public static let heartbeatSeconds = Setting<Int>(
@@ -178,8 +190,9 @@ public enum ConfigurationKeys {
     public static let all: [ConfigurationKey] = [
         Config.workerID.spec, Config.serviceIdentity.spec, Config.eventSource.spec, Config.inFlight.spec,
         Config.trustedKeysFile.spec, Config.drainSeconds.spec,
-        Config.ledgerPath.spec, Config.leaseSeconds.spec, Config.busyTimeoutMs.spec, Config.maxResumes.spec,
-        Config.amqpURL.spec, Config.amqpPasswordFile.spec, Config.heartbeatSeconds.spec,
+        Config.ledgerPath.spec, Config.ledgerURL.spec, Config.ledgerPasswordFile.spec, Config.ledgerCAFile.spec,
+        Config.leaseSeconds.spec, Config.busyTimeoutMs.spec, Config.maxResumes.spec,
+        Config.amqpURL.spec, Config.amqpURLs.spec, Config.amqpPasswordFile.spec, Config.heartbeatSeconds.spec,
         Config.connectTimeoutSeconds.spec,
         Config.rpcTimeoutSeconds.spec, Config.amqpCAFile.spec, Config.amqpCertFile.spec, Config.amqpKeyFile.spec,
         Config.requestExchange.spec, Config.requestQueue.spec, Config.requestRoutingKey.spec,

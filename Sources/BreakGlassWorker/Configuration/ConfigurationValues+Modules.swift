@@ -15,11 +15,15 @@ extension ConfigurationValues {
     }
 
     public func amqpConfiguration() throws -> AMQPConnection.Configuration {
-        var url = try AMQPURL(parsing: self[Config.amqpURL])
-        if let password = try secret(file: Config.amqpPasswordFile) {
-            url.password = password.revealed
+        let password = try secret(file: Config.amqpPasswordFile)
+        var urls = try (self[Config.amqpURLs] ?? [self[Config.amqpURL]]).map { text in
+            var url = try AMQPURL(parsing: text)
+            if let password { url.password = password.revealed }
+            return url
         }
-        var configuration = AMQPConnection.Configuration(url: url)
+        guard !urls.isEmpty else { throw ConfigurationError.missingValue(Config.amqpURLs.name, "names no node") }
+        var configuration = AMQPConnection.Configuration(url: urls.removeFirst())
+        configuration.alternateURLs = urls
         configuration.heartbeat = .seconds(self[Config.heartbeatSeconds])
         configuration.connectTimeout = .seconds(self[Config.connectTimeoutSeconds])
         configuration.handshakeTimeout = configuration.connectTimeout
@@ -44,8 +48,9 @@ extension ConfigurationValues {
         return topology
     }
 
-    public func ledgerConfiguration() -> Ledger.Configuration {
-        var configuration = Ledger.Configuration(path: self[Config.ledgerPath])
+    /// The SQLite ledger's settings for `path` (default: `ledger.path`, or the path of a `sqlite:` `ledger.url`).
+    public func ledgerConfiguration(path: String? = nil) -> SQLiteLedger.Configuration {
+        var configuration = SQLiteLedger.Configuration(path: path ?? sqliteLedgerPath ?? self[Config.ledgerPath])
         configuration.leaseDuration = .seconds(self[Config.leaseSeconds])
         configuration.busyTimeout = .milliseconds(self[Config.busyTimeoutMs])
         configuration.maximumResumes = self[Config.maxResumes]

@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// and, only while this worker's relay holds the ledger's relay lease (one exporter per ledger), the ledger-wide
 /// figures (outbox backlog and oldest age, open and escalated takeovers) and the dead-letter queue's depth.
 struct GaugeSampler: Service {
-    let ledger: Ledger
+    let ledger: any Ledger
     let pool: BrowserPool
     let metrics: WorkerMetrics
     let probes: [any ReadinessProbe]
@@ -46,7 +46,7 @@ struct GaugeSampler: Service {
             }
             return
         }
-        if let stats = try? ledger.stats() {
+        if let stats = try? await ledger.stats() {
             let now = Date()
             metrics.ledger(
                 LedgerFigures(

@@ -23,26 +23,18 @@ public struct BrokerProbe: ReadinessProbe {
     }
 }
 
-/// The ledger file is open, durable (WAL, synchronous=FULL) and really takes writes (`Ledger.writeProbe`).
+/// The ledger is open, durable (SQLite: WAL, synchronous=FULL; PostgreSQL: synchronous_commit on) and really takes
+/// writes (`Ledger.writeProbe`).
 public struct LedgerProbe: ReadinessProbe {
-    let ledger: Ledger
+    let ledger: any Ledger
 
-    public init(ledger: Ledger) {
+    public init(ledger: any Ledger) {
         self.ledger = ledger
     }
 
     public func check() async -> [Readiness.Check] {
-        do {
-            let durability = try ledger.durability()
-            guard durability.journalMode.lowercased() == "wal", durability.synchronous == 2 else {
-                return [.init(name: "ledger", ok: false, detail: "not durable")]
-            }
-            let probe = ledger.writeProbe()
-            guard probe.ok else { return [.init(name: "ledger", ok: false, detail: "not writable: \(probe.detail)")] }
-            return [.init(name: "ledger", ok: true, detail: "writable, WAL, synchronous=FULL")]
-        } catch {
-            return [.init(name: "ledger", ok: false, detail: "unreadable")]
-        }
+        let probe = await ledger.writeProbe()
+        return [.init(name: "ledger", ok: probe.ok, detail: probe.detail)]
     }
 }
 

@@ -18,11 +18,11 @@ import BreakGlassEvidence
 /// 401 without the right token (compared in constant time), 400 for an id the contract forbids, 404 when unknown.
 /// Errors are JSON `{"error": CODE, "detail": TEXT}` and never echo the token.
 public struct StatusAPI: Sendable {
-    let ledger: Ledger
+    let ledger: any Ledger
     let evidenceRoot: URL
     let tokenDigest: [UInt8]
 
-    init(ledger: Ledger, evidenceRoot: URL, token: Secret) {
+    init(ledger: any Ledger, evidenceRoot: URL, token: Secret) {
         self.ledger = ledger
         self.evidenceRoot = evidenceRoot
         self.tokenDigest = Array(SHA256.hash(data: Data(token.revealed.utf8)))
@@ -74,13 +74,13 @@ public struct StatusAPI: Sendable {
                 return Self.error(
                     .badRequest, "invalid-id", "case and tenant ids are letters, digits and . _ : - (contract §2)")
             }
-            return api.restoration(RestorationKey(caseID: caseID, tenantID: tenantID))
+            return await api.restoration(RestorationKey(caseID: caseID, tenantID: tenantID))
         }
         router.get("v1/takeovers") { request, _ -> Response in
             guard api.authorized(request) else {
                 return Self.error(.unauthorized, "unauthorized", "a bearer token is required")
             }
-            return api.openTakeovers()
+            return await api.openTakeovers()
         }
         router.get("v1/evidence/:bundle_id") { request, context -> Response in
             guard api.authorized(request) else {
@@ -94,17 +94,17 @@ public struct StatusAPI: Sendable {
         }
     }
 
-    func restoration(_ key: RestorationKey) -> Response {
+    func restoration(_ key: RestorationKey) async -> Response {
         let entry: LedgerEntry?
-        do { entry = try ledger.entry(for: key) } catch {
+        do { entry = try await ledger.entry(for: key) } catch {
             return Self.error(.serviceUnavailable, "ledger-unavailable", "the ledger could not be read")
         }
         guard let entry else { return Self.error(.notFound, "not-found", "no restoration for \(key)") }
-        let takeover = try? ledger.takeovers(for: key, limit: 1).first
-        let sightings = (try? ledger.requestSightings(for: key)) ?? []
+        let takeover = try? await ledger.takeovers(for: key, openOnly: false, limit: 1).first
+        let sightings = (try? await ledger.requestSightings(for: key)) ?? []
         var evidence: [[String: Any]] = []
-        for row in (try? ledger.events(for: key)) ?? [] where row.message.routingKey == EventType.evidenceReady.rawValue
-        {
+        let events = (try? await ledger.events(for: key)) ?? []
+        for row in events where row.message.routingKey == EventType.evidenceReady.rawValue {
             guard let object = try? JSONSerialization.jsonObject(with: row.message.body) as? [String: Any],
                 let data = object["data"] as? [String: Any], let bundleID = data["bundle_id"] as? String
             else { continue }
@@ -148,9 +148,9 @@ public struct StatusAPI: Sendable {
         return Self.json(.ok, body)
     }
 
-    func openTakeovers() -> Response {
+    func openTakeovers() async -> Response {
         let takeovers: [TakeoverEntry]
-        do { takeovers = try ledger.takeovers(openOnly: true, limit: 1000) } catch {
+        do { takeovers = try await ledger.takeovers(for: nil, openOnly: true, limit: 1000) } catch {
             return Self.error(.serviceUnavailable, "ledger-unavailable", "the ledger could not be read")
         }
         return Self.json(

@@ -17,7 +17,7 @@ extension RestorationPipeline {
         let person = person.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !person.isEmpty else { throw .invalidInput(key, "--by is empty") }
         let note = try maskedFreeText(note, key: key, option: "--note")
-        let entry = try row(key)
+        let entry = try await row(key)
         guard entry.state.isInFlight else { throw .wrongState(key, entry.state, expected: .claimed) }
         if case .live(let owner) = entry.machine.liveness(at: ledger.clock()) { throw .inProgress(key, owner: owner) }
         let request = try originalRequest(entry)
@@ -82,6 +82,6 @@ extension RestorationPipeline {
         recordOutcome(result, logger: log)
         return RecoveryOutcome(
             key: key, previousOwner: entry.owner, recovery: recovery, evidence: bundle, result: result,
-            entry: try? ledger.entry(for: key))
+            entry: try? await ledger.entry(for: key))
     }
 }

@@ -23,7 +23,7 @@ extension RestorationPipeline {
     public func recoverAbandoned(grace: Duration, limit: Int = 20) async -> [ScanOutcome] {
         let now = ledger.clock()
         let graceSeconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
-        let candidates = ((try? ledger.expiredClaims(limit: limit)) ?? []).filter { entry in
+        let candidates = ((try? await ledger.expiredClaims(limit: limit)) ?? []).filter { entry in
             guard let lapsed = entry.leaseExpiresAt else { return true }
             return now.timeIntervalSince(lapsed) >= graceSeconds
         }

@@ -23,7 +23,7 @@ extension RestorationPipeline {
     /// - Who and why go into a sealed `resume` evidence bundle (written first: no bundle, no resume), into the
     ///   takeover's resolution, and into the `resumed` event, written to the outbox in the same transaction as the
     ///   resume. The run then ends like any other: `outcome` or `halted`, then `evidence-ready`.
-    /// - At most `Ledger.Configuration.maximumResumes` resumes per key.
+    /// - At most `SQLiteLedger.Configuration.maximumResumes` resumes per key.
     public func resume(
         _ key: RestorationKey, by person: String, note: String, afterReconciliation: Bool = false
     ) async throws(TakeoverError) -> ResumeOutcome {
@@ -32,15 +32,16 @@ extension RestorationPipeline {
         // Free text a person typed may hold an e-mail, a token, a customer's name: it is masked once, here, so the
         // ledger, the `resumed` event, the evidence and the CLI output only ever see the masked text.
         let note = try maskedFreeText(note, key: key, option: "--note")
-        let entry = try halted(key)
+        let entry = try await halted(key)
         let request = try originalRequest(entry)
         guard clock() < request.notAfter else { throw .requestExpired(key) }
-        guard entry.resumeCount < ledger.configuration.maximumResumes else {
+        guard entry.resumeCount < ledger.maximumResumes else {
             throw .resumeLimit(key, resumes: entry.resumeCount)
         }
         let takeover: TakeoverEntry
         do {
-            guard let open = try ledger.takeovers(for: key, openOnly: true, limit: 1).first, open.id == entry.takeoverID
+            guard let open = try await ledger.takeovers(for: key, openOnly: true, limit: 1).first,
+                open.id == entry.takeoverID
             else {
                 throw TakeoverError.wrongState(key, entry.state, expected: .halted)
             }
@@ -64,7 +65,7 @@ extension RestorationPipeline {
             // cover the confirmation). A halt decided by the owner that wrote `submitting` has no such click pending.
             if entry.inDoubt, let submittingAt = entry.submittingAt {
                 let settle =
-                    Self.seconds(ledger.configuration.leaseDuration) + Self.seconds(configuration.confirmationBound)
+                    Self.seconds(ledger.leaseDuration) + Self.seconds(configuration.confirmationBound)
                 let wait = submittingAt.addingTimeInterval(settle).timeIntervalSince(ledger.clock())
                 if wait > 0 { throw .tooSoon(key, waitSeconds: Int(wait.rounded(.up))) }
             }
@@ -92,7 +93,7 @@ extension RestorationPipeline {
             "resume.json",
             ResumeRecord(
                 takeoverID: takeover.id, resumedBy: person, note: note, resumedAt: Timestamp.format(now),
-                resumeNumber: entry.resumeCount + 1, maximumResumes: ledger.configuration.maximumResumes,
+                resumeNumber: entry.resumeCount + 1, maximumResumes: ledger.maximumResumes,
                 escalated: entry.escalate, afterReconciliation: entry.escalate && afterReconciliation,
                 grantCheckBundle: grantCheck?.bundleID, draftID: entry.escalate ? nil : takeover.record.draftID,
                 requestID: request.requestID, scopes: request.privilege.scopes,
@@ -110,7 +111,7 @@ extension RestorationPipeline {
         let claim: Claim
         do {
             claim = try await ledger.resume(
-                key, by: person, note: note, owner: configuration.workerID,
+                key, by: person, note: note, owner: configuration.workerID, lease: nil,
                 afterReconciliation: entry.escalate && afterReconciliation, events: [OutboxMessage(resumed, key: key)])
         } catch {
             // Refused (another person's resume won the race, the state changed): this bundle documents nothing that
@@ -146,7 +147,7 @@ extension RestorationPipeline {
         return ResumeOutcome(
             key: key, takeoverID: takeover.id, resumeEvidence: resumeEvidence, grantCheckEvidence: grantCheck,
             result: result,
-            entry: try? ledger.entry(for: key))
+            entry: try? await ledger.entry(for: key))
     }
 
     // MARK: - Shared by resume and revoke
@@ -159,15 +160,15 @@ extension RestorationPipeline {
         return masker.mask(trimmed)
     }
 
-    func halted(_ key: RestorationKey) throws(TakeoverError) -> LedgerEntry {
-        let entry = try row(key)
+    func halted(_ key: RestorationKey) async throws(TakeoverError) -> LedgerEntry {
+        let entry = try await row(key)
         guard entry.state == .halted else { throw .wrongState(key, entry.state, expected: .halted) }
         return entry
     }
 
-    func row(_ key: RestorationKey) throws(TakeoverError) -> LedgerEntry {
+    func row(_ key: RestorationKey) async throws(TakeoverError) -> LedgerEntry {
         do {
-            guard let entry = try ledger.entry(for: key) else { throw TakeoverError.notFound(key) }
+            guard let entry = try await ledger.entry(for: key) else { throw TakeoverError.notFound(key) }
             return entry
         } catch let error as TakeoverError {
             throw error

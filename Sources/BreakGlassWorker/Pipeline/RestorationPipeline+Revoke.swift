@@ -20,7 +20,7 @@ extension RestorationPipeline {
         // Masked once, here: the console's reason field, the ledger, the `revoked` event and the CLI output only
         // ever see the masked text.
         let reason = try maskedFreeText(reason, key: key, option: "--reason")
-        let entry = try row(key)
+        let entry = try await row(key)
         guard entry.state == .granted, let confirmationID = entry.confirmationID else {
             throw .wrongState(key, entry.state, expected: .granted)
         }

@@ -55,7 +55,7 @@ public final class RestorationPipeline: Sendable {
 
     public let configuration: Configuration
     let verifier: MessageVerifier
-    let ledger: Ledger
+    let ledger: any Ledger
     let sources: any LiveSources
     let console: any RestorationConsole
     let evidence: EvidenceStore
@@ -66,7 +66,7 @@ public final class RestorationPipeline: Sendable {
     let events: EventFactory
 
     public init(
-        configuration: Configuration, verifier: MessageVerifier, ledger: Ledger, sources: any LiveSources,
+        configuration: Configuration, verifier: MessageVerifier, ledger: any Ledger, sources: any LiveSources,
         console: any RestorationConsole, evidence: EvidenceStore, masker: Masker,
         metrics: WorkerMetrics = WorkerMetrics(),
         logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
@@ -160,13 +160,13 @@ public final class RestorationPipeline: Sendable {
         log[metadataKey: "breakglass.request_id"] = "\(request.requestID)"
 
         // A decided key never touches the sources or the console again.
-        if let decision = try ledger.decision(for: request.key) {
+        if let decision = try await ledger.decision(for: request.key) {
             try await ledger.recordSighting(request.key, requestID: request.requestID)
             log.debug("duplicate of a decided key", metadata: ["breakglass.state": "\(decision.state.rawValue)"])
             return PipelineResult(settlement: .ack, result: .duplicate, key: request.key)
         }
         if let count = message.deliveryCount, count >= configuration.deliveryLimit - 1,
-            try !ledger.isAbandonedInFlight(request.key)
+            try await !ledger.isAbandonedInFlight(request.key)
         {
             // An in-flight key whose owner died (lease lapsed) is claimed and reconciled below instead: rejecting
             // here would strand it with no takeover record.
@@ -324,7 +324,7 @@ public final class RestorationPipeline: Sendable {
             // And the ledger still says this claim is the one submitting (one read, no lock): a process stopped and
             // resumed here must not click for a key someone else has reclaimed or decided meanwhile, whatever its
             // memory says (a CI run saw a thawed worker click after a takeover and a person's resume).
-            guard let entry = try? ledger.entry(for: current.key) else {
+            guard let entry = try? await ledger.entry(for: current.key) else {
                 return "the ledger could not be read before the click"
             }
             guard entry.epoch == current.epoch, entry.state == .submitting else {
@@ -387,8 +387,8 @@ public final class RestorationPipeline: Sendable {
                 let current = box.withLock { $0 }
                 let submitting = try await ledger.beginSubmitting(
                     current, recheckedAt: clock(),
-                    margin: min(configuration.submitLeaseMargin, ledger.configuration.leaseDuration / 3),
-                    extendBy: ledger.configuration.leaseDuration + configuration.confirmationBound)
+                    margin: min(configuration.submitLeaseMargin, ledger.leaseDuration / 3),
+                    extendBy: ledger.leaseDuration + configuration.confirmationBound)
                 box.withLock { $0 = submitting }
                 return
             } catch let error as LedgerError {
@@ -418,7 +418,7 @@ public final class RestorationPipeline: Sendable {
         _ box: ClaimBox, logger log: Logger, _ body: @escaping @Sendable () async -> T
     ) async -> T {
         let ledger = self.ledger
-        let renewEvery = ledger.configuration.leaseDuration / 3
+        let renewEvery = ledger.leaseDuration / 3
         return await withTaskGroup(of: T?.self) { group in
             group.addTask {
                 var delay = renewEvery

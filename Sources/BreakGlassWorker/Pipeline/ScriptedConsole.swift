@@ -145,7 +145,7 @@ public final class ScriptedConsole: RestorationConsole {
             return result
         }
         if let pause = state.withLock({ $0.pauseBeforeClick }) { await pause(key) }
-        if let refusal = hooks.clickAllowed() {
+        if let refusal = await hooks.clickAllowed() {
             recorder.step("pre-submit", action: "click refused", outcome: "failed", detail: refusal)
             return outcome(
                 .halted(

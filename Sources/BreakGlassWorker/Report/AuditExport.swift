@@ -134,21 +134,21 @@ public struct AuditExport: Sendable, Hashable, Codable {
 
 extension GovernanceReportSource {
     /// The per-request rows, oldest key first; only keys first seen at or after `since` when given.
-    public func auditExport(since: Date? = nil, now: Date = Date()) throws -> AuditExport {
+    public func auditExport(since: Date? = nil, now: Date = Date()) async throws -> AuditExport {
         let verifier = EvidenceVerifier(trustedPublicKey: trustedPublicKey)
         let masker = Masker()
         var rows: [AuditExport.Row] = []
-        let entries = try ledger.entries(limit: Int.max).sorted {
+        let entries = try await ledger.entries(limit: Int.max).sorted {
             ($0.createdAt, $0.key.description) < ($1.createdAt, $1.key.description)
         }
         for entry in entries where since.map({ entry.createdAt >= $0 }) ?? true {
-            let sightings = try ledger.requestSightings(for: entry.key).sorted { $0.firstSeenAt < $1.firstSeenAt }
-            let takeover = try ledger.takeovers(for: entry.key, limit: 1).first
+            let sightings = try await ledger.requestSightings(for: entry.key).sorted { $0.firstSeenAt < $1.firstSeenAt }
+            let takeover = try await ledger.takeovers(for: entry.key, limit: 1).first
             let request = entry.payload.flatMap { try? RequestDecoder.decode(Array($0)) }
             var bundles: [String] = []
             var digests: [String] = []
             var verified: Bool?
-            for row in try ledger.events(for: entry.key)
+            for row in try await ledger.events(for: entry.key)
             where row.message.routingKey == EventType.evidenceReady.rawValue {
                 guard let ready = try? JSONDecoder().decode(ReadyEvent.self, from: row.message.body) else {
                     verified = false

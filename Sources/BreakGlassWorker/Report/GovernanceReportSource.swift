@@ -7,30 +7,31 @@ import BreakGlassEvidence
 /// Reads what `GovernanceReport.compute` needs: every ledger row, takeover and sighting, and every grant bundle
 /// of the evidence store, each verified (seal and artifact hashes; with the trusted key when one is given).
 public struct GovernanceReportSource: Sendable {
-    public let ledger: Ledger
+    public let ledger: any Ledger
     public let evidenceRoot: URL
     /// The pinned evidence key; bundles count as verified only when sealed by it.
     public let trustedPublicKey: Data
 
-    public init(ledger: Ledger, evidenceRoot: URL, trustedPublicKey: Data) {
+    public init(ledger: any Ledger, evidenceRoot: URL, trustedPublicKey: Data) {
         self.ledger = ledger
         self.evidenceRoot = evidenceRoot
         self.trustedPublicKey = trustedPublicKey
     }
 
-    public func input(since: Date? = nil, now: Date = Date()) throws -> GovernanceReport.Input {
-        let entries = try ledger.entries(limit: Int.max)
-        let takeovers = try ledger.takeovers(limit: Int.max)
+    public func input(since: Date? = nil, now: Date = Date()) async throws -> GovernanceReport.Input {
+        let entries = try await ledger.entries(limit: Int.max)
+        let takeovers = try await ledger.takeovers(limit: Int.max)
         var sightings: [RestorationKey: GovernanceReport.Sightings] = [:]
         for entry in entries where since.map({ entry.createdAt >= $0 }) ?? true {
-            let seen = try ledger.requestSightings(for: entry.key)
+            let seen = try await ledger.requestSightings(for: entry.key)
             sightings[entry.key] = .init(requestIDs: seen.count, count: seen.reduce(0) { $0 + $1.count })
         }
         // Each key's outbox rows, read once for both the rejections and the evidence cross-check.
         var events: [RestorationKey: [OutboxEntry]] = [:]
-        for entry in entries { events[entry.key] = try ledger.events(for: entry.key) }
+        for entry in entries { events[entry.key] = try await ledger.events(for: entry.key) }
         return GovernanceReport.Input(
-            entries: entries, takeovers: takeovers, sightings: sightings, keylessRejections: try keylessRejections(),
+            entries: entries, takeovers: takeovers, sightings: sightings,
+            keylessRejections: try await keylessRejections(),
             busyKeyRejections: busyKeyRejections(entries, events: events), grantBundles: grantBundles(),
             evidenceMismatches: evidenceMismatches(entries, events: events), since: since, generatedAt: now)
     }
@@ -61,8 +62,8 @@ public struct GovernanceReportSource: Sendable {
 
     /// `outcome` events with `result: rejected` written under `unknown/unknown` (messages rejected before their key
     /// could be read).
-    func keylessRejections() throws -> [GovernanceReport.KeylessRejection] {
-        Self.rejections(in: try ledger.events(for: RestorationKey(caseID: "unknown", tenantID: "unknown")))
+    func keylessRejections() async throws -> [GovernanceReport.KeylessRejection] {
+        Self.rejections(in: try await ledger.events(for: RestorationKey(caseID: "unknown", tenantID: "unknown")))
     }
 
     /// Every `evidence-ready` event of the keys' outbox rows, checked against the store: the bundle exists under its

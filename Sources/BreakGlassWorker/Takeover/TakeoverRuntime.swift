@@ -36,7 +36,8 @@ public struct TakeoverRuntime: Sendable {
     /// then closes the browser session, chromedriver and the sources client. A takeover never reads a message from
     /// the broker: the request is the body the ledger stored when a worker verified it, so no trusted request keys
     /// are needed here.
-    public func withPipeline<T: Sendable>(_ body: (RestorationPipeline, Ledger) async throws -> T) async throws -> T {
+    public func withPipeline<T: Sendable>(_ body: (RestorationPipeline, any Ledger) async throws -> T) async throws -> T
+    {
         let components = try await WorkerComponents.assemble(
             values: values, ownerID: ownerID, maximumSessions: 1, verifier: MessageVerifier(trustedKeys: TrustedKeys()),
             logger: logger)
@@ -111,7 +112,7 @@ public struct TakeoverRuntime: Sendable {
 
     /// Publishes the outbox to the configured broker within `deadline` (the command's events, and anything else
     /// pending, in order per key), or leaves it for the workers' relays.
-    public func flushOutbox(_ ledger: Ledger, deadline: Duration = .seconds(15)) async -> FlushResult {
+    public func flushOutbox(_ ledger: any Ledger, deadline: Duration = .seconds(15)) async -> FlushResult {
         let connection: AMQPConnection
         do {
             var configuration = try values.amqpConfiguration()

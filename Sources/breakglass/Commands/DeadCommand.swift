@@ -114,31 +114,30 @@ struct DeadCommand: AsyncParsableCommand {
     }
 
     /// The ledger of the configuration, opened once per command when it exists (for the worker's own reasons).
-    static func ledger(_ values: ConfigurationValues) -> Ledger? {
-        guard case let path = values[Config.ledgerPath], FileManager.default.fileExists(atPath: path) else {
-            return nil
-        }
-        return try? Ledger(configuration: .init(path: path))
+    static func ledger(_ values: ConfigurationValues) async -> (any Ledger)? {
+        if let path = values.sqliteLedgerPath, !FileManager.default.fileExists(atPath: path) { return nil }
+        return try? await values.openLedger(logger: CommandFailure.quietLogger)
     }
 
     /// The worker's own rejection reasons for a request id, from the ledger when there is one.
-    static func rejectionReasons(_ letter: Letter, ledger: Ledger?) -> [String]? {
+    static func rejectionReasons(_ letter: Letter, ledger: (any Ledger)?) async -> [String]? {
         guard letter.messageID != "-", let ledger,
-            let events = try? ledger.rejectionEvents(requestID: letter.messageID), let last = events.last,
+            let events = try? await ledger.rejectionEvents(requestID: letter.messageID), let last = events.last,
             let object = try? JSONSerialization.jsonObject(with: last.message.body) as? [String: Any],
             let data = object["data"] as? [String: Any]
         else { return nil }
         return data["reasons"] as? [String]
     }
 
-    static func row(_ letter: Letter, ledger: Ledger?) -> [String: Any?] {
+    static func row(_ letter: Letter, ledger: (any Ledger)?) async -> [String: Any?] {
         let death = letter.death
+        let reasons = await rejectionReasons(letter, ledger: ledger)
         return [
             "position": letter.position, "message_id": letter.messageID, "broker_reason": death.reason,
             "queue": death.queue, "dead_lettered_at": death.time.map { Timestamp.format($0) }, "deaths": death.count,
             "signed": letter.delivery.signature != nil, "bytes": letter.delivery.body.count,
             "body_sha256": letter.sha256,
-            "worker_reasons": rejectionReasons(letter, ledger: ledger),
+            "worker_reasons": reasons,
         ]
     }
 
@@ -194,8 +193,10 @@ struct DeadCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await DeadCommand.withLetters(source) { _, letters, values in
-                let ledger = DeadCommand.ledger(values)
-                let rows = letters.map { DeadCommand.row($0, ledger: ledger) }
+                let ledger = await DeadCommand.ledger(values)
+                var rows: [[String: Any?]] = []
+                for letter in letters { rows.append(await DeadCommand.row(letter, ledger: ledger)) }
+                await ledger?.shutdown()
                 if json {
                     for row in rows { LedgerFormat.printJSON(row) }
                     return
@@ -227,8 +228,11 @@ struct DeadCommand: AsyncParsableCommand {
         func run() async throws {
             try await DeadCommand.withLetters(source) { _, letters, values in
                 let letter = try DeadCommand.find(id, in: letters)
+                let ledger = await DeadCommand.ledger(values)
+                let row = await DeadCommand.row(letter, ledger: ledger)
+                await ledger?.shutdown()
                 LedgerFormat.printJSON(
-                    DeadCommand.row(letter, ledger: DeadCommand.ledger(values)).merging([
+                    row.merging([
                         "headers": letter.delivery.headers.keys.sorted(),
                         "content_type": letter.delivery.properties.contentType,
                     ]) { old, _ in old })

@@ -3,53 +3,72 @@ import BreakGlassCore
 import BreakGlassLedger
 import BreakGlassWorker
 import Foundation
+import Logging
 
 /// `breakglass ledger list|show|stats|prune`: read the worker's ledger (and apply retention).
 struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
-        abstract: "Inspect the restoration ledger (one SQLite file shared by the workers of a host).",
+        abstract: "Inspect the restoration ledger (an SQLite file or the PostgreSQL database the workers share).",
         subcommands: [List.self, Show.self, Stats.self, Prune.self]
     )
 
-    /// The `--ledger PATH` option shared by the ledger and takeover commands. Without it, the ledger is the worker's:
-    /// `ledger.path` from `--config` or `$BREAKGLASS_LEDGER_PATH` (the same key `breakglass run` reads), then the older
-    /// `$LEDGER_PATH`, then run/ledger.sqlite.
+    /// The `--ledger` option shared by the ledger and takeover commands. Without it, the ledger is the worker's:
+    /// `ledger.url` or `ledger.path` from `--config` or `$BREAKGLASS_LEDGER_URL` / `$BREAKGLASS_LEDGER_PATH` (the keys
+    /// `breakglass run` reads), then the older `$LEDGER_PATH`, then run/ledger.sqlite. A PostgreSQL ledger's password
+    /// comes from `ledger.password_file`.
     struct Location: ParsableArguments {
         @Option(
             name: .long,
-            help:
-                "The ledger file (default: ledger.path from --config or $BREAKGLASS_LEDGER_PATH, else run/ledger.sqlite)."
+            help: """
+                The ledger: a file path, sqlite:PATH or postgres://USER@HOST:PORT/DB (default: ledger.url or \
+                ledger.path from --config or the environment, else run/ledger.sqlite).
+                """
         )
         var ledger: String?
 
-        @Option(name: .long, help: "The worker's YAML configuration file (its ledger.path is used).")
+        @Option(name: .long, help: "The worker's YAML configuration file (its ledger.url or ledger.path is used).")
         var config: String?
 
-        func path() async throws -> String {
-            if let ledger { return ledger }
-            let values: ConfigurationValues
+        /// The configuration with `--ledger` applied.
+        func values() async throws -> ConfigurationValues {
+            var overrides: [String: String] = [:]
+            if let ledger {
+                if ledger.hasPrefix("postgres://") || ledger.hasPrefix("postgresql://") || ledger.hasPrefix("sqlite:") {
+                    overrides[Config.ledgerURL.name] = ledger
+                } else {
+                    overrides[Config.ledgerURL.name] = "sqlite:" + ledger
+                }
+            }
             do {
-                values = try await ConfigurationLoader(file: config, overrides: [:]).load()
+                var values = try await ConfigurationLoader(file: config, overrides: overrides).load()
+                if ledger == nil, !values.isSet(Config.ledgerPath), values[Config.ledgerURL] == nil,
+                    let legacy = ProcessInfo.processInfo.environment["LEDGER_PATH"], !legacy.isEmpty
+                {
+                    values = try await ConfigurationLoader(
+                        file: config, overrides: [Config.ledgerURL.name: "sqlite:" + legacy]
+                    ).load()
+                }
+                return values
             } catch {
                 throw ValidationError(error.description)
             }
-            if values.isSet(Config.ledgerPath) { return values[Config.ledgerPath] }
-            if let legacy = ProcessInfo.processInfo.environment["LEDGER_PATH"], !legacy.isEmpty { return legacy }
-            return values[Config.ledgerPath]
         }
 
-        /// Opens an existing ledger; reading commands never create one by accident.
-        func open() async throws -> Ledger {
-            let path = try await path()
-            guard FileManager.default.fileExists(atPath: path) else {
+        /// Opens an existing ledger; reading commands never create an SQLite file by accident.
+        func open() async throws -> any Ledger {
+            let values = try await values()
+            let location: ConfigurationValues.LedgerLocation
+            do { location = try values.ledgerLocation() } catch { throw ValidationError(error.description) }
+            if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
                 throw CommandFailure(.notFound, "no ledger at \(path) (use --ledger PATH or --config FILE)")
             }
             do {
-                return try Ledger(configuration: .init(path: path))
+                return try await values.openLedger(logger: CommandFailure.quietLogger)
             } catch let error as LedgerError {
                 throw CommandFailure(
-                    .failed, "cannot open the ledger \(path): \(error.code.rawValue) \(error.detail ?? "")")
+                    .failed,
+                    "cannot open the ledger \(values.ledgerDescription): \(error.code.rawValue) \(error.detail ?? "")")
             }
         }
     }
@@ -74,7 +93,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 filter = parsed
             }
             let ledger = try await location.open()
-            let entries = try ledger.entries(state: filter, limit: limit)
+            let entries = try await ledger.entries(state: filter, limit: limit)
             if json {
                 for entry in entries {
                     LedgerFormat.printJSON([
@@ -110,23 +129,23 @@ struct LedgerCommand: AsyncParsableCommand {
         func run() async throws {
             guard let key = RestorationKey(parsing: key) else { throw ValidationError("expected CASE/TENANT") }
             let ledger = try await location.open()
-            guard let entry = try ledger.entry(for: key) else {
+            guard let entry = try await ledger.entry(for: key) else {
                 throw CommandFailure(.notFound, "no restoration for \(key) in the ledger")
             }
             print(LedgerFormat.describe(entry))
             print("request ids:")
-            for sighting in try ledger.requestSightings(for: key) {
+            for sighting in try await ledger.requestSightings(for: key) {
                 print(
                     "  \(sighting.requestID)  seen \(sighting.count)×  first \(LedgerFormat.time(sighting.firstSeenAt))  last \(LedgerFormat.time(sighting.lastSeenAt))"
                 )
             }
-            let takeovers = try ledger.takeovers(for: key)
+            let takeovers = try await ledger.takeovers(for: key, limit: 100)
             if !takeovers.isEmpty {
                 print("takeovers:")
                 for takeover in takeovers.reversed() { print(LedgerFormat.describe(takeover, indent: "  ")) }
             }
             print("events:")
-            for event in try ledger.events(for: key) {
+            for event in try await ledger.events(for: key) {
                 let status = event.publishedAt.map { "published \(LedgerFormat.time($0))" } ?? "PENDING"
                 print(
                     "  #\(event.sequence) \(event.message.routingKey) id=\(event.message.eventID) \(status) attempts=\(event.attempts)"
@@ -143,7 +162,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             let ledger = try await location.open()
-            let stats = try ledger.stats()
+            let stats = try await ledger.stats()
             for state in RestorationState.allCases {
                 print(LedgerFormat.row([state.rawValue, "\(stats.byState[state] ?? 0)"]))
             }

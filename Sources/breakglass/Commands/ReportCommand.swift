@@ -4,6 +4,7 @@ import BreakGlassCore
 import BreakGlassLedger
 import BreakGlassWorker
 import Foundation
+import Logging
 import BreakGlassEvidence
 
 /// `breakglass report`: the governance figures from the ledger and the evidence store (docs/REPORT.md).
@@ -47,14 +48,16 @@ struct ReportCommand: AsyncParsableCommand {
             if let age = LedgerFormat.parseAge(text) { return now.addingTimeInterval(-age) }
             throw ValidationError("--since: expected RFC 3339, YYYY-MM-DD or an age like 7d")
         }
-        let path = values.ledgerConfiguration().path
-        guard FileManager.default.fileExists(atPath: path) else {
+        if let path = values.sqliteLedgerPath, !FileManager.default.fileExists(atPath: path) {
             throw CommandFailure(.notFound, "no ledger at \(path) (ledger.path)")
         }
-        let ledger: Ledger
-        do { ledger = try Ledger(configuration: values.ledgerConfiguration()) } catch let error as LedgerError {
+        let ledger: any Ledger
+        do { ledger = try await values.openLedger(logger: CommandFailure.quietLogger) } catch let error
+            as LedgerError
+        {
             throw CommandFailure(
-                .failed, "cannot open the ledger \(path): \(error.code.rawValue) \(error.detail ?? "")")
+                .failed,
+                "cannot open the ledger \(values.ledgerDescription): \(error.code.rawValue) \(error.detail ?? "")")
         }
         let configured: Data?
         do {
@@ -75,14 +78,14 @@ struct ReportCommand: AsyncParsableCommand {
             ledger: ledger, evidenceRoot: URL(fileURLWithPath: values[Config.evidenceDir]),
             trustedPublicKey: key)
         if perRequest {
-            let export = try source.auditExport(since: sinceDate, now: now)
+            let export = try await source.auditExport(since: sinceDate, now: now)
             switch format {
             case .csv: print(export.csv(), terminator: "")
             case .json, .table: FileHandle.standardOutput.write(export.json())
             }
             return
         }
-        let report = GovernanceReport.compute(try source.input(since: sinceDate, now: now))
+        let report = GovernanceReport.compute(try await source.input(since: sinceDate, now: now))
         switch format {
         case .json: FileHandle.standardOutput.write(report.json())
         case .csv: print(report.csv(), terminator: "")

@@ -242,7 +242,7 @@ extension TakeoverCommand {
     }
 
     static func reportFailure(
-        _ error: any Error, runtime: TakeoverRuntime, ledger: Ledger, noPublish: Bool
+        _ error: any Error, runtime: TakeoverRuntime, ledger: any Ledger, noPublish: Bool
     ) async -> TakeoverRuntime.FlushResult? {
         report(error)
         guard let error = error as? TakeoverError, error.code.leftInFlight else { return nil }

@@ -28,7 +28,7 @@ struct TakeoverCommand: AsyncParsableCommand {
 
         func run() async throws {
             let ledger = try await location.open()
-            let takeovers = try ledger.takeovers(openOnly: !all, limit: limit)
+            let takeovers = try await ledger.takeovers(openOnly: !all, limit: limit)
             if json {
                 for takeover in takeovers {
                     LedgerFormat.printJSON([
@@ -62,7 +62,7 @@ struct TakeoverCommand: AsyncParsableCommand {
 
         func run() async throws {
             let ledger = try await location.open()
-            let takeover = try TakeoverCommand.find(id, in: ledger)
+            let takeover = try await TakeoverCommand.find(id, in: ledger)
             print(LedgerFormat.describe(takeover))
         }
     }
@@ -90,9 +90,9 @@ struct TakeoverCommand: AsyncParsableCommand {
         }
     }
 
-    static func find(_ id: String, in ledger: Ledger) throws -> TakeoverEntry {
+    static func find(_ id: String, in ledger: any Ledger) async throws -> TakeoverEntry {
         if id.contains("#") {
-            guard let takeover = try ledger.takeover(id: id) else {
+            guard let takeover = try await ledger.takeover(id: id) else {
                 throw CommandFailure(.notFound, "no takeover \(id)")
             }
             return takeover
@@ -100,7 +100,7 @@ struct TakeoverCommand: AsyncParsableCommand {
         guard let key = RestorationKey(parsing: id) else {
             throw ValidationError("expected CASE/TENANT or CASE/TENANT#n")
         }
-        guard let takeover = try ledger.takeovers(for: key, limit: 1).first else {
+        guard let takeover = try await ledger.takeovers(for: key, limit: 1).first else {
             throw CommandFailure(.notFound, "no takeover for \(key)")
         }
         return takeover

@@ -35,13 +35,13 @@ struct LedgerFixture {
     var path: String { directory.appendingPathComponent("ledger.sqlite").path }
 
     /// Another `Ledger` on the same file = another connection set, as a second process would have.
-    func open(lease: Duration = .seconds(60), maximumResumes: Int = 3) throws -> Ledger {
-        var configuration = Ledger.Configuration(path: path)
+    func open(lease: Duration = .seconds(60), maximumResumes: Int = 3) throws -> SQLiteLedger {
+        var configuration = SQLiteLedger.Configuration(path: path)
         configuration.leaseDuration = lease
         configuration.maximumResumes = maximumResumes
         let clock = self.clock
         configuration.clock = { clock.now }
-        return try Ledger(configuration: configuration)
+        return try SQLiteLedger(configuration: configuration)
     }
 
     func remove() {
@@ -66,11 +66,11 @@ extension ClaimOutcome {
 /// Polls `condition` until it holds or `timeout` passes (no sleeps as synchronisation).
 func eventually(
     timeout: Duration = .seconds(10), _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () throws -> Bool
+    _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        if try condition() { return }
+        if try await condition() { return }
         try await Task.sleep(for: .milliseconds(10))
     }
     Issue.record("timed out waiting for: \(what)", sourceLocation: sourceLocation)

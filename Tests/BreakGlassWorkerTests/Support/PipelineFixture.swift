@@ -17,7 +17,7 @@ struct PipelineFixture {
     static let packetSHA = String(repeating: "ab", count: 32)
 
     let directory: URL
-    let ledger: Ledger
+    let ledger: SQLiteLedger
     let sources: InMemoryLiveSources
     let console: ScriptedConsole
     let evidence: EvidenceStore
@@ -28,7 +28,7 @@ struct PipelineFixture {
     /// `ledger` adjusts the ledger configuration (lease, clock); `pipeline` the pipeline's.
     init(
         workerID: String = "w-test", directory: URL? = nil,
-        ledger adjustLedger: (inout Ledger.Configuration) -> Void = { _ in },
+        ledger adjustLedger: (inout SQLiteLedger.Configuration) -> Void = { _ in },
         pipeline adjustPipeline: (inout RestorationPipeline.Configuration) -> Void = { _ in },
         console existingConsole: ScriptedConsole? = nil, sources existingSources: InMemoryLiveSources? = nil,
         clock: ManualClock? = nil
@@ -36,12 +36,12 @@ struct PipelineFixture {
         self.workerID = workerID
         let dir = try directory ?? Self.scratchDirectory()
         self.directory = dir
-        var ledgerConfiguration = Ledger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
+        var ledgerConfiguration = SQLiteLedger.Configuration(path: dir.appendingPathComponent("ledger.sqlite").path)
         // The pipeline tests' lease is 60 s whatever the product default (120 s): their clock steps are sized to it.
         ledgerConfiguration.leaseDuration = .seconds(60)
         if let clock { ledgerConfiguration.clock = { clock.now } }
         adjustLedger(&ledgerConfiguration)
-        ledger = try Ledger(configuration: ledgerConfiguration)
+        ledger = try SQLiteLedger(configuration: ledgerConfiguration)
         let (key, _) = EvidenceKey.generate(keyID: "evidence-test")
         evidence = try EvidenceStore(root: dir.appendingPathComponent("evidence"), key: key)
         sources = existingSources ?? Self.passingSources()

@@ -2,7 +2,7 @@ public import BreakGlassCore
 import Foundation
 import GRDB
 
-extension Ledger {
+extension SQLiteLedger {
     /// For crash drills only (`breakglass ledger-stress hold`): opens a write transaction, writes a claimed row
     /// for `key` and one outbox event, calls `inside` (which is expected to block until the process is killed),
     /// and rolls back if `inside` ever returns. Used to prove that a process killed in the middle of a

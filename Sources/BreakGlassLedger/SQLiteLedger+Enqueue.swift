@@ -1,6 +1,6 @@
 public import BreakGlassCore
 
-extension Ledger {
+extension SQLiteLedger {
     /// Writes events to the outbox on their own, durably, for outcomes that belong to no ledger row: a message
     /// rejected before its key could be trusted (signature, schema), or a rejected replay of a key that other
     /// work owns. Every message still ends in exactly one published outcome.

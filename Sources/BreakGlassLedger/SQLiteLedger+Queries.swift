@@ -2,7 +2,7 @@ public import BreakGlassCore
 import Foundation
 import GRDB
 
-extension Ledger {
+extension SQLiteLedger {
     /// The fast path of every redelivery: was this key decided (granted, rejected, resolved, or halted)?
     ///
     /// Final decisions are immutable (the schema's triggers), so they are served from memory once seen;

@@ -2,7 +2,7 @@ public import BreakGlassCore
 public import Foundation
 import GRDB
 
-extension Ledger {
+extension SQLiteLedger {
     /// Events not yet confirmed by the broker, in the order they were written (the order per key is kept).
     public func pendingEvents(limit: Int = 100) throws -> [OutboxEntry] {
         try read(nil) { db in
@@ -88,12 +88,6 @@ extension Ledger {
         try await write(nil) { db in
             try db.cachedStatement(sql: "DELETE FROM relay_lease WHERE owner = ?").execute(arguments: [owner])
         }
-    }
-
-    /// What `prune` removed.
-    public struct PruneResult: Sendable, Hashable {
-        public var deletedEvents: Int
-        public var keptPendingEvents: Int
     }
 
     /// Retention: removes the published outbox events of keys decided for good before `cutoff`.

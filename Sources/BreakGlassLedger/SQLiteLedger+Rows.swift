@@ -7,7 +7,7 @@ func ts(_ date: Date) -> Double { date.timeIntervalSince1970 }
 func tsOptional(_ date: Date?) -> Double? { date?.timeIntervalSince1970 }
 
 /// Row mapping and small SQL helpers shared by the ledger's operations.
-extension Ledger {
+extension SQLiteLedger {
     static let entryColumns = """
         case_id, tenant_id, state, epoch, owner, lease_expires_at, request_id, payload, resume_count, takeover_id,
         approval_refs, recheck_times, reasons, confirmation_id, grant_expires_at, escalate, in_doubt, reconciled,

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// The human side: resolving a takeover (resume or close) and recording a revocation (issue 10).
-extension Ledger {
+extension SQLiteLedger {
     /// A person resumes a halted request: it is claimed again under the same key by `owner` (epoch + 1,
     /// resumes + 1) and the takeover records who and why. `events` (e.g. `resumed`) go in the same transaction.
     ///

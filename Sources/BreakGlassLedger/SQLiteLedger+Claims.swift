@@ -2,7 +2,7 @@ public import BreakGlassCore
 public import Foundation
 import GRDB
 
-extension Ledger {
+extension SQLiteLedger {
     /// Records `requestID` for `key` and tries to own the request.
     ///
     /// - A new or received key is claimed (epoch 1 or + 1).
@@ -223,14 +223,6 @@ extension Ledger {
         remember(decision)
         if !events.isEmpty { doorbell.ring() }
         return decision
-    }
-
-    /// What `reject(_:requestID:reasons:events:)` did.
-    public enum RejectOutcome: Sendable, Hashable {
-        /// The key was new (or only received) and is now rejected; the events were written.
-        case rejected(Decision)
-        /// The key has other work (in flight or decided): its row is untouched and no event was written.
-        case keyBusy(RestorationState)
     }
 
     /// Rejects a message that was never claimed (for example `REQUEST_EXPIRED`). A rejected message never
