@@ -261,6 +261,7 @@ extension AMQPConnectionCore {
             watcher.finish()
         }
         for waiter in waiters { waiter.resume() }
-        logger.info("AMQP connection closed", metadata: ["breakglass.amqp.url": "\(configuration.url.redacted)"])
+        logger.info(
+            "AMQP connection closed", metadata: ["breakglass.amqp.url": "\((connectedURL ?? configuration.url).redacted)"])
     }
 }

@@ -58,6 +58,8 @@ struct AMQPClusterTests {
         let cluster = try Cluster.start()
         defer { cluster.stop() }
         var configuration = try AMQPTestSupport.configuration(url: cluster.url(0), heartbeat: .seconds(5))
+        // A quorum queue whose leader died answers once a new leader is elected: give its RPCs the product's time.
+        configuration.rpcTimeout = .seconds(10)
         configuration.alternateURLs = try [cluster.url(1), cluster.url(2)].map { try AMQPURL(parsing: $0) }
         let connection = try await AMQPTestSupport.connect(configuration)
         let queue = AMQPTestSupport.uniqueName("cluster")
@@ -89,10 +91,17 @@ struct AMQPClusterTests {
         }
         #expect(acked.count == total, "every message of the quorum queue consumed, none lost with the node")
         #expect(generations.count >= 2, "the consumer came back on a new connection")
-        #expect(try await TestEnvironment.waitUntil { try await connection.queueStatus(queue).messageCount == 0 })
+        // (A status read may time out while the queue elects a new leader: the connection reconnects; read again.)
+        #expect(
+            try await TestEnvironment.waitUntil(timeout: .seconds(60)) {
+                (try? await connection.queueStatus(queue).messageCount) == 0
+            })
         // Publishing goes on through the surviving nodes.
         try await connection.publish(AMQPTestSupport.message("after", id: "after"), exchange: "", routingKey: queue)
-        #expect(try await TestEnvironment.waitUntil { try await connection.queueStatus(queue).messageCount == 1 })
+        #expect(
+            try await TestEnvironment.waitUntil(timeout: .seconds(60)) {
+                (try? await connection.queueStatus(queue).messageCount) == 1
+            })
         try await connection.deleteQueue(queue)
         await connection.close()
     }

@@ -14,6 +14,7 @@ outcomes, 0 missing events, every halt with a takeover record, every decision wi
 contract, no secret leaked, queues empty) plus: the cut-off host never clicked after its lease lapsed.
 
   chaos_hosts.py run RUN_DIR      (RUN_DIR/env.json and the plan are written by scripts/chaos --hosts N)
+  chaos_hosts.py judge RUN_DIR    judges a kept run folder again (its facts/), without services
 
 Exit status 0, 1 on any violation, 2 on a harness error. Needs root (network namespaces), psycopg2 and pika.
 """
@@ -37,12 +38,13 @@ import hosts as hostlib
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 WORKERS_PER_HOST = 2
 # The invariants of the one-host run that hold whatever the topology (the others judge faults only that run makes:
-# crash points, the full disk, the frozen worker, poison headers).
+# crash points, the full disk, the frozen worker, poison headers; and the off-site redirect, which the simulator
+# makes only for a console reached on 127.0.0.1, so a key planned for it is an ordinary key here).
 INVARIANTS = [
     "never_granted_twice", "never_submitted_twice", "grants_on_own_tenant", "grants_within_approval",
     "every_key_decided", "one_terminal_event_per_decision", "console_matches_ledger", "no_missing_event",
     "event_ids_not_reused", "no_stray_event", "every_halt_has_takeover_record", "every_decision_has_evidence",
-    "gate_anomalies_caught", "offsite_redirects_halted", "nothing_posted_offsite", "invalid_keys_dead_lettered",
+    "gate_anomalies_caught", "nothing_posted_offsite", "invalid_keys_dead_lettered",
     "dead_letters_explained", "queues_empty", "events_match_contract", "no_secret_leaked", "files_owner_only",
 ]
 
@@ -158,7 +160,8 @@ class Run:
         settings = {
             "BREAKGLASS_AMQP_URLS": urls,
             "BREAKGLASS_WORKER_TRUSTED_KEYS_FILE": str(self.run / "keys" / "trusted-keys.json"),
-            "BREAKGLASS_LEDGER_URL": f"postgres://breakglass@{self.hosts.gateway}:{self.pg_port}/{self.database}",
+            "BREAKGLASS_LEDGER_URL": f"postgres://breakglass@{self.hosts.gateway}:{self.pg_port}/{self.database}"
+                                     "?sslmode=disable",  # the lab server has no TLS (a real one would)
             "BREAKGLASS_LEDGER_PASSWORD_FILE": str(self.run / "pg" / "password"),
             # The worker's local folder (chromedriver's pid file lives beside `ledger.path`).
             "BREAKGLASS_LEDGER_PATH": str(folder / "local.sqlite"),
@@ -169,6 +172,10 @@ class Run:
             "BREAKGLASS_CONSOLE_URL": self.sim_url,
             "BREAKGLASS_CONSOLE_PASSWORD_FILE": str(self.run / "console.password"),
             "BREAKGLASS_WORKER_ID": f"h{host}-w{slot}",
+            # The reference environment is plain HTTP on the hosts' bridge (a lab, not loopback).
+            "BREAKGLASS_SECURITY_ALLOW_PLAIN_HTTP": "true",
+            # 6 workers and their browsers on a 2-core machine: one request at a time each.
+            "BREAKGLASS_WORKER_IN_FLIGHT": "1",
             "BREAKGLASS_OPS_PORT": str(self.ops_port + slot - 1),
         }
         return harness.worker_environment(settings, drop=("BREAKGLASS_AMQP_URL", "BREAKGLASS_CRASH_AT"))
@@ -237,6 +244,8 @@ class Run:
                 for name, value in row.items():
                     if isinstance(value, memoryview):
                         row[name] = bytes(value)
+                    elif isinstance(value, (list, dict)):  # jsonb: the text SQLite stores
+                        row[name] = json.dumps(value, separators=(",", ":"))
                     elif isinstance(value, bool):
                         row[name] = int(value)
             tables[table] = rows
@@ -261,8 +270,11 @@ class Run:
         held = []
         wait_end = time.time() + deadline
         while time.time() < wait_end:
-            held = self.query("SELECT case_id, tenant_id, epoch, lease_expires_at FROM restorations "
+            try:
+                held = self.query("SELECT case_id, tenant_id, epoch, lease_expires_at FROM restorations "
                               "WHERE state = 'submitting' AND owner = ANY(%s)", (owners,))
+            except Exception:
+                held = []
             if held:
                 break
             time.sleep(0.05)
@@ -322,8 +334,10 @@ class Run:
         rng.shuffle(copies)
         for host in range(1, self.host_count + 1):
             self.start_host(host)
-        harness.poll_until(lambda: sum(self.ready(h, 1) for h in range(1, self.host_count + 1)) >= 2, 120,
-                           interval=0.5)
+        if not harness.poll_until(lambda: sum(self.ready(h, 1) for h in range(1, self.host_count + 1)) >= 2, 120,
+                                  interval=0.5):
+            tail = (self.run / "worker-h1-w1.log").read_text()[-1500:]
+            raise RuntimeError(f"workers not ready within 120 s; worker-h1-w1.log ends with:\n{tail}")
         log(f"storm: {len(keys)} keys x 5 copies = {len(copies)} messages in 3 waves")
         lease = self.lease_seconds
         quick = self.quick
@@ -351,11 +365,18 @@ class Run:
         valid = {r["key"] for r in sent_keys if r["kind"] not in ("forged", "malformed")}
 
         def done():
-            rows = self.query("SELECT case_id, tenant_id, state FROM restorations")
+            try:
+                rows = self.query("SELECT case_id, tenant_id, state FROM restorations")
+            except Exception:  # the schema is not there yet (no worker opened the ledger)
+                return False
             decided = {f"{r['case_id']}/{r['tenant_id']}" for r in rows
                        if r["state"] in ("granted", "rejected", "resolved", "halted")}
             pending = self.query("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")[0]["n"]
-            return valid <= decided and pending == 0
+            if not (valid <= decided and pending == 0):
+                return False
+            # And every copy consumed (the duplicates of decided keys are acked too).
+            depth = self.queue_depths().get("breakglass.restorations")
+            return depth == (0, 0)
 
         return harness.poll_until(done, timeout, interval=1.0)
 
@@ -406,6 +427,11 @@ class Run:
                                 "quick": bool(self.quick), "seconds": seconds, "fed": 0,
                                 "started_at": self.started_at, "ledger_dir": "."})
         write(run, "hosts.json", {"timeline": self.timeline, "cut": self.cut})
+
+    def load_recorded(self):
+        recorded = json.loads((chaos_checks.facts_dir(self.run) / "hosts.json").read_text())
+        self.timeline, self.cut = recorded["timeline"], recorded["cut"]
+        self.started_at = json.loads((chaos_checks.facts_dir(self.run) / "run.json").read_text())["started_at"]
 
     def cut_host_never_clicked_after_lapse(self, facts):
         """For every key the cut-off host held in `submitting` at the cut: no grant in the console later than that
@@ -488,6 +514,11 @@ def main(run_dir):
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    if len(sys.argv) == 3 and sys.argv[1] == "judge":
+        # Judges a kept run folder again (no services needed).
+        recorded = Run(sys.argv[2])
+        recorded.load_recorded()
+        sys.exit(recorded.judge(json.loads((chaos_checks.facts_dir(recorded.run) / "run.json").read_text())["seconds"]))
     if len(sys.argv) == 3 and sys.argv[1] == "run":
         try:
             sys.exit(main(sys.argv[2]))

@@ -34,7 +34,7 @@ struct RunCommand: AsyncParsableCommand {
                 "worker cannot run: the ledger failed",
                 metadata: [
                     "breakglass.error": "\(error.code.rawValue)", "breakglass.detail": "\(error.detail ?? "-")",
-                    "breakglass.ledger.path": "\(values[Config.ledgerPath])",
+                    "breakglass.ledger.location": "\(values.ledgerDescription)",
                 ])
             throw Self.failure(error, values)
         } catch {
@@ -54,7 +54,8 @@ extension RunCommand {
         case let error as LedgerError:
             return CommandFailure(
                 .failed,
-                "the ledger \(values[Config.ledgerPath]) (ledger.path) cannot be used: "
+                "the ledger \(values.ledgerDescription) (\(values[Config.ledgerURL] == nil ? "ledger.path" : "ledger.url")) "
+                    + "cannot be used: "
                     + "\(error.code.rawValue): \(error.detail ?? "no detail")")
         case let error as ConsoleMapError:
             let issues = error.issues.prefix(5).map(\.description).joined(separator: "; ")
