@@ -262,6 +262,7 @@ extension AMQPConnectionCore {
         }
         for waiter in waiters { waiter.resume() }
         logger.info(
-            "AMQP connection closed", metadata: ["breakglass.amqp.url": "\((connectedURL ?? configuration.url).redacted)"])
+            "AMQP connection closed",
+            metadata: ["breakglass.amqp.url": "\((connectedURL ?? configuration.url).redacted)"])
     }
 }

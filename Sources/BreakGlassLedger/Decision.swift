@@ -18,6 +18,20 @@ public struct Decision: Sendable, Hashable {
         case revoked
         case failed
     }
+
+    /// Memberwise (both ledger backends build decisions from their rows).
+    package init(
+        key: RestorationKey, state: RestorationState, requestID: String, confirmationID: String?,
+        reasons: [ReasonCode], decidedAt: Date?, revocation: Revocation?
+    ) {
+        self.key = key
+        self.state = state
+        self.requestID = requestID
+        self.confirmationID = confirmationID
+        self.reasons = reasons
+        self.decidedAt = decidedAt
+        self.revocation = revocation
+    }
 }
 
 /// What a worker decides under its claim (`Ledger.decide`).

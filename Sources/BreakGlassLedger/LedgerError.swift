@@ -59,6 +59,11 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         Self(code: .notDurable, detail: "PRAGMA synchronous = \(synchronous), expected 2 (FULL)")
     }
 
+    /// A durability setting of the store is weaker than the ledger's promise (`detail` names the setting).
+    public static func notDurable(detail: String) -> Self {
+        Self(code: .notDurable, detail: detail)
+    }
+
     public static func fenced(_ key: RestorationKey, held: Int64, current: Int64?) -> Self {
         Self(code: .fenced, key: key, heldEpoch: held, currentEpoch: current)
     }

@@ -2,6 +2,7 @@ import BreakGlassCore
 import BreakGlassLedger
 import BreakGlassLedgerPostgres
 import Foundation
+import Synchronization
 import Testing
 
 /// What only the PostgreSQL ledger has to prove (issue 17): leases judged by the server's clock, several ledgers
@@ -197,7 +198,7 @@ struct PostgresLedgerTests {
             _ = try await server.open()
         } throws: { error in
             guard let error = error as? LedgerError else { return false }
-            return error.code == .openFailed && error.detail?.contains("synchronous_commit = off") == true
+            return error.code == .notDurable && error.detail?.contains("synchronous_commit = off") == true
         }
     }
 
@@ -257,7 +258,8 @@ struct PostgresLedgerTests {
         #expect(loopback.redactedURL == "postgres://bg@127.0.0.1:5432/ledger?sslmode=disable")
         let remote = try PostgresLedger.Configuration(url: "postgres://bg@db.example/ledger", password: nil)
         #expect(remote.tls == .verifyFull(caFile: nil))
-        let required = try PostgresLedger.Configuration(url: "postgres://bg@[::1]:7/ledger?sslmode=require", password: nil)
+        let required = try PostgresLedger.Configuration(
+            url: "postgres://bg@[::1]:7/ledger?sslmode=require", password: nil)
         #expect(required.host == "::1")
         #expect(required.port == 7)
         #expect(required.tls == .require)
@@ -265,7 +267,9 @@ struct PostgresLedgerTests {
             "mysql://bg@db/ledger", "postgres://db/ledger", "postgres://bg@db", "postgres://bg@db:99999/ledger",
             "postgres://bg@db/ledger?sslmode=prefer", "postgres://bg@db/ledger?sslmode=require&sslrootcert=/ca.pem",
         ] {
-            #expect(throws: LedgerError.self, "\(bad)") { _ = try PostgresLedger.Configuration(url: bad, password: nil) }
+            #expect(throws: LedgerError.self, "\(bad)") {
+                _ = try PostgresLedger.Configuration(url: bad, password: nil)
+            }
         }
     }
 }
