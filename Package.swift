@@ -240,6 +240,7 @@ let package = Package(
                 "BreakGlassCore",
                 "BreakGlassAMQP",
                 "BreakGlassLedger",
+                "BreakGlassLedgerPostgres",
                 "BreakGlassLiveSources",
                 "BreakGlassConsole",
                 "BreakGlassEvidence",

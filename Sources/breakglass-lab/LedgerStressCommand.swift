@@ -1,10 +1,27 @@
 import ArgumentParser
 import BreakGlassCore
 import BreakGlassLedger
+import BreakGlassLedgerPostgres
 import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+
+/// The ledger a drill works on: a file path, or a `postgres://` URL with the password in `passwordFile`.
+enum DrillLedger {
+    static func open(_ location: String, passwordFile: String?) async throws -> any Ledger {
+        guard location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") else {
+            return try SQLiteLedger(configuration: .init(path: location))
+        }
+        let password = try passwordFile.map {
+            try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var logger = Logger(label: "breakglass.ledger")
+        logger.logLevel = .warning
+        return try await PostgresLedger.open(
+            configuration: PostgresLedger.Configuration(url: location, password: password), logger: logger)
+    }
+}
 
 /// Hidden drills for the ledger's process tests: several processes claiming the same keys, a process killed
 /// inside a transaction, a relay killed between publish and mark. Not for operators.
@@ -21,7 +38,8 @@ struct LedgerStressCommand: AsyncParsableCommand {
     struct Claim: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "claim")
 
-        @Option(name: .long, help: "The ledger file.") var ledger: String
+        @Option(name: .long, help: "The ledger: a file, or a postgres:// URL.") var ledger: String
+        @Option(name: .long, help: "The PostgreSQL password's file.") var passwordFile: String?
         @Option(name: .long, help: "How many keys.") var keys: Int = 100
         @Option(name: .long, help: "This process's owner id.") var owner: String
         @Option(name: .long, help: "Concurrent claims in this process.") var concurrency: Int = 8
@@ -30,7 +48,7 @@ struct LedgerStressCommand: AsyncParsableCommand {
         @Flag(name: .long, help: "Leave won claims undecided (in flight).") var noDecide = false
 
         func run() async throws {
-            let ledger = try SQLiteLedger(configuration: .init(path: self.ledger))
+            let ledger = try await DrillLedger.open(self.ledger, passwordFile: passwordFile)
             if let startFile {
                 while !FileManager.default.fileExists(atPath: startFile) { try await Task.sleep(for: .milliseconds(2)) }
             }
@@ -76,6 +94,7 @@ struct LedgerStressCommand: AsyncParsableCommand {
             ]
             let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
+            await ledger.shutdown()
         }
     }
 
@@ -83,16 +102,21 @@ struct LedgerStressCommand: AsyncParsableCommand {
     struct Hold: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "hold")
 
-        @Option(name: .long, help: "The ledger file.") var ledger: String
+        @Option(name: .long, help: "The ledger: a file, or a postgres:// URL.") var ledger: String
+        @Option(name: .long, help: "The PostgreSQL password's file.") var passwordFile: String?
         @Option(name: .long, help: "CASE/TENANT") var key: String
 
         func run() async throws {
             guard let key = RestorationKey(parsing: key) else { throw ValidationError("--key must be CASE/TENANT") }
-            let ledger = try SQLiteLedger(configuration: .init(path: self.ledger))
-            try ledger.crashDrillHoldTransaction(key) {
+            let hold: @Sendable () -> Void = {
                 print("holding")
                 fflush(nil)
                 while true { sleep(60) }
+            }
+            switch try await DrillLedger.open(self.ledger, passwordFile: passwordFile) {
+            case let ledger as SQLiteLedger: try ledger.crashDrillHoldTransaction(key, inside: hold)
+            case let ledger as PostgresLedger: try await ledger.crashDrillHoldTransaction(key, inside: hold)
+            default: throw ValidationError("no crash drill for this ledger")
             }
         }
     }
@@ -102,12 +126,13 @@ struct LedgerStressCommand: AsyncParsableCommand {
     struct Relay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "relay")
 
-        @Option(name: .long, help: "The ledger file.") var ledger: String
+        @Option(name: .long, help: "The ledger: a file, or a postgres:// URL.") var ledger: String
+        @Option(name: .long, help: "The PostgreSQL password's file.") var passwordFile: String?
         @Option(name: .long, help: "Append published event ids here.") var publishLog: String
         @Option(name: .long, help: "Block forever after this many publishes.") var hangAfter: Int = 1
 
         func run() async throws {
-            let ledger = try SQLiteLedger(configuration: .init(path: self.ledger))
+            let ledger = try await DrillLedger.open(self.ledger, passwordFile: passwordFile)
             let publisher = try FileLogPublisher(path: publishLog, hangAfter: hangAfter)
             let relay = OutboxRelay(
                 ledger: ledger, publisher: publisher, configuration: .init(owner: "relay-drill-\(getpid())"))

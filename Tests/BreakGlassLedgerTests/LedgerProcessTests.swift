@@ -3,8 +3,8 @@ import BreakGlassLedger
 import Foundation
 import Testing
 
-/// Real processes (the `breakglass` binary's hidden `ledger-stress` drills) on one real SQLite file.
-@Suite("Ledger across processes: contention, kill -9", .serialized)
+/// Real processes (`breakglass-lab ledger-stress` drills) on one real SQLite file or one real PostgreSQL database.
+@Suite("Ledger conformance across processes: contention, kill -9 (SQLite file and PostgreSQL)", .serialized)
 struct LedgerProcessTests {
     struct Summary: Decodable {
         let owner: String
@@ -15,19 +15,19 @@ struct LedgerProcessTests {
 
     @Test(
         "N processes claim the same keys at once: exactly one wins each, no SQLITE_BUSY escapes",
-        arguments: [2, 4])
-    func processesClaimTheSameKeys(processes: Int) async throws {
+        arguments: LedgerBackend.allCases, [2, 4])
+    func processesClaimTheSameKeys(_ backend: LedgerBackend, processes: Int) async throws {
         guard BreakGlassBinary.hasLedgerStress() else { return }
-        let fixture = try LedgerFixture("procs")
+        guard let fixture = try await LedgerBackendFixture.make(backend, "procs") else { return }
         defer { fixture.remove() }
         let keys = 300
         let startFile = fixture.directory.appendingPathComponent("go").path
-        _ = try fixture.open()  // create the schema once, so all children start on the same footing
+        // Create the schema once, so all children start on the same footing.
+        await (try await fixture.open()).shutdown()
         let children = try (0..<processes).map { index in
             try ChildProcess(
-                [
-                    "ledger-stress", "claim", "--ledger", fixture.path, "--keys", "\(keys)", "--owner", "P\(index)",
-                    "--start-file", startFile,
+                ["ledger-stress", "claim"] + fixture.drillArguments + [
+                    "--keys", "\(keys)", "--owner", "P\(index)", "--start-file", startFile,
                 ],
                 in: fixture.directory, name: "P\(index)")
         }
@@ -48,24 +48,25 @@ struct LedgerProcessTests {
         #expect(winners.count == keys, "every key won by someone")
         #expect(winners.values.allSatisfy { $0.count == 1 }, "exactly one winner per key")
 
-        let ledger = try fixture.open()
-        #expect(try ledger.stats().byState[.granted] == keys)
-        #expect(try ledger.pendingEvents(limit: 10_000).count == keys, "one event per grant, none lost")
-        #expect(try ledger.integrityCheck() == "ok")
+        let ledger = try await fixture.open()
+        #expect(try await ledger.stats().byState[.granted] == keys)
+        #expect(try await ledger.pendingEvents(limit: 10_000).count == keys, "one event per grant, none lost")
+        if let file = ledger as? SQLiteLedger { #expect(try file.integrityCheck() == "ok") }
         // Every process's request id was recorded for a contended key.
         #expect(
-            try ledger.requestSightings(for: RestorationKey(caseID: "CASE-STRESS-0", tenantID: "tnt-stress")).count
-                == processes)
+            try await ledger.requestSightings(for: RestorationKey(caseID: "CASE-STRESS-0", tenantID: "tnt-stress"))
+                .count == processes)
     }
 
-    @Test func aProcessKilledInsideATransactionLeavesNothingHalfWrittenAndNoStuckLock() async throws {
+    @Test(arguments: LedgerBackend.allCases)
+    func aProcessKilledInsideATransactionLeavesNothingHalfWrittenAndNoStuckLock(_ backend: LedgerBackend) async throws {
         guard BreakGlassBinary.hasLedgerStress() else { return }
-        let fixture = try LedgerFixture("kill-txn")
+        guard let fixture = try await LedgerBackendFixture.make(backend, "killtxn") else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         let k = RestorationKey(caseID: "CASE-KILL", tenantID: "tnt-1")
         let child = try ChildProcess(
-            ["ledger-stress", "hold", "--ledger", fixture.path, "--key", k.description], in: fixture.directory,
+            ["ledger-stress", "hold"] + fixture.drillArguments + ["--key", k.description], in: fixture.directory,
             name: "hold")
         try await eventually(timeout: .seconds(30), "child inside its transaction") {
             guard child.process.isRunning || child.stdout.contains("holding") else {
@@ -75,19 +76,22 @@ struct LedgerProcessTests {
         }
         child.kill9()
 
-        #expect(try ledger.entry(for: k) == nil, "the uncommitted row is gone")
-        #expect(try ledger.pendingEvents().isEmpty, "the uncommitted event is gone")
-        #expect(try ledger.integrityCheck() == "ok")
-        // The write lock died with the process: a new claim goes through at once.
+        #expect(try await ledger.entry(for: k) == nil, "the uncommitted row is gone")
+        #expect(try await ledger.pendingEvents(limit: 100).isEmpty, "the uncommitted event is gone")
+        if let file = ledger as? SQLiteLedger { #expect(try file.integrityCheck() == "ok") }
+        // The write lock died with the process (PostgreSQL: the server ends the dead client's backend and rolls its
+        // transaction back): a new claim goes through.
         let claim = try await ledger.claim(k, requestID: "REQ-1", owner: "survivor").requireClaim()
         #expect(claim.epoch == 1)
+        await ledger.shutdown()
     }
 
-    @Test func aRelayKilledBetweenPublishAndMarkRepublishesTheSameIDAndLosesNothing() async throws {
+    @Test(arguments: LedgerBackend.allCases)
+    func aRelayKilledBetweenPublishAndMarkRepublishesTheSameIDAndLosesNothing(_ backend: LedgerBackend) async throws {
         guard BreakGlassBinary.hasLedgerStress() else { return }
-        let fixture = try LedgerFixture("kill-relay")
+        guard let fixture = try await LedgerBackendFixture.make(backend, "killrelay") else { return }
         defer { fixture.remove() }
-        let ledger = try fixture.open()
+        let ledger = try await fixture.open()
         for index in 0..<3 {
             let k = key(index)
             let claim = try await ledger.claim(k, requestID: "REQ-\(index)", owner: "w").requireClaim()
@@ -97,7 +101,7 @@ struct LedgerProcessTests {
         }
         let log = fixture.directory.appendingPathComponent("published.log")
         let child = try ChildProcess(
-            ["ledger-stress", "relay", "--ledger", fixture.path, "--publish-log", log.path, "--hang-after", "2"],
+            ["ledger-stress", "relay"] + fixture.drillArguments + ["--publish-log", log.path, "--hang-after", "2"],
             in: fixture.directory, name: "relay")
         try await eventually(timeout: .seconds(30), "two events published by the doomed relay") {
             guard child.process.isRunning else {
@@ -108,21 +112,23 @@ struct LedgerProcessTests {
         child.kill9()
         let before = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(before == ["halted-0", "halted-1"])
-        #expect(try ledger.pendingEvents().count == 3, "published but not marked: still pending")
+        #expect(try await ledger.pendingEvents(limit: 100).count == 3, "published but not marked: still pending")
 
         // A new relay (its lease taken over once the dead one's expires) republishes with the same ids.
         let publisher = InMemoryEventPublisher()
         var configuration = OutboxRelay.Configuration(owner: "relay-survivor")
         configuration.leaseDuration = .seconds(15)
         configuration.pollInterval = .milliseconds(100)
-        let fast = try fixture.open()
+        let fast = try await fixture.open()
         let relay = OutboxRelay(ledger: fast, publisher: publisher, configuration: configuration)
         // The dead relay's lease row lasts 15 s on the real clock; the fixture's clock jumps past it.
         fixture.clock.advance(seconds: 3600)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await relay.run() }
             defer { group.cancelAll() }
-            try await eventually(timeout: .seconds(30), "republished") { try fast.pendingEvents().isEmpty }
+            try await eventually(timeout: .seconds(30), "republished") {
+                try await fast.pendingEvents(limit: 100).isEmpty
+            }
         }
         #expect(publisher.published.map(\.eventID) == ["halted-0", "halted-1", "halted-2"])
         #expect(Set(before).isSubset(of: Set(publisher.published.map(\.eventID))), "same ids: consumers drop repeats")

@@ -23,15 +23,24 @@ struct LedgerBackendFixture {
     /// The SQLite fixture's clock (the ledger's own), or one the PostgreSQL ledger's shift follows.
     let clock: ManualClock
     let start: Date
-    private let files: LedgerFixture?
+    private let files: LedgerFixture
     private let postgresURL: String?
     private let postgresPassword: String?
+    /// The password's file (PostgreSQL), for child processes.
+    let passwordFile: String?
+
+    /// A scratch folder of the test's own (child processes run there).
+    var directory: URL { files.directory }
+
+    /// What a child process is given as `--ledger`: the file, or the database's URL.
+    var location: String { postgresURL ?? files.path }
 
     /// nil when the backend is not available here (PostgreSQL not configured and not required).
     static func make(_ backend: LedgerBackend, _ name: String = "conformance") async throws -> LedgerBackendFixture? {
         switch backend {
         case .sqlite:
-            return LedgerBackendFixture(backend: backend, files: try LedgerFixture(name), url: nil, password: nil)
+            return LedgerBackendFixture(
+                backend: backend, files: try LedgerFixture(name), url: nil, password: nil, passwordFile: nil)
         case .postgres:
             let environment = ProcessInfo.processInfo.environment
             guard let server = environment["BREAKGLASS_TEST_POSTGRES_URL"] else {
@@ -47,16 +56,21 @@ struct LedgerBackendFixture {
                 "bg_\(name.lowercased().filter { $0.isLetter || $0.isNumber })_\(UUID().uuidString.prefix(8).lowercased())"
             try PostgresAdmin(url: server, password: password).execute("CREATE DATABASE \(database)")
             let url = PostgresAdmin.replacingDatabase(in: server, with: database)
-            return LedgerBackendFixture(backend: backend, files: nil, url: url, password: password)
+            return LedgerBackendFixture(
+                backend: backend, files: try LedgerFixture(name), url: url, password: password,
+                passwordFile: environment["BREAKGLASS_TEST_POSTGRES_PASSWORD_FILE"])
         }
     }
 
-    private init(backend: LedgerBackend, files: LedgerFixture?, url: String?, password: String?) {
+    private init(
+        backend: LedgerBackend, files: LedgerFixture, url: String?, password: String?, passwordFile: String?
+    ) {
         self.backend = backend
         self.files = files
         postgresURL = url
         postgresPassword = password
-        clock = files?.clock ?? ManualClock()
+        self.passwordFile = passwordFile
+        clock = files.clock
         start = clock.now
     }
 
@@ -65,7 +79,7 @@ struct LedgerBackendFixture {
         let clock = self.clock
         switch backend {
         case .sqlite:
-            return try files!.open(lease: lease, maximumResumes: maximumResumes)
+            return try files.open(lease: lease, maximumResumes: maximumResumes)
         case .postgres:
             var configuration = try PostgresLedger.Configuration(url: postgresURL!, password: postgresPassword)
             configuration.leaseDuration = lease
@@ -82,14 +96,19 @@ struct LedgerBackendFixture {
         switch backend {
         case .sqlite:
             try PostgresAdmin.run(
-                "/usr/bin/sqlite3", ["-bail", "-cmd", ".timeout 5000", files!.path, sql], environment: [:])
+                "/usr/bin/sqlite3", ["-bail", "-cmd", ".timeout 5000", files.path, sql], environment: [:])
         case .postgres:
             try PostgresAdmin(url: postgresURL!, password: postgresPassword).execute(sql)
         }
     }
 
+    /// `--ledger LOCATION [--password-file FILE]` for a `breakglass-lab ledger-stress` drill.
+    var drillArguments: [String] {
+        ["--ledger", location] + (passwordFile.map { ["--password-file", $0] } ?? [])
+    }
+
     func remove() {
-        files?.remove()
+        files.remove()
     }
 }
 
