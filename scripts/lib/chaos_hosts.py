@@ -283,8 +283,13 @@ class Run:
         self.cut = {"host": host, "at": at, "owners": owners,
                     "submitting": [{"key": f"{r['case_id']}/{r['tenant_id']}", "epoch": r["epoch"],
                                     "lease_expires_at": r["lease_expires_at"]} for r in held]}
-        self.note("host cut off", host=host, submitting_claims=len(held))
-        time.sleep(lease + 10)  # longer than the lease: the fault's duration
+        # Longer than every lease it holds: a `submitting` claim's lease covers the lease and the confirmation bound,
+        # so the cut lasts until the latest of them lapsed, plus 10 s (the ledger's server runs on this machine's
+        # clock), and at least the plain lease + 10 s.
+        until = max([at + lease + 10] + [r["lease_expires_at"] + 10 for r in held])
+        self.cut["until"] = until
+        self.note("host cut off", host=host, submitting_claims=len(held), seconds=round(until - at, 1))
+        time.sleep(max(0.0, until - time.time()))  # the fault's duration
         self.hosts.heal(host)
         self.cut["healed_at"] = time.time()
         self.note("host healed", host=host)
@@ -433,24 +438,53 @@ class Run:
         self.timeline, self.cut = recorded["timeline"], recorded["cut"]
         self.started_at = json.loads((chaos_checks.facts_dir(self.run) / "run.json").read_text())["started_at"]
 
+    def click_decisions(self, key):
+        """When the cut-off host's workers decided to click for `key` (their `click allowed` log lines), as seconds."""
+        case_id = key.split("/", 1)[0]
+        moments = []
+        for owner in self.cut.get("owners", []):
+            path = self.run / f"worker-{owner}.log"
+            if not path.exists():
+                continue
+            for line in path.read_text(errors="replace").splitlines():
+                if '"click allowed"' not in line or case_id not in line:
+                    continue
+                try:
+                    stamp = json.loads(line)["ts"]
+                except (ValueError, KeyError):
+                    continue
+                moments.append(datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+        return moments
+
     def cut_host_never_clicked_after_lapse(self, facts):
-        """For every key the cut-off host held in `submitting` at the cut: no grant in the console later than that
-        claim's lease (the host, healed, must not click; whoever reclaimed it reconciles instead of clicking)."""
+        """For every key the cut-off host held in `submitting` at the cut:
+        - the host never decided to click after that claim's lease lapsed (its `click allowed` lines);
+        - a grant the console made after the lapse (a click sent before the cut, delivered when the link came back:
+          no process can recall a request already on the wire) is never silently missed: the ledger says granted, or
+          halted with escalate (a person reconciles the console: "access may have been granted").
+        Returns (violations, claims held at the cut, late grants seen)."""
         violations = []
+        late = 0
         grants = facts.console.get("grants", {}).get("grants", []) if isinstance(facts.console, dict) else []
         for claim in self.cut.get("submitting", []):
+            lapse = claim["lease_expires_at"]
+            for moment in self.click_decisions(claim["key"]):
+                if moment > lapse:
+                    violations.append(f"{claim['key']}: the cut-off host decided to click {moment - lapse:.1f} s after "
+                                      f"its lease (epoch {claim['epoch']}) lapsed")
             case_id, tenant_id = claim["key"].split("/", 1)
+            row = facts.ledger.get(claim["key"]) or {}
             for grant in grants:
-                if grant.get("tenantID", grant.get("tenant_id")) != tenant_id:
+                if grant.get("tenant_id") != tenant_id or not grant.get("granted_at"):
                     continue
-                granted_at = grant.get("grantedAt", grant.get("granted_at"))
-                if not granted_at:
+                moment = datetime.datetime.fromisoformat(grant["granted_at"].replace("Z", "+00:00")).timestamp()
+                if moment <= lapse + 1.0:
                     continue
-                moment = datetime.datetime.fromisoformat(granted_at.replace("Z", "+00:00")).timestamp()
-                if moment > claim["lease_expires_at"] + 1.0:
-                    violations.append(f"{claim['key']}: granted at {granted_at}, after the cut-off host's lease "
-                                      f"(epoch {claim['epoch']}) lapsed")
-        return violations, len(self.cut.get("submitting", []))
+                late += 1
+                if not (row.get("state") == "granted" or (row.get("state") == "halted" and row.get("escalate"))):
+                    violations.append(f"{claim['key']}: granted at {grant['granted_at']} after the lease lapsed, but the "
+                                      f"ledger says {row.get('state')} without escalation")
+        return violations, len(self.cut.get("submitting", [])), late
 
     def judge(self, seconds):
         facts = chaos_checks.Facts(self.run)
@@ -461,14 +495,15 @@ class Run:
             verdict = by_name[name](facts)
             figures[name] = verdict.figures
             violations += verdict.violations
-        cut_violations, held = self.cut_host_never_clicked_after_lapse(facts)
+        cut_violations, held, late = self.cut_host_never_clicked_after_lapse(facts)
         violations += cut_violations
         grants = collections.Counter(r["state"] for r in facts.ledger.values())
         summary = {
             "mode": f"hosts {self.host_count}" + (" (quick)" if self.quick else ""), "seconds": round(seconds, 1),
             "hosts": self.host_count, "workers": self.host_count * WORKERS_PER_HOST,
             "keys": len(facts.sent), "outcomes": dict(grants), "timeline": self.timeline,
-            "cut_host_submitting_claims": held, "violations": violations, "figures": figures,
+            "cut_host_submitting_claims": held, "late_grants_escalated": late, "violations": violations,
+            "figures": figures,
         }
         (self.run / "chaos-summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True, default=str))
         print(f"chaos run: hosts {self.host_count}{' (quick)' if self.quick else ''}, {seconds:.0f} s, "
@@ -477,8 +512,9 @@ class Run:
         for entry in self.timeline:
             print(f"  t+{entry['at'] - self.started_at:6.1f} s  {entry['what']}"
                   + (f" (host {entry['host']})" if "host" in entry else ""))
-        print(f"  cut-off host held {held} submitting claim(s) at the cut; clicks after their lease lapsed: "
-              f"{len(cut_violations)}")
+        print(f"  cut-off host held {held} submitting claim(s) at the cut; click decisions after a lapsed lease or late "
+              f"grants not escalated: {len(cut_violations)}; late grants (a click delivered after the heal), each "
+              f"escalated to a person: {late}")
         for name in INVARIANTS:
             print(f"  {name}: {'ok' if not by_name[name](facts).violations else 'VIOLATED'}")
         if violations:
