@@ -113,9 +113,17 @@ public final class PostgresLedger: Ledger {
         let client = PostgresClient(
             configuration: clientConfiguration(configuration, tls: tls), backgroundLogger: queryLogger)
         let doorbell = Doorbell()
-        let runTask = Task { await client.run() }
+        // Nothing leases a connection before the pool's run loop has begun (postgres-nio warns otherwise): the run
+        // task says when it starts, and both the LISTEN and the caller wait for that.
+        let (started, startedSignal) = AsyncStream<Void>.makeStream()
+        let runTask = Task {
+            startedSignal.finish()
+            await client.run()
+        }
+        for await _ in started {}
         let listenLogger = logger
         let listenTask = Task {
+            await Task.yield()
             await listen(client: client, doorbell: doorbell, endpoint: endpoint, logger: listenLogger)
         }
         let ledger = PostgresLedger(
