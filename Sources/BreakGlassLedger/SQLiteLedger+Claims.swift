@@ -165,29 +165,9 @@ extension SQLiteLedger {
         let clock = self.clock
         let decision: Decision = try await write(claim.key) { db in
             let entry = try Self.fencedEntry(db, claim)
-            var machine = entry.machine
             let now = clock()
-            var confirmationID: String?
-            var grantExpiresAt: Date?
-            var reasons: [ReasonCode] = []
-            var escalate = false
-            var reconciled = false
-            var takeoverID: String?
-            switch input {
-            case .granted(let confirmation, let expiresAt, let wasReconciled):
-                guard !confirmation.isEmpty else { throw LedgerError.invalidInput("confirmation id") }
-                try machine.grant(epoch: claim.epoch)
-                confirmationID = confirmation
-                grantExpiresAt = expiresAt
-                reconciled = wasReconciled
-            case .halted(let record):
-                try machine.halt(epoch: claim.epoch)
-                reasons = record.reasons
-                escalate = record.escalate
-                let sequence = entry.resumeCount + 1
-                let id = TakeoverEntry.id(for: claim.key, sequence: sequence)
-                takeoverID = id
-                let json = String(decoding: try JSONEncoder.ledger.encode(record), as: UTF8.self)
+            let plan = try DecisionPlan(input, claim: claim, machine: entry.machine, resumeCount: entry.resumeCount)
+            if let takeover = plan.takeover {
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO takeovers (id, case_id, tenant_id, sequence, request_id, stage, escalate, record,
@@ -195,12 +175,9 @@ extension SQLiteLedger {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 ).execute(arguments: [
-                    id, claim.key.caseID, claim.key.tenantID, sequence, entry.requestID, record.stage.rawValue,
-                    record.escalate, json, ts(now),
+                    takeover.id, claim.key.caseID, claim.key.tenantID, takeover.sequence, entry.requestID,
+                    takeover.record.stage.rawValue, takeover.record.escalate, takeover.json, ts(now),
                 ])
-            case .rejected(let codes):
-                try machine.reject(epoch: claim.epoch)
-                reasons = codes
             }
             try db.cachedStatement(
                 sql: """
@@ -210,15 +187,13 @@ extension SQLiteLedger {
                     WHERE case_id = ? AND tenant_id = ? AND epoch = ?
                     """
             ).execute(arguments: [
-                machine.state.rawValue, confirmationID, tsOptional(grantExpiresAt), Self.encodeReasons(reasons),
-                escalate,
-                reconciled, takeoverID, ts(now), ts(now), claim.key.caseID, claim.key.tenantID, claim.epoch,
+                plan.machine.state.rawValue, plan.confirmationID, tsOptional(plan.grantExpiresAt),
+                Self.encodeReasons(plan.reasons), plan.escalate, plan.reconciled, plan.takeover?.id, ts(now), ts(now),
+                claim.key.caseID, claim.key.tenantID, claim.epoch,
             ])
             try Self.requireChanged(db, claim.key, epoch: claim.epoch)
             try Self.insertEvents(db, events, at: now)
-            return Decision(
-                key: claim.key, state: machine.state, requestID: entry.requestID, confirmationID: confirmationID,
-                reasons: reasons, decidedAt: now, revocation: nil)
+            return plan.decision(key: claim.key, requestID: entry.requestID, at: now)
         }
         remember(decision)
         if !events.isEmpty { doorbell.ring() }
@@ -278,13 +253,5 @@ extension SQLiteLedger {
             key: claim.key, epoch: claim.epoch, owner: claim.owner,
             leaseExpiresAt: machine.lease?.expiresAt ?? claim.leaseExpiresAt, state: machine.state,
             resumeCount: machine.resumeCount, recovery: claim.recovery)
-    }
-}
-
-extension JSONEncoder {
-    static var ledger: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
     }
 }

@@ -141,15 +141,6 @@ extension SQLiteLedger {
         throw LedgerError.fenced(key, held: epoch, current: current)
     }
 
-    /// The few columns a transition needs (cheaper than a whole `LedgerEntry` on the hot path).
-    struct TransitionRow {
-        let state: RestorationState
-        let epoch: Int64
-        let resumeCount: Int
-        let requestID: String
-        let machine: RestorationStateMachine
-    }
-
     static func fetchTransitionRow(_ db: Database, _ key: RestorationKey) throws -> TransitionRow? {
         let statement = try db.cachedStatement(
             sql: """

@@ -156,56 +156,32 @@ extension PostgresLedger {
     public func decide(_ claim: Claim, _ input: DecisionInput, events: [OutboxMessage]) async throws -> Decision {
         let decision: Decision = try await write(claim.key) { session in
             let row = try await session.fencedRow(claim)
-            var machine = row.machine
             let now = try await session.now()
-            var confirmationID: String?
-            var grantExpiresAt: Date?
-            var reasons: [ReasonCode] = []
-            var escalate = false
-            var reconciled = false
-            var takeoverID: String?
-            switch input {
-            case .granted(let confirmation, let expiresAt, let wasReconciled):
-                guard !confirmation.isEmpty else { throw LedgerError.invalidInput("confirmation id") }
-                try machine.grant(epoch: claim.epoch)
-                confirmationID = confirmation
-                grantExpiresAt = expiresAt
-                reconciled = wasReconciled
-            case .halted(let record):
-                try machine.halt(epoch: claim.epoch)
-                reasons = record.reasons
-                escalate = record.escalate
-                let sequence = row.resumeCount + 1
-                let id = TakeoverEntry.id(for: claim.key, sequence: sequence)
-                takeoverID = id
-                let json = String(decoding: try Self.recordEncoder.encode(record), as: UTF8.self)
+            let plan = try DecisionPlan(input, claim: claim, machine: row.machine, resumeCount: row.resumeCount)
+            if let takeover = plan.takeover {
                 try await session.run(
                     """
                     INSERT INTO takeovers (id, case_id, tenant_id, sequence, request_id, stage, escalate, record,
                         created_at)
-                    VALUES (\(id), \(claim.key.caseID), \(claim.key.tenantID), \(sequence), \(row.requestID),
-                        \(record.stage.rawValue), \(record.escalate), \(json)::jsonb, \(now.timeIntervalSince1970))
+                    VALUES (\(takeover.id), \(claim.key.caseID), \(claim.key.tenantID), \(takeover.sequence),
+                        \(row.requestID), \(takeover.record.stage.rawValue), \(takeover.record.escalate),
+                        \(takeover.json)::jsonb, \(now.timeIntervalSince1970))
                     """)
-            case .rejected(let codes):
-                try machine.reject(epoch: claim.epoch)
-                reasons = codes
             }
             let changed = try await session.run(
                 """
-                UPDATE restorations SET state = \(machine.state.rawValue), owner = NULL, lease_expires_at = NULL,
-                    confirmation_id = \(confirmationID)::text,
-                    grant_expires_at = \(grantExpiresAt?.timeIntervalSince1970)::float8,
-                    reasons = to_jsonb(\(reasons.map(\.rawValue))::text[]), escalate = \(escalate),
-                    reconciled = \(reconciled), takeover_id = coalesce(\(takeoverID)::text, takeover_id),
+                UPDATE restorations SET state = \(plan.machine.state.rawValue), owner = NULL, lease_expires_at = NULL,
+                    confirmation_id = \(plan.confirmationID)::text,
+                    grant_expires_at = \(plan.grantExpiresAt?.timeIntervalSince1970)::float8,
+                    reasons = to_jsonb(\(plan.reasons.map(\.rawValue))::text[]), escalate = \(plan.escalate),
+                    reconciled = \(plan.reconciled), takeover_id = coalesce(\(plan.takeover?.id)::text, takeover_id),
                     decided_at = \(now.timeIntervalSince1970), updated_at = \(now.timeIntervalSince1970)
                 WHERE case_id = \(claim.key.caseID) AND tenant_id = \(claim.key.tenantID) AND epoch = \(claim.epoch)
                 RETURNING 1
                 """)
             try await session.requireChanged(changed, claim.key, epoch: claim.epoch)
             try await session.insertEvents(events, at: now)
-            return try Self.decision(
-                key: claim.key, state: machine.state, requestID: row.requestID, confirmationID: confirmationID,
-                reasons: reasons, decidedAt: now, revocation: nil)
+            return plan.decision(key: claim.key, requestID: row.requestID, at: now)
         }
         remember(decision)
         if !events.isEmpty { doorbell.ring() }
@@ -244,7 +220,7 @@ extension PostgresLedger {
             try await session.requireChanged(changed, key, epoch: entry.epoch)
             try await session.insertEvents(events, at: now)
             return .rejected(
-                try Self.decision(
+                Decision(
                     key: key, state: .rejected, requestID: requestID, confirmationID: nil, reasons: reasons,
                     decidedAt: now, revocation: nil))
         }
@@ -262,13 +238,7 @@ extension PostgresLedger {
             resumeCount: machine.resumeCount, recovery: claim.recovery)
     }
 
-    /// Takeover records as JSON (sorted keys, as SQLite's ledger writes them).
-    static var recordEncoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
-
+    /// A decision read from a row: refused (a database error) when the row's state is not a decided one.
     static func decision(
         key: RestorationKey, state: RestorationState, requestID: String, confirmationID: String?,
         reasons: [ReasonCode], decidedAt: Date?, revocation: Decision.Revocation?

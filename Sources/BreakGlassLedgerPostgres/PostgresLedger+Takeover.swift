@@ -71,7 +71,7 @@ extension PostgresLedger {
                 """)
             try await session.requireChanged(changed, key, epoch: entry.epoch)
             try await session.insertEvents(events, at: now)
-            return try Self.decision(
+            return Decision(
                 key: key, state: .resolved, requestID: entry.requestID, confirmationID: nil, reasons: entry.reasons,
                 decidedAt: now, revocation: nil)
         }

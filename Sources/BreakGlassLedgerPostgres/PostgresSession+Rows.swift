@@ -189,12 +189,3 @@ extension PostgresSession {
         return values
     }
 }
-
-/// The few columns a transition needs (cheaper than a whole `LedgerEntry` on the hot path).
-struct TransitionRow {
-    let state: RestorationState
-    let epoch: Int64
-    let resumeCount: Int
-    let requestID: String
-    let machine: RestorationStateMachine
-}

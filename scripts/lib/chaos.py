@@ -478,30 +478,11 @@ def drain(env, queue):
 
 
 def _drain(env, queue):
-    import pika
-    params = pika.ConnectionParameters(host="127.0.0.1", port=int(env.amqp_port), heartbeat=30,
-                                       credentials=pika.PlainCredentials("guest", "guest"))
-    connection = pika.BlockingConnection(params)
-    channel = connection.channel()
-    messages = []
-    while True:
-        method, properties, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            break
-        messages.append((properties, body))
-    connection.close()
-    return messages
+    return harness.drain_queue("127.0.0.1", env.amqp_port, queue)
 
 
 def declare_watch_queue(env):
-    import pika
-    params = pika.ConnectionParameters(host="127.0.0.1", port=int(env.amqp_port),
-                                       credentials=pika.PlainCredentials("guest", "guest"))
-    connection = pika.BlockingConnection(params)
-    channel = connection.channel()
-    channel.queue_declare("chaos.events", durable=True, arguments={"x-queue-type": "quorum"})
-    channel.queue_bind("chaos.events", "breakglass.events", routing_key="#")
-    connection.close()
+    harness.declare_watch_queue("127.0.0.1", env.amqp_port)
 
 
 def run(run_dir):

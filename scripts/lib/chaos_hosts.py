@@ -138,18 +138,8 @@ class Run:
     def control(self, path, method="GET", body=None):
         return harness.sim_control(self.sim_url, self.run / "control.token", path, method, body)
 
-    def pika_params(self):
-        import pika
-        return pika.ConnectionParameters(host=self.hosts.gateway, port=int(self.amqp_ports[1]), heartbeat=30,
-                                         credentials=pika.PlainCredentials("guest", "guest"))
-
     def declare_watch_queue(self):
-        import pika
-        connection = pika.BlockingConnection(self.pika_params())
-        channel = connection.channel()
-        channel.queue_declare("chaos.events", durable=True, arguments={"x-queue-type": "quorum"})
-        channel.queue_bind("chaos.events", "breakglass.events", routing_key="#")
-        connection.close()
+        harness.declare_watch_queue(self.hosts.gateway, self.amqp_ports[1])
 
     # -- workers -----------------------------------------------------------------------------------------------
 
@@ -388,17 +378,8 @@ class Run:
     # -- judgement ---------------------------------------------------------------------------------------------
 
     def drain(self, queue):
-        import pika
-        connection = pika.BlockingConnection(self.pika_params())
-        channel = connection.channel()
-        messages = []
-        while True:
-            method, properties, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                break
-            messages.append((properties, body))
-        connection.close()
-        return messages
+        # Node 2: node 1 is the one the run kills.
+        return harness.drain_queue(self.hosts.gateway, self.amqp_ports[1], queue)
 
     def queue_depths(self):
         return harness.RabbitNode(self.cluster.nodes[1].dir, self.node_script).queue_depths()

@@ -303,6 +303,41 @@ def read_ledger(path, timeout=10):
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Queues read with pika (the checkers' view of the broker)
+# --------------------------------------------------------------------------------------------------------------
+
+def pika_parameters(host, port):
+    import pika
+    return pika.ConnectionParameters(host=host, port=int(port), heartbeat=30,
+                                     credentials=pika.PlainCredentials("guest", "guest"))
+
+
+def drain_queue(host, port, queue):
+    """Every message of `queue` (basic.get with auto-ack until empty), as (properties, body)."""
+    import pika
+    connection = pika.BlockingConnection(pika_parameters(host, port))
+    channel = connection.channel()
+    messages = []
+    while True:
+        method, properties, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            break
+        messages.append((properties, body))
+    connection.close()
+    return messages
+
+
+def declare_watch_queue(host, port, name="chaos.events"):
+    """A durable quorum queue bound to every event (`breakglass.events`, `#`): what a checker drains at the end."""
+    import pika
+    connection = pika.BlockingConnection(pika_parameters(host, port))
+    channel = connection.channel()
+    channel.queue_declare(name, durable=True, arguments={"x-queue-type": "quorum"})
+    channel.queue_bind(name, "breakglass.events", routing_key="#")
+    connection.close()
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Enqueueing (`breakglass enqueue`: signs each body, publishes with confirms)
 # --------------------------------------------------------------------------------------------------------------
 
