@@ -36,9 +36,11 @@ extension RestorationStateMachine {
             Self(code: .leaseHeld, state: state, transition: .reclaim, heldEpoch: nil, currentEpoch: nil, owner: owner)
         }
 
-        public static func leaseLapsed(state: RestorationState, expiresAt: Date?) -> Self {
+        public static func leaseLapsed(
+            state: RestorationState, expiresAt: Date?, via transition: Transition = .beginSubmitting
+        ) -> Self {
             Self(
-                code: .leaseLapsed, state: state, transition: .beginSubmitting, heldEpoch: nil, currentEpoch: nil,
+                code: .leaseLapsed, state: state, transition: transition, heldEpoch: nil, currentEpoch: nil,
                 owner: nil)
         }
 

@@ -132,10 +132,15 @@ public struct RestorationStateMachine: Sendable, Hashable {
         return recovery
     }
 
-    /// Extends the lease of the current holder.
-    public mutating func renewLease(epoch: Int64, until expiresAt: Date) throws(TransitionError) {
+    /// Extends the lease of the current holder, whose lease must still be live at `now`: a lease that lapsed is
+    /// never revived (the key may already be someone else's, or about to be; the holder must stop, not renew). A
+    /// multi-host run saw a host cut off past its lease click once its link came back.
+    public mutating func renewLease(epoch: Int64, until expiresAt: Date, now: Date) throws(TransitionError) {
         try checkFence(epoch)
         guard state.isInFlight, let lease else { throw .forbidden(from: state, via: .claim) }
+        guard lease.expiresAt > now else {
+            throw .leaseLapsed(state: state, expiresAt: lease.expiresAt, via: .claim)
+        }
         self.lease = Lease(owner: lease.owner, expiresAt: max(lease.expiresAt, expiresAt))
     }
 

@@ -83,7 +83,7 @@ extension SQLiteLedger {
             let entry = try Self.fencedEntry(db, claim)
             let now = clock()
             var machine = entry.machine
-            try machine.renewLease(epoch: claim.epoch, until: self.leaseEnd(from: now, lease))
+            try machine.renewLease(epoch: claim.epoch, until: self.leaseEnd(from: now, lease), now: now)
             try db.cachedStatement(
                 sql: """
                     UPDATE restorations SET lease_expires_at = ?, updated_at = ?

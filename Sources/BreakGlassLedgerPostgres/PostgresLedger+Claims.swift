@@ -86,7 +86,7 @@ extension PostgresLedger {
             let row = try await session.fencedRow(claim)
             let now = try await session.now()
             var machine = row.machine
-            try machine.renewLease(epoch: claim.epoch, until: self.leaseEnd(from: now, lease))
+            try machine.renewLease(epoch: claim.epoch, until: self.leaseEnd(from: now, lease), now: now)
             let changed = try await session.run(
                 """
                 UPDATE restorations SET lease_expires_at = \(machine.lease?.expiresAt.timeIntervalSince1970),

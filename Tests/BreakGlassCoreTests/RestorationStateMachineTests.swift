@@ -186,11 +186,28 @@ struct RestorationStateMachineTests {
     @Test func renewingTheLeaseNeedsTheCurrentEpochAndNeverShortensIt() throws {
         var machine = Machine()
         try machine.claim(owner: "w1", leaseExpiresAt: Self.now)
-        try machine.renewLease(epoch: 1, until: Self.later)
+        try machine.renewLease(epoch: 1, until: Self.later, now: Self.earlier)
         #expect(machine.lease?.expiresAt == Self.later)
-        try machine.renewLease(epoch: 1, until: Self.now)
+        try machine.renewLease(epoch: 1, until: Self.now, now: Self.earlier)
         #expect(machine.lease?.expiresAt == Self.later)
-        #expect(throws: Machine.TransitionError.self) { try machine.renewLease(epoch: 0, until: Self.later) }
+        #expect(throws: Machine.TransitionError.self) {
+            try machine.renewLease(epoch: 0, until: Self.later, now: Self.earlier)
+        }
+    }
+
+    /// A multi-host run: a host cut off past its `submitting` lease renewed it when its link came back, and clicked.
+    /// A lease that lapsed is never revived, whatever the epoch says.
+    @Test func aLapsedLeaseIsNeverRenewed() throws {
+        var machine = Machine()
+        try machine.claim(owner: "w1", leaseExpiresAt: Self.now)
+        let error = #expect(throws: Machine.TransitionError.self) {
+            try machine.renewLease(epoch: 1, until: Self.later.addingTimeInterval(60), now: Self.later)
+        }
+        #expect(error?.code == .leaseLapsed)
+        #expect(machine.lease?.expiresAt == Self.now, "unchanged")
+        #expect(throws: Machine.TransitionError.self) {
+            try machine.renewLease(epoch: 1, until: Self.later, now: Self.now)
+        }
     }
 
     @Test func errorDescriptionIsGeneric() {

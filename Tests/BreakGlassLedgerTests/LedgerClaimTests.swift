@@ -170,6 +170,23 @@ struct LedgerClaimTests {
         #expect(claim.epoch == 1)
     }
 
+    /// A host cut off past its `submitting` lease renewed it once its link came back, then clicked (a multi-host CI
+    /// run). A lapsed lease is refused renewal, judged by the ledger's clock, even while nobody has reclaimed it.
+    @Test(arguments: LedgerBackend.allCases) func aLapsedLeaseIsNeverRenewed(_ backend: LedgerBackend) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
+        defer { fixture.remove() }
+        let ledger = try await fixture.open(lease: .seconds(10))
+        let k = key(15)
+        let claim = try await ledger.claim(k, requestID: "REQ-1", owner: "A").requireClaim()
+        fixture.clock.advance(seconds: 11)
+        let refused = await #expect(throws: LedgerError.self) { _ = try await ledger.renew(claim) }
+        #expect(refused?.code == .leaseLapsed)
+        let entry = try #require(try await ledger.entry(for: k))
+        #expect(entry.epoch == 1)
+        let stored = try #require(entry.leaseExpiresAt)
+        #expect(abs(stored.timeIntervalSince(claim.leaseExpiresAt)) < 0.001, "the row's lease is untouched")
+    }
+
     @Test(arguments: LedgerBackend.allCases) func rejectionOfANewKeyIsFinalAndNeverTouchesAKeyWithOtherWork(
         _ backend: LedgerBackend
     ) async throws {

@@ -251,6 +251,27 @@ import BreakGlassEvidence
         #expect(try f.entry().owner == "w-newer")
     }
 
+    /// A multi-host CI run: a host cut off right after `submitting` had its last ledger read (the one before the
+    /// click) hang until the link came back, past its lease; it had judged the lease before the read, saw its own
+    /// epoch still `submitting` after it, and clicked 19 s after the lease lapsed. The lease is judged after that read,
+    /// by the ledger's clock then. Seen failing with the lease judged first: one click.
+    @Test func aLeaseThatLapsesDuringTheLastLedgerReadIsNeverClicked() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(clock: clock)
+        let interposed = f.interposed
+        f.console.setPauseBeforeClick { _ in
+            interposed.setEntryHook { _ in
+                interposed.setEntryHook(nil)
+                clock.advance(by: 300)
+            }
+        }
+        let result = await f.deliver()
+        #expect(f.console.clicks(key) == 0, "the lease lapsed while the read hung")
+        #expect(result.result == .halted)
+        let takeover = try #require(try f.ledger.takeovers(for: key).first)
+        #expect(takeover.record.stage == .preSubmit)
+    }
+
     @Test func aLedgerFailureAtSubmittingEndsInADurableHaltNotABareAck() async throws {
         let f = try PipelineFixture()
         try f.sqlite(

@@ -317,11 +317,7 @@ public final class RestorationPipeline: Sendable {
         let ledger = self.ledger
         hooks.clickAllowed = {
             let current = gated.withLock { $0 }
-            let left = current.leaseExpiresAt.timeIntervalSince(leaseClock())
-            guard left > bound else {
-                return "the claim's lease has \(Int(left)) s left, less than the confirmation bound"
-            }
-            // And the ledger still says this claim is the one submitting (one read, no lock): a process stopped and
+            // The ledger still says this claim is the one submitting (one read, no lock): a process stopped and
             // resumed here must not click for a key someone else has reclaimed or decided meanwhile, whatever its
             // memory says (a CI run saw a thawed worker click after a takeover and a person's resume).
             guard let entry = try? await ledger.entry(for: current.key) else {
@@ -329,6 +325,14 @@ public final class RestorationPipeline: Sendable {
             }
             guard entry.epoch == current.epoch, entry.state == .submitting else {
                 return "the key was reclaimed (epoch \(entry.epoch), state \(entry.state.rawValue)) before the click"
+            }
+            // Then the lease, by the ledger's clock AFTER that read: the read may have hung (a host cut off from the
+            // ledger got its answer when the link came back, 19 s past its lease, and clicked on it). The row's lease
+            // is the one that counts; only this owner can extend it, and never once it lapsed.
+            let expiresAt = entry.leaseExpiresAt ?? current.leaseExpiresAt
+            let left = expiresAt.timeIntervalSince(leaseClock())
+            guard left > bound else {
+                return "the claim's lease has \(Int(left)) s left, less than the confirmation bound"
             }
             // What the click was allowed on, for the record (a thawed worker once clicked after a person's resume
             // although both checks above should have refused it: this line says what they saw).
@@ -442,6 +446,11 @@ public final class RestorationPipeline: Sendable {
                         delay = renewEvery
                     } catch let error as LedgerError where error.code == .fenced {
                         log.warning("lease renewal fenced: a newer owner holds the key")
+                        return nil
+                    } catch let error as LedgerError where error.code == .leaseLapsed {
+                        // Never revived: the key may be someone else's now. The flow's own writes are fenced and its
+                        // click refused; a person sees the key through the takeover record whoever ends it.
+                        log.warning("lease renewal refused: the lease lapsed before it could be renewed")
                         return nil
                     } catch {
                         failures += 1

@@ -18,6 +18,8 @@ struct PipelineFixture {
 
     let directory: URL
     let ledger: SQLiteLedger
+    /// What the pipeline holds: `ledger`, through a forwarder a test can stall inside a call.
+    let interposed: InterposedLedger
     let sources: InMemoryLiveSources
     let console: ScriptedConsole
     let evidence: EvidenceStore
@@ -42,6 +44,7 @@ struct PipelineFixture {
         if let clock { ledgerConfiguration.clock = { clock.now } }
         adjustLedger(&ledgerConfiguration)
         ledger = try SQLiteLedger(configuration: ledgerConfiguration)
+        interposed = InterposedLedger(ledger)
         let (key, _) = EvidenceKey.generate(keyID: "evidence-test")
         evidence = try EvidenceStore(root: dir.appendingPathComponent("evidence"), key: key)
         sources = existingSources ?? Self.passingSources()
@@ -54,7 +57,7 @@ struct PipelineFixture {
         pipeline = RestorationPipeline(
             configuration: configuration,
             verifier: MessageVerifier(trustedKeys: TrustedKeys(raw: ["escalation-test": Self.signer.publicKeyRaw])),
-            ledger: ledger, sources: sources, console: console, evidence: evidence, masker: Masker(),
+            ledger: interposed, sources: sources, console: console, evidence: evidence, masker: Masker(),
             logger: Logger(label: "test.pipeline") { _ in SwiftLogNoOpLogHandler() },
             clock: now)
     }

@@ -1,0 +1,101 @@
+import BreakGlassCore
+import BreakGlassLedger
+import Foundation
+import Synchronization
+
+/// A `Ledger` that forwards every call to a real one, with a hook on the one read a test needs to stall: the pipeline
+/// tests put time (a network cut, a frozen process) inside a ledger call, which no clock step before or after it can.
+final class InterposedLedger: Ledger {
+    let inner: any Ledger
+    private let entryHook = Mutex<(@Sendable (RestorationKey) async -> Void)?>(nil)
+
+    init(_ inner: any Ledger) { self.inner = inner }
+
+    /// Runs `body` inside the next `entry(for:)` calls, before the read (nil removes it).
+    func setEntryHook(_ body: (@Sendable (RestorationKey) async -> Void)?) { entryHook.withLock { $0 = body } }
+
+    var leaseDuration: Duration { inner.leaseDuration }
+    var maximumResumes: Int { inner.maximumResumes }
+    var clock: @Sendable () -> Date { inner.clock }
+    var doorbell: Doorbell { inner.doorbell }
+    var location: String { inner.location }
+    var backend: String { inner.backend }
+
+    func claim(
+        _ key: RestorationKey, requestID: String, owner: String, payload: Data?, lease: Duration?
+    ) async throws -> ClaimOutcome {
+        try await inner.claim(key, requestID: requestID, owner: owner, payload: payload, lease: lease)
+    }
+    func recordSighting(_ key: RestorationKey, requestID: String) async throws {
+        try await inner.recordSighting(key, requestID: requestID)
+    }
+    func renew(_ claim: Claim, lease: Duration?) async throws -> Claim { try await inner.renew(claim, lease: lease) }
+    func passGate(_ claim: Claim, approvalRefs: [String], checkedAt: Date) async throws -> Claim {
+        try await inner.passGate(claim, approvalRefs: approvalRefs, checkedAt: checkedAt)
+    }
+    func beginSubmitting(
+        _ claim: Claim, recheckedAt: Date, margin: Duration, extendBy: Duration?
+    ) async throws -> Claim {
+        try await inner.beginSubmitting(claim, recheckedAt: recheckedAt, margin: margin, extendBy: extendBy)
+    }
+    func decide(_ claim: Claim, _ input: DecisionInput, events: [OutboxMessage]) async throws -> Decision {
+        try await inner.decide(claim, input, events: events)
+    }
+    func reject(
+        _ key: RestorationKey, requestID: String, reasons: [ReasonCode], events: [OutboxMessage]
+    ) async throws -> RejectOutcome {
+        try await inner.reject(key, requestID: requestID, reasons: reasons, events: events)
+    }
+    func resume(
+        _ key: RestorationKey, by person: String, note: String, owner: String, lease: Duration?,
+        afterReconciliation: Bool, events: [OutboxMessage]
+    ) async throws -> Claim {
+        try await inner.resume(
+            key, by: person, note: note, owner: owner, lease: lease, afterReconciliation: afterReconciliation,
+            events: events)
+    }
+    func resolve(
+        _ key: RestorationKey, by person: String, note: String, events: [OutboxMessage]
+    ) async throws -> Decision {
+        try await inner.resolve(key, by: person, note: note, events: events)
+    }
+    func recordRevocation(
+        _ key: RestorationKey, result: Decision.Revocation, by person: String, reason: String,
+        events: [OutboxMessage]
+    ) async throws {
+        try await inner.recordRevocation(key, result: result, by: person, reason: reason, events: events)
+    }
+    func enqueueEvents(_ events: [OutboxMessage]) async throws { try await inner.enqueueEvents(events) }
+    func pendingEvents(limit: Int) async throws -> [OutboxEntry] { try await inner.pendingEvents(limit: limit) }
+    func events(for key: RestorationKey) async throws -> [OutboxEntry] { try await inner.events(for: key) }
+    func rejectionEvents(requestID: String) async throws -> [OutboxEntry] {
+        try await inner.rejectionEvents(requestID: requestID)
+    }
+    func markPublished(sequences: [Int64]) async throws { try await inner.markPublished(sequences: sequences) }
+    func recordFailedAttempt(sequence: Int64) async throws { try await inner.recordFailedAttempt(sequence: sequence) }
+    func acquireRelayLease(owner: String, duration: Duration) async throws -> Bool {
+        try await inner.acquireRelayLease(owner: owner, duration: duration)
+    }
+    func releaseRelayLease(owner: String) async throws { try await inner.releaseRelayLease(owner: owner) }
+    func prune(olderThan cutoff: Date) async throws -> PruneResult { try await inner.prune(olderThan: cutoff) }
+    func decision(for key: RestorationKey) async throws -> Decision? { try await inner.decision(for: key) }
+    func entry(for key: RestorationKey) async throws -> LedgerEntry? {
+        if let hook = entryHook.withLock({ $0 }) { await hook(key) }
+        return try await inner.entry(for: key)
+    }
+    func isAbandonedInFlight(_ key: RestorationKey) async throws -> Bool { try await inner.isAbandonedInFlight(key) }
+    func entries(state: RestorationState?, limit: Int) async throws -> [LedgerEntry] {
+        try await inner.entries(state: state, limit: limit)
+    }
+    func expiredClaims(limit: Int) async throws -> [LedgerEntry] { try await inner.expiredClaims(limit: limit) }
+    func requestSightings(for key: RestorationKey) async throws -> [RequestSighting] {
+        try await inner.requestSightings(for: key)
+    }
+    func takeovers(for key: RestorationKey?, openOnly: Bool, limit: Int) async throws -> [TakeoverEntry] {
+        try await inner.takeovers(for: key, openOnly: openOnly, limit: limit)
+    }
+    func takeover(id: String) async throws -> TakeoverEntry? { try await inner.takeover(id: id) }
+    func stats() async throws -> LedgerStats { try await inner.stats() }
+    func writeProbe() async -> (ok: Bool, detail: String) { await inner.writeProbe() }
+    func shutdown() async { await inner.shutdown() }
+}
