@@ -38,6 +38,8 @@ public protocol Ledger: AnyObject, Sendable {
     ) async throws -> ClaimOutcome
     /// Records a request id seen for `key` without claiming.
     func recordSighting(_ key: RestorationKey, requestID: String) async throws
+    /// Records several keys' sightings in one durable write (each adds `copies` to its count).
+    func recordSightings(_ tallies: [SightingTally]) async throws
     /// Extends the claim's lease. Fenced by the epoch.
     func renew(_ claim: Claim, lease: Duration?) async throws -> Claim
     /// claimed → gate-passed.

@@ -76,6 +76,24 @@ extension SQLiteLedger {
         try await write(key) { db in try Self.recordSighting(db, key, requestID: requestID, at: clock()) }
     }
 
+    /// Records several keys' sightings in one durable write.
+    public func recordSightings(_ tallies: [SightingTally]) async throws {
+        for tally in tallies {
+            try Self.validate(tally.key)
+            guard Identifier.isValid(tally.requestID), tally.copies >= 1 else {
+                throw LedgerError.invalidInput("sighting")
+            }
+        }
+        guard !tallies.isEmpty else { return }
+        let clock = self.clock
+        try await write(nil) { db in
+            let now = clock()
+            for tally in tallies {
+                try Self.recordSighting(db, tally.key, requestID: tally.requestID, at: now, copies: tally.copies)
+            }
+        }
+    }
+
     /// Extends the claim's lease (a long console flow renews before it expires). Fenced by the epoch.
     public func renew(_ claim: Claim, lease: Duration? = nil) async throws -> Claim {
         let clock = self.clock

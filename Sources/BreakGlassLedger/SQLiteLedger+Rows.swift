@@ -101,15 +101,17 @@ extension SQLiteLedger {
         encodeStrings(reasons.map(\.rawValue))
     }
 
-    static func recordSighting(_ db: Database, _ key: RestorationKey, requestID: String, at now: Date) throws {
+    static func recordSighting(
+        _ db: Database, _ key: RestorationKey, requestID: String, at now: Date, copies: Int = 1
+    ) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO request_sightings (case_id, tenant_id, request_id, first_seen_at, last_seen_at)
-                VALUES (?, ?, ?, ?, ?)
+                INSERT INTO request_sightings (case_id, tenant_id, request_id, first_seen_at, last_seen_at, seen_count)
+                VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (case_id, tenant_id, request_id)
-                DO UPDATE SET last_seen_at = excluded.last_seen_at, seen_count = seen_count + 1
+                DO UPDATE SET last_seen_at = excluded.last_seen_at, seen_count = seen_count + excluded.seen_count
                 """
-        ).execute(arguments: [key.caseID, key.tenantID, requestID, ts(now), ts(now)])
+        ).execute(arguments: [key.caseID, key.tenantID, requestID, ts(now), ts(now), copies])
     }
 
     /// Inserts events in the current transaction. The same event id twice is the same logical event: kept once.

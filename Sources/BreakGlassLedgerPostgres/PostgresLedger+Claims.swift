@@ -80,6 +80,23 @@ extension PostgresLedger {
         }
     }
 
+    /// Records several keys' sightings in one transaction.
+    public func recordSightings(_ tallies: [SightingTally]) async throws {
+        for tally in tallies {
+            try Self.validate(tally.key)
+            guard Identifier.isValid(tally.requestID), tally.copies >= 1 else {
+                throw LedgerError.invalidInput("sighting")
+            }
+        }
+        guard !tallies.isEmpty else { return }
+        try await write(nil) { session in
+            let now = try await session.now()
+            for tally in tallies {
+                try await session.recordSighting(tally.key, requestID: tally.requestID, at: now, copies: tally.copies)
+            }
+        }
+    }
+
     /// Extends the claim's lease (from the server's now). Fenced by the epoch.
     public func renew(_ claim: Claim, lease: Duration?) async throws -> Claim {
         try await write(claim.key) { session in

@@ -75,14 +75,15 @@ extension PostgresSession {
         throw LedgerError.fenced(key, held: epoch, current: current)
     }
 
-    func recordSighting(_ key: RestorationKey, requestID: String, at now: Date) async throws {
+    func recordSighting(_ key: RestorationKey, requestID: String, at now: Date, copies: Int = 1) async throws {
         let seconds = now.timeIntervalSince1970
         try await run(
             """
-            INSERT INTO request_sightings (case_id, tenant_id, request_id, first_seen_at, last_seen_at)
-            VALUES (\(key.caseID), \(key.tenantID), \(requestID), \(seconds), \(seconds))
+            INSERT INTO request_sightings (case_id, tenant_id, request_id, first_seen_at, last_seen_at, seen_count)
+            VALUES (\(key.caseID), \(key.tenantID), \(requestID), \(seconds), \(seconds), \(Int32(clamping: copies)))
             ON CONFLICT (case_id, tenant_id, request_id)
-            DO UPDATE SET last_seen_at = excluded.last_seen_at, seen_count = request_sightings.seen_count + 1
+            DO UPDATE SET last_seen_at = excluded.last_seen_at,
+                seen_count = request_sightings.seen_count + excluded.seen_count
             """)
     }
 

@@ -170,6 +170,33 @@ struct LedgerClaimTests {
         #expect(claim.epoch == 1)
     }
 
+    /// Issue 21: duplicates' sightings are written in batches, one write for many keys, each adding its copies.
+    @Test(arguments: LedgerBackend.allCases) func sightingsInABatchAddTheirCopies(_ backend: LedgerBackend) async throws
+    {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
+        defer { fixture.remove() }
+        let ledger = try await fixture.open()
+        let a = key(21)
+        let b = key(22)
+        _ = try await ledger.claim(a, requestID: "REQ-A", owner: "A").requireClaim()
+        try await ledger.recordSightings([
+            SightingTally(key: a, requestID: "REQ-A", copies: 4),
+            SightingTally(key: a, requestID: "REQ-A2", copies: 2),
+            SightingTally(key: b, requestID: "REQ-B", copies: 3),
+        ])
+        try await ledger.recordSightings([SightingTally(key: a, requestID: "REQ-A", copies: 1)])
+        let sightsA = try await ledger.requestSightings(for: a)
+        #expect(
+            Dictionary(uniqueKeysWithValues: sightsA.map { ($0.requestID, $0.count) }) == ["REQ-A": 6, "REQ-A2": 2])
+        #expect(try await ledger.requestSightings(for: b).map(\.count) == [3])
+        try await ledger.recordSightings([])
+        let refused = await #expect(throws: LedgerError.self) {
+            try await ledger.recordSightings([SightingTally(key: a, requestID: "REQ-A", copies: 0)])
+        }
+        #expect(refused?.code == .invalidInput)
+        #expect(try await ledger.requestSightings(for: a).first { $0.requestID == "REQ-A" }?.count == 6, "untouched")
+    }
+
     /// A host cut off past its `submitting` lease renewed it once its link came back, then clicked (a multi-host CI
     /// run). A lapsed lease is refused renewal, judged by the ledger's clock, even while nobody has reclaimed it.
     @Test(arguments: LedgerBackend.allCases) func aLapsedLeaseIsNeverRenewed(_ backend: LedgerBackend) async throws {

@@ -251,6 +251,77 @@ import BreakGlassEvidence
         #expect(try f.entry().owner == "w-newer")
     }
 
+    // MARK: - Issue 21: the duplicate's fast path
+
+    @Test func copiesOfTheSameBytesAreVerifiedOnceAndAnsweredAsDuplicates() async throws {
+        let f = try PipelineFixture()
+        let message = PipelineFixture.message()
+        #expect(await f.pipeline.process(message).result == .granted)
+        #expect(f.pipeline.verifiedMessagesRemembered == 1)
+        for _ in 0..<5 {
+            let copy = await f.pipeline.process(message)
+            #expect(copy.result == .duplicate && copy.settlement == .ack && copy.key == key)
+        }
+        #expect(f.pipeline.verifiedMessagesRemembered == 1)
+        #expect(f.console.clicks(key) == 1)
+        #expect(try f.ledger.requestSightings(for: key).map(\.count) == [6], "the claim and 5 copies")
+    }
+
+    @Test func aForgedCopyOfAVerifiedMessageIsStillRejected() async throws {
+        let f = try PipelineFixture()
+        let message = PipelineFixture.message()
+        #expect(await f.pipeline.process(message).result == .granted)
+        let forger = RequestSigner.generate(keyID: "escalation-test").signer
+        let forged = InboundMessage(
+            body: message.body, signatureHeader: forger.signature(for: message.body).value,
+            messageID: message.messageID, redelivered: true, deliveryCount: 1)
+        let result = await f.pipeline.process(forged)
+        #expect(result.result == .rejected)
+        #expect(result.reasons == [.signatureInvalid])
+        #expect(result.settlement == .deadLetter)
+        var body = message.body
+        body[body.count - 2] = UInt8(ascii: " ")
+        let altered = InboundMessage(
+            body: body, signatureHeader: message.signatureHeader, messageID: message.messageID, redelivered: true,
+            deliveryCount: 1)
+        #expect(await f.pipeline.process(altered).reasons == [.signatureInvalid])
+    }
+
+    @Test func anExpiredCopyOfAVerifiedMessageGetsTheFullPathsAnswer() async throws {
+        let clock = ManualClock()
+        let reference = try PipelineFixture(clock: clock)
+        let cached = try PipelineFixture(clock: clock)
+        let message = PipelineFixture.message(lifetime: 600)
+        #expect(await cached.pipeline.process(message).result == .granted)
+        #expect(await reference.pipeline.process(message).result == .granted)
+        clock.advance(by: 700)
+        // `reference` forgets what it verified (a new process would): the cached pipeline must answer the same.
+        let fresh = try PipelineFixture(directory: reference.directory, clock: clock)
+        let expected = await fresh.pipeline.process(message)
+        let answer = await cached.pipeline.process(message)
+        #expect(fresh.pipeline.verifiedMessagesRemembered == 0, "nothing remembered from an expired message")
+        #expect(answer.result == expected.result && answer.settlement == expected.settlement)
+        #expect(answer.reasons == expected.reasons)
+        #expect(answer.result != .duplicate)
+    }
+
+    @Test func concurrentCopiesShareSightingWritesAndLoseNoCount() async throws {
+        let f = try PipelineFixture()
+        let message = PipelineFixture.message()
+        #expect(await f.pipeline.process(message).result == .granted)
+        let before = f.interposed.sightingWrites
+        let pipeline = f.pipeline
+        let results = await withTaskGroup(of: PipelineResult.self) { group in
+            for _ in 0..<40 { group.addTask { await pipeline.process(message) } }
+            return await group.reduce(into: [PipelineResult]()) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0.result == .duplicate })
+        await f.pipeline.flushSightings()
+        #expect(try f.ledger.requestSightings(for: key).map(\.count) == [41])
+        let writes = f.interposed.sightingWrites - before
+        #expect(writes >= 1 && writes < 40, "\(writes) writes for 40 copies")
+    }
+
     /// A multi-host CI run: a host cut off right after `submitting` had its last ledger read (the one before the
     /// click) hang until the link came back, past its lease; it had judged the lease before the read, saw its own
     /// epoch still `submitting` after it, and clicked 19 s after the lease lapsed. The lease is judged after that read,

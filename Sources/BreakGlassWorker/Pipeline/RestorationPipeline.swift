@@ -40,6 +40,9 @@ public final class RestorationPipeline: Sendable {
         /// is `<base>/v1/evidence/<bundle_id>`, a place reachable from outside the writing host; else the bundle's
         /// path on this worker's evidence store.
         public var evidenceLocationBase: String?
+        /// How many verified messages the duplicate's fast path remembers (about 150 bytes each). Default 16,384: a
+        /// redelivered backlog of that many messages is answered without verifying a copy twice.
+        public var verifiedCacheCapacity: Int = 16_384
 
         /// The `location` an `evidence-ready` event announces for `evidence`.
         func location(of evidence: EvidenceLocation) -> String {
@@ -64,6 +67,10 @@ public final class RestorationPipeline: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Date
     let events: EventFactory
+    /// Messages verified in full before, by digest: a duplicate copy of the same bytes skips Ed25519 and JSON.
+    let verified: VerifiedMessageCache
+    /// Duplicates' sightings, written in batches.
+    let sightings: SightingBatcher
 
     public init(
         configuration: Configuration, verifier: MessageVerifier, ledger: any Ledger, sources: any LiveSources,
@@ -82,6 +89,22 @@ public final class RestorationPipeline: Sendable {
         self.logger = logger
         self.clock = clock
         self.events = EventFactory(source: configuration.eventSource)
+        self.verified = VerifiedMessageCache(capacity: configuration.verifiedCacheCapacity)
+        self.sightings = SightingBatcher(ledger: ledger)
+    }
+
+    /// How many verified messages the duplicate's fast path remembers now.
+    public var verifiedMessagesRemembered: Int { verified.count }
+
+    /// Writes the duplicates' sightings still counted in memory (the consumer calls it when it stops).
+    public func flushSightings() async {
+        do {
+            try await sightings.flush()
+        } catch {
+            logger.warning(
+                "could not write the last duplicates' sightings",
+                metadata: ["breakglass.error": "\((error as? LedgerError)?.code.rawValue ?? "\(type(of: error))")"])
+        }
     }
 
     public func process(_ message: InboundMessage) async -> PipelineResult {
@@ -136,11 +159,23 @@ public final class RestorationPipeline: Sendable {
 
     private func decide(_ message: InboundMessage) async throws -> PipelineResult {
         let now = clock()
+        // The duplicate's fast path (issue 21): the exact bytes were verified in full before, are still within
+        // `not_after`, and their key is decided. Exactly the answer the full path would give, without Ed25519 or JSON.
+        let digest = VerifiedMessageCache.Digest(body: message.body, signatureHeader: message.signatureHeader)
+        if !message.headersTooDeep, let known = verified.entry(for: digest), now < known.notAfter,
+            try await ledger.decision(for: known.key) != nil
+        {
+            try await sightings.record(known.key, requestID: known.requestID)
+            return PipelineResult(settlement: .ack, result: .duplicate, key: known.key)
+        }
         let request: RestorationRequest
         do {
             request = try await Spans.with("verify") { span in
                 do {
-                    return try verifier.verify(body: message.body, signatureHeader: message.signatureHeader, now: now)
+                    let request = try verifier.verify(
+                        body: message.body, signatureHeader: message.signatureHeader, now: now)
+                    verified.insert(.init(request), for: digest)
+                    return request
                 } catch let rejection as Rejection {
                     span.fail(rejection.code.rawValue)
                     throw rejection
@@ -161,7 +196,7 @@ public final class RestorationPipeline: Sendable {
 
         // A decided key never touches the sources or the console again.
         if let decision = try await ledger.decision(for: request.key) {
-            try await ledger.recordSighting(request.key, requestID: request.requestID)
+            try await sightings.record(request.key, requestID: request.requestID)
             log.debug("duplicate of a decided key", metadata: ["breakglass.state": "\(decision.state.rawValue)"])
             return PipelineResult(settlement: .ack, result: .duplicate, key: request.key)
         }

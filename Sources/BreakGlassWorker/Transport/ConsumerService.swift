@@ -106,6 +106,8 @@ public struct ConsumerService: Service {
             outer.cancelAll()
             while (try? await outer.next()) != nil {}
         }
+        // Duplicates' sightings still counted in memory (they are written in batches).
+        await pipeline.flushSightings()
         logger.info("consumer stopped")
     }
 

@@ -8,6 +8,10 @@ import Synchronization
 final class InterposedLedger: Ledger {
     let inner: any Ledger
     private let entryHook = Mutex<(@Sendable (RestorationKey) async -> Void)?>(nil)
+    private let sightingWriteCount = Atomic<Int>(0)
+
+    /// How many times `recordSighting` or `recordSightings` wrote.
+    var sightingWrites: Int { sightingWriteCount.load(ordering: .relaxed) }
 
     init(_ inner: any Ledger) { self.inner = inner }
 
@@ -27,7 +31,12 @@ final class InterposedLedger: Ledger {
         try await inner.claim(key, requestID: requestID, owner: owner, payload: payload, lease: lease)
     }
     func recordSighting(_ key: RestorationKey, requestID: String) async throws {
+        sightingWriteCount.add(1, ordering: .relaxed)
         try await inner.recordSighting(key, requestID: requestID)
+    }
+    func recordSightings(_ tallies: [SightingTally]) async throws {
+        sightingWriteCount.add(1, ordering: .relaxed)
+        try await inner.recordSightings(tallies)
     }
     func renew(_ claim: Claim, lease: Duration?) async throws -> Claim { try await inner.renew(claim, lease: lease) }
     func passGate(_ claim: Claim, approvalRefs: [String], checkedAt: Date) async throws -> Claim {
