@@ -300,8 +300,10 @@ public final class PostgresLedger: Ledger {
         while true {
             do {
                 return try await client.withConnection { connection in
-                    let session = self.session(connection)
-                    return try await session.transaction { try await body(session) }
+                    try await self.bounded(connection) { connection in
+                        let session = self.session(connection)
+                        return try await session.transaction { try await body(session) }
+                    }
                 }
             } catch {
                 if !retried, Self.isTransient(error) {
@@ -322,10 +324,38 @@ public final class PostgresLedger: Ledger {
     {
         do {
             return try await client.withConnection { connection in
-                try await body(self.session(connection))
+                try await self.bounded(connection) { connection in try await body(self.session(connection)) }
             }
         } catch {
             throw Self.map(error, key: key, endpoint: configuration.endpoint)
+        }
+    }
+
+    /// Runs `body` on `connection`, closing the connection when it takes longer than `operationTimeout`: the query
+    /// in flight then fails at once (postgres-nio does not cancel a running query; a closed channel fails it). The
+    /// watchdog is a child task, cancelled as soon as `body` returns.
+    func bounded<T: Sendable>(
+        _ connection: PostgresConnection, isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let timeout = configuration.operationTimeout
+        let expired = ExpiryFlag()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                expired.set()
+                try? await connection.close()
+            }
+            defer { group.cancelAll() }
+            do {
+                return try await body(connection)
+            } catch {
+                guard expired.isSet else { throw error }
+                throw LedgerError.database(
+                    nil,
+                    detail: "\(configuration.endpoint): no answer within \(timeout); the connection was closed",
+                    underlying: error)
+            }
         }
     }
 
@@ -358,4 +388,11 @@ public final class PostgresLedger: Ledger {
     func forget(_ key: RestorationKey) {
         _ = decisionCache.withLock { $0.removeValue(forKey: key) }
     }
+}
+
+/// Set once by `PostgresLedger.bounded`'s watchdog when it closed the connection.
+final class ExpiryFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }

@@ -44,6 +44,11 @@ extension PostgresLedger {
         public var connectTimeout: Duration = .seconds(10)
         /// How long `writeProbe()` waits for its write before it reports the ledger unwritable. Default 5 s.
         public var writeProbeTimeout: Duration = .seconds(5)
+        /// The longest one ledger operation (a transaction or a statement) may wait for the server; past it the
+        /// connection is closed and the operation fails as a database error. A server that restarted while this
+        /// host was cut off leaves connections no reset ever reaches: without this bound a call waits forever (a
+        /// multi-host run saw a worker's flow and its lease renewal hang for minutes). Default 30 s.
+        public var operationTimeout: Duration = .seconds(30)
 
         /// Tests only: seconds added to the server's clock wherever the ledger reads it (leases, timestamps,
         /// `clock`), so a test moves time without sleeping. nil (no shift) in production.

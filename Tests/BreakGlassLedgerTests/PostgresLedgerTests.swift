@@ -197,6 +197,26 @@ struct PostgresLedgerTests {
 
     // MARK: - Opening
 
+    /// A multi-host run: PostgreSQL restarted while a host was cut off; the host's connections never got a reset,
+    /// and its flow and lease renewal waited on them for minutes. An operation past `operationTimeout` closes its
+    /// connection and fails as a database error naming the server; the next operation gets a new connection.
+    @Test func anOperationWithNoAnswerFailsAtItsBoundAndTheLedgerGoesOn() async throws {
+        guard let server = try Server.make() else { return }
+        let ledger = try await server.open { $0.operationTimeout = .seconds(1) }
+        let started = ContinuousClock.now
+        let error = await #expect(throws: LedgerError.self) {
+            try await ledger.executeForTesting("SELECT pg_sleep(120)")
+        }
+        #expect(started.duration(to: .now) < .seconds(60), "not the statement's 120 s")
+        #expect(error?.code == .database)
+        #expect(error?.detail?.contains("no answer within") == true)
+        #expect(error?.detail?.contains(server.configuration.endpoint) == true)
+        let k = Self.key(77)
+        _ = try await ledger.claim(k, requestID: "REQ-1", owner: "A", payload: nil, lease: nil)
+        #expect(try await ledger.entry(for: k)?.state == .claimed)
+        await ledger.shutdown()
+    }
+
     @Test func openRefusesADatabaseWhoseCommitsAreNotDurable() async throws {
         guard let server = try Server.make() else { return }
         try server.admin.execute("ALTER DATABASE \(server.configuration.database) SET synchronous_commit = off")

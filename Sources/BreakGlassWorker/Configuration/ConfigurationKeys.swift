@@ -35,6 +35,10 @@ public enum Config {
         "Claim lease; an expired claim may be reclaimed by another worker (epoch + 1).")
     public static let busyTimeoutMs = Setting<Int>(
         "ledger.busy_timeout_ms", default: 5000, range: 1...600_000, "SQLite busy timeout.")
+    public static let ledgerOperationTimeoutSeconds = Setting<Int>(
+        "ledger.operation_timeout_seconds", default: 30, range: 1...3600,
+        "PostgreSQL: the longest one ledger operation may wait for the server before its connection is closed and "
+            + "it fails (a server that restarted while this host was cut off never resets the old connections).")
     public static let maxResumes = Setting<Int>(
         "ledger.max_resumes", default: 3, range: 0...100, "How often a person may resume one key (takeover resume).")
     // amqp
@@ -191,7 +195,8 @@ public enum ConfigurationKeys {
         Config.workerID.spec, Config.serviceIdentity.spec, Config.eventSource.spec, Config.inFlight.spec,
         Config.trustedKeysFile.spec, Config.drainSeconds.spec,
         Config.ledgerPath.spec, Config.ledgerURL.spec, Config.ledgerPasswordFile.spec, Config.ledgerCAFile.spec,
-        Config.leaseSeconds.spec, Config.busyTimeoutMs.spec, Config.maxResumes.spec,
+        Config.leaseSeconds.spec, Config.busyTimeoutMs.spec, Config.ledgerOperationTimeoutSeconds.spec,
+        Config.maxResumes.spec,
         Config.amqpURL.spec, Config.amqpURLs.spec, Config.amqpPasswordFile.spec, Config.heartbeatSeconds.spec,
         Config.connectTimeoutSeconds.spec,
         Config.rpcTimeoutSeconds.spec, Config.amqpCAFile.spec, Config.amqpCertFile.spec, Config.amqpKeyFile.spec,

@@ -49,6 +49,7 @@ extension ConfigurationValues {
         }
         configuration.leaseDuration = .seconds(self[Config.leaseSeconds])
         configuration.maximumResumes = self[Config.maxResumes]
+        configuration.operationTimeout = .seconds(self[Config.ledgerOperationTimeoutSeconds])
         return configuration
     }
 
