@@ -4,6 +4,8 @@
 # free port, stopped at the end). Release builds: the C loop with -O2, BreakGlassAMQP with swiftc -O -wmo from
 # the library sources (same code as the package target, built outside SwiftPM so the benchmark needs no extra
 # package product). Writes bench/results/transport.json.
+# Each client run goes through bench/machine_load.py measure: the CPU other processes used meanwhile (the client and
+# the broker are the bench's) is recorded per client and round, and in transport.json as "load" per client.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 messages=50000 size=1024 prefetch=200 window=1000 rounds=2 clients="c breakglass pika"
@@ -62,27 +64,47 @@ done
 node_dir=$(mktemp -d /tmp/bench-transport-broker.XXXXXX)
 echo "== starting a private broker on 127.0.0.1:$port ($node_dir)" >&2
 "$root/scripts/rabbitmq-node" start "$node_dir" "$port" </dev/null >/dev/null
-cleanup() { "$root/scripts/rabbitmq-node" stop "$node_dir" >/dev/null 2>&1 || true; rm -rf "$node_dir"; }
+loads=$(mktemp -d /tmp/bench-transport-load.XXXXXX)
+cleanup() { "$root/scripts/rabbitmq-node" stop "$node_dir" >/dev/null 2>&1 || true; rm -rf "$node_dir" "$loads"; }
 trap cleanup EXIT
+# The broker daemonizes out of this script's process tree: named, so that its CPU counts as the bench's.
+broker_pid=$("$root/scripts/rabbitmq-node" pid "$node_dir" || true)
+measure() {
+    local out=$1; shift
+    python3 "$root/bench/machine_load.py" measure --out "$out" ${broker_pid:+--extra-pid "$broker_pid"} -- "$@"
+}
 
 results=$(mktemp)
 for round in $(seq 1 "$rounds"); do
     for client in $clients; do
         queue="bench.transport.$client.$round.$$"
         echo "== round $round: $client ($messages x $size B, prefetch $prefetch)" >&2
+        load="$loads/$client.$round.json"
         case "$client" in
-        c) "$build/bench_c" 127.0.0.1 "$port" "$queue" "$messages" "$size" "$prefetch" "$window" >>"$results" ;;
-        breakglass) "$build/bench-transport" "amqp://guest:guest@127.0.0.1:$port/" "$queue" "$messages" "$size" "$prefetch" "$window" >>"$results" ;;
-        pika) "$python" "$root/bench/transport/bench_pika.py" 127.0.0.1 "$port" "$queue" "$messages" "$size" "$prefetch" >>"$results" ;;
+        c) measure "$load" "$build/bench_c" 127.0.0.1 "$port" "$queue" "$messages" "$size" "$prefetch" "$window" >>"$results" ;;
+        breakglass) measure "$load" "$build/bench-transport" "amqp://guest:guest@127.0.0.1:$port/" "$queue" "$messages" "$size" "$prefetch" "$window" >>"$results" ;;
+        pika) measure "$load" "$python" "$root/bench/transport/bench_pika.py" 127.0.0.1 "$port" "$queue" "$messages" "$size" "$prefetch" >>"$results" ;;
         esac
         tail -n 1 "$results" >&2
+        echo "   other processes used $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["foreign_cores"])' "$load") cores meanwhile" >&2
     done
 done
 
-python3 - "$results" "$root/bench/results/transport.json" "$messages" "$size" "$prefetch" "$window" "$rounds" <<'PY'
+python3 - "$results" "$root/bench/results/transport.json" "$messages" "$size" "$prefetch" "$window" "$rounds" "$loads" "$root" <<'PY'
 import json, statistics, sys, datetime, os, subprocess
 path, out, messages, size, prefetch, window, rounds = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:8])
+loads_dir, root = sys.argv[8], sys.argv[9]
+sys.path.insert(0, os.path.join(root, "bench"))
+import machine_load
 runs = [json.loads(line) for line in open(path) if line.strip()]
+# The machine's load during each client run (bench/machine_load.py), per client over the rounds: the worst round is
+# what bench/summary.py judges a ratio by.
+load_rounds = {}
+for client in ("breakglass", "c", "pika"):
+    for round_number in range(1, rounds + 1):
+        load_path = os.path.join(loads_dir, f"{client}.{round_number}.json")
+        if os.path.exists(load_path):
+            load_rounds.setdefault(client, []).append(json.load(open(load_path)))
 def median(client, key):
     values = [r[key] for r in runs if r["client"] == client]
     return round(statistics.median(values), 1) if values else float("nan")
@@ -102,9 +124,12 @@ result = {
         "publish_vs_c": round(publish["breakglass"] / publish["c"], 3),
         "publish_vs_pika": round(publish["breakglass"] / publish["pika"], 3),
     },
+    "load": {client: machine_load.combine(loads) for client, loads in load_rounds.items()},
+    "load_rounds": load_rounds,
     "notes": "medians over rounds; same private RabbitMQ node, persistent messages, durable classic queue; "
              "pika publishes through BlockingChannel.confirm_delivery (one confirm wait per publish); "
-             "C and BreakGlassAMQP pipeline up to publish_window unconfirmed publishes",
+             "C and BreakGlassAMQP pipeline up to publish_window unconfirmed publishes; load: CPU used by other "
+             "processes than the client and the broker during each client run (bench/machine_load.py)",
     "runs": runs,
 }
 json.dump(result, open(out, "w"), indent=2)

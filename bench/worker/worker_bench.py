@@ -16,6 +16,13 @@ Areas (each writes bench/results/<area>.json):
 Worker RSS (VmHWM and sampled VmRSS of the worker process only; chromedriver and browsers are other processes) is
 recorded in every area run under load and summarised in rss.json.
 
+Machine load (bench/machine_load.py): every measured side (the worker, the raw C loop, the WebDriver script, each
+session count, the start -> ready runs) records "load": the CPU used during it by processes outside the bench, in
+cores (foreign_cores), beside the machine's busy cores and the bench's own; ours = this process and its descendants
+(workers, chromedriver and browsers, the simulator, the C loop) plus the private broker node. Each area also records
+foreign_cores_idle_before: the same over 2 s before the area starts, while nothing of ours works. bench/summary.py
+refuses a ratio when a side's foreign_cores exceeded the threshold.
+
 usage: worker_bench.py --bin BIN --consume-c BIN [--lab BIN] [--quick] [--areas startup,gate,duplicate,console] [--out DIR]
 
 Ports, the private broker node, the simulator, worker processes, waits, ledger reads and `breakglass enqueue` go
@@ -42,7 +49,9 @@ import urllib.request
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+sys.path.insert(0, str(ROOT / "bench"))
 import harness  # noqa: E402
+import machine_load  # noqa: E402
 import webdriver_flow  # noqa: E402
 from harness import free_port, http_status, wait_until  # noqa: E402
 
@@ -194,6 +203,7 @@ class Environment:
         self.bin, self.dir, self.counts = binary, run_dir, counts
         self.lab = lab or binary.parent / "breakglass-lab"  # the simulator
         self.procs = []
+        self.broker_pids = []
         self.node = harness.RabbitNode(run_dir / "rabbit")
         self.amqp_port = free_port()
         self.amqp_url = f"amqp://guest:guest@127.0.0.1:{self.amqp_port}/"
@@ -203,6 +213,11 @@ class Environment:
     def start(self):
         say(f"private RabbitMQ on 127.0.0.1:{self.amqp_port}")
         self.node.start(self.amqp_port, stdout=subprocess.DEVNULL)
+        # beam.smp daemonizes out of our process tree: named so that its CPU counts as the bench's, not as foreign.
+        pid = self.node.command("pid", check=False, capture_output=True, text=True).stdout.strip()
+        self.broker_pids = [int(pid)] if pid.isdigit() else []
+        if not self.broker_pids:
+            say("warning: no pid for the private broker; its CPU will count as other processes' load")
         harness.keygen(self.bin, self.dir / "keys", "escalation-bench")
         self.seed = self.dir / "keys/escalation-bench.seed"
         self.trusted = self.dir / "keys/trusted-keys.json"
@@ -219,6 +234,16 @@ class Environment:
         self.procs.append(self.sim.proc)
         self.sim.wait_ready(60)
         harness.declare_topology(self.bin, self.amqp_url)
+
+    def load_sampler(self):
+        """A started machine_load.Sampler: ours = this process and its descendants, and the broker node."""
+        return machine_load.Sampler(extra_pids=self.broker_pids).start()
+
+    def idle_check(self, area, seconds=2.0):
+        """Foreign cores over `seconds` before an area, while nothing of ours works (the broker and simulator idle)."""
+        foreign = machine_load.idle_check(seconds, extra_pids=self.broker_pids)
+        say(f"{area}: before it, {foreign} cores used by other processes")
+        return foreign
 
     def stop(self):
         harness.stop_processes(self.procs, timeout=30)
@@ -344,29 +369,37 @@ def wait_rows(path, state, count, timeout, prefix=None):
 # ------------------------------------------------------------------------------------------------ areas
 
 def bench_startup(env, counts):
-    times, hwm = [], []
+    times, hwm, loads = [], [], []
+    idle = env.idle_check("startup")
     for n in range(counts["startup_runs"]):
+        sampler = env.load_sampler()
         worker = env.worker(f"startup-{n}", 2, env.dir / f"ledger-startup-{n}.sqlite")
         times.append(worker.wait_ready())
+        loads.append(sampler.stop())
         hwm.append(proc_status(worker.proc.pid).get("VmHWM"))
         worker.stop()
-    say(f"start -> ready: {', '.join(f'{t * 1000:.0f} ms' for t in times)}")
+    load = machine_load.combine(loads)
+    say(f"start -> ready: {', '.join(f'{t * 1000:.0f} ms' for t in times)}; {load['foreign_cores']} cores used by "
+        f"other processes (worst run {load.get('foreign_cores_max', load['foreign_cores'])})")
     return {"benchmark": "startup", "runs": len(times), "start_to_ready_ms": [r(t * 1000) for t in times],
             "start_to_ready_ms_median": r(statistics.median(times) * 1000), "start_to_ready_ms_max": r(max(times) * 1000),
             "vm_hwm_at_ready_mib": [r(h) for h in hwm],
+            "load": load, "loads": loads, "foreign_cores_idle_before": idle,
             "notes": "process spawn -> first /readyz 200 (polled every 5 ms); ready = broker connected and consuming "
                      "set up, ledger open (fresh file, schema created), chromedriver started by the worker and answering"}
 
 
 def bench_gate(env, counts, in_flight, bodies, label="gate", evidence=None):
     ledger = env.dir / f"ledger-{label}.sqlite"
+    idle = env.idle_check(label)
     env.enqueue(bodies, label)
     say(f"{label}: {len(bodies)} requests halting at the gate, one worker, in_flight {in_flight}"
         + (f", evidence in {evidence}" if evidence else ""))
     worker = env.worker(label, in_flight, ledger, evidence)
     ready = worker.wait_ready()
-    sampler = RSSSampler(worker.proc.pid)
+    sampler, load_sampler = RSSSampler(worker.proc.pid), env.load_sampler()
     rows = wait_rows(ledger, "halted", len(bodies), timeout=600)
+    load = load_sampler.stop()
     rss = sampler.finish()
     values = worker.metrics()
     worker.stop()
@@ -384,6 +417,7 @@ def bench_gate(env, counts, in_flight, bodies, label="gate", evidence=None):
         "gate_fetch_histogram_ms": {q: r((histogram_quantile(values, "breakglass_gate_duration_seconds", float(q) / 100) or 0) * 1000)
                                     for q in ("50", "99")},
         "reasons": reasons, "worker_rss": rss, "start_to_ready_ms": r(ready * 1000),
+        "load": load, "foreign_cores_idle_before": idle,
         "notes": "queue loaded before the worker starts; rate = halted decisions / (last decided_at - first created_at) "
                  "from the ledger; latency = claim -> halted decision durable (sources fetched, rules, sealed "
                  "evidence bundle, decision + events committed), per request from the ledger's timestamps; "
@@ -391,7 +425,8 @@ def bench_gate(env, counts, in_flight, bodies, label="gate", evidence=None):
     }
     result["worker_cpu_ms_per_request"] = r(rss["cpu_seconds"] * 1000 / len(rows), 2) if rss.get("cpu_seconds") else None
     say(f"{label}: {result['requests_per_s']}/s, p99 {result['latency_ms']['p99']} ms, RSS {rss['vm_hwm_mib']} MiB, "
-        f"worker CPU {result['worker_cpu_ms_per_request']} ms/request")
+        f"worker CPU {result['worker_cpu_ms_per_request']} ms/request; {load['foreign_cores']} cores used by other "
+        f"processes")
     return result, ledger
 
 
@@ -399,15 +434,18 @@ def bench_duplicate(env, counts, ledger, consume_c, in_flight):
     keys = env.world.requests["gate"][: counts["duplicate_keys"]]
     copies = [body for _ in range(counts["duplicate_copies"]) for body in keys]
     rounds = []
+    idle = env.idle_check("duplicate path")
     for round_number in range(1, counts["duplicate_rounds"] + 1):
         env.enqueue(copies, f"dup-c-{round_number}")
+        load_sampler = env.load_sampler()
         out = subprocess.run([str(consume_c), "127.0.0.1", str(env.amqp_port), "breakglass.restorations",
                               str(len(copies)), str(in_flight)], check=True, capture_output=True, text=True, timeout=600)
+        c_load = load_sampler.stop()
         c = json.loads(out.stdout)
         env.enqueue(copies, f"dup-w-{round_number}")
         worker = env.worker(f"dup-{round_number}", in_flight, ledger)
         worker.wait_ready()
-        sampler = RSSSampler(worker.proc.pid)
+        sampler, load_sampler = RSSSampler(worker.proc.pid), env.load_sampler()
         first = None
         deadline = time.monotonic() + 600
         while True:
@@ -420,6 +458,7 @@ def bench_duplicate(env, counts, ledger, consume_c, in_flight):
             if now > deadline:
                 raise RuntimeError("duplicate run did not drain")
             time.sleep(0.02)
+        worker_load = load_sampler.stop()
         rss = sampler.finish()
         values = worker.metrics()
         worker.stop()
@@ -428,13 +467,16 @@ def bench_duplicate(env, counts, ledger, consume_c, in_flight):
         rounds.append({"round": round_number, "c_msgs_per_s": c["msgs_per_s"], "worker_msgs_per_s": r(worker_rate),
                        "ratio": round(worker_rate / c["msgs_per_s"], 3), "worker_rss": rss,
                        "deliveries": counter(values, "breakglass_deliveries_total"),
-                       "outcomes_total": counter(values, "breakglass_outcomes_total")})
-        say(f"duplicate path round {round_number}: worker {worker_rate:.0f}/s, raw C {c['msgs_per_s']:.0f}/s")
+                       "outcomes_total": counter(values, "breakglass_outcomes_total"),
+                       "load": {"raw_c": c_load, "worker": worker_load}})
+        say(f"duplicate path round {round_number}: worker {worker_rate:.0f}/s, raw C {c['msgs_per_s']:.0f}/s; other "
+            f"processes used {worker_load['foreign_cores']} cores during the worker, {c_load['foreign_cores']} during C")
     # Diagnostic, not the target figure: the same copies drained by two worker processes sharing the ledger.
     env.enqueue(copies, "dup-two")
     workers = [env.worker(f"dup-two-{n}", in_flight, ledger) for n in (1, 2)]
     for worker in workers:
         worker.wait_ready()
+    load_sampler = env.load_sampler()
     first, deadline = None, time.monotonic() + 600
     while True:
         done = sum(counter(w.metrics(), "breakglass_duplicates_suppressed_total") for w in workers)
@@ -446,6 +488,7 @@ def bench_duplicate(env, counts, ledger, consume_c, in_flight):
         if now > deadline:
             raise RuntimeError("duplicate run with two workers did not drain")
         time.sleep(0.02)
+    two_workers_load = load_sampler.stop()
     for worker in workers:
         worker.stop()
     two_workers = r((len(copies) - first[1]) / (now - first[0]))
@@ -459,6 +502,10 @@ def bench_duplicate(env, counts, ledger, consume_c, in_flight):
         "worker_msgs_per_s": r(median("worker_msgs_per_s")), "raw_c_msgs_per_s": r(median("c_msgs_per_s")),
         "ratio_vs_c": round(median("worker_msgs_per_s") / median("c_msgs_per_s"), 3),
         "worker_rss": {"vm_hwm_mib": max(x["worker_rss"]["vm_hwm_mib"] or 0 for x in rounds)},
+        "load": {"raw_c": machine_load.combine([x["load"]["raw_c"] for x in rounds]),
+                 "worker": machine_load.combine([x["load"]["worker"] for x in rounds]),
+                 "two_workers": two_workers_load},
+        "foreign_cores_idle_before": idle,
         "rounds": rounds,
         "notes": "copies (same signed bytes, same request ids) of keys decided in the gate run, loaded into the "
                  "contract's quorum queue before each consumer starts; worker: 1 `breakglass run` process, "
@@ -471,6 +518,7 @@ def bench_duplicate(env, counts, ledger, consume_c, in_flight):
 def bench_console(env, counts):
     bodies = list(env.world.requests["console"])
     runs = {}
+    idle = env.idle_check("console")
     for sessions, measured in ((1, counts["console_1"]), (4, counts["console_4"])):
         warm, batch = bodies[:sessions], bodies[sessions:sessions + measured]
         del bodies[:sessions + measured]
@@ -482,6 +530,7 @@ def bench_console(env, counts):
         env.enqueue(warm, f"console-{sessions}-warm")  # opens the browser sessions (not measured)
         wait_rows(ledger, "granted", len(warm), timeout=300)
         say(f"console: {len(batch)} grants through {sessions} browser session(s)")
+        load_sampler = env.load_sampler()
         cpu_before, browsers_before = machine_cpu(), descendants_cpu(worker.proc.pid)
         env.enqueue(batch, f"console-{sessions}")
         ids = {b["request_id"] for b in batch}
@@ -495,6 +544,7 @@ def bench_console(env, counts):
             time.sleep(0.2)
         machine_busy = busy_share(cpu_before, machine_cpu())
         browser_cpu = descendants_cpu(worker.proc.pid) - browsers_before
+        load = load_sampler.stop()
         rss = sampler.finish()
         worker.stop()
         granted = [row for row in ledger_rows(ledger, "granted") if row[0] in ids]
@@ -516,11 +566,12 @@ def bench_console(env, counts):
                                 "p95": percentile([t[key] for t in timing if key in t], 95)}
                           for key in ("recheck_to_click_ms", "click_to_confirmation_ms", "total_ms")},
             "recheck_to_click_ms_all": sorted(t.get("recheck_to_click_ms") for t in timing if "recheck_to_click_ms" in t),
-            "worker_rss": rss, "machine_cpu_busy_pct": machine_busy,
+            "worker_rss": rss, "machine_cpu_busy_pct": machine_busy, "load": load,
             "browser_cpu_s_per_grant": r(browser_cpu / len(granted), 2) if granted else None,
             "worker_cpu_s_per_grant": r(rss["cpu_seconds"] / max(1, len(granted) + len(warm)), 3) if rss.get("cpu_seconds") else None,
         }
-        say(f"console {sessions} session(s), machine CPU {machine_busy} % busy, browsers "
+        say(f"console {sessions} session(s), machine CPU {machine_busy} % busy ({load['foreign_cores']} cores used "
+            f"by other processes), browsers "
             f"{runs[sessions]['browser_cpu_s_per_grant']} CPU s/grant: {runs[sessions]['grants_per_min']} grants/min, "
             f"p50 {runs[sessions]['delivery_to_granted_s']['p50']} s, halted {len(halted)}")
 
@@ -533,7 +584,7 @@ def bench_console(env, counts):
         wait_until(lambda: http_status(f"http://127.0.0.1:{port}/status") == 200, 30, what="chromedriver")
         session = webdriver_flow.Session(f"http://127.0.0.1:{port}")
         flows = []
-        cpu_before = machine_cpu()
+        cpu_before, load_sampler = machine_cpu(), env.load_sampler()
         try:
             for index, body in enumerate(script_bodies):
                 started = time.monotonic()
@@ -542,15 +593,19 @@ def bench_console(env, counts):
                     flows.append(time.monotonic() - started)
         finally:
             session.delete()
+        script_load = load_sampler.stop()
     finally:
         driver.terminate()
         driver.wait(timeout=30)
     script = {"machine_cpu_busy_pct": busy_share(cpu_before, machine_cpu()), "flows": len(flows), "p50_s": r(percentile(flows, 50), 3), "p95_s": r(percentile(flows, 95), 3),
-              "all_s": [r(f, 3) for f in flows]}
-    say(f"hand-written WebDriver script: p50 {script['p50_s']} s, p95 {script['p95_s']} s")
+              "all_s": [r(f, 3) for f in flows], "load": script_load}
+    say(f"hand-written WebDriver script: p50 {script['p50_s']} s, p95 {script['p95_s']} s; "
+        f"{script_load['foreign_cores']} cores used by other processes")
     one, four = runs[1], runs[4]
     return {
         "benchmark": "console_path", "worker": {"sessions_1": one, "sessions_4": four}, "script": script,
+        "load": {"sessions_1": one["load"], "sessions_4": four["load"], "script": script["load"]},
+        "foreign_cores_idle_before": idle,
         "ratio_p50_vs_script": r(one["delivery_to_granted_s"]["p50"] / script["p50_s"], 3) if one["granted"] else None,
         "ratio_p95_vs_script": r(one["delivery_to_granted_s"]["p95"] / script["p95_s"], 3) if one["granted"] else None,
         "throughput_4_vs_1": r(four["grants_per_min"] / one["grants_per_min"], 3)
@@ -563,6 +618,12 @@ def bench_console(env, counts):
                  "bench/worker/webdriver_flow.py, the same screens, fields, checks and screenshots in one session, "
                  "login -> confirmation, no sources/ledger/evidence; recheck -> click from the bundles' timing.json",
     }
+
+
+def dig_load(results, area, side=None):
+    """results[area]["load"] (or its `side`), None when that area did not run."""
+    load = (results.get(area) or {}).get("load")
+    return (load or {}).get(side) if side else load
 
 
 def main():
@@ -632,6 +693,10 @@ def main():
         for k in (1, 4):
             rss["by_area"][f"console_{k}_sessions"] = results["console_path"]["worker"][f"sessions_{k}"]["worker_rss"]["vm_hwm_mib"]
     values = [v for v in rss["by_area"].values() if v]
+    # The load during the loaded runs the peak is taken from (for the record; RSS is not a ratio).
+    rss["load"] = machine_load.combine(
+        [dig_load(results, "gate_path"), dig_load(results, "duplicate_path", "worker")]
+        + [dig_load(results, "console_path", f"sessions_{k}") for k in (1, 4)])
     if values:
         rss["vm_hwm_mib_max"] = max(values)
         rss["notes"] = "VmHWM (peak resident set) of the `breakglass run` process alone, read from /proc at the end of each loaded run"
