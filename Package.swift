@@ -88,10 +88,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Sealed evidence bundles: written by the pipeline and the console driver, verified by the report and the CLI.
+        // syncfs(2) for the evidence group commit (Glibc's module does not expose the GNU extension).
+        .target(name: "CFileSystemSync"),
         .target(
             name: "BreakGlassEvidence",
             dependencies: [
                 "BreakGlassCore",
+                "CFileSystemSync",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

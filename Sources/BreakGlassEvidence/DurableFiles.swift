@@ -1,3 +1,4 @@
+import CFileSystemSync
 public import Foundation
 #if canImport(Glibc)
     import Glibc
@@ -7,8 +8,9 @@ public import Foundation
 
 /// POSIX writes that reach the disk: every file and directory is fsynced before the bundle is renamed into place.
 public enum DurableFiles {
-    /// Creates `path` (which must not exist) with `data`, then fsyncs it.
-    public static func write(_ data: Data, to path: String) throws(EvidenceError) {
+    /// Creates `path` (which must not exist) with `data`, then fsyncs it (unless `sync` is false: the caller makes
+    /// it durable with `syncFileSystem`).
+    public static func write(_ data: Data, to path: String, sync: Bool = true) throws(EvidenceError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .writeFailed("open failed (errno \(errno))", path: path) }
         defer { close(fd) }
@@ -26,7 +28,16 @@ public enum DurableFiles {
             return nil
         }
         if let failure { throw .writeFailed("write failed (errno \(failure))", path: path) }
-        guard fsync(fd) == 0 else { throw .writeFailed("fsync failed (errno \(errno))", path: path) }
+        guard !sync || fsync(fd) == 0 else { throw .writeFailed("fsync failed (errno \(errno))", path: path) }
+    }
+
+    /// syncfs(2) of the file system holding `path`: every file and directory entry written on it so far is durable
+    /// when it returns (Linux reports write-back errors here since 5.8).
+    public static func syncFileSystem(of path: String) throws(EvidenceError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .writeFailed("open directory failed (errno \(errno))", path: path) }
+        defer { close(fd) }
+        guard breakglass_syncfs(fd) == 0 else { throw .writeFailed("syncfs failed (errno \(errno))", path: path) }
     }
 
     public static func makeDirectory(_ path: String) throws(EvidenceError) {

@@ -332,7 +332,7 @@ public final class RestorationPipeline: Sendable {
                 detail: gate.findings.map(\.description).joined(separator: "; "))
             let bundle = recorder.bundle(kind: "restoration", outcome: "halted", reasons: gate.codes.map(\.rawValue))
             return try await finish(
-                request, claim: claim, .halted(record), evidence: writeEvidence(bundle, logger: log))
+                request, claim: claim, .halted(record), evidence: await writeEvidence(bundle, logger: log))
         }
         let gated = ClaimBox(try await ledger.passGate(claim, approvalRefs: approvalRefs, checkedAt: gate.evaluatedAt))
         CrashPoint.reach(.afterGate)
@@ -568,9 +568,9 @@ public final class RestorationPipeline: Sendable {
         return result
     }
 
-    private func writeEvidence(_ bundle: EvidenceBundle, logger log: Logger) -> EvidenceLocation? {
+    private func writeEvidence(_ bundle: EvidenceBundle, logger log: Logger) async -> EvidenceLocation? {
         do {
-            return try evidence.write(bundle)
+            return try await evidence.commit(bundle)
         } catch {
             log.error("evidence bundle could not be written", metadata: ["breakglass.error": "\(error.code)"])
             return nil
