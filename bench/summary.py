@@ -159,17 +159,25 @@ def main():
         script = cp["script"]
         idle = cp.get("foreign_cores_idle_before")
         one_load, four_load, script_load = dig(one, "load"), dig(four, "load"), dig(script, "load")
+        # Issue 21's targets: p50 <= 0.8x the script (was 1.2x); N sessions >= 0.8 x min(N, cores) x one session;
+        # browser CPU <= 1.2 CPU-s per grant.
+        cores = os.cpu_count() or 1
         f.add("console_p50_vs_script", "console: p50 delivery -> granted (1 session) vs hand-written WebDriver script",
-              dig(one, "delivery_to_granted_s", "p50"), "s", target=1.2, higher_is_better=False,
+              dig(one, "delivery_to_granted_s", "p50"), "s", target=0.8, higher_is_better=False,
               baseline=script["p50_s"], baseline_label="script", source="console_path.json", idle_before=idle,
               load={"worker, 1 session": one_load, "script": script_load})
         f.add("console_p95_vs_script", "console: p95 delivery -> granted (1 session) vs hand-written WebDriver script",
               dig(one, "delivery_to_granted_s", "p95"), "s", target=1.2, higher_is_better=False,
               baseline=script["p95_s"], baseline_label="script", source="console_path.json", idle_before=idle,
               load={"worker, 1 session": one_load, "script": script_load})
-        f.add("console_4_vs_1_sessions", "console: grants/min with 4 browser sessions vs 1", four["grants_per_min"],
-              "grants/min", target=3.0, baseline=one["grants_per_min"], baseline_label="1 session",
-              source="console_path.json", idle_before=idle, load={"4 sessions": four_load, "1 session": one_load})
+        f.add("console_4_vs_1_sessions",
+              f"console: grants/min with 4 browser sessions vs 1 (target 0.8 x min(4, {cores} cores))",
+              four["grants_per_min"], "grants/min", target=round(0.8 * min(4, cores), 2), baseline=one["grants_per_min"],
+              baseline_label="1 session", source="console_path.json", idle_before=idle,
+              load={"4 sessions": four_load, "1 session": one_load})
+        f.add("browser_cpu_s_per_grant", "console: browser CPU (Chromium + chromedriver) per grant, 1 session",
+              dig(one, "browser_cpu_s_per_grant"), "CPU-s", target=1.2, higher_is_better=False,
+              source="console_path.json", idle_before=idle, load={"1 session": one_load})
         f.add("recheck_to_click_p95_ms", "console: recheck -> click window p95, 1 session (evidence timing.json)",
               dig(one, "timing_ms", "recheck_to_click_ms", "p95"), "ms", target=300, higher_is_better=False,
               source="console_path.json", idle_before=idle, load={"1 session": one_load})
