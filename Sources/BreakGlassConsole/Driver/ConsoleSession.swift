@@ -393,12 +393,7 @@ public struct ConsoleSession: Sendable {
         let selectors = map.mask + (screen.flatMap { map.screen($0)?.mask } ?? [])
         do {
             _ = try await browser.executeScript(Self.maskScript, arguments: [.array(selectors.map { .string($0) })])
-            let png: Data
-            if let fast = try? await browser.screenshotFast() {
-                png = fast
-            } else {
-                png = try await browser.screenshot()
-            }
+            let png = try await browser.screenshot()
             _ = try? await browser.executeScript(Self.unmaskScript)
             return png
         } catch {

@@ -171,23 +171,6 @@ public struct WebDriverSession: Sendable {
         return data
     }
 
-    /// The viewport as PNG bytes through chromedriver's DevTools bridge (`goog/cdp/execute`,
-    /// `Page.captureScreenshot` with `optimizeForSpeed`): the same image as `screenshot()`, encoded with Chromium's
-    /// fast PNG settings (issue 21: PNG encoding of every checkpoint was a large part of the browser's CPU). Throws on
-    /// a driver without the bridge; callers fall back to `screenshot()`.
-    public func screenshotFast() async throws -> Data {
-        let value = try await send(
-            .POST, "/goog/cdp/execute", template: "/goog/cdp/execute",
-            body: [
-                "cmd": .string("Page.captureScreenshot"),
-                "params": .object(["format": .string("png"), "optimizeForSpeed": .bool(true)]),
-            ])
-        guard let text = value["data"]?.string, let data = Data(base64Encoded: text) else {
-            throw WebDriverError.invalidResponse("POST /session/{id}/goog/cdp/execute", httpStatus: 200)
-        }
-        return data
-    }
-
     // MARK: - Conveniences
 
     /// Polls `condition` every `interval` until it holds or `timeout` passes; `timeout` error otherwise.
