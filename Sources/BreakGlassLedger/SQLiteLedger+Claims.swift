@@ -78,12 +78,7 @@ extension SQLiteLedger {
 
     /// Records several keys' sightings in one durable write.
     public func recordSightings(_ tallies: [SightingTally]) async throws {
-        for tally in tallies {
-            try Self.validate(tally.key)
-            guard Identifier.isValid(tally.requestID), tally.copies >= 1 else {
-                throw LedgerError.invalidInput("sighting")
-            }
-        }
+        try SightingTally.validate(tallies)
         guard !tallies.isEmpty else { return }
         let clock = self.clock
         try await write(nil) { db in

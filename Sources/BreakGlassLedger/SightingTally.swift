@@ -14,3 +14,17 @@ public struct SightingTally: Sendable, Hashable {
         self.copies = copies
     }
 }
+
+extension SightingTally {
+    /// Both ledgers' input check for `recordSightings`: a valid key and request id, and at least one copy each.
+    package static func validate(_ tallies: [SightingTally]) throws {
+        for tally in tallies {
+            guard Identifier.isValid(tally.key.caseID), Identifier.isValid(tally.key.tenantID) else {
+                throw LedgerError.invalidInput("restoration key")
+            }
+            guard Identifier.isValid(tally.requestID), tally.copies >= 1 else {
+                throw LedgerError.invalidInput("sighting")
+            }
+        }
+    }
+}

@@ -82,12 +82,7 @@ extension PostgresLedger {
 
     /// Records several keys' sightings in one transaction.
     public func recordSightings(_ tallies: [SightingTally]) async throws {
-        for tally in tallies {
-            try Self.validate(tally.key)
-            guard Identifier.isValid(tally.requestID), tally.copies >= 1 else {
-                throw LedgerError.invalidInput("sighting")
-            }
-        }
+        try SightingTally.validate(tallies)
         guard !tallies.isEmpty else { return }
         try await write(nil) { session in
             let now = try await session.now()

@@ -40,7 +40,7 @@ struct WorkerProcessTests {
             name: String = "worker", ledgerPath: String? = nil, extraEnvironment: [String: String] = [:]
         ) throws {
             self.dir = dir
-            self.opsPort = Int.random(in: 30_000...39_000)
+            self.opsPort = Self.unusedPort()
             self.log = dir.appendingPathComponent("\(name).log")
             let tokenFile = dir.appendingPathComponent("sources.token")
             try WorkerProcessTests.apiToken.write(to: tokenFile, atomically: true, encoding: .utf8)
@@ -93,6 +93,29 @@ struct WorkerProcessTests {
         /// One GET on the ops server: status and body, nil when it does not answer.
         func get(_ path: String, headers: [String: String] = [:]) -> (status: Int, body: String)? {
             getBytes(path, headers: headers).map { ($0.status, String(decoding: $0.body, as: UTF8.self)) }
+        }
+
+        /// A port below the kernel's ephemeral range (32768 and up here) that nothing listens on now. A CI run's
+        /// worker failed to start because its random port (38320, inside that range) had meanwhile become the local
+        /// port of some outgoing connection.
+        static func unusedPort() -> Int {
+            for _ in 0..<200 {
+                let port = Int.random(in: 20_000...32_000)
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                guard fd >= 0 else { continue }
+                defer { close(fd) }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let bound = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                if bound == 0 { return port }
+            }
+            return Int.random(in: 20_000...32_000)
         }
 
         /// One GET on the ops server: status and raw body bytes, nil when it does not answer.
