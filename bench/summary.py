@@ -230,6 +230,12 @@ def main():
         "not_measured": [row["name"] for row in f.rows
                          if row.get("target") is not None and row.get("met") is None and not row.get("refused")],
     }
+    # Why each missed target is missed, from the profiles (bench/why_missed.json, written by a person).
+    why_path = pathlib.Path(__file__).resolve().parent / "why_missed.json"
+    if why_path.exists():
+        why = json.loads(why_path.read_text())
+        summary["why_missed"] = {name: why["figures"][name] for name in summary["missed"] if name in why["figures"]}
+        summary["why_missed_profiled"] = why.get("profiled")
     if args.print_only:
         previous = load(directory, "summary", 0) or {}
         summary["date"] = previous.get("date", summary["date"])
