@@ -104,18 +104,24 @@ struct WorkerProcessTests {
                 let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
                 guard fd >= 0 else { continue }
                 defer { close(fd) }
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let bound = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-                if bound == 0 { return port }
+                if withLoopback(port, { bind(fd, $0, $1) }) == 0 { return port }
             }
             return Int.random(in: 20_000...32_000)
+        }
+
+        /// Calls `body` (bind or connect) with 127.0.0.1:`port` as a `sockaddr`.
+        static func withLoopback(
+            _ port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32
+        ) -> Int32 {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    body($0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
         }
 
         /// One GET on the ops server: status and raw body bytes, nil when it does not answer.
@@ -125,16 +131,7 @@ struct WorkerProcessTests {
             defer { close(fd) }
             var timeout = timeval(tv_sec: 2, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(opsPort).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard connected == 0 else { return nil }
+            guard Self.withLoopback(opsPort, { connect(fd, $0, $1) }) == 0 else { return nil }
             let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
             let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(extra)Connection: close\r\n\r\n"
             _ = request.withCString { send(fd, $0, strlen($0), 0) }

@@ -60,9 +60,6 @@ final class SightingBatcher: Sendable {
         }
     }
 
-    /// How many copies are counted but not yet written (tests, status).
-    var pendingCopies: Int { state.withLock { $0.pending.values.reduce(0, +) } }
-
     /// Called with `writing` set by the caller; clears it before returning or throwing.
     private func writeRounds(_ rounds: Int) async throws {
         var round = 0
