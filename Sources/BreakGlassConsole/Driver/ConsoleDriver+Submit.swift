@@ -157,16 +157,16 @@ extension ConsoleDriver {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(map.timeouts.screenMs))
         while clock.now < deadline {
-            for screen in candidates {
-                if try await console.wd(
-                    "recognise", screen: screen.name, { try await console.matches(screen.recognize) })
-                {
-                    return screen.name
-                }
+            let page = try await console.wd("recognise", screen: first) {
+                try await console.look(candidates.map(\.recognize), watching: true)
             }
-            if try await console.wd("watch", screen: nil, { try await console.firedWatch(expecting: nil) }) != nil {
-                return nil
+            for (index, screen) in candidates.enumerated()
+            where try await console.wd(
+                "recognise", screen: screen.name, { try await console.recognised(screen.recognize, index, in: page) })
+            {
+                return screen.name
             }
+            if console.firedWatch(in: page, expecting: nil) != nil { return nil }
             try? await Task.sleep(for: .milliseconds(map.timeouts.pollMs))
         }
         return nil
@@ -209,11 +209,12 @@ extension ConsoleDriver {
             state.recorder.step(
                 "console", screen: name, action: "assertions passed", detail: "\(screen.assertions.count)")
         }
-        if let png = await console.maskedScreenshot(screen: name) {
+        let next = pressNext ? screen.buttons.next : nil
+        if let png = await console.maskedScreenshot(screen: name, unmaskByPress: next != nil) {
             state.recorder.screenshot(png, screen: name, label: "checked")
         }
         state.completedScreens.append(name)
-        if pressNext, let next = screen.buttons.next {
+        if let next {
             try await console.press(next, what: "next", screen: name)
         }
     }
@@ -232,9 +233,14 @@ extension ConsoleDriver {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(map.timeouts.confirmationMs))
         var page: Confirmed?
+        let rules = [spec.recognize] + (spec.duplicate.map { [$0.recognize] } ?? [])
         while page == nil {
+            // One look at the page per poll: the confirmation, the "grant exists" page and the watch rules.
+            let seen = try await console.wd("confirmation", screen: "confirmation") {
+                try await console.look(rules, watching: true)
+            }
             if try await console.wd(
-                "confirmation", screen: "confirmation", { try await console.matches(spec.recognize) })
+                "confirmation", screen: "confirmation", { try await console.recognised(spec.recognize, 0, in: seen) })
             {
                 let idText = try await console.text(spec.id.selector, screen: "confirmation")
                 let id = idText.flatMap { ConsoleIDPattern.extract($0, pattern: spec.id.pattern) }
@@ -264,7 +270,8 @@ extension ConsoleDriver {
                 page = .confirmed(id: id, status: status, expiresAt: expires)
             } else if let duplicate = spec.duplicate,
                 try await console.wd(
-                    "confirmation", screen: "confirmation", { try await console.matches(duplicate.recognize) })
+                    "confirmation", screen: "confirmation",
+                    { try await console.recognised(duplicate.recognize, 1, in: seen) })
             {
                 let idText = try await console.text(duplicate.idSelector, screen: "confirmation") ?? ""
                 let extracted = ConsoleIDPattern.extract(idText, pattern: duplicate.idPattern ?? spec.id.pattern)
@@ -281,9 +288,7 @@ extension ConsoleDriver {
                         screen: "confirmation")
                 }
                 page = .duplicate(id: id)
-            } else if let watch = try await console.wd(
-                "watch", screen: "confirmation", { try await console.firedWatch(expecting: nil) })
-            {
+            } else if let watch = console.firedWatch(in: seen, expecting: nil) {
                 throw console.watchFailure(watch, screen: "confirmation")
             } else if clock.now >= deadline {
                 throw ConsoleFailure.timeout(

@@ -123,24 +123,75 @@ public struct ConsoleSession: Sendable {
 
     // MARK: - Recognition
 
-    func matches(_ recognize: ConsoleMap.Recognize) async throws -> Bool {
-        let found = try await browser.findElements(css: recognize.selector)
-        guard let first = found.first else { return false }
-        guard let text = recognize.text else { return true }
-        let holder: WebDriverElement
-        if let selector = recognize.textSelector {
-            guard let element = try await browser.findElementIfPresent(css: selector) else { return false }
-            holder = element
-        } else {
-            holder = first
+    /// What one look at the page found, from one script call: for each recognition rule asked about, whether its
+    /// selector matched and the element whose text the rule checks (`nil` when the rule's text selector matched
+    /// nothing); the indexes (into `map.watch`) of the watch rules whose selector matched.
+    struct PageLook: Sendable {
+        var rules: [(found: Bool, holder: WebDriverElement?)]
+        var watches: [Int]
+    }
+
+    /// One script for a whole poll (issue 21: a poll was one WebDriver command per selector, up to six, each a
+    /// round trip through chromedriver into the page). The queries are what `findElements(css:)` does
+    /// (`querySelectorAll` on the document, document order); an invalid selector fails as `invalid selector`, as
+    /// the WebDriver command would. Texts are still read with WebDriver's own command (`recognised(_:_:)`): the
+    /// rendered text that command returns is what a rule is about.
+    static let lookScript = """
+        var rules = arguments[0], watches = arguments[1], out = { rules: [], watches: [], invalid: false };
+        function all(selector) {
+          try { return document.querySelectorAll(selector); } catch (e) { out.invalid = true; return []; }
         }
+        for (var i = 0; i < rules.length; i++) {
+          var found = all(rules[i][0]), holder = null;
+          if (found.length > 0) {
+            if (rules[i][1] === null) { holder = found[0]; } else { var h = all(rules[i][1]); holder = h.length ? h[0] : null; }
+          }
+          out.rules.push([found.length > 0, holder]);
+        }
+        for (var j = 0; j < watches.length; j++) { if (all(watches[j]).length > 0) { out.watches.push(j); } }
+        return out;
+        """
+
+    /// Looks at the page once for `rules` (and the map's watch rules when `watching`).
+    func look(_ rules: [ConsoleMap.Recognize], watching: Bool) async throws -> PageLook {
+        let arguments: [WebDriverJSON] = [
+            .array(rules.map { .array([.string($0.selector), $0.textSelector.map(WebDriverJSON.string) ?? .null]) }),
+            .array(watching ? map.watch.map { .string($0.selector) } : []),
+        ]
+        let result = try await browser.executeScript(Self.lookScript, arguments: arguments)
+        if result["invalid"]?.bool == true {
+            throw WebDriverError(code: .invalidSelector, command: "POST /session/{id}/execute/sync")
+        }
+        guard let found = result["rules"]?.array, found.count == rules.count, let watches = result["watches"]?.array
+        else {
+            throw WebDriverError(code: .invalidResponse, command: "POST /session/{id}/execute/sync")
+        }
+        return PageLook(
+            rules: found.map { pair in
+                (
+                    pair.array?.first?.bool ?? false,
+                    pair.array.flatMap { $0.count > 1 ? WebDriverElement(json: $0[1]) : nil }
+                )
+            },
+            watches: watches.compactMap { $0.double.map { Int($0) } }.filter { map.watch.indices.contains($0) })
+    }
+
+    /// Whether rule `index` of `look` recognises the page: its selector matched and, when the rule names a text,
+    /// the holder's rendered text (WebDriver's Get Element Text) contains it.
+    func recognised(_ rule: ConsoleMap.Recognize, _ index: Int, in look: PageLook) async throws -> Bool {
+        let (found, holder) = look.rules[index]
+        guard found else { return false }
+        guard let text = rule.text else { return true }
+        guard let holder else { return false }
         return try await browser.text(of: holder).contains(text)
     }
 
-    /// The first watch rule that matches the page (ignoring those that expect their selector on `screen`).
-    func firedWatch(expecting screen: String?) async throws -> ConsoleMap.Watch? {
-        for watch in map.watch where !(screen.map { (watch.except ?? []).contains($0) } ?? false) {
-            if try await !browser.findElements(css: watch.selector).isEmpty { return watch }
+    /// The first watch rule (in map order) that `look` saw, ignoring those that expect their selector on `screen`.
+    func firedWatch(in look: PageLook, expecting screen: String?) -> ConsoleMap.Watch? {
+        for index in look.watches.sorted() {
+            let watch = map.watch[index]
+            if let screen, (watch.except ?? []).contains(screen) { continue }
+            return watch
         }
         return nil
     }
@@ -159,12 +210,12 @@ public struct ConsoleSession: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(timeoutMs ?? map.timeouts.screenMs))
         while true {
-            let recognised = try await wd("recognise", screen: screen) { try await matches(recognize) }
-            if let watch = try await wd(
-                "watch", screen: screen, { try await firedWatch(expecting: recognised ? screen : nil) })
-            {
-                throw watchFailure(watch, screen: screen)
+            let (recognised, fired) = try await wd("recognise", screen: screen) {
+                let page = try await look([recognize], watching: true)
+                let recognised = try await self.recognised(recognize, 0, in: page)
+                return (recognised, firedWatch(in: page, expecting: recognised ? screen : nil))
             }
+            if let watch = fired { throw watchFailure(watch, screen: screen) }
             if recognised { return }
             if clock.now >= deadline {
                 if let marker = await currentMarker() {
@@ -188,8 +239,13 @@ public struct ConsoleSession: Sendable {
         case .text:
             let value = field.source.text(in: context)
             try await wd(action, screen: screen) {
-                let element = try await browser.findElement(css: field.selector)
-                try await browser.clear(element)
+                // One script finds the field and says whether it is empty: WebDriver's Element Clear is skipped on
+                // an empty field (it costs a command, ~20 ms, for nothing). A pre-filled field is cleared first.
+                let found = try await browser.executeScript(Self.fieldScript, arguments: [.string(field.selector)])
+                guard let pair = found.array, pair.count == 2, let element = WebDriverElement(json: pair[0]) else {
+                    throw WebDriverError(code: .noSuchElement, command: "POST /session/{id}/execute/sync")
+                }
+                if pair[1].bool != true { try await browser.clear(element) }
                 try await browser.sendKeys(value, to: element)
             }
             return field.isSecret ? Masker.replacement : masker.mask(value)
@@ -349,8 +405,11 @@ public struct ConsoleSession: Sendable {
     ) async throws(ConsoleFailure) {
         if !originChecked { try await requireConsoleOrigin("press \(what)", screen: screen) }
         try await wd("press \(what) (\(selector))", screen: screen) {
-            let element = try await browser.findElement(css: selector)
-            _ = try await browser.executeScript("window.__breakglassPage = true; return true;")
+            // One script: the screenshot's mask boxes removed, the page marked (to see it replaced), the button found.
+            let found = try await browser.executeScript(Self.pressScript, arguments: [.string(selector)])
+            guard let element = WebDriverElement(json: found) else {
+                throw WebDriverError(code: .noSuchElement, command: "POST /session/{id}/execute/sync")
+            }
             try await browser.click(element)
         }
         let clock = ContinuousClock()
@@ -381,6 +440,20 @@ public struct ConsoleSession: Sendable {
         return count;
         """
 
+    /// `[element, isEmpty]` for the first element matching `arguments[0]`, `null` when none (`no such element`).
+    static let fieldScript = """
+        var e = document.querySelector(arguments[0]);
+        return e ? [e, typeof e.value === 'string' && e.value === ''] : null;
+        """
+
+    /// Removes the mask boxes a screenshot left, marks the page (see `press`), returns the element to click.
+    static let pressScript = """
+        var boxes = document.querySelectorAll('[data-breakglass-mask]');
+        for (var i = 0; i < boxes.length; i++) { boxes[i].remove(); }
+        window.__breakglassPage = true;
+        return document.querySelector(arguments[0]);
+        """
+
     static let unmaskScript = """
         var nodes = document.querySelectorAll('[data-breakglass-mask]');
         for (var i = 0; i < nodes.length; i++) { nodes[i].remove(); }
@@ -388,13 +461,15 @@ public struct ConsoleSession: Sendable {
         """
 
     /// A PNG of the viewport with the map's mask selectors (global and the screen's) covered by black boxes, like
-    /// Playwright's `mask`. The boxes are removed afterwards. `nil` when the screenshot could not be taken.
-    public func maskedScreenshot(screen: String?) async -> Data? {
+    /// Playwright's `mask`. The boxes are removed afterwards, or, with `unmaskByPress`, by the `press` that the
+    /// caller makes next (one command fewer; the boxes take no pointer events and nothing reads the page between).
+    /// `nil` when the screenshot could not be taken.
+    public func maskedScreenshot(screen: String?, unmaskByPress: Bool = false) async -> Data? {
         let selectors = map.mask + (screen.flatMap { map.screen($0)?.mask } ?? [])
         do {
             _ = try await browser.executeScript(Self.maskScript, arguments: [.array(selectors.map { .string($0) })])
             let png = try await browser.screenshot()
-            _ = try? await browser.executeScript(Self.unmaskScript)
+            if !unmaskByPress { _ = try? await browser.executeScript(Self.unmaskScript) }
             return png
         } catch {
             return nil
