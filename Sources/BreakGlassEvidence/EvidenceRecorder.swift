@@ -53,6 +53,22 @@ public struct EvidenceRecorder: Sendable {
 
     public mutating func mark(_ name: String, at date: Date = Date()) { marks[name] = date }
 
+    /// Takes in what `other` recorded before this flow began (a console sign-in done ahead, issue 21.3): its steps
+    /// (their own times kept, numbered after this log's) and its screenshots (numbered after this bundle's).
+    public mutating func adopt(_ other: EvidenceRecorder) {
+        for var step in other.steps {
+            step.seq = steps.count + 1
+            steps.append(step)
+        }
+        for shot in other.screenshots {
+            let index = screenshots.count + 1
+            let rest = shot.path.split(separator: "/").last.map { $0.drop { $0 != "-" } } ?? ""
+            let path = "screenshots/\(index < 10 ? "0" : "")\(index)\(rest)"
+            screenshots.append((path, shot.png))
+            screenshotPaths.append(path)
+        }
+    }
+
     /// A PNG taken after the map's mask selectors were covered; returns its path in the bundle.
     @discardableResult
     public mutating func screenshot(_ png: Data, screen: String, label: String) -> String {

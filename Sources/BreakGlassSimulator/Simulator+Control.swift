@@ -213,6 +213,12 @@ extension Simulator {
         control.get("sessions/issued") { _, _ -> Response in
             SimulatorResponse.json(["session_ids": await state.issuedSessionIDs])
         }
+        // Ends every console session at once, as a console restart or an idle timeout would: the next page any
+        // browser asks for is the login page.
+        control.post("sessions/expire") { _, _ -> Response in
+            await state.endAllSessions()
+            return SimulatorResponse.json(OK())
+        }
         control.get("grants") { request, _ -> Response in
             let tenantID = request.uri.queryParameters.get("tenant_id")
             let reference = request.uri.queryParameters.get("external_reference")

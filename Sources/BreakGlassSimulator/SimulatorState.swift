@@ -228,6 +228,8 @@ public actor SimulatorState {
 
     func endSession(_ id: String) { sessions[id] = nil }
 
+    public func endAllSessions() { sessions = [:] }
+
     /// Login form posts received (right or wrong credentials): a test checks no password reached this console.
     private var loginAttemptCount = 0
     public func loginAttempts() -> Int { loginAttemptCount }

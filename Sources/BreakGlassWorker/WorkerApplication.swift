@@ -104,6 +104,9 @@ public struct WorkerApplication: Sendable {
                 deadLetterDepth: { (try? await amqp.queueStatus(deadLetterQueue)).map { Int($0.messageCount) } },
                 logger: log))
         services.append(consumer)
+        if values[Config.signInAhead] && components.driver.canSignInAhead {
+            services.append(SignInAheadService(driver: components.driver, logger: log))
+        }
         services.append(PoolCloser(pool: pool))
 
         // Spans (issue 18.4), when an OTLP endpoint is configured: every service runs with the exporter installed.

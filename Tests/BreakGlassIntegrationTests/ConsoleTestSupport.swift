@@ -44,6 +44,7 @@ struct ConsoleHarness {
         pageLoad: Duration = .seconds(8), verificationWindow: Duration = .seconds(3),
         consoleURL: ((String) -> String)? = nil, mapYAML: ((String) -> String)? = nil,
         mapFile: String = "reference.yaml", layout: ConsoleLayout = .reference,
+        signInAheadMaximumAge: Duration = .seconds(120),
         _ body: (ConsoleHarness) async throws -> Void
     ) async throws {
         var fixtures = try SimulatorFixtures.load(contentsOf: fixturesURL)
@@ -66,7 +67,10 @@ struct ConsoleHarness {
                     url: TestEnvironment.webDriverURL ?? "http://127.0.0.1:9",
                     chromiumBinary: TestEnvironment.chromiumBinary))
             let pool = BrowserPool(
-                client: client, configuration: .init(maximumSessions: 1, pageLoadTimeout: pageLoad), logger: logger)
+                client: client,
+                configuration: .init(
+                    maximumSessions: 1, pageLoadTimeout: pageLoad, signInAheadMaximumAge: signInAheadMaximumAge),
+                logger: logger)
             let sources = try LiveSourcesClient(
                 configuration: .init(baseURL: sim.baseURL, token: Secret(apiToken), retryWindow: .seconds(2)),
                 logger: logger)

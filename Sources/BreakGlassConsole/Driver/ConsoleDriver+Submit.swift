@@ -1,4 +1,5 @@
 public import BreakGlassCore
+import BreakGlassEvidence
 import Foundation
 
 extension ConsoleDriver {
@@ -29,8 +30,9 @@ extension ConsoleDriver {
         logger.info("console flow started", metadata: metadata(request))
 
         let browser: WebDriverSession
+        let signedIn: SignInAhead?
         do {
-            browser = try await pool.lease()
+            (browser, signedIn) = try await pool.leaseForFlow(preferSignedIn: resumeDraftID == nil)
         } catch {
             state.recorder.step("console", action: "lease browser session", outcome: "failed")
             let failure = ConsoleFailure(.consoleError, "no browser session could be opened")
@@ -44,7 +46,7 @@ extension ConsoleDriver {
         var healthy = true
         do {
             let grant = try await runSubmission(
-                console, request: request, hooks: hooks, resumeDraftID: resumeDraftID,
+                console, request: request, hooks: hooks, resumeDraftID: resumeDraftID, signedIn: signedIn,
                 state: &state)
             result = .granted(grant)
         } catch {
@@ -57,10 +59,25 @@ extension ConsoleDriver {
 
     func runSubmission(
         _ console: ConsoleSession, request: RestorationRequest, hooks: SubmissionHooks,
-        resumeDraftID: String?, state: inout FlowState
+        resumeDraftID: String?, signedIn: SignInAhead? = nil, state: inout FlowState
     ) async throws(ConsoleFailure) -> ConsoleGrant {
-        try await startClean(console, state: &state)
         var remaining = map.flow[...]
+        if let signedIn, resumeDraftID == nil, await stillSignedIn(console, signedIn) {
+            state.recorder.adopt(signedIn.recorder)
+            state.entered.merge(signedIn.entered) { _, ahead in ahead }
+            state.completedScreens.append(signedIn.screen)
+            state.recorder.step(
+                "console", screen: map.flow.dropFirst().first,
+                action: "signed in ahead, still signed in after a reload",
+                detail: "signed in at \(Timestamp.format(signedIn.signedInAt, fractional: true))")
+            remaining = map.flow.dropFirst()
+        } else {
+            if signedIn != nil {
+                state.recorder.step(
+                    "console", action: "the sign-in done ahead has ended; signing in again", outcome: "failed")
+            }
+            try await startClean(console, state: &state)
+        }
         if let resumeDraftID, let open = map.draft?.openPath, let first = map.flow.first {
             try await perform(first, console: console, state: &state, pressNext: true)
             try await console.navigate(open, extra: ["draft_id": resumeDraftID], screen: nil)
@@ -171,6 +188,80 @@ extension ConsoleDriver {
         }
         return nil
     }
+
+    /// Whether a session signed in ahead still is: its page (the second flow screen, on the console's origin) is
+    /// loaded again and recognised in one look. A console that ended the session shows its sign-in page instead.
+    /// Nothing is filled before this answers.
+    func stillSignedIn(_ console: ConsoleSession, _ signedIn: SignInAhead) async -> Bool {
+        guard map.flow.first == signedIn.screen, let second = map.flow.dropFirst().first,
+            let screen = map.screen(second)
+        else { return false }
+        do {
+            try await console.requireConsoleOrigin("reload the signed-in page", screen: second)
+            let url = try await console.browser.currentURL()
+            try await console.browser.navigate(to: url)
+            let page = try await console.look([screen.recognize], watching: true)
+            guard console.firedWatch(in: page, expecting: second) == nil else { return false }
+            return try await console.recognised(screen.recognize, 0, in: page)
+        } catch {
+            return false
+        }
+    }
+
+    /// Whether the map's first flow screen can be done ahead of a request: the flow has a second screen, the first
+    /// has a next button, and its fields and assertions take only the service account's credentials or literals.
+    public var canSignInAhead: Bool {
+        guard map.flow.count >= 2, let first = map.flow.first, let screen = map.screen(first),
+            screen.buttons.next != nil
+        else { return false }
+        func credential(_ value: ConsoleValue?) -> Bool {
+            switch value {
+            case .none, .username?, .password?, .literal?: true
+            default: false
+            }
+        }
+        return screen.fields.allSatisfy { credential($0.source) }
+            && screen.assertions.allSatisfy { credential($0.source) }
+    }
+
+    /// Signs `browser` in to the console ahead of any request (`SignInAhead`): a clean start and the map's first
+    /// screen, as a flow does them, with its steps and masked screenshot kept for the request that gets the
+    /// session. `nil` (and `healthy: false` when the session is unusable) when the map does not allow it or it
+    /// failed.
+    public func signInAhead(_ browser: WebDriverSession) async -> (signedIn: SignInAhead?, healthy: Bool) {
+        guard canSignInAhead, let first = map.flow.first else { return (nil, true) }
+        var state = FlowState(
+            recorder: EvidenceRecorder(
+                caseID: "", tenantID: "", requestID: "", workerID: configuration.workerID, masker: masker))
+        let console = ConsoleSession(
+            browser: browser, map: map, baseURL: configuration.baseURL,
+            context: ConsoleValue.Context(
+                request: Self.signInPlaceholder, username: configuration.username, password: configuration.password),
+            masker: masker)
+        do {
+            try await startClean(console, state: &state)
+            try await perform(first, console: console, state: &state, pressNext: true)
+        } catch {
+            logger.info(
+                "console sign-in ahead failed",
+                metadata: ["breakglass.reasons": "\(error.reasons.map(\.rawValue).joined(separator: ","))"])
+            return (nil, !error.sessionBroken)
+        }
+        return (
+            SignInAhead(
+                recorder: state.recorder, entered: state.entered, screen: first, signedInAt: Date(),
+                since: .now),
+            true
+        )
+    }
+
+    /// The request behind a sign-in ahead's context: never read (`canSignInAhead` allows only credentials and
+    /// literals there).
+    static let signInPlaceholder = RestorationRequest(
+        requestID: "", caseID: "", tenant: .init(id: "", name: ""), incident: .init(id: ""),
+        requester: .init(adminID: "", identityAssuranceRef: ""),
+        privilege: .init(role: "", scopes: [], durationMinutes: 0), approvals: [],
+        packet: .init(id: "", sha256: ""), enqueuedAt: .distantPast, notAfter: .distantPast)
 
     /// Opens the start page with a clean console session (cookies of an earlier request deleted).
     func startClean(_ console: ConsoleSession, state: inout FlowState) async throws(ConsoleFailure) {

@@ -133,6 +133,14 @@ public enum Config {
     public static let grantVerifyWindowSeconds = Setting<Int>(
         "console.grant_verify_window_seconds", default: 15, range: 1...600,
         "Window for the grant to show in IAM admin-state (else GRANT_UNVERIFIED).")
+    public static let signInAhead = Setting<Bool>(
+        "console.sign_in_ahead", default: true,
+        "Sign idle browser sessions in to the console ahead of requests (only the service account's credentials are entered ahead; a request reloads the page and signs in again when the console ended the session)."
+    )
+    public static let signInAheadMaxAgeSeconds = Setting<Int>(
+        "console.sign_in_ahead_max_age_seconds", default: 120, range: 5...3600,
+        "A session signed in ahead longer ago than this is signed in again from the start by the request that gets it."
+    )
     // webdriver
     public static let webDriverURL = OptionalSetting<String>(
         "webdriver.url", "A running WebDriver endpoint; empty: the worker starts chromedriver itself.")
@@ -211,7 +219,7 @@ public enum ConfigurationKeys {
         Config.recoveryGraceSeconds.spec,
         Config.consoleURL.spec, Config.consoleMapFile.spec, Config.consoleUsername.spec, Config.consolePassword.spec,
         Config.consolePasswordFile.spec, Config.pageTimeoutSeconds.spec, Config.confirmationTimeoutSeconds.spec,
-        Config.grantVerifyWindowSeconds.spec,
+        Config.grantVerifyWindowSeconds.spec, Config.signInAhead.spec, Config.signInAheadMaxAgeSeconds.spec,
         Config.webDriverURL.spec, Config.webDriverIsolation.spec, Config.chromeDriverPath.spec,
         Config.chromiumPath.spec,
         Config.evidenceDir.spec, Config.evidenceKeyFile.spec, Config.evidencePublicKeyFile.spec,

@@ -121,7 +121,9 @@ extension ConfigurationValues {
         let password = try secret(Config.consolePassword, file: Config.consolePasswordFile) ?? Secret("")
         let pool = BrowserPool(
             client: WebDriverClient(configuration: .init(url: webDriverURL, chromiumBinary: self[Config.chromiumPath])),
-            configuration: .init(maximumSessions: maximumSessions))
+            configuration: .init(
+                maximumSessions: maximumSessions,
+                signInAheadMaximumAge: .seconds(self[Config.signInAheadMaxAgeSeconds])))
         let driver = ConsoleDriver(
             configuration: .init(
                 baseURL: self[Config.consoleURL], map: map,

@@ -1,0 +1,25 @@
+import BreakGlassConsole
+import Logging
+import ServiceLifecycle
+
+/// Signs idle browser sessions in to the console ahead of requests (issue 21.3, `console.sign_in_ahead`): each time
+/// a session is given back to the pool, the idle sessions not yet signed in are signed in, one at a time, unless a
+/// request is waiting for a session (requests come first). Stops at graceful shutdown; a sign-in under way then
+/// finishes or fails on the pool's close.
+struct SignInAheadService: Service {
+    let driver: ConsoleDriver
+    let logger: Logger
+
+    func run() async {
+        let pool = driver.pool
+        await cancelWhenGracefulShutdown {
+            for await _ in pool.releases {
+                while !Task.isCancelled, let session = await pool.takeForSigningIn() {
+                    let (signedIn, healthy) = await driver.signInAhead(session)
+                    await pool.returnSignedIn(session, signedIn: signedIn, healthy: healthy)
+                }
+            }
+        }
+        logger.debug("sign-in ahead stopped")
+    }
+}
