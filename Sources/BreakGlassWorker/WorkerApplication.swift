@@ -104,8 +104,13 @@ public struct WorkerApplication: Sendable {
                 deadLetterDepth: { (try? await amqp.queueStatus(deadLetterQueue)).map { Int($0.messageCount) } },
                 logger: log))
         services.append(consumer)
-        if values[Config.signInAhead] && components.driver.canSignInAhead {
-            services.append(SignInAheadService(driver: components.driver, logger: log))
+        if values[Config.signInAhead] {
+            if components.driver.canSignInAhead {
+                services.append(SignInAheadService(driver: components.driver, logger: log))
+            } else {
+                log.notice(
+                    "console.sign_in_ahead is on, but the map's first screen takes more than the credentials: off")
+            }
         }
         services.append(PoolCloser(pool: pool))
 

@@ -229,3 +229,22 @@ enum ConsoleTestRequests {
             enqueuedAt: Date(), notAfter: Date().addingTimeInterval(3600))
     }
 }
+
+@Suite("Console map: sign-in ahead")
+struct ConsoleMapSignInAheadTests {
+    @Test("the reference map's sign-in takes only the credentials: it can be done ahead")
+    func reference() throws {
+        let map = try ConsoleMap.load(file: ConsoleMapTests.referenceURL)
+        #expect(map.screen("login")?.fields.map(\.source) == [.username, .password])
+        #expect(map.canSignInAhead)
+    }
+
+    @Test("a first screen that takes anything of a request is never done ahead")
+    func requestValueOnFirstScreen() throws {
+        let yaml = try ConsoleMapTests.referenceYAML().replacingOccurrences(
+            of: "{ field: username, selector: \"#username\", value: credentials.username }",
+            with: "{ field: username, selector: \"#username\", value: tenant.id }")
+        #expect(yaml != (try ConsoleMapTests.referenceYAML()))
+        #expect(!(try ConsoleMap.load(yaml: yaml)).canSignInAhead)
+    }
+}

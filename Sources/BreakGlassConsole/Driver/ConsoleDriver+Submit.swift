@@ -208,21 +208,8 @@ extension ConsoleDriver {
         }
     }
 
-    /// Whether the map's first flow screen can be done ahead of a request: the flow has a second screen, the first
-    /// has a next button, and its fields and assertions take only the service account's credentials or literals.
-    public var canSignInAhead: Bool {
-        guard map.flow.count >= 2, let first = map.flow.first, let screen = map.screen(first),
-            screen.buttons.next != nil
-        else { return false }
-        func credential(_ value: ConsoleValue?) -> Bool {
-            switch value {
-            case .none, .username?, .password?, .literal?: true
-            default: false
-            }
-        }
-        return screen.fields.allSatisfy { credential($0.source) }
-            && screen.assertions.allSatisfy { credential($0.source) }
-    }
+    /// Whether this driver's map allows signing in ahead (`ConsoleMap.canSignInAhead`).
+    public var canSignInAhead: Bool { map.canSignInAhead }
 
     /// Signs `browser` in to the console ahead of any request (`SignInAhead`): a clean start and the map's first
     /// screen, as a flow does them, with its steps and masked screenshot kept for the request that gets the

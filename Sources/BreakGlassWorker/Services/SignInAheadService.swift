@@ -12,11 +12,15 @@ struct SignInAheadService: Service {
 
     func run() async {
         let pool = driver.pool
+        logger.debug("sign-in ahead started")
         await cancelWhenGracefulShutdown {
             for await _ in pool.releases {
                 while !Task.isCancelled, let session = await pool.takeForSigningIn() {
                     let (signedIn, healthy) = await driver.signInAhead(session)
                     await pool.returnSignedIn(session, signedIn: signedIn, healthy: healthy)
+                    logger.debug(
+                        "browser session signed in ahead",
+                        metadata: ["breakglass.signed_in": "\(signedIn != nil)", "breakglass.healthy": "\(healthy)"])
                 }
             }
         }
