@@ -122,6 +122,39 @@ struct MaskingTests {
         #expect(masker.maskField("adm-7781", secret: false, keepIdentifierSuffix: 2) == "****81")
     }
 
+    @Test("a header value ends at the line end: CR LF is two scalars, not one character that a value runs across")
+    func headerValueEndsAtCRLF() {
+        let masker = Masker()
+        #expect(masker.mask("Cookie: a=1\r\nX-Trace: keep") == "Cookie: ***\r\nX-Trace: keep")
+        #expect(masker.mask("Set-Cookie: a=1\rHost: h") == "Set-Cookie: ***\rHost: h")
+        #expect(masker.mask("Authorization: Basic dXNl\r\n\r\nbody") == "Authorization: ***\r\n\r\nbody")
+        // Whitespace after the colon may still cross a line end before the value.
+        #expect(masker.mask("Cookie:\r\n  a=1\r\nnext") == "Cookie:\r\n  ***\r\nnext")
+    }
+
+    @Test("a key after a dot, a digit or a dash starts a word: x.password=v, 1password=v are masked")
+    func simpleWordBoundaries() {
+        let masker = Masker()
+        #expect(masker.mask("x.password=hunter2value") == "x.password=***")
+        #expect(masker.mask("cfg.api.token: abc") == "cfg.api.token: ***")
+        // Digits are not word characters for the boundary (as in Swift Regex's simple boundaries over scalars).
+        #expect(masker.mask("1password=hunter2value") == "1password=***")
+        // A letter (ASCII or not) or `_` before the key joins it to the word before.
+        #expect(masker.mask("my_password=hunter2value") == "my_password=***")
+        #expect(masker.mask("\u{E9}bearer abc") == "\u{E9}bearer abc")
+        #expect(masker.mask("_bearer abc") == "_bearer abc")
+    }
+
+    @Test("case is ignored in ASCII for header names and schemes, and the Kelvin sign counts as k")
+    func caseFolding() {
+        let masker = Masker()
+        #expect(masker.mask("SET-COOKIE: a=1") == "SET-COOKIE: ***")
+        #expect(masker.mask("coo\u{212A}ie: a=1") == "coo\u{212A}ie: ***")
+        // The long s is not folded to s: `cookie` alone is found, after it.
+        #expect(masker.mask("\u{17F}et-cookie: a=1") == "\u{17F}et-cookie: ***")
+        #expect(masker.mask("\u{17F}ession=abc") == "\u{17F}ession=abc")
+    }
+
     @Test("a Secret added to a masker is masked")
     func secretValue() {
         let masker = Masker().adding(Secret("canary-bearer-token-Z9"))

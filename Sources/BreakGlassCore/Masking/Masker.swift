@@ -9,6 +9,10 @@
 /// - long opaque tokens (24+ characters of base64/hex alphabet mixing letters and digits), keeping the last 4.
 ///
 /// Identifiers can be shortened to their last characters with `maskIdentifier(_:keep:)`.
+///
+/// The rules scan the text's UTF-8 bytes; they were regular expressions, and find what those found matched over
+/// Unicode scalars with simple word boundaries (`MaskingPass` says what whitespace and a word character are;
+/// `MaskerDifferentialTests` compares the two).
 public struct Masker: Sendable, Hashable {
     /// What the masker replaces a secret with.
     public static let replacement = "***"
@@ -66,17 +70,77 @@ public struct Masker: Sendable, Hashable {
     }
 
     /// `text` with every secret and personal datum masked.
+    ///
+    /// The rules run in order, each over the previous one's result: literal secrets, headers, authorization
+    /// schemes, key/value pairs (JSON members, then `key=value`), e-mail addresses, opaque tokens. They scan the
+    /// UTF-8 bytes (`Masker+Patterns.swift`, `Masker+KeyValues.swift`); text none of them changes is returned as it
+    /// came.
     public func mask(_ text: String) -> String {
-        var result = text
-        for literal in literals where result.contains(literal) {
-            result = result.replacingOccurrences(of: literal, with: Self.replacement)
+        var bytes = Array(text.utf8)
+        var changed = false
+        func apply(_ masked: [UInt8]?) {
+            guard let masked else { return }
+            bytes = masked
+            changed = true
         }
-        result = Self.maskHeaders(result)
-        result = Self.maskAuthorizationSchemes(result)
-        result = maskKeyValues(result)
-        result = Self.maskEmails(result)
-        result = maskOpaqueTokens(result)
-        return result
+        apply(maskLiterals(bytes))
+        apply(Self.maskHeaders(bytes))
+        apply(Self.maskAuthorizationSchemes(bytes))
+        apply(maskKeyValues(bytes))
+        apply(Self.maskEmails(bytes))
+        apply(maskOpaqueTokens(bytes))
+        return changed ? String(decoding: bytes, as: UTF8.self) : text
+    }
+
+    /// The text with every literal secret replaced, longest first, each over the previous one's result; nil when
+    /// there was none.
+    ///
+    /// Found as Foundation's `replacingOccurrences(of:with:)` finds them: canonically equivalent text counts
+    /// (`cafe\u{301}` for `café`, the Kelvin sign for `K`), but not inside a combining sequence. When the text and the
+    /// literal are both ASCII, that is plain byte equality, and a byte search finds the literal instead (Foundation's
+    /// search costs tens of microseconds per literal on a few kilobytes).
+    func maskLiterals(_ text: [UInt8]) -> [UInt8]? {
+        guard !literals.isEmpty else { return nil }
+        var result = text
+        var changed = false
+        var resultIsASCII = Self.isASCII(result)
+        for literal in literals {
+            let needle = Array(literal.utf8)
+            if resultIsASCII, !needle.isEmpty, Self.isASCII(needle) {
+                guard let replaced = Self.replacing(needle, in: result) else { continue }
+                result = replaced
+            } else {
+                let string = String(decoding: result, as: UTF8.self)
+                guard string.contains(literal) else { continue }
+                result = Array(string.replacingOccurrences(of: literal, with: Self.replacement).utf8)
+                resultIsASCII = Self.isASCII(result)
+            }
+            changed = true
+        }
+        return changed ? result : nil
+    }
+
+    private static func isASCII(_ bytes: [UInt8]) -> Bool {
+        var any: UInt8 = 0
+        for byte in bytes { any |= byte }
+        return any < 0x80
+    }
+
+    /// `text` with each occurrence of `needle` replaced, left to right without overlaps, or nil when there is none.
+    private static func replacing(_ needle: [UInt8], in text: [UInt8]) -> [UInt8]? {
+        var pass = MaskingPass(text)
+        var i = 0
+        while i + needle.count <= text.count {
+            var length = 0
+            while length < needle.count, text[i + length] == needle[length] { length += 1 }
+            if length == needle.count {
+                pass.replace(i..<(i + needle.count), keepingUpTo: i, with: replacementBytes)
+                i += needle.count
+            } else {
+                i += 1
+            }
+        }
+        return pass.finish()
     }
 
     /// An identifier shortened to its last `keep` characters (2...8, default 4): `adm-7781` → `****7781`.
