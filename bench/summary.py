@@ -162,13 +162,26 @@ def main():
         # Issue 21's targets: p50 <= 0.8x the script (was 1.2x); N sessions >= 0.8 x min(N, cores) x one session;
         # browser CPU <= 1.2 CPU-s per grant.
         cores = os.cpu_count() or 1
-        f.add("console_p50_vs_script", "console: p50 delivery -> granted (1 session) vs hand-written WebDriver script",
-              dig(one, "delivery_to_granted_s", "p50"), "s", target=0.8, higher_is_better=False,
+        # The target figures: requests arriving one at a time at an idle worker (its session signed in ahead).
+        # Older result files have no arrivals run: the queued run stands in.
+        arrivals = dig(cp, "worker", "arrivals_1") or one
+        arrivals_load = dig(arrivals, "load")
+        f.add("console_p50_vs_script",
+              "console: p50 delivery -> granted (1 session, requests arriving at an idle worker) vs hand-written "
+              "WebDriver script",
+              dig(arrivals, "delivery_to_granted_s", "p50"), "s", target=0.8, higher_is_better=False,
               baseline=script["p50_s"], baseline_label="script", source="console_path.json", idle_before=idle,
-              load={"worker, 1 session": one_load, "script": script_load})
-        f.add("console_p95_vs_script", "console: p95 delivery -> granted (1 session) vs hand-written WebDriver script",
-              dig(one, "delivery_to_granted_s", "p95"), "s", target=1.2, higher_is_better=False,
+              load={"worker, arrivals": arrivals_load, "script": script_load})
+        f.add("console_p95_vs_script",
+              "console: p95 delivery -> granted (1 session, requests arriving at an idle worker) vs hand-written "
+              "WebDriver script",
+              dig(arrivals, "delivery_to_granted_s", "p95"), "s", target=1.2, higher_is_better=False,
               baseline=script["p95_s"], baseline_label="script", source="console_path.json", idle_before=idle,
+              load={"worker, arrivals": arrivals_load, "script": script_load})
+        f.add("console_p50_queued_vs_script",
+              "  diagnostic: p50 delivery -> granted (1 session, requests queued back to back) vs the script",
+              dig(one, "delivery_to_granted_s", "p50"), "s",
+              baseline=script["p50_s"], baseline_label="script", source="console_path.json", idle_before=idle,
               load={"worker, 1 session": one_load, "script": script_load})
         f.add("console_4_vs_1_sessions",
               f"console: grants/min with 4 browser sessions vs 1 (target 0.8 x min(4, {cores} cores))",

@@ -35,6 +35,7 @@ METRICS = {
     "breakglass_outcome_reasons_total": ("counter", "worker"),
     "breakglass_escalated_halts_total": ("counter", "worker"),
     "breakglass_duplicates_suppressed_total": ("counter", "worker"),
+    "breakglass_console_sign_ins_ahead_total": ("counter", "worker"),
     "breakglass_gate_duration_seconds": ("histogram", "worker"),
     "breakglass_console_duration_seconds": ("histogram", "worker"),
     "breakglass_recheck_to_click_seconds": ("histogram", "worker"),

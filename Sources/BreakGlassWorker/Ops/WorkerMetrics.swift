@@ -17,6 +17,7 @@ public struct WorkerMetrics: Sendable {
     public static let outcomeReasons = "breakglass_outcome_reasons_total"
     public static let escalatedHalts = "breakglass_escalated_halts_total"
     public static let duplicatesSuppressed = "breakglass_duplicates_suppressed_total"
+    public static let signInsAhead = "breakglass_console_sign_ins_ahead_total"
     public static let gateDuration = "breakglass_gate_duration_seconds"
     public static let consoleDuration = "breakglass_console_duration_seconds"
     public static let recheckToClick = "breakglass_recheck_to_click_seconds"
@@ -41,6 +42,7 @@ public struct WorkerMetrics: Sendable {
         outcomeReasons: "Reason codes of terminal decisions, once per reason (a decision may carry several).",
         escalatedHalts: "Halts after which access may have been granted: a person must reconcile the console now.",
         duplicatesSuppressed: "Copies of already-decided keys acknowledged without touching sources or console.",
+        signInsAhead: "Idle browser sessions signed in to the console ahead of requests (console.sign_in_ahead).",
         gateDuration: "Time to evaluate the gate against the live sources.",
         consoleDuration: "Time to drive the console flow, from opening to the end of the flow.",
         recheckToClick: "Time from the pre-submit recheck to the final click.",
@@ -85,7 +87,9 @@ public struct WorkerMetrics: Sendable {
     public func registerAll() {
         gauge(Self.buildInfo, [("version", BuildInfo.version)]).set(to: 1)
         _ = gauge(Self.ready)
-        for name in [Self.deliveries, Self.redeliveries, Self.escalatedHalts, Self.duplicatesSuppressed] {
+        for name in [
+            Self.deliveries, Self.redeliveries, Self.escalatedHalts, Self.duplicatesSuppressed, Self.signInsAhead,
+        ] {
             _ = counter(name)
         }
         for result in Self.results { _ = counter(Self.outcomes, [("result", result)]) }
@@ -121,6 +125,7 @@ public struct WorkerMetrics: Sendable {
     }
 
     public func inFlight(_ value: Int) { gauge(Self.inFlight).set(to: Double(value)) }
+    public func signedInAhead() { counter(Self.signInsAhead).increment() }
     public func browserSessions(_ value: Int) { gauge(Self.browserSessions).set(to: Double(value)) }
     public func ready(_ value: Bool) { gauge(Self.ready).set(to: value ? 1 : 0) }
 

@@ -9,6 +9,7 @@ import ServiceLifecycle
 struct SignInAheadService: Service {
     let driver: ConsoleDriver
     let logger: Logger
+    var metrics = WorkerMetrics()
 
     func run() async {
         let pool = driver.pool
@@ -18,6 +19,7 @@ struct SignInAheadService: Service {
                 while !Task.isCancelled, let session = await pool.takeForSigningIn() {
                     let (signedIn, healthy) = await driver.signInAhead(session)
                     await pool.returnSignedIn(session, signedIn: signedIn, healthy: healthy)
+                    if signedIn != nil { metrics.signedInAhead() }
                     logger.debug(
                         "browser session signed in ahead",
                         metadata: ["breakglass.signed_in": "\(signedIn != nil)", "breakglass.healthy": "\(healthy)"])
