@@ -29,7 +29,7 @@ struct MaskingPass {
     /// The masked text, or nil when nothing was replaced.
     mutating func finish() -> [UInt8]? {
         guard changed else { return nil }
-        output.append(contentsOf: input[copied...])
+        output += input[copied...]
         return output
     }
 
@@ -39,14 +39,14 @@ struct MaskingPass {
             changed = true
             output.reserveCapacity(input.count)
         }
-        output.append(contentsOf: input[copied..<kept])
-        output.append(contentsOf: tail)
+        output += input[copied..<kept]
+        output += tail
         copied = range.upperBound
     }
 
     /// Appends `input[range]` to the replacement just made (after `replace`, before anything else is replaced).
     mutating func appendInput(_ range: Range<Int>) {
-        output.append(contentsOf: input[range])
+        output += input[range]
     }
 }
 
