@@ -104,6 +104,9 @@ public struct WorkerApplication: Sendable {
                 deadLetterDepth: { (try? await amqp.queueStatus(deadLetterQueue)).map { Int($0.messageCount) } },
                 logger: log))
         services.append(consumer)
+        services.append(PoolCloser(pool: pool))
+        // Last, so that it is the first to stop at graceful shutdown (services stop in reverse order): no session is
+        // signed in once the pool starts closing.
         if values[Config.signInAhead] {
             if components.driver.canSignInAhead {
                 services.append(SignInAheadService(driver: components.driver, logger: log))
@@ -112,7 +115,6 @@ public struct WorkerApplication: Sendable {
                     "console.sign_in_ahead is on, but the map's first screen takes more than the credentials: off")
             }
         }
-        services.append(PoolCloser(pool: pool))
 
         // Spans (issue 18.4), when an OTLP endpoint is configured: every service runs with the exporter installed.
         var exporter: OTLPExporter?

@@ -5,11 +5,16 @@ import ServiceLifecycle
 /// Signs idle browser sessions in to the console ahead of requests (issue 21.3, `console.sign_in_ahead`): each time
 /// a session is given back to the pool, the idle sessions not yet signed in are signed in, one at a time, unless a
 /// request is waiting for a session (requests come first). Stops at graceful shutdown; a sign-in under way then
-/// finishes or fails on the pool's close.
-struct SignInAheadService: Service {
+/// finishes or fails on the pool's close. It returns only once its own graceful shutdown has begun: the pool closing
+/// first ends `releases`, and a service of a `ServiceGroup` that returns before its turn fails the whole group (the
+/// worker then exited 1 on SIGTERM, found by the compose test).
+struct SignInAheadService: Service, CustomStringConvertible {
     let driver: ConsoleDriver
     let logger: Logger
     var metrics = WorkerMetrics()
+
+    /// What `ServiceGroup` names it by in its errors (the derived one printed the whole console map).
+    var description: String { "SignInAheadService" }
 
     func run() async {
         let pool = driver.pool
@@ -26,6 +31,7 @@ struct SignInAheadService: Service {
                 }
             }
         }
+        try? await gracefulShutdown()
         logger.debug("sign-in ahead stopped")
     }
 }
