@@ -183,6 +183,14 @@ def main():
               dig(one, "delivery_to_granted_s", "p50"), "s",
               baseline=script["p50_s"], baseline_label="script", source="console_path.json", idle_before=idle,
               load={"worker, 1 session": one_load, "script": script_load})
+        with_options = cp.get("script_worker_browser_options")
+        if with_options:
+            f.add("console_p50_vs_script_worker_browser_options",
+                  "  diagnostic: p50 delivery -> granted (arrivals) vs the script run with the worker's browser options",
+                  dig(arrivals, "delivery_to_granted_s", "p50"), "s",
+                  baseline=with_options["p50_s"], baseline_label="script, worker's options",
+                  source="console_path.json", idle_before=idle,
+                  load={"worker, arrivals": arrivals_load, "script, worker's options": dig(with_options, "load")})
         f.add("console_4_vs_1_sessions",
               f"console: grants/min with 4 browser sessions vs 1 (target 0.8 x min(4, {cores} cores))",
               four["grants_per_min"], "grants/min", target=round(0.8 * min(4, cores), 2), baseline=one["grants_per_min"],

@@ -16,6 +16,20 @@ import urllib.parse
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1024"]
+# The worker's browser options since issue 21.4 (WebDriverClient.Configuration.defaultChromiumArguments and
+# defaultChromiumPreferences, Sources/BreakGlassConsole/WebDriver/WebDriverClient.swift): the bench's diagnostic run
+# of this script with them shows how much of the worker's lead is the browser's options. The baseline keeps
+# CHROMIUM_ARGS, the flags a person writing this script would use.
+WORKER_CHROMIUM_ARGS = CHROMIUM_ARGS + [
+    "--remote-debugging-pipe", "--incognito", "--disable-extensions", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps",
+    "--disable-field-trial-config",
+    "--disable-features=RenderDocument,BackForwardCache,PaintHolding,OptimizationHints,Translate,MediaRouter,"
+    "AutofillServerCommunication,InterestFeedContentSuggestions"]
+WORKER_CHROMIUM_PREFS = {
+    "credentials_enable_service": False, "profile.password_manager_enabled": False, "autofill.profile_enabled": False,
+    "autofill.credit_card_enabled": False, "search.suggest_enabled": False, "safebrowsing.enabled": False,
+    "translate.enabled": False, "net.network_prediction_options": 2}
 MASK = """
 var sel = ['#tenant-contact-email', '#tenant-contact-email-v2', 'input[type=password]'], n = 0;
 for (var i = 0; i < sel.length; i++) { var els = document.querySelectorAll(sel[i]);
@@ -32,12 +46,14 @@ class WebDriverFailure(Exception):
 
 
 class Session:
-    def __init__(self, url, chromium="/usr/bin/chromium"):
+    def __init__(self, url, chromium="/usr/bin/chromium", args=None, prefs=None):
         parsed = urllib.parse.urlparse(url)
         self.conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+        options = {"args": args or CHROMIUM_ARGS, "binary": chromium}
+        if prefs:
+            options["prefs"] = prefs
         caps = {"capabilities": {"alwaysMatch": {
-            "browserName": "chrome", "pageLoadStrategy": "normal",
-            "goog:chromeOptions": {"args": CHROMIUM_ARGS, "binary": chromium}}}}
+            "browserName": "chrome", "pageLoadStrategy": "normal", "goog:chromeOptions": options}}}
         self.id = self._call("POST", "/session", caps)["sessionId"]
         self._call("POST", f"/session/{self.id}/timeouts", {"implicit": 0, "pageLoad": 20000, "script": 10000})
 

@@ -552,7 +552,10 @@ def bench_console(env, counts):
         latencies = [(d - c) for _, c, d, _ in granted]
         span = max(d for _, _, d, _ in granted) - min(c for _, c, _, _ in granted) if granted else None
         timing = []
+        measured_cases = {f"{b['case_id']}_{b['tenant']['id']}_" for b in batch}  # not the warm-up grants
         for path in evidence.glob("*/timing.json"):
+            if not any(path.parent.name.startswith(prefix) for prefix in measured_cases):
+                continue
             doc = json.loads(path.read_text())
             if "recheck_to_click_ms" in doc:
                 timing.append({k: int(v) for k, v in doc.items() if k.endswith("_ms")})
@@ -616,18 +619,64 @@ def bench_console(env, counts):
         f"{used} of {len(ids)} on a session signed in ahead, browsers {runs['arrivals']['browser_cpu_s_per_grant']} "
         f"CPU s/grant ({load['foreign_cores']} cores used by other processes)")
 
-    # The baseline: the same screens through a hand-written WebDriver script, one session, sequential.
-    script_bodies = bodies[: counts["script_flows"] + 1]
+    # The baseline: the same screens through a hand-written WebDriver script, one session, sequential; then, as a
+    # diagnostic, the same script with the worker's browser options.
+    script = hand_written_script(env, bodies[: counts["script_flows"] + 1])
+    say(f"hand-written WebDriver script: p50 {script['p50_s']} s, p95 {script['p95_s']} s; "
+        f"{script['load']['foreign_cores']} cores used by other processes")
+    script_worker_options = hand_written_script(
+        env, bodies[counts["script_flows"] + 1: 2 * (counts["script_flows"] + 1)],
+        args=webdriver_flow.WORKER_CHROMIUM_ARGS, prefs=webdriver_flow.WORKER_CHROMIUM_PREFS)
+    say(f"the script with the worker's browser options: p50 {script_worker_options['p50_s']} s, "
+        f"p95 {script_worker_options['p95_s']} s; {script_worker_options['load']['foreign_cores']} cores used by "
+        "other processes")
+    one, four, idle_arrivals = runs[1], runs[4], runs["arrivals"]
+    return {
+        "benchmark": "console_path",
+        "worker": {"sessions_1": one, "sessions_4": four, "arrivals_1": idle_arrivals}, "script": script,
+        "load": {"sessions_1": one["load"], "sessions_4": four["load"], "arrivals_1": idle_arrivals["load"],
+                 "script": script["load"], "script_worker_browser_options": script_worker_options["load"]},
+        "foreign_cores_idle_before": idle,
+        "ratio_p50_vs_script": r(idle_arrivals["delivery_to_granted_s"]["p50"] / script["p50_s"], 3)
+        if idle_arrivals["granted"] else None,
+        "ratio_p95_vs_script": r(idle_arrivals["delivery_to_granted_s"]["p95"] / script["p95_s"], 3)
+        if idle_arrivals["granted"] else None,
+        "ratio_p50_queued_vs_script": r(one["delivery_to_granted_s"]["p50"] / script["p50_s"], 3)
+        if one["granted"] else None,
+        "script_worker_browser_options": script_worker_options,
+        "ratio_p50_vs_script_worker_browser_options":
+        r(idle_arrivals["delivery_to_granted_s"]["p50"] / script_worker_options["p50_s"], 3)
+        if idle_arrivals["granted"] else None,
+        "throughput_4_vs_1": r(four["grants_per_min"] / one["grants_per_min"], 3)
+        if one["grants_per_min"] and four["grants_per_min"] else None,
+        "recheck_to_click_ms_p95": percentile(one["recheck_to_click_ms_all"] + four["recheck_to_click_ms_all"], 95),
+        "notes": "worker: one `breakglass run` process, worker.in_flight = browser sessions, sessions warmed up by "
+                 "one grant each first, requests queued back to back; arrivals_1: one session, each request "
+                 "enqueued at an idle worker once the previous was granted and the session signed in ahead (the "
+                 "ratio_p50/p95_vs_script figures; ratio_p50_queued_vs_script for the queued run); "
+                 "delivery -> granted = ledger claim -> granted decision (gate over HTTP, "
+                 "nine console screens with assertions and masked screenshots, pre-submit recheck, click, "
+                 "confirmation, IAM verification, sealed evidence, decision committed); script: "
+                 "bench/worker/webdriver_flow.py, the same screens, fields, checks and screenshots in one session, "
+                 "login -> confirmation, no sources/ledger/evidence, with the flags a person would use (CHROMIUM_ARGS); "
+                 "script_worker_browser_options: the same script with the worker's browser options "
+                 "(WORKER_CHROMIUM_ARGS/PREFS); recheck -> click from the bundles' timing.json",
+    }
+
+
+def hand_written_script(env, bodies, args=None, prefs=None):
+    """bench/worker/webdriver_flow.py over `bodies` in one session of its own chromedriver; the first flow warms the
+    session up and is not counted."""
     port = free_port()
     driver = subprocess.Popen(["chromedriver", f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env.procs.append(driver)
     try:
         wait_until(lambda: http_status(f"http://127.0.0.1:{port}/status") == 200, 30, what="chromedriver")
-        session = webdriver_flow.Session(f"http://127.0.0.1:{port}")
+        session = webdriver_flow.Session(f"http://127.0.0.1:{port}", args=args, prefs=prefs)
         flows = []
         cpu_before, load_sampler = machine_cpu(), env.load_sampler()
         try:
-            for index, body in enumerate(script_bodies):
+            for index, body in enumerate(bodies):
                 started = time.monotonic()
                 webdriver_flow.grant(session, env.sim_url, "svc-breakglass", env.console_password, body)
                 if index > 0:  # the first flow warms the session up, like the worker's warm-up request
@@ -640,36 +689,9 @@ def bench_console(env, counts):
     finally:
         driver.terminate()
         driver.wait(timeout=30)
-    script = {"machine_cpu_busy_pct": busy_share(cpu_before, machine_cpu()), "flows": len(flows), "p50_s": r(percentile(flows, 50), 3), "p95_s": r(percentile(flows, 95), 3),
-              "all_s": [r(f, 3) for f in flows], "load": script_load}
-    say(f"hand-written WebDriver script: p50 {script['p50_s']} s, p95 {script['p95_s']} s; "
-        f"{script_load['foreign_cores']} cores used by other processes")
-    one, four, idle_arrivals = runs[1], runs[4], runs["arrivals"]
-    return {
-        "benchmark": "console_path",
-        "worker": {"sessions_1": one, "sessions_4": four, "arrivals_1": idle_arrivals}, "script": script,
-        "load": {"sessions_1": one["load"], "sessions_4": four["load"], "arrivals_1": idle_arrivals["load"],
-                 "script": script["load"]},
-        "foreign_cores_idle_before": idle,
-        "ratio_p50_vs_script": r(idle_arrivals["delivery_to_granted_s"]["p50"] / script["p50_s"], 3)
-        if idle_arrivals["granted"] else None,
-        "ratio_p95_vs_script": r(idle_arrivals["delivery_to_granted_s"]["p95"] / script["p95_s"], 3)
-        if idle_arrivals["granted"] else None,
-        "ratio_p50_queued_vs_script": r(one["delivery_to_granted_s"]["p50"] / script["p50_s"], 3)
-        if one["granted"] else None,
-        "throughput_4_vs_1": r(four["grants_per_min"] / one["grants_per_min"], 3)
-        if one["grants_per_min"] and four["grants_per_min"] else None,
-        "recheck_to_click_ms_p95": percentile(one["recheck_to_click_ms_all"] + four["recheck_to_click_ms_all"], 95),
-        "notes": "worker: one `breakglass run` process, worker.in_flight = browser sessions, sessions warmed up by "
-                 "one grant each first, requests queued back to back; arrivals_1: one session, each request "
-                 "enqueued at an idle worker once the previous was granted and the session signed in ahead (the "
-                 "ratio_p50/p95_vs_script figures; ratio_p50_queued_vs_script for the queued run); "
-                 "delivery -> granted = ledger claim -> granted decision (gate over HTTP, "
-                 "nine console screens with assertions and masked screenshots, pre-submit recheck, click, "
-                 "confirmation, IAM verification, sealed evidence, decision committed); script: "
-                 "bench/worker/webdriver_flow.py, the same screens, fields, checks and screenshots in one session, "
-                 "login -> confirmation, no sources/ledger/evidence; recheck -> click from the bundles' timing.json",
-    }
+    return {"machine_cpu_busy_pct": busy_share(cpu_before, machine_cpu()), "flows": len(flows),
+            "p50_s": r(percentile(flows, 50), 3), "p95_s": r(percentile(flows, 95), 3),
+            "all_s": [r(f, 3) for f in flows], "load": script_load}
 
 
 def dig_load(results, area, side=None):
@@ -700,7 +722,7 @@ def main():
                   "console_1": 8, "console_4": 16, "script_flows": 8,
                   "console_arrivals": 8}
     counts["console"] = (1 + counts["console_1"] + 4 + counts["console_4"] + 1 + counts["console_arrivals"]
-                         + counts["script_flows"] + 1)
+                         + 2 * (counts["script_flows"] + 1))
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     run_dir = pathlib.Path(tempfile.mkdtemp(prefix="breakglass-bench."))

@@ -35,15 +35,13 @@ extension ConsoleDriver {
             state.screen = "revoke"
             try await console.navigate(spec.path, screen: "revoke")
             try await console.await(spec.recognize, screen: "revoke")
-            for assertion in spec.assertions where assertion.assertionPhase == .beforeFill {
-                try await console.check(assertion, screen: "revoke")
-            }
+            try await console.checkAll(
+                spec.assertions.filter { $0.assertionPhase == .beforeFill }, screen: "revoke")
             for field in spec.fields {
                 state.entered[field.field] = try await console.fill(field, screen: "revoke")
             }
-            for assertion in spec.assertions where assertion.assertionPhase == .afterFill {
-                try await console.check(assertion, screen: "revoke")
-            }
+            try await console.checkAll(
+                spec.assertions.filter { $0.assertionPhase == .afterFill }, screen: "revoke")
             if let png = await console.maskedScreenshot(screen: nil) {
                 state.recorder.screenshot(png, screen: "revoke", label: "checked")
             }

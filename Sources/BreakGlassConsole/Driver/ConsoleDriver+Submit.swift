@@ -122,7 +122,7 @@ extension ConsoleDriver {
         state.recorder.step("pre-submit", screen: submitScreen, action: "recheck passed")
         if let screen = map.screen(submitScreen) {
             try await console.await(screen.recognize, screen: submitScreen)
-            for assertion in screen.assertions { try await console.check(assertion, screen: submitScreen) }
+            try await console.checkAll(screen.assertions, screen: submitScreen)
         }
         try await console.requireConsoleOrigin("final submit", screen: submitScreen)
         state.recorder.step("pre-submit", screen: submitScreen, action: "console state re-asserted")
@@ -270,9 +270,7 @@ extension ConsoleDriver {
         state.screen = name
         try await console.await(screen.recognize, screen: name)
         state.recorder.step("console", screen: name, action: "recognised")
-        for assertion in screen.assertions where assertion.assertionPhase == .beforeFill {
-            try await console.check(assertion, screen: name)
-        }
+        try await console.checkAll(screen.assertions.filter { $0.assertionPhase == .beforeFill }, screen: name)
         for field in screen.fields {
             let value = try await console.fill(field, screen: name)
             state.entered[field.field] = value
@@ -280,9 +278,7 @@ extension ConsoleDriver {
                 "console", screen: name, action: "filled \(field.field)",
                 detail: field.isSecret ? "(secret, not recorded)" : value)
         }
-        for assertion in screen.assertions where assertion.assertionPhase == .afterFill {
-            try await console.check(assertion, screen: name)
-        }
+        try await console.checkAll(screen.assertions.filter { $0.assertionPhase == .afterFill }, screen: name)
         if !screen.assertions.isEmpty {
             state.recorder.step(
                 "console", screen: name, action: "assertions passed", detail: "\(screen.assertions.count)")

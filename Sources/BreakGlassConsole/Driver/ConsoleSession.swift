@@ -276,9 +276,108 @@ public struct ConsoleSession: Sendable {
 
     // MARK: - Assertions
 
-    /// Checks one assertion; a failure carries the assertion's reason code and what was seen (masked).
+    /// Checks one assertion (`checkAll` with one).
     public func check(_ assertion: ConsoleMap.Assertion, screen: String) async throws(ConsoleFailure) {
-        let label = "\(assertion.kind) \(assertion.selector)"
+        try await checkAll([assertion], screen: screen)
+    }
+
+    /// Checks `assertions` in order against one reading of the page (one script for all of them, issue 21: it was
+    /// one WebDriver command per assertion and per matched element); the first that fails throws, carrying its
+    /// reason code and what was seen (masked).
+    public func checkAll(_ assertions: [ConsoleMap.Assertion], screen: String) async throws(ConsoleFailure) {
+        guard !assertions.isEmpty else { return }
+        let what = assertions.count == 1 ? Self.label(assertions[0]) : "\(assertions.count) assertions"
+        let found = try await wd("assert \(what)", screen: screen) { try await read(assertions) }
+        for (assertion, elements) in zip(assertions, found) {
+            try Self.evaluate(assertion, elements, context: context, masker: masker, screen: screen)
+        }
+    }
+
+    /// One element an assertion's selector matched, as the assertions script read it.
+    struct Seen: Sendable, Equatable {
+        /// Its rendered text (`innerText`; an option's `text`, a text area's content), no-break spaces as spaces,
+        /// empty when it (an option: its list) is not shown: what WebDriver's Get Element Text gives
+        /// (`ConsoleAssertionReadTests` compares the two in Chromium).
+        var text: String
+        /// Its `value` property when that is a string.
+        var value: String?
+        /// Whether it is a checked checkbox or radio button or a selected option (WebDriver's Is Element Selected).
+        var selected: Bool
+        /// The attribute the assertion reads (`attribute`, or `value` for the checked kinds), when it has one.
+        var attribute: String?
+    }
+
+    static let assertionsScript = """
+        var specs = arguments[0], out = { found: [], invalid: -1 };
+        for (var i = 0; i < specs.length; i++) {
+          var els = [];
+          try { els = document.querySelectorAll(specs[i][0]); } catch (e) { if (out.invalid < 0) { out.invalid = i; } }
+          var rows = [];
+          for (var j = 0; j < els.length; j++) {
+            var e = els[j];
+            var shown = typeof e.checkVisibility !== 'function'
+              || e.checkVisibility({ opacityProperty: true, visibilityProperty: true });
+            var holder = e.tagName === 'OPTION' && e.closest('select') ? e.closest('select') : e;
+            if (holder !== e) {
+              shown = typeof holder.checkVisibility !== 'function'
+                || holder.checkVisibility({ opacityProperty: true, visibilityProperty: true });
+            }
+            var raw = e.tagName === 'OPTION' ? e.text : (e.tagName === 'TEXTAREA' ? e.textContent : e.innerText);
+            var text = shown && typeof raw === 'string' ? raw.replace(/\\u00a0/g, ' ') : '';
+            var selected = e.tagName === 'OPTION' ? e.selected === true
+              : (e.tagName === 'INPUT' && (e.type === 'checkbox' || e.type === 'radio') ? e.checked === true : false);
+            rows.push([text, typeof e.value === 'string' ? e.value : null, selected,
+              specs[i][1] === null ? null : e.getAttribute(specs[i][1])]);
+          }
+          out.found.push(rows);
+        }
+        return out;
+        """
+
+    /// The attribute an assertion reads from each element, if any.
+    static func attributeRead(by assertion: ConsoleMap.Assertion) -> String? {
+        switch assertion.assertionKind {
+        case .checkedExactly, .checkedSubsetOf: assertion.attribute ?? "value"
+        case .listEquals: assertion.attribute
+        default: nil
+        }
+    }
+
+    static func label(_ assertion: ConsoleMap.Assertion) -> String { "\(assertion.kind) \(assertion.selector)" }
+
+    func read(_ assertions: [ConsoleMap.Assertion]) async throws -> [[Seen]] {
+        let specs: [WebDriverJSON] = assertions.map {
+            .array([.string($0.selector), Self.attributeRead(by: $0).map(WebDriverJSON.string) ?? .null])
+        }
+        let result = try await browser.executeScript(Self.assertionsScript, arguments: [.array(specs)])
+        if let invalid = result["invalid"]?.int, invalid >= 0 {
+            throw WebDriverError(code: .invalidSelector, command: "POST /session/{id}/execute/sync")
+        }
+        guard let found = result["found"]?.array, found.count == assertions.count else {
+            throw WebDriverError(code: .invalidResponse, command: "POST /session/{id}/execute/sync")
+        }
+        return try found.map { rows in
+            guard let rows = rows.array else {
+                throw WebDriverError(code: .invalidResponse, command: "POST /session/{id}/execute/sync")
+            }
+            return try rows.map { row in
+                guard let cells = row.array, cells.count == 4 else {
+                    throw WebDriverError(code: .invalidResponse, command: "POST /session/{id}/execute/sync")
+                }
+                return Seen(
+                    text: cells[0].string ?? "", value: cells[1].string, selected: cells[2].bool ?? false,
+                    attribute: cells[3].string)
+            }
+        }
+    }
+
+    /// Whether `elements` (what `assertion`'s selector matched) satisfy it; a failure carries the assertion's reason
+    /// code and what was seen, masked.
+    static func evaluate(
+        _ assertion: ConsoleMap.Assertion, _ elements: [Seen], context: ConsoleValue.Context, masker: Masker,
+        screen: String
+    ) throws(ConsoleFailure) {
+        let label = label(assertion)
         func fail(_ seen: String) -> ConsoleFailure {
             ConsoleFailure(
                 assertion.reasonCode,
@@ -287,9 +386,6 @@ public struct ConsoleSession: Sendable {
         }
         let expectedText = assertion.source?.text(in: context) ?? ""
         let expectedList = Set(assertion.source?.list(in: context) ?? [])
-        let elements = try await wd("assert \(label)", screen: screen) {
-            try await browser.findElements(css: assertion.selector)
-        }
         switch assertion.assertionKind {
         case .present:
             if elements.isEmpty { throw fail("no element matches") }
@@ -300,11 +396,7 @@ public struct ConsoleSession: Sendable {
             // hidden copy) showing another value is a console we do not understand, not a pass.
             guard !elements.isEmpty else { throw fail("no element matches") }
             for (index, element) in elements.enumerated() {
-                let seen: String = try await wd("assert \(label)", screen: screen) {
-                    assertion.assertionKind == .valueEquals
-                        ? (try await browser.property("value", of: element).string ?? "")
-                        : try await browser.text(of: element)
-                }
+                let seen = assertion.assertionKind == .valueEquals ? (element.value ?? "") : element.text
                 let trimmed = seen.trimmingCharacters(in: .whitespacesAndNewlines)
                 let ok =
                     assertion.assertionKind == .textContains ? trimmed.contains(expectedText) : trimmed == expectedText
@@ -315,13 +407,7 @@ public struct ConsoleSession: Sendable {
             }
         case .checkedExactly, .checkedSubsetOf:
             guard !elements.isEmpty else { throw fail("no element matches") }
-            let attribute = assertion.attribute ?? "value"
-            var checked: Set<String> = []
-            try await wd("assert \(label)", screen: screen) {
-                for element in elements where try await browser.isSelected(element) {
-                    checked.insert(try await browser.attribute(attribute, of: element) ?? "")
-                }
-            }
+            let checked = Set(elements.filter(\.selected).map { $0.attribute ?? "" })
             let broader = checked.subtracting(expectedList).sorted()
             let missing = assertion.assertionKind == .checkedExactly ? expectedList.subtracting(checked).sorted() : []
             if !broader.isEmpty || !missing.isEmpty {
@@ -340,8 +426,7 @@ public struct ConsoleSession: Sendable {
                 assertion.source?.isList == true
                 ? expectedList : Set(Self.items(expectedText, separator: separator))
             for (index, element) in elements.enumerated() {
-                let seen = try await wd("assert \(label)", screen: screen) { try await browser.text(of: element) }
-                let listed = Self.items(seen, separator: separator)
+                let listed = Self.items(element.text, separator: separator)
                 let items = Set(listed)
                 if items != wanted || listed.count != items.count {
                     let which = elements.count > 1 ? " (match \(index + 1) of \(elements.count))" : ""
@@ -358,16 +443,9 @@ public struct ConsoleSession: Sendable {
                 throw fail("\(elements.count) element(s) match, expected \(expected)")
             }
         case .listEquals:
-            var values: [String] = []
-            try await wd("assert \(label)", screen: screen) {
-                for element in elements {
-                    if let attribute = assertion.attribute {
-                        values.append(try await browser.attribute(attribute, of: element) ?? "")
-                    } else {
-                        values.append(
-                            try await browser.text(of: element).trimmingCharacters(in: .whitespacesAndNewlines))
-                    }
-                }
+            let values = elements.map {
+                assertion.attribute != nil
+                    ? ($0.attribute ?? "") : $0.text.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             if Set(values) != expectedList || values.count != expectedList.count {
                 throw fail(
