@@ -57,7 +57,7 @@ struct ConsoleAssertionReadTests {
                 var reading = assertion
                 reading.selector = ".t"
                 reading.attribute = attribute
-                let seen = try await console.read([reading])[0]
+                let seen = try await console.read([reading]).found[0]
                 let elements = try await browser.findElements(css: ".t")
                 #expect(seen.count == elements.count && elements.count == 23)
                 for (index, (element, read)) in zip(elements, seen).enumerated() {
@@ -74,6 +74,17 @@ struct ConsoleAssertionReadTests {
                         try await browser.attribute(attribute, of: element) == read.attribute,
                         "attribute \(attribute), element \(index)")
                 }
+            }
+            // A selector the browser refuses halts as before, naming that assertion (not the batch).
+            var broken = try #require(map.screens.flatMap(\.assertions).first { $0.assertionKind == .textEquals })
+            broken.selector = "main [[["
+            let absent = try #require(map.screens.flatMap(\.assertions).first { $0.assertionKind == .absent })
+            do throws(ConsoleFailure) {
+                try await console.checkAll([absent, broken], screen: "s")
+                Issue.record("an invalid selector passed")
+            } catch {
+                #expect(error.reasons == [.consoleUnexpectedScreen])
+                #expect(error.detail.contains("assert text_equals main [[["), "\(error.detail)")
             }
         } catch {
             try? await browser.delete()

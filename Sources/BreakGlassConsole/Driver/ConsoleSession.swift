@@ -276,19 +276,19 @@ public struct ConsoleSession: Sendable {
 
     // MARK: - Assertions
 
-    /// Checks one assertion (`checkAll` with one).
-    public func check(_ assertion: ConsoleMap.Assertion, screen: String) async throws(ConsoleFailure) {
-        try await checkAll([assertion], screen: screen)
-    }
-
     /// Checks `assertions` in order against one reading of the page (one script for all of them, issue 21: it was
     /// one WebDriver command per assertion and per matched element); the first that fails throws, carrying its
     /// reason code and what was seen (masked).
     public func checkAll(_ assertions: [ConsoleMap.Assertion], screen: String) async throws(ConsoleFailure) {
         guard !assertions.isEmpty else { return }
         let what = assertions.count == 1 ? Self.label(assertions[0]) : "\(assertions.count) assertions"
-        let found = try await wd("assert \(what)", screen: screen) { try await read(assertions) }
-        for (assertion, elements) in zip(assertions, found) {
+        let reading = try await wd("assert \(what)", screen: screen) { try await read(assertions) }
+        if let invalid = reading.invalidSelector {
+            // Named as before the one-script read: the assertion whose selector the browser refused.
+            throw WebDriverError(code: .invalidSelector, command: "POST /session/{id}/execute/sync")
+                .failure("assert \(Self.label(assertions[invalid]))", screen: screen)
+        }
+        for (assertion, elements) in zip(assertions, reading.found) {
             try Self.evaluate(assertion, elements, context: context, masker: masker, screen: screen)
         }
     }
@@ -345,30 +345,27 @@ public struct ConsoleSession: Sendable {
 
     static func label(_ assertion: ConsoleMap.Assertion) -> String { "\(assertion.kind) \(assertion.selector)" }
 
-    func read(_ assertions: [ConsoleMap.Assertion]) async throws -> [[Seen]] {
+    /// What the assertions script read: per assertion, the elements its selector matched; the index of the first
+    /// assertion whose selector the browser refused, if any.
+    func read(_ assertions: [ConsoleMap.Assertion]) async throws -> (found: [[Seen]], invalidSelector: Int?) {
         let specs: [WebDriverJSON] = assertions.map {
             .array([.string($0.selector), Self.attributeRead(by: $0).map(WebDriverJSON.string) ?? .null])
         }
         let result = try await browser.executeScript(Self.assertionsScript, arguments: [.array(specs)])
-        if let invalid = result["invalid"]?.int, invalid >= 0 {
-            throw WebDriverError(code: .invalidSelector, command: "POST /session/{id}/execute/sync")
-        }
-        guard let found = result["found"]?.array, found.count == assertions.count else {
-            throw WebDriverError(code: .invalidResponse, command: "POST /session/{id}/execute/sync")
-        }
-        return try found.map { rows in
-            guard let rows = rows.array else {
-                throw WebDriverError(code: .invalidResponse, command: "POST /session/{id}/execute/sync")
-            }
-            return try rows.map { row in
-                guard let cells = row.array, cells.count == 4 else {
-                    throw WebDriverError(code: .invalidResponse, command: "POST /session/{id}/execute/sync")
+        let malformed = WebDriverError(code: .invalidResponse, command: "POST /session/{id}/execute/sync")
+        if let invalid = result["invalid"]?.int, assertions.indices.contains(invalid) { return ([], invalid) }
+        guard let found = result["found"]?.array, found.count == assertions.count else { throw malformed }
+        return (
+            try found.map { rows in
+                guard let rows = rows.array else { throw malformed }
+                return try rows.map { row in
+                    guard let cells = row.array, cells.count == 4 else { throw malformed }
+                    return Seen(
+                        text: cells[0].string ?? "", value: cells[1].string, selected: cells[2].bool ?? false,
+                        attribute: cells[3].string)
                 }
-                return Seen(
-                    text: cells[0].string ?? "", value: cells[1].string, selected: cells[2].bool ?? false,
-                    attribute: cells[3].string)
-            }
-        }
+            }, nil
+        )
     }
 
     /// Whether `elements` (what `assertion`'s selector matched) satisfy it; a failure carries the assertion's reason
