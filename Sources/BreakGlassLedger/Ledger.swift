@@ -91,6 +91,10 @@ public protocol Ledger: AnyObject, Sendable {
 
     /// The fast path of every redelivery: decided keys are served from memory once seen.
     func decision(for key: RestorationKey) async throws -> Decision?
+    /// The state of a decided key (granted, rejected, resolved or halted), nil when it is not decided: the
+    /// duplicate's question without the decision's reasons, dates and confirmation (issue 21). The default asks
+    /// `decision(for:)`.
+    func decidedState(for key: RestorationKey) async throws -> RestorationState?
     func entry(for key: RestorationKey) async throws -> LedgerEntry?
     func isAbandonedInFlight(_ key: RestorationKey) async throws -> Bool
     func entries(state: RestorationState?, limit: Int) async throws -> [LedgerEntry]
@@ -129,6 +133,10 @@ public struct PruneResult: Sendable, Hashable {
 
 // The defaults callers use (a protocol requirement takes no default arguments).
 extension Ledger {
+    public func decidedState(for key: RestorationKey) async throws -> RestorationState? {
+        try await decision(for: key)?.state
+    }
+
     public func claim(
         _ key: RestorationKey, requestID: String, owner: String, payload: Data? = nil
     ) async throws -> ClaimOutcome {

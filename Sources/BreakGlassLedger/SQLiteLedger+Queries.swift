@@ -32,6 +32,26 @@ extension SQLiteLedger {
             revocation: revocation.flatMap(Decision.Revocation.init(rawValue:)))
     }
 
+    /// `decision(for:)`'s state alone: final decisions from memory, anything else by one indexed read of the
+    /// `state` column (no reasons, dates or confirmation decoded): a duplicate of a halted key reads the file every
+    /// time, because a person may have resumed it since.
+    public func decidedState(for key: RestorationKey) throws -> RestorationState? {
+        if let cached = decisionCache.withLock({ $0[key] }) { return cached.state }
+        let raw: String? = try readOne(key) { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT state FROM restorations
+                    WHERE case_id = ? AND tenant_id = ? AND state IN ('granted', 'rejected', 'resolved', 'halted')
+                    """)
+            return try String.fetchOne(statement, arguments: [key.caseID, key.tenantID])
+        }
+        guard let raw else { return nil }
+        guard let state = RestorationState(rawValue: raw) else {
+            throw LedgerError.database(key, detail: "unknown state in the ledger", underlying: nil)
+        }
+        return state
+    }
+
     public func entry(for key: RestorationKey) throws -> LedgerEntry? {
         try readOne(key) { db in try Self.fetchEntry(db, key) }
     }

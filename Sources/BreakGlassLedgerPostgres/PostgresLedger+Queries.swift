@@ -34,6 +34,24 @@ extension PostgresLedger {
         return decision
     }
 
+    /// `decision(for:)`'s state alone: final decisions from memory, anything else by one query of the `state`
+    /// column (a duplicate of a halted key asks every time: a person on any host may have resumed it since).
+    public func decidedState(for key: RestorationKey) async throws -> RestorationState? {
+        if let cached = decisionCache.withLock({ $0[key] }) { return cached.state }
+        return try await autocommit(key) { session in
+            guard
+                let row = try await session.rows(
+                    """
+                    SELECT state FROM restorations
+                    WHERE case_id = \(key.caseID) AND tenant_id = \(key.tenantID)
+                      AND state IN ('granted', 'rejected', 'resolved', 'halted')
+                    """
+                ).first
+            else { return nil }
+            return try PostgresSession.state(row.makeRandomAccess()[0].decode(String.self), key: key)
+        }
+    }
+
     /// The row of `key`, nil when the key was never seen.
     public func entry(for key: RestorationKey) async throws -> LedgerEntry? {
         try await autocommit(key) { session in

@@ -169,6 +169,30 @@ struct RequestDecoderTests {
         }
     }
 
+    /// Issue 21: control characters are found by value, no longer by a general-category lookup per scalar. Every
+    /// scalar of the ranges where controls, format characters and separators live (and samples beyond) is rejected
+    /// exactly when Unicode calls it a control (`Cc`), as the lookup did.
+    @Test func controlCharactersAreExactlyUnicodesControlCategory() throws {
+        var values = Array(UInt32(0)...0x2FF) + Array(UInt32(0x2000)...0x206F) + Array(UInt32(0xFFF0)...0xFFFD)
+        values += [0x061C, 0x180E, 0xFEFF, 0x1D173, 0xE0001, 0xE007F, 0xF0000, 0x10FFFD]
+        var rejected = 0
+        for value in values {
+            let scalar = try #require(Unicode.Scalar(value))
+            // JSON escapes what it must: the decoder sees the scalar itself, whatever its encoding on the wire.
+            let body = RequestFixtures.mutated("tenant.name", .set("Acme\(Character(scalar))Corp"))
+            let control = scalar.properties.generalCategory == .control
+            do {
+                _ = try RequestDecoder.decode(Array(body))
+                #expect(!control, "U+\(String(value, radix: 16)) is a control character and was accepted")
+            } catch {
+                #expect(control, "U+\(String(value, radix: 16)) was rejected: \(error.detail)")
+                #expect(error.detail.contains("control characters"))
+                rejected += 1
+            }
+        }
+        #expect(rejected == 65, "U+0000-U+001F and U+007F-U+009F")
+    }
+
     @Test func unknownFieldsAreIgnoredAndHexIsNormalised() throws {
         let body = RequestFixtures.mutated("packet.sha256", .set(String(repeating: "AB", count: 32)))
         let request = try RequestDecoder.decode(Array(body))

@@ -43,6 +43,37 @@ struct LedgerTakeoverTests {
         #expect(decision.state == .halted)
     }
 
+    /// Issue 21: the duplicate's question. A halted key is decided only until a person resumes it (then it is in
+    /// flight again) or resolves it (final); the answer is read again each time for a halted key, never remembered.
+    @Test(arguments: LedgerBackend.allCases) func decidedStateFollowsAHaltedKeyThroughResumeAndResolve(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
+        defer { fixture.remove() }
+        let ledger = try await fixture.open()
+        let k = key(41)
+        #expect(try await ledger.decidedState(for: k) == nil, "never seen")
+        let claim = try await ledger.claim(k, requestID: "REQ-1", owner: "w1").requireClaim()
+        #expect(try await ledger.decidedState(for: k) == nil, "in flight")
+        try await ledger.decide(claim, .halted(Self.record))
+        #expect(try await ledger.decidedState(for: k) == .halted)
+        #expect(try await ledger.decision(for: k)?.state == .halted, "the same answer as the whole decision")
+        let resumed = try await ledger.resume(k, by: "alice", note: "approval renewed", owner: "w2")
+        #expect(try await ledger.decidedState(for: k) == nil, "resumed: in flight again, not a duplicate's key")
+        try await ledger.decide(resumed, .halted(Self.record))
+        #expect(try await ledger.decidedState(for: k) == .halted)
+        try await ledger.resolve(k, by: "alice", note: "closed by hand")
+        #expect(try await ledger.decidedState(for: k) == .resolved)
+        let granted = key(42)
+        let second = try await ledger.claim(granted, requestID: "REQ-2", owner: "w1").requireClaim()
+        let gated = try await ledger.passGate(second, approvalRefs: ["APR-1"], checkedAt: fixture.clock.now)
+        let submitting = try await ledger.beginSubmitting(gated, recheckedAt: fixture.clock.now)
+        try await ledger.decide(
+            submitting, .granted(confirmationID: "CONF-1", expiresAt: fixture.clock.now.addingTimeInterval(3600)))
+        #expect(try await ledger.decidedState(for: granted) == .granted)
+        #expect(try await ledger.decidedState(for: granted) == .granted, "a final decision, from memory or not")
+    }
+
     @Test(arguments: LedgerBackend.allCases) func resumeClaimsAgainUnderTheSameKeyAndCounts(
         _ backend: LedgerBackend
     ) async throws {

@@ -49,10 +49,16 @@ struct FieldReader {
         guard text.unicodeScalars.count <= maxLength else {
             throw Rejection.schema(fieldPath(name), "must be at most \(maxLength) characters")
         }
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !text.unicodeScalars.contains(where: Self.isControl) else {
             throw Rejection.schema(fieldPath(name), "must not contain control characters")
         }
         return text
+    }
+
+    /// Unicode's `Cc` (control) category: U+0000–U+001F and U+007F–U+009F, a set the standard's stability policy
+    /// fixes. Compared by value: the general-category lookup per scalar was a tenth of a request's decoding.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     func identifier(_ name: String) throws(Rejection) -> String {

@@ -128,24 +128,7 @@ public final class RestorationPipeline: Sendable {
                 metadata: ["breakglass.error": "\(type(of: error))"])
             result = PipelineResult(settlement: .requeue, result: .failed, key: nil)
         }
-        if let workerSpan {
-            let attributes = Spans.Attributes()
-            attributes["messaging.message.id"] = message.messageID.map { SpanData.Value.string($0) }
-            attributes["messaging.rabbitmq.redelivered"] = SpanData.Value.bool(message.redelivered)
-            attributes["breakglass.result"] = SpanData.Value.string(result.result.rawValue)
-            if let key = result.key {
-                attributes["breakglass.case_id"] = SpanData.Value.string(key.caseID)
-                attributes["breakglass.tenant_id"] = SpanData.Value.string(key.tenantID)
-            }
-            if !result.reasons.isEmpty {
-                attributes["breakglass.reasons"] = SpanData.Value.string(
-                    result.reasons.map(\.rawValue).joined(separator: ","))
-            }
-            if result.result == .failed { attributes.fail("outcome not recorded") }
-            Spans.record(
-                workerSpan, name: "breakglass.restoration process", kind: .consumer, start: spanStart,
-                attributes: attributes)
-        }
+        if let workerSpan { recordSpan(workerSpan, message: message, result: result, start: spanStart) }
         switch result.result {
         case .granted, .halted, .rejected:
             recordOutcome(result, logger: logger)
@@ -157,14 +140,31 @@ public final class RestorationPipeline: Sendable {
         return result
     }
 
+    /// The worker's span of one delivery, with the result's attributes.
+    func recordSpan(_ span: TraceContext, message: InboundMessage, result: PipelineResult, start: Date) {
+        let attributes = Spans.Attributes()
+        attributes["messaging.message.id"] = message.messageID.map { SpanData.Value.string($0) }
+        attributes["messaging.rabbitmq.redelivered"] = SpanData.Value.bool(message.redelivered)
+        attributes["breakglass.result"] = SpanData.Value.string(result.result.rawValue)
+        if let key = result.key {
+            attributes["breakglass.case_id"] = SpanData.Value.string(key.caseID)
+            attributes["breakglass.tenant_id"] = SpanData.Value.string(key.tenantID)
+        }
+        if !result.reasons.isEmpty {
+            attributes["breakglass.reasons"] = SpanData.Value.string(
+                result.reasons.map(\.rawValue).joined(separator: ","))
+        }
+        if result.result == .failed { attributes.fail("outcome not recorded") }
+        Spans.record(
+            span, name: "breakglass.restoration process", kind: .consumer, start: start, attributes: attributes)
+    }
+
     private func decide(_ message: InboundMessage) async throws -> PipelineResult {
         let now = clock()
         // The duplicate's fast path (issue 21): the exact bytes were verified in full before, are still within
         // `not_after`, and their key is decided. Exactly the answer the full path would give, without Ed25519 or JSON.
         let digest = VerifiedMessageCache.Digest(body: message.body, signatureHeader: message.signatureHeader)
-        if !message.headersTooDeep, let known = verified.entry(for: digest), now < known.notAfter,
-            try await ledger.decision(for: known.key) != nil
-        {
+        if let known = try await knownDecided(message, digest: digest, now: now) {
             try await sightings.record(known.key, requestID: known.requestID)
             return PipelineResult(settlement: .ack, result: .duplicate, key: known.key)
         }
@@ -195,9 +195,9 @@ public final class RestorationPipeline: Sendable {
         log[metadataKey: "breakglass.request_id"] = "\(request.requestID)"
 
         // A decided key never touches the sources or the console again.
-        if let decision = try await ledger.decision(for: request.key) {
+        if let state = try await ledger.decidedState(for: request.key) {
             try await sightings.record(request.key, requestID: request.requestID)
-            log.debug("duplicate of a decided key", metadata: ["breakglass.state": "\(decision.state.rawValue)"])
+            log.debug("duplicate of a decided key", metadata: ["breakglass.state": "\(state.rawValue)"])
             return PipelineResult(settlement: .ack, result: .duplicate, key: request.key)
         }
         if let count = message.deliveryCount, count >= configuration.deliveryLimit - 1,

@@ -32,13 +32,23 @@ final class SightingBatcher: Sendable {
 
     /// Counts one copy of `requestID` for `key`; writes when no other copy is writing.
     func record(_ key: RestorationKey, requestID: String) async throws {
-        let writer = state.withLock { state -> Bool in
+        guard tally(key, requestID: requestID) else { return }
+        try await writeRounds(maximumRounds)
+    }
+
+    /// Counts one copy without writing; true when no write is under way, and the caller must then call `writeDue()`
+    /// (it has become the writer).
+    func tally(_ key: RestorationKey, requestID: String) -> Bool {
+        state.withLock { state -> Bool in
             state.pending[Pending(key: key, requestID: requestID), default: 0] += 1
             guard !state.writing else { return false }
             state.writing = true
             return true
         }
-        guard writer else { return }
+    }
+
+    /// The write a `tally` that returned true owes.
+    func writeDue() async throws {
         try await writeRounds(maximumRounds)
     }
 

@@ -86,7 +86,14 @@ public struct ConsumerService: Service {
                     await withDiscardingTaskGroup { group in
                         do {
                             for try await delivery in consumer {
-                                group.addTask { await self.handle(delivery) }
+                                let message = Self.message(of: delivery)
+                                // A copy of a decided key already verified: answered here, without a task.
+                                if let known = await pipeline.answerKnownDuplicate(message) {
+                                    settle(delivery, known.result.settlement)
+                                    if known.sightingsDue { group.addTask { await self.pipeline.writeSightings() } }
+                                    continue
+                                }
+                                group.addTask { await self.handle(delivery, message) }
                             }
                         } catch {
                             logger.warning("consumer ended", metadata: ["breakglass.error": "\(error)"])
@@ -111,16 +118,19 @@ public struct ConsumerService: Service {
         logger.info("consumer stopped")
     }
 
-    func handle(_ delivery: AMQPDelivery) async {
-        metrics.inFlight(inFlight.add(1))
-        defer { metrics.inFlight(inFlight.add(-1)) }
-        let message = InboundMessage(
+    static func message(of delivery: AMQPDelivery) -> InboundMessage {
+        InboundMessage(
             body: delivery.body, signatureHeader: delivery.signature, messageID: delivery.properties.messageID,
             redelivered: delivery.redelivered, deliveryCount: delivery.deliveryCount.map { Int(clamping: $0) },
             headersTooDeep: delivery.properties.headersTooDeep,
             trace: TraceContext(
                 traceparent: delivery.headers["traceparent"]?.stringValue,
                 tracestate: delivery.headers["tracestate"]?.stringValue))
+    }
+
+    func handle(_ delivery: AMQPDelivery, _ message: InboundMessage) async {
+        metrics.inFlight(inFlight.add(1))
+        defer { metrics.inFlight(inFlight.add(-1)) }
         var result = await pipeline.process(message)
         // The outcome could not be recorded (the ledger cannot be written: disk full, I/O error, locked). Requeueing
         // would burn the delivery's count until the broker dead-letters an approved request for the worker's own
@@ -145,8 +155,12 @@ public struct ConsumerService: Service {
                 "a held delivery was recorded after \(attempt) retries",
                 metadata: ["breakglass.result": "\(result.result.rawValue)"])
         }
+        settle(delivery, result.settlement)
+    }
+
+    func settle(_ delivery: AMQPDelivery, _ settlement: Settlement) {
         do {
-            switch result.settlement {
+            switch settlement {
             case .ack:
                 try delivery.ack()
                 CrashPoint.reach(.afterAck)

@@ -9,11 +9,19 @@ final class InterposedLedger: Ledger {
     let inner: any Ledger
     private let entryHook = Mutex<(@Sendable (RestorationKey) async -> Void)?>(nil)
     private let sightingWriteCount = Atomic<Int>(0)
+    private let failingSightingWrites = Atomic<Bool>(false)
+    private let decidedStateReadCount = Atomic<Int>(0)
 
     /// How many times `recordSighting` or `recordSightings` wrote.
     var sightingWrites: Int { sightingWriteCount.load(ordering: .relaxed) }
 
     init(_ inner: any Ledger) { self.inner = inner }
+
+    /// While true, sighting writes fail as a full disk would.
+    func setFailingSightingWrites(_ failing: Bool) { failingSightingWrites.store(failing, ordering: .relaxed) }
+
+    /// How many times `decidedState(for:)` was asked.
+    var decidedStateReads: Int { decidedStateReadCount.load(ordering: .relaxed) }
 
     /// Runs `body` inside the next `entry(for:)` calls, before the read (nil removes it).
     func setEntryHook(_ body: (@Sendable (RestorationKey) async -> Void)?) { entryHook.withLock { $0 = body } }
@@ -36,6 +44,9 @@ final class InterposedLedger: Ledger {
     }
     func recordSightings(_ tallies: [SightingTally]) async throws {
         sightingWriteCount.add(1, ordering: .relaxed)
+        if failingSightingWrites.load(ordering: .relaxed) {
+            throw LedgerError.database(nil, detail: "disk full (test)", underlying: nil)
+        }
         try await inner.recordSightings(tallies)
     }
     func renew(_ claim: Claim, lease: Duration?) async throws -> Claim { try await inner.renew(claim, lease: lease) }
@@ -88,6 +99,10 @@ final class InterposedLedger: Ledger {
     func releaseRelayLease(owner: String) async throws { try await inner.releaseRelayLease(owner: owner) }
     func prune(olderThan cutoff: Date) async throws -> PruneResult { try await inner.prune(olderThan: cutoff) }
     func decision(for key: RestorationKey) async throws -> Decision? { try await inner.decision(for: key) }
+    func decidedState(for key: RestorationKey) async throws -> RestorationState? {
+        decidedStateReadCount.add(1, ordering: .relaxed)
+        return try await inner.decidedState(for: key)
+    }
     func entry(for key: RestorationKey) async throws -> LedgerEntry? {
         if let hook = entryHook.withLock({ $0 }) { await hook(key) }
         return try await inner.entry(for: key)
