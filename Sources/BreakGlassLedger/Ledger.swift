@@ -32,9 +32,11 @@ public protocol Ledger: AnyObject, Sendable {
 
     // MARK: Claims and decisions
 
-    /// Records `requestID` for `key` and tries to own the request (see `SQLiteLedger.claim`).
+    /// Records `requestID` for `key` and tries to own the request (see `SQLiteLedger.claim`). `verified`: the
+    /// message the caller verified in full, remembered in the same transaction for `knownMessage(digest:)`.
     func claim(
-        _ key: RestorationKey, requestID: String, owner: String, payload: Data?, lease: Duration?
+        _ key: RestorationKey, requestID: String, owner: String, payload: Data?, lease: Duration?,
+        verified: VerifiedMessageRecord?
     ) async throws -> ClaimOutcome
     /// Records a request id seen for `key` without claiming.
     func recordSighting(_ key: RestorationKey, requestID: String) async throws
@@ -95,6 +97,9 @@ public protocol Ledger: AnyObject, Sendable {
     /// duplicate's question without the decision's reasons, dates and confirmation (issue 21). The default asks
     /// `decision(for:)`.
     func decidedState(for key: RestorationKey) async throws -> RestorationState?
+    /// The message a claim remembered under `digest` (`VerifiedMessageRecord`), with its key's decided state now; nil
+    /// when no claim remembered it. One indexed read.
+    func knownMessage(digest: [UInt8]) async throws -> KnownMessage?
     func entry(for key: RestorationKey) async throws -> LedgerEntry?
     func isAbandonedInFlight(_ key: RestorationKey) async throws -> Bool
     func entries(state: RestorationState?, limit: Int) async throws -> [LedgerEntry]
@@ -140,7 +145,13 @@ extension Ledger {
     public func claim(
         _ key: RestorationKey, requestID: String, owner: String, payload: Data? = nil
     ) async throws -> ClaimOutcome {
-        try await claim(key, requestID: requestID, owner: owner, payload: payload, lease: nil)
+        try await claim(key, requestID: requestID, owner: owner, payload: payload, lease: nil, verified: nil)
+    }
+
+    public func claim(
+        _ key: RestorationKey, requestID: String, owner: String, payload: Data?, lease: Duration?
+    ) async throws -> ClaimOutcome {
+        try await claim(key, requestID: requestID, owner: owner, payload: payload, lease: lease, verified: nil)
     }
 
     public func renew(_ claim: Claim) async throws -> Claim { try await renew(claim, lease: nil) }

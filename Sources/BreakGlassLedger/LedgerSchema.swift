@@ -21,6 +21,23 @@ enum LedgerSchema {
                     ) WITHOUT ROWID
                     """)
         }
+        // Issue 21: messages verified in full before a claim, by the SHA-256 of their exact bytes, so that a fresh
+        // worker answers byte-identical copies of decided keys without verifying them again.
+        migrator.registerMigration("v3-verified-messages") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE verified_messages (
+                        digest BLOB PRIMARY KEY CHECK (length(digest) = 32),
+                        case_id TEXT NOT NULL,
+                        tenant_id TEXT NOT NULL,
+                        request_id TEXT NOT NULL,
+                        not_after REAL NOT NULL,
+                        key_id TEXT NOT NULL,
+                        public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+                        created_at REAL NOT NULL
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 

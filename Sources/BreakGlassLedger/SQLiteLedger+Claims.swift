@@ -13,17 +13,20 @@ extension SQLiteLedger {
     ///
     /// `payload` (the original message body) is stored for recovery and resume when given.
     public func claim(
-        _ key: RestorationKey, requestID: String, owner: String, payload: Data? = nil, lease: Duration? = nil
+        _ key: RestorationKey, requestID: String, owner: String, payload: Data? = nil, lease: Duration? = nil,
+        verified: VerifiedMessageRecord? = nil
     ) async throws -> ClaimOutcome {
         try Self.validate(key)
         guard Identifier.isValid(requestID) else { throw LedgerError.invalidInput("request id") }
         guard !owner.isEmpty else { throw LedgerError.invalidInput("owner") }
+        if let verified { try Self.validate(verified, for: key, requestID: requestID) }
         let clock = self.clock
         let leaseDuration = lease
         let outcome: ClaimOutcome = try await write(key) { db in
             let now = clock()
             let expires = self.leaseEnd(from: now, leaseDuration)
             try Self.recordSighting(db, key, requestID: requestID, at: now)
+            if let verified { try Self.rememberVerified(db, verified, at: now) }
             guard let entry = try Self.fetchEntry(db, key) else {
                 try db.cachedStatement(
                     sql: """
@@ -266,5 +269,26 @@ extension SQLiteLedger {
             key: claim.key, epoch: claim.epoch, owner: claim.owner,
             leaseExpiresAt: machine.lease?.expiresAt ?? claim.leaseExpiresAt, state: machine.state,
             resumeCount: machine.resumeCount, recovery: claim.recovery)
+    }
+
+    /// A record fits the claim it rides on: same key and request id, a 32-byte digest and public key.
+    static func validate(_ verified: VerifiedMessageRecord, for key: RestorationKey, requestID: String) throws {
+        guard verified.key == key, verified.requestID == requestID, verified.digest.count == 32,
+            verified.publicKey.count == 32, !verified.keyID.isEmpty
+        else { throw LedgerError.invalidInput("verified message record") }
+    }
+
+    static func rememberVerified(_ db: Database, _ verified: VerifiedMessageRecord, at now: Date) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO verified_messages (digest, case_id, tenant_id, request_id, not_after, key_id, public_key,
+                    created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (digest) DO NOTHING
+                """
+        ).execute(arguments: [
+            Data(verified.digest), verified.key.caseID, verified.key.tenantID, verified.requestID,
+            ts(verified.notAfter), verified.keyID, verified.publicKey, ts(now),
+        ])
     }
 }

@@ -106,6 +106,10 @@ extension SQLiteLedger {
                     """
             ).execute(arguments: [ts(cutoff), ts(cutoff)])
             let deleted = db.changesCount
+            // A remembered message past its `not_after` can never answer a copy again (expired copies are verified).
+            try db.cachedStatement(sql: "DELETE FROM verified_messages WHERE not_after < ?").execute(arguments: [
+                ts(cutoff)
+            ])
             let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NULL") ?? 0
             return PruneResult(deletedEvents: deleted, keptPendingEvents: pending)
         }

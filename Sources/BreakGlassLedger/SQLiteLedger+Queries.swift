@@ -52,6 +52,28 @@ extension SQLiteLedger {
         return state
     }
 
+    /// The message a claim remembered under `digest`, with its key's decided state now (one indexed read).
+    public func knownMessage(digest: [UInt8]) throws -> KnownMessage? {
+        guard digest.count == 32 else { return nil }
+        return try readOne(nil) { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT v.case_id, v.tenant_id, v.request_id, v.not_after, v.key_id, v.public_key, r.state
+                    FROM verified_messages v
+                    LEFT JOIN restorations r ON r.case_id = v.case_id AND r.tenant_id = v.tenant_id
+                    WHERE v.digest = ?
+                    """)
+            guard let row = try Row.fetchOne(statement, arguments: [Data(digest)]) else { return nil }
+            let key = RestorationKey(caseID: row[0], tenantID: row[1])
+            let state = (row[6] as String?).flatMap(RestorationState.init(rawValue:))
+            return KnownMessage(
+                record: VerifiedMessageRecord(
+                    digest: digest, key: key, requestID: row[2], notAfter: Date(timeIntervalSince1970: row[3]),
+                    keyID: row[4], publicKey: row[5]),
+                decidedState: state?.isDecided == true ? state : nil)
+        }
+    }
+
     public func entry(for key: RestorationKey) throws -> LedgerEntry? {
         try readOne(key) { db in try Self.fetchEntry(db, key) }
     }

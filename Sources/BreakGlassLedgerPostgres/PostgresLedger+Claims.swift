@@ -12,11 +12,17 @@ extension PostgresLedger {
     ///   whose lease expired by the SERVER's clock is taken over with epoch + 1 (`Claim.recovery`).
     /// - A decided key answers `.decided`.
     public func claim(
-        _ key: RestorationKey, requestID: String, owner: String, payload: Data?, lease: Duration?
+        _ key: RestorationKey, requestID: String, owner: String, payload: Data?, lease: Duration?,
+        verified: VerifiedMessageRecord?
     ) async throws -> ClaimOutcome {
         try Self.validate(key)
         guard Identifier.isValid(requestID) else { throw LedgerError.invalidInput("request id") }
         guard !owner.isEmpty else { throw LedgerError.invalidInput("owner") }
+        if let verified {
+            guard verified.key == key, verified.requestID == requestID, verified.digest.count == 32,
+                verified.publicKey.count == 32, !verified.keyID.isEmpty
+            else { throw LedgerError.invalidInput("verified message record") }
+        }
         let leaseSeconds = (lease ?? configuration.leaseDuration).ledgerSeconds
         let outcome: ClaimOutcome = try await write(key) { session in
             let inserted = try await session.rows(
@@ -34,12 +40,14 @@ extension PostgresLedger {
                 let now = Date(timeIntervalSince1970: try cells[0].decode(Double.self))
                 let expires = Date(timeIntervalSince1970: try cells[1].decode(Double.self))
                 try await session.recordSighting(key, requestID: requestID, at: now)
+                if let verified { try await session.rememberVerified(verified, at: now) }
                 return .claimed(Claim(key: key, epoch: 1, owner: owner, leaseExpiresAt: expires, state: .claimed))
             }
             guard let entry = try await session.lockEntry(key) else { throw LedgerError.notFound(key) }
             let now = try await session.now()
             let expires = now.addingTimeInterval(leaseSeconds)
             try await session.recordSighting(key, requestID: requestID, at: now)
+            if let verified { try await session.rememberVerified(verified, at: now) }
             if let decision = entry.decision { return .decided(decision) }
             var machine = entry.machine
             var recovery: RestorationStateMachine.Recovery?

@@ -135,6 +135,8 @@ extension PostgresLedger {
                     SELECT count(*) FROM deleted
                     """
                 ).first.map { try $0.makeRandomAccess()[0].decode(Int.self) } ?? 0
+            // A remembered message past its `not_after` can never answer a copy again (expired copies are verified).
+            try await session.run("DELETE FROM verified_messages WHERE not_after < \(seconds)")
             let pending =
                 try await session.rows("SELECT count(*) FROM outbox WHERE published_at IS NULL").first.map {
                     try $0.makeRandomAccess()[0].decode(Int.self)

@@ -52,6 +52,33 @@ extension PostgresLedger {
         }
     }
 
+    /// The message a claim remembered under `digest`, with its key's decided state now (one indexed query).
+    public func knownMessage(digest: [UInt8]) async throws -> KnownMessage? {
+        guard digest.count == 32 else { return nil }
+        return try await autocommit(nil) { session in
+            guard
+                let row = try await session.rows(
+                    """
+                    SELECT v.case_id, v.tenant_id, v.request_id, v.not_after, v.key_id, v.public_key, r.state
+                    FROM verified_messages v
+                    LEFT JOIN restorations r ON r.case_id = v.case_id AND r.tenant_id = v.tenant_id
+                    WHERE v.digest = \(Data(digest))
+                    """
+                ).first
+            else { return nil }
+            let cells = row.makeRandomAccess()
+            let key = RestorationKey(
+                caseID: try cells[0].decode(String.self), tenantID: try cells[1].decode(String.self))
+            let state = try cells[6].decode(String?.self).flatMap(RestorationState.init(rawValue:))
+            return KnownMessage(
+                record: VerifiedMessageRecord(
+                    digest: digest, key: key, requestID: try cells[2].decode(String.self),
+                    notAfter: Date(timeIntervalSince1970: try cells[3].decode(Double.self)),
+                    keyID: try cells[4].decode(String.self), publicKey: try cells[5].decode(Data.self)),
+                decidedState: state?.isDecided == true ? state : nil)
+        }
+    }
+
     /// The row of `key`, nil when the key was never seen.
     public func entry(for key: RestorationKey) async throws -> LedgerEntry? {
         try await autocommit(key) { session in

@@ -13,7 +13,7 @@ import BreakGlassLedger
 /// takeover records `jsonb`.
 enum PostgresLedgerSchema {
     /// The schema this code writes and reads.
-    static let version = 1
+    static let version = 2
 
     /// The key of the advisory lock that serialises installations.
     static let lockName = "breakglass.ledger.schema"
@@ -115,6 +115,19 @@ enum PostgresLedgerSchema {
             )
             """,
             "CREATE INDEX IF NOT EXISTS takeovers_created_at ON takeovers (created_at, sequence)",
+            // Version 2 (issue 21): messages verified in full before a claim, by the SHA-256 of their exact bytes.
+            """
+            CREATE TABLE IF NOT EXISTS verified_messages (
+                digest bytea PRIMARY KEY CHECK (length(digest) = 32),
+                case_id text NOT NULL,
+                tenant_id text NOT NULL,
+                request_id text NOT NULL,
+                not_after double precision NOT NULL,
+                key_id text NOT NULL,
+                public_key bytea NOT NULL CHECK (length(public_key) = 32),
+                created_at double precision NOT NULL
+            )
+            """,
             """
             CREATE TABLE IF NOT EXISTS outbox (
                 seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -75,6 +75,18 @@ extension PostgresSession {
         throw LedgerError.fenced(key, held: epoch, current: current)
     }
 
+    func rememberVerified(_ verified: VerifiedMessageRecord, at now: Date) async throws {
+        try await run(
+            """
+            INSERT INTO verified_messages (digest, case_id, tenant_id, request_id, not_after, key_id, public_key,
+                created_at)
+            VALUES (\(Data(verified.digest)), \(verified.key.caseID), \(verified.key.tenantID), \(verified.requestID),
+                \(verified.notAfter.timeIntervalSince1970), \(verified.keyID), \(verified.publicKey),
+                \(now.timeIntervalSince1970))
+            ON CONFLICT (digest) DO NOTHING
+            """)
+    }
+
     func recordSighting(_ key: RestorationKey, requestID: String, at now: Date, copies: Int = 1) async throws {
         let seconds = now.timeIntervalSince1970
         try await run(

@@ -74,6 +74,50 @@ struct LedgerTakeoverTests {
         #expect(try await ledger.decidedState(for: granted) == .granted, "a final decision, from memory or not")
     }
 
+    /// Issue 21: a claim remembers the message its worker verified in full, by the digest of its bytes; a fresh
+    /// worker finds it with the key's decided state now (none while in flight or after a resume), and never past
+    /// `not_after` once pruned.
+    @Test(arguments: LedgerBackend.allCases) func aClaimRemembersItsVerifiedMessageForFreshWorkers(
+        _ backend: LedgerBackend
+    ) async throws {
+        guard let fixture = try await LedgerBackendFixture.make(backend) else { return }
+        defer { fixture.remove() }
+        let ledger = try await fixture.open()
+        let k = key(43)
+        let digest = (0..<32).map { UInt8($0 * 7 % 256) }
+        let record = VerifiedMessageRecord(
+            digest: digest, key: k, requestID: "REQ-1", notAfter: fixture.clock.now.addingTimeInterval(3600),
+            keyID: "escalation-1", publicKey: Data(repeating: 9, count: 32))
+        #expect(try await ledger.knownMessage(digest: digest) == nil, "nothing remembered yet")
+        let wrong = VerifiedMessageRecord(
+            digest: digest, key: key(44), requestID: "REQ-1", notAfter: record.notAfter, keyID: "escalation-1",
+            publicKey: record.publicKey)
+        let refused = await #expect(throws: LedgerError.self) {
+            _ = try await ledger.claim(k, requestID: "REQ-1", owner: "w1", payload: nil, lease: nil, verified: wrong)
+        }
+        #expect(refused?.code == .invalidInput, "a record of another key never rides on this claim")
+        let claim = try await ledger.claim(
+            k, requestID: "REQ-1", owner: "w1", payload: nil, lease: nil, verified: record
+        )
+        .requireClaim()
+        #expect(try await ledger.knownMessage(digest: digest) == KnownMessage(record: record, decidedState: nil))
+        try await ledger.decide(claim, .halted(Self.record))
+        #expect(try await ledger.knownMessage(digest: digest)?.decidedState == .halted)
+        // The same bytes claimed again (a redelivery racing the decision): remembered once, no error.
+        guard
+            case .decided = try await ledger.claim(
+                k, requestID: "REQ-1", owner: "w2", payload: nil, lease: nil, verified: record)
+        else {
+            Issue.record("a halted key answers a claim with its decision")
+            return
+        }
+        _ = try await ledger.resume(k, by: "alice", note: "renewed", owner: "w3")
+        #expect(try await ledger.knownMessage(digest: digest)?.decidedState == nil, "resumed: in flight again")
+        #expect(try await ledger.knownMessage(digest: Array(digest.reversed())) == nil)
+        _ = try await ledger.prune(olderThan: record.notAfter.addingTimeInterval(1))
+        #expect(try await ledger.knownMessage(digest: digest) == nil, "expired records are pruned")
+    }
+
     @Test(arguments: LedgerBackend.allCases) func resumeClaimsAgainUnderTheSameKeyAndCounts(
         _ backend: LedgerBackend
     ) async throws {

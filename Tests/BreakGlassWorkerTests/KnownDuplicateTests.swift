@@ -2,6 +2,7 @@ import BreakGlassCore
 import BreakGlassLedger
 import BreakGlassWorker
 import Foundation
+import Logging
 import Testing
 
 /// Issue 21: the consumer answers a copy of a decided key without a task of its own (`answerKnownDuplicate`). It may
@@ -77,5 +78,56 @@ import Testing
         f.interposed.setFailingSightingWrites(false)
         await f.pipeline.writeSightings()
         #expect(try f.ledger.requestSightings(for: key).map(\.count) == [3], "the claim and both copies")
+    }
+
+    /// A fresh worker (after an outage) never verified these bytes, but the claim of the worker that did remembered
+    /// them in the ledger: copies of the decided key are answered from that record, while the same key is trusted.
+    @Test func aFreshWorkerAnswersCopiesFromTheRecordTheClaimLeft() async throws {
+        let f = try PipelineFixture()
+        let message = PipelineFixture.message()
+        #expect(await f.pipeline.process(message).result == .granted)
+        let fresh = try PipelineFixture(directory: f.directory)
+        #expect(fresh.pipeline.verifiedMessagesRemembered == 0)
+        let known = try #require(await fresh.pipeline.answerKnownDuplicate(message))
+        #expect(known.result == PipelineResult(settlement: .ack, result: .duplicate, key: key))
+        #expect(fresh.interposed.knownMessageReads == 1)
+        #expect(fresh.pipeline.verifiedMessagesRemembered == 1, "remembered in memory from then on")
+        #expect(await fresh.pipeline.answerKnownDuplicate(message) != nil)
+        #expect(fresh.interposed.knownMessageReads == 1, "the second copy is answered from memory")
+
+        // A forged signature over the same body is other bytes: not in the ledger, verified, rejected.
+        let forger = RequestSigner.generate(keyID: "escalation-test").signer
+        let forged = InboundMessage(
+            body: message.body, signatureHeader: forger.signature(for: message.body).value, redelivered: true)
+        let third = try PipelineFixture(directory: f.directory)
+        #expect(await third.pipeline.answerKnownDuplicate(forged) == nil)
+        #expect(await third.pipeline.process(forged).reasons == [.signatureInvalid])
+    }
+
+    /// The key id that verified the bytes now names another public key (rotated): the record no longer answers, and
+    /// the full path refuses the copy as it would any message signed with a key no longer trusted.
+    @Test func aRecordVerifiedWithAKeyNoLongerTrustedAnswersNothing() async throws {
+        let f = try PipelineFixture()
+        let message = PipelineFixture.message()
+        #expect(await f.pipeline.process(message).result == .granted)
+        let rotated = RequestSigner.generate(keyID: "escalation-test").signer
+        let pipeline = RestorationPipeline(
+            configuration: .init(workerID: "w-rotated", gatePolicy: GatePolicy()),
+            verifier: MessageVerifier(trustedKeys: TrustedKeys(raw: ["escalation-test": rotated.publicKeyRaw])),
+            ledger: f.interposed, sources: f.sources, console: f.console, evidence: f.evidence, masker: Masker(),
+            logger: Logger(label: "test.rotated") { _ in SwiftLogNoOpLogHandler() })
+        #expect(await pipeline.answerKnownDuplicate(message) == nil)
+        #expect(await pipeline.process(message).reasons == [.signatureInvalid])
+    }
+
+    @Test func aRecordPastItsNotAfterAnswersNothing() async throws {
+        let clock = ManualClock()
+        let f = try PipelineFixture(clock: clock)
+        let message = PipelineFixture.message(lifetime: 600)
+        #expect(await f.pipeline.process(message).result == .granted)
+        clock.advance(by: 700)
+        let fresh = try PipelineFixture(directory: f.directory, clock: clock)
+        #expect(await fresh.pipeline.answerKnownDuplicate(message) == nil)
+        #expect(await fresh.pipeline.process(message).result == .rejected)
     }
 }

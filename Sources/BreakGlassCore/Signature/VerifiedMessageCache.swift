@@ -24,6 +24,20 @@ public final class VerifiedMessageCache: Sendable {
             }
             (a, b, c, d) = (words[0], words[1], words[2], words[3])
         }
+
+        /// The digest as it was read back from `bytes` (32 bytes; nil otherwise).
+        public init?(bytes: some Collection<UInt8>) {
+            guard bytes.count == 32 else { return nil }
+            let words = Array(bytes).withUnsafeBytes { raw in
+                (0..<4).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) }
+            }
+            (a, b, c, d) = (words[0], words[1], words[2], words[3])
+        }
+
+        /// The 32 bytes of the SHA-256 (the ledger's `verified_messages.digest`).
+        public var bytes: [UInt8] {
+            withUnsafeBytes(of: (a, b, c, d)) { Array($0) }
+        }
     }
 
     /// The parts of a verified request a duplicate needs.
@@ -36,6 +50,12 @@ public final class VerifiedMessageCache: Sendable {
             key = request.key
             requestID = request.requestID
             notAfter = request.notAfter
+        }
+
+        public init(key: RestorationKey, requestID: String, notAfter: Date) {
+            self.key = key
+            self.requestID = requestID
+            self.notAfter = notAfter
         }
     }
 

@@ -62,9 +62,17 @@ public struct WorkerMetrics: Sendable {
     ]
 
     let registry: PrometheusCollectorRegistry
+    /// The counters every delivery touches, looked up once: a registry lookup per copy was a twentieth of the
+    /// duplicate path's CPU (issue 21).
+    private let deliveriesCounter: Counter
+    private let redeliveriesCounter: Counter
+    private let duplicatesCounter: Counter
 
     public init(registry: PrometheusCollectorRegistry = MetricsBootstrap.registry) {
         self.registry = registry
+        deliveriesCounter = registry.makeCounter(descriptor: Self.descriptor(Self.deliveries), labels: [])
+        redeliveriesCounter = registry.makeCounter(descriptor: Self.descriptor(Self.redeliveries), labels: [])
+        duplicatesCounter = registry.makeCounter(descriptor: Self.descriptor(Self.duplicatesSuppressed), labels: [])
     }
 
     static func descriptor(_ name: String) -> MetricNameDescriptor {
@@ -103,8 +111,8 @@ public struct WorkerMetrics: Sendable {
     }
 
     public func delivery(redelivered: Bool) {
-        counter(Self.deliveries).increment()
-        if redelivered { counter(Self.redeliveries).increment() }
+        deliveriesCounter.increment()
+        if redelivered { redeliveriesCounter.increment() }
     }
 
     /// One terminal decision: `result` granted/halted/rejected, counted once; each reason on its own counter.
@@ -116,7 +124,7 @@ public struct WorkerMetrics: Sendable {
         if escalated { counter(Self.escalatedHalts).increment() }
     }
 
-    public func duplicateSuppressed() { counter(Self.duplicatesSuppressed).increment() }
+    public func duplicateSuppressed() { duplicatesCounter.increment() }
 
     public func gate(seconds: Double) { histogram(Self.gateDuration).recordNanoseconds(Int64(seconds * 1e9)) }
     public func console(seconds: Double) { histogram(Self.consoleDuration).recordNanoseconds(Int64(seconds * 1e9)) }

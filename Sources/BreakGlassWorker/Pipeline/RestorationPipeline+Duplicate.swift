@@ -23,7 +23,9 @@ extension RestorationPipeline {
     public func answerKnownDuplicate(_ message: InboundMessage) async -> KnownDuplicate? {
         let now = clock()
         let digest = VerifiedMessageCache.Digest(body: message.body, signatureHeader: message.signatureHeader)
-        guard let known = try? await knownDecided(message, digest: digest, now: now) else { return nil }
+        guard let known = try? await knownDecided(message, digest: digest, now: now, askLedger: true) else {
+            return nil
+        }
         let workerSpan = message.trace?.child() ?? (Spans.recorder != nil ? TraceContext.root() : nil)
         metrics.delivery(redelivered: message.redelivered)
         let due = sightings.tally(known.key, requestID: known.requestID)
@@ -48,12 +50,39 @@ extension RestorationPipeline {
 
     /// The verified entry of `message`'s exact bytes when they are still within `not_after` and their key is
     /// decided; nil otherwise (including a message whose headers were too deep to read: the full path rejects it).
+    ///
+    /// `askLedger`: bytes this process never verified are looked up in the ledger too, where the claim of whichever
+    /// worker verified them remembered them (`VerifiedMessageRecord`); such a record answers only while the public
+    /// key that verified it is still the trusted key of its id.
     func knownDecided(
-        _ message: InboundMessage, digest: VerifiedMessageCache.Digest, now: Date
+        _ message: InboundMessage, digest: VerifiedMessageCache.Digest, now: Date, askLedger: Bool
     ) async throws -> VerifiedMessageCache.Entry? {
-        guard !message.headersTooDeep, let known = verified.entry(for: digest), now < known.notAfter,
-            try await ledger.decidedState(for: known.key) != nil
+        guard !message.headersTooDeep else { return nil }
+        if let known = verified.entry(for: digest) {
+            guard now < known.notAfter, try await ledger.decidedState(for: known.key) != nil else { return nil }
+            return known
+        }
+        guard askLedger, let stored = try await ledger.knownMessage(digest: digest.bytes),
+            stored.decidedState != nil, now < stored.record.notAfter,
+            // The digest covers the signature header, so its key id is the record's.
+            verifier.trustedKeys.rawKey(stored.record.keyID) == stored.record.publicKey
         else { return nil }
-        return known
+        let entry = VerifiedMessageCache.Entry(
+            key: stored.record.key, requestID: stored.record.requestID, notAfter: stored.record.notAfter)
+        verified.insert(entry, for: digest)
+        return entry
+    }
+
+    /// What the claim remembers of a message this worker verified in full (nil when its header names no trusted key,
+    /// which `verify` has already refused).
+    func verifiedRecord(
+        _ request: RestorationRequest, digest: VerifiedMessageCache.Digest, signatureHeader: String?
+    ) -> VerifiedMessageRecord? {
+        guard let header = signatureHeader.flatMap({ try? SignatureHeader(parsing: $0) }),
+            let publicKey = verifier.trustedKeys.rawKey(header.keyID)
+        else { return nil }
+        return VerifiedMessageRecord(
+            digest: digest.bytes, key: request.key, requestID: request.requestID, notAfter: request.notAfter,
+            keyID: header.keyID, publicKey: publicKey)
     }
 }

@@ -164,7 +164,7 @@ public final class RestorationPipeline: Sendable {
         // The duplicate's fast path (issue 21): the exact bytes were verified in full before, are still within
         // `not_after`, and their key is decided. Exactly the answer the full path would give, without Ed25519 or JSON.
         let digest = VerifiedMessageCache.Digest(body: message.body, signatureHeader: message.signatureHeader)
-        if let known = try await knownDecided(message, digest: digest, now: now) {
+        if let known = try await knownDecided(message, digest: digest, now: now, askLedger: false) {
             try await sightings.record(known.key, requestID: known.requestID)
             return PipelineResult(settlement: .ack, result: .duplicate, key: known.key)
         }
@@ -215,9 +215,11 @@ public final class RestorationPipeline: Sendable {
 
         let ledger = self.ledger
         let owner = configuration.workerID
+        let record = verifiedRecord(request, digest: digest, signatureHeader: message.signatureHeader)
         var outcome = try await Spans.with("claim") { span in
             let outcome = try await ledger.claim(
-                request.key, requestID: request.requestID, owner: owner, payload: Data(message.body))
+                request.key, requestID: request.requestID, owner: owner, payload: Data(message.body), lease: nil,
+                verified: record)
             switch outcome {
             case .claimed(let claim): span["breakglass.epoch"] = .int(Int(claim.epoch))
             case .decided: span["breakglass.claim"] = .string("decided")
@@ -246,7 +248,7 @@ public final class RestorationPipeline: Sendable {
                 }
                 outcome = try await ledger.claim(
                     request.key, requestID: request.requestID, owner: configuration.workerID,
-                    payload: Data(message.body))
+                    payload: Data(message.body), lease: nil, verified: record)
             case .claimed(let claim):
                 CrashPoint.reach(.afterClaim)
                 log[metadataKey: "breakglass.epoch"] = "\(claim.epoch)"

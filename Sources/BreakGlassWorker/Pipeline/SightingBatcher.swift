@@ -23,11 +23,14 @@ final class SightingBatcher: Sendable {
 
     private let ledger: any Ledger
     private let maximumRounds: Int
+    /// How long a write owed by `tally` waits for more copies first.
+    private let gatherWindow: Duration
     private let state = Mutex(State())
 
-    init(ledger: any Ledger, maximumRounds: Int = 8) {
+    init(ledger: any Ledger, maximumRounds: Int = 8, gatherWindow: Duration = .milliseconds(100)) {
         self.ledger = ledger
         self.maximumRounds = max(1, maximumRounds)
+        self.gatherWindow = gatherWindow
     }
 
     /// Counts one copy of `requestID` for `key`; writes when no other copy is writing.
@@ -47,8 +50,11 @@ final class SightingBatcher: Sendable {
         }
     }
 
-    /// The write a `tally` that returned true owes.
+    /// The write a `tally` that returned true owes: after `gatherWindow` (the copies counted meanwhile ride in the same
+    /// write, so a redelivery storm costs about ten durable writes a second, not one per batch of copies the consumer
+    /// happened to read). Cancelled (the consumer is stopping), it writes at once.
     func writeDue() async throws {
+        try? await Task.sleep(for: gatherWindow)
         try await writeRounds(maximumRounds)
     }
 

@@ -11,6 +11,7 @@ final class InterposedLedger: Ledger {
     private let sightingWriteCount = Atomic<Int>(0)
     private let failingSightingWrites = Atomic<Bool>(false)
     private let decidedStateReadCount = Atomic<Int>(0)
+    private let knownMessageReadCount = Atomic<Int>(0)
 
     /// How many times `recordSighting` or `recordSightings` wrote.
     var sightingWrites: Int { sightingWriteCount.load(ordering: .relaxed) }
@@ -19,6 +20,9 @@ final class InterposedLedger: Ledger {
 
     /// While true, sighting writes fail as a full disk would.
     func setFailingSightingWrites(_ failing: Bool) { failingSightingWrites.store(failing, ordering: .relaxed) }
+
+    /// How many times `knownMessage(digest:)` was asked.
+    var knownMessageReads: Int { knownMessageReadCount.load(ordering: .relaxed) }
 
     /// How many times `decidedState(for:)` was asked.
     var decidedStateReads: Int { decidedStateReadCount.load(ordering: .relaxed) }
@@ -34,9 +38,15 @@ final class InterposedLedger: Ledger {
     var backend: String { inner.backend }
 
     func claim(
-        _ key: RestorationKey, requestID: String, owner: String, payload: Data?, lease: Duration?
+        _ key: RestorationKey, requestID: String, owner: String, payload: Data?, lease: Duration?,
+        verified: VerifiedMessageRecord?
     ) async throws -> ClaimOutcome {
-        try await inner.claim(key, requestID: requestID, owner: owner, payload: payload, lease: lease)
+        try await inner.claim(
+            key, requestID: requestID, owner: owner, payload: payload, lease: lease, verified: verified)
+    }
+    func knownMessage(digest: [UInt8]) async throws -> KnownMessage? {
+        knownMessageReadCount.add(1, ordering: .relaxed)
+        return try await inner.knownMessage(digest: digest)
     }
     func recordSighting(_ key: RestorationKey, requestID: String) async throws {
         sightingWriteCount.add(1, ordering: .relaxed)
