@@ -49,4 +49,24 @@ struct JSONLogHandlerTests {
         #expect(traced["breakglass.token_length"] as? String == "<redacted>")
         #expect((traced["breakglass.note"] as? String)?.contains("example.com") == false)
     }
+
+    /// Issue 21: the redaction's searches scan bytes instead of asking Foundation on every value; they must find what
+    /// Foundation finds, where Foundation finds it, on generated text (mixed case, near misses, non-ASCII).
+    @Test func theRedactionsByteSearchesFindWhatFoundationFinds() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = [
+            "Bearer ", "bearer ", "BEARER ", "bEaReR ", "Bearer", "bearer-", "Bear er ", "://", ":/", "x://y:p@h",
+            "é", "ß", "İ", "K", " ", "a", "token=", "\"", ",", "日本",
+        ]
+        for _ in 0..<5_000 {
+            let text = (0..<Int.random(in: 0...8, using: &generator)).map { _ in
+                pieces.randomElement(using: &generator)!
+            }.joined()
+            #expect(
+                LogRedaction.bearerRange(in: text) == text.range(of: "Bearer ", options: .caseInsensitive), "\(text)")
+            #expect(LogRedaction.firstRange(of: Array("://".utf8), in: text) == text.range(of: "://"), "\(text)")
+        }
+        #expect(LogRedaction.text("Authorization: bearer abc.def, next") == "Authorization: bearer <redacted>, next")
+        #expect(LogRedaction.text("amqp://guest:hunter2@host:5672/") == "amqp://guest:<redacted>@host:5672/")
+    }
 }
