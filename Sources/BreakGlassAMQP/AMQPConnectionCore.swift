@@ -24,6 +24,9 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
     let liveGeneration = Atomic<UInt64>(0)
     let observed = Mutex<Observed>(Observed())
 
+    /// How many queued settlements wake a streaming I/O thread at once.
+    static let settlementsPerWake = 16
+
     struct Inbox {
         var commands: [Command] = []
         /// The eventfd was written since the I/O thread last took the commands.
@@ -156,7 +159,10 @@ final class AMQPConnectionCore: AMQPSettling, @unchecked Sendable {
             guard inbox.accepting else { return nil }
             inbox.commands.append(command)
             if inbox.signaled { return false }
-            guard urgent || inbox.longSleep || inbox.commands.count >= 64 else { return false }
+            // While streaming, settlements wait for the thread's next short poll, unless 16 have gathered: the broker
+            // sends no more than the prefetch before it hears of them, so waiting for a full prefetch of 64 stalled
+            // the consumer once per window (issue 21, the duplicate path).
+            guard urgent || inbox.longSleep || inbox.commands.count >= Self.settlementsPerWake else { return false }
             inbox.signaled = true
             return true
         }

@@ -49,6 +49,8 @@ public final class SQLiteLedger: Sendable {
     /// The anchored boot clock when no clock was injected.
     public let leaseClock: LeaseClock?
     let pool: DatabasePool
+    /// The duplicate path's decided-state read on a connection of its own (nil: read through `pool`).
+    let stateReader: SQLiteStateReader?
     let batcher: WriteBatcher
     let logger: Logger
     let decisionCache = Mutex<[RestorationKey: Decision]>([:])
@@ -104,6 +106,9 @@ public final class SQLiteLedger: Sendable {
             throw LedgerError.openFailed(detail: Self.describe(error), underlying: error)
         }
         batcher = WriteBatcher(pool: pool, maximumBatchSize: configuration.maximumBatchSize)
+        stateReader = SQLiteStateReader(
+            path: configuration.path,
+            busyTimeoutMilliseconds: Int32(clamping: Int(Self.seconds(configuration.busyTimeout) * 1000)))
         logger.debug("ledger opened", metadata: ["breakglass.ledger.path": "\(configuration.path)"])
     }
 

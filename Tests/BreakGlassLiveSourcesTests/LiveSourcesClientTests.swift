@@ -12,12 +12,13 @@ struct LiveSourcesClientTests {
 
     static func client(
         _ baseURL: String, token: String = "tok-scripted", retryWindow: Duration = .seconds(2),
-        requestTimeout: Duration = .seconds(3), logger: Logger = Logger(label: "test")
+        requestTimeout: Duration = .seconds(3), connectTimeout: Duration = .milliseconds(500),
+        logger: Logger = Logger(label: "test")
     ) throws -> LiveSourcesClient {
         try LiveSourcesClient(
             configuration: .init(
                 baseURL: baseURL, token: Secret(token), requestTimeout: requestTimeout,
-                connectTimeout: .milliseconds(500),
+                connectTimeout: connectTimeout,
                 retryWindow: retryWindow, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(200)),
             logger: logger)
     }
@@ -282,14 +283,17 @@ struct LiveSourcesClientTests {
         ]
         try await ScriptedServer.with({ path, _ in
             inFlight.withLock { $0 += 1 }
-            let deadline = ContinuousClock.now + .seconds(5)
+            // Generous bounds for a loaded machine (a full parallel unit run once took over 500 ms to connect): a
+            // client that fetched one source at a time would still hold its first request here until the deadline.
+            let deadline = ContinuousClock.now + .seconds(10)
             while inFlight.withLock({ $0 }) < 5, ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(5))
             }
             guard inFlight.withLock({ $0 }) >= 5 else { return .status(503) }
             return bodies[path].map { .json($0) } ?? .status(404)
         }) { baseURL in
-            let client = try Self.client(baseURL, retryWindow: .seconds(1), requestTimeout: .seconds(8))
+            let client = try Self.client(
+                baseURL, retryWindow: .seconds(1), requestTimeout: .seconds(12), connectTimeout: .seconds(5))
             let (result, _) = await client.gate(world.request, policy: GatePolicy())
             try await client.shutdown()
             #expect(result.passed, "\(result.findings)")

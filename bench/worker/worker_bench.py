@@ -718,7 +718,7 @@ def main():
                   "console_1": 3, "console_4": 8, "script_flows": 3,
                   "console_arrivals": 3}
     else:
-        counts = {"gate": 3000, "duplicate_keys": 3000, "duplicate_copies": 5, "duplicate_rounds": 2, "startup_runs": 5,
+        counts = {"gate": 3000, "duplicate_keys": 3000, "duplicate_copies": 5, "duplicate_rounds": 3, "startup_runs": 5,
                   "console_1": 8, "console_4": 16, "script_flows": 8,
                   "console_arrivals": 8}
     counts["console"] = (1 + counts["console_1"] + 4 + counts["console_4"] + 1 + counts["console_arrivals"]
