@@ -37,6 +37,7 @@ enum LedgerSchema {
                         created_at REAL NOT NULL
                     ) WITHOUT ROWID
                     """)
+            try db.execute(sql: "CREATE INDEX verified_messages_not_after ON verified_messages (not_after)")
         }
         return migrator
     }

@@ -37,7 +37,7 @@ extension SQLiteLedger {
     /// time, because a person may have resumed it since.
     public func decidedState(for key: RestorationKey) throws -> RestorationState? {
         if let cached = decisionCache.withLock({ $0[key] }) { return cached.state }
-        if let stateReader { return try stateReader.decidedState(key) }
+        if let stateReader, let answer = try? stateReader.decidedState(key) { return answer }
         let raw: String? = try readOne(key) { db in
             let statement = try db.cachedStatement(
                 sql: """

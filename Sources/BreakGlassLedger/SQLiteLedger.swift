@@ -106,9 +106,9 @@ public final class SQLiteLedger: Sendable {
             throw LedgerError.openFailed(detail: Self.describe(error), underlying: error)
         }
         batcher = WriteBatcher(pool: pool, maximumBatchSize: configuration.maximumBatchSize)
-        stateReader = SQLiteStateReader(
-            path: configuration.path,
-            busyTimeoutMilliseconds: Int32(clamping: Int(Self.seconds(configuration.busyTimeout) * 1000)))
+        // A short busy timeout: a read that meets a lock (WAL recovery after another process crashed) must not hold
+        // a cooperative thread for seconds; `decidedState` then reads through the pool, with its own busy handling.
+        stateReader = SQLiteStateReader(path: configuration.path, busyTimeoutMilliseconds: 50)
         logger.debug("ledger opened", metadata: ["breakglass.ledger.path": "\(configuration.path)"])
     }
 

@@ -128,6 +128,7 @@ enum PostgresLedgerSchema {
                 created_at double precision NOT NULL
             )
             """,
+            "CREATE INDEX IF NOT EXISTS verified_messages_not_after ON verified_messages (not_after)",
             """
             CREATE TABLE IF NOT EXISTS outbox (
                 seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -60,7 +60,10 @@ import Testing
         #expect(await f.pipeline.answerKnownDuplicate(message)?.result.result == .duplicate)
         #expect(await f.pipeline.answerKnownDuplicate(message)?.result.result == .duplicate)
         #expect(f.interposed.decidedStateReads - reads == 2, "read each time, never remembered")
-        _ = try await f.ledger.resume(key, by: "alice", note: "tenant reactivated", owner: "w-person")
+        // The person resumes it from another process (the CLI): nothing in this worker's ledger instance hears of it.
+        let person = try SQLiteLedger(
+            configuration: .init(path: f.directory.appendingPathComponent("ledger.sqlite").path))
+        _ = try await person.resume(key, by: "alice", note: "tenant reactivated", owner: "w-person")
         #expect(await f.pipeline.answerKnownDuplicate(message) == nil)
     }
 

@@ -21,6 +21,9 @@ extension RestorationPipeline {
     /// Nothing here waits for a write: one indexed read of the key's state (none for a final decision already
     /// seen), a SHA-256 of the bytes and a dictionary lookup.
     public func answerKnownDuplicate(_ message: InboundMessage) async -> KnownDuplicate? {
+        // What the full path refuses before it hashes anything is left to it: no work, no ledger read for junk.
+        guard message.body.count <= RestorationRequest.maximumBodySize, message.signatureHeader?.isEmpty == false
+        else { return nil }
         let now = clock()
         let digest = VerifiedMessageCache.Digest(body: message.body, signatureHeader: message.signatureHeader)
         guard let known = try? await knownDecided(message, digest: digest, now: now, askLedger: true) else {
@@ -62,7 +65,11 @@ extension RestorationPipeline {
             guard now < known.notAfter, try await ledger.decidedState(for: known.key) != nil else { return nil }
             return known
         }
-        guard askLedger, let stored = try await ledger.knownMessage(digest: digest.bytes),
+        // Only a header naming a trusted key can match a record; anything else is not worth a ledger read.
+        guard askLedger,
+            let keyID = message.signatureHeader.flatMap({ try? SignatureHeader(parsing: $0).keyID }),
+            verifier.trustedKeys.contains(keyID),
+            let stored = try await ledger.knownMessage(digest: digest.bytes),
             stored.decidedState != nil, now < stored.record.notAfter,
             // The digest covers the signature header, so its key id is the record's.
             verifier.trustedKeys.rawKey(stored.record.keyID) == stored.record.publicKey
