@@ -19,7 +19,9 @@ extension SQLiteLedger {
         try Self.validate(key)
         guard Identifier.isValid(requestID) else { throw LedgerError.invalidInput("request id") }
         guard !owner.isEmpty else { throw LedgerError.invalidInput("owner") }
-        if let verified { try Self.validate(verified, for: key, requestID: requestID) }
+        if let verified, !verified.fits(key, requestID: requestID) {
+            throw LedgerError.invalidInput("verified message record")
+        }
         let clock = self.clock
         let leaseDuration = lease
         let outcome: ClaimOutcome = try await write(key) { db in
@@ -269,13 +271,6 @@ extension SQLiteLedger {
             key: claim.key, epoch: claim.epoch, owner: claim.owner,
             leaseExpiresAt: machine.lease?.expiresAt ?? claim.leaseExpiresAt, state: machine.state,
             resumeCount: machine.resumeCount, recovery: claim.recovery)
-    }
-
-    /// A record fits the claim it rides on: same key and request id, a 32-byte digest and public key.
-    static func validate(_ verified: VerifiedMessageRecord, for key: RestorationKey, requestID: String) throws {
-        guard verified.key == key, verified.requestID == requestID, verified.digest.count == 32,
-            verified.publicKey.count == 32, !verified.keyID.isEmpty
-        else { throw LedgerError.invalidInput("verified message record") }
     }
 
     static func rememberVerified(_ db: Database, _ verified: VerifiedMessageRecord, at now: Date) throws {

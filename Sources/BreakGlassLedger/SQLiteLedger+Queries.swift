@@ -37,14 +37,13 @@ extension SQLiteLedger {
     /// time, because a person may have resumed it since.
     public func decidedState(for key: RestorationKey) throws -> RestorationState? {
         if let cached = decisionCache.withLock({ $0[key] }) { return cached.state }
-        if let stateReader, let answer = try? stateReader.decidedState(key) { return answer }
+        if let stateReader {
+            // Its answer, decided or not, stands; only a failure (a lock held past its short wait) reads through the
+            // pool, with the pool's own busy handling.
+            do { return try stateReader.decidedState(key) } catch {}
+        }
         let raw: String? = try readOne(key) { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    SELECT state FROM restorations
-                    WHERE case_id = ? AND tenant_id = ? AND state IN ('granted', 'rejected', 'resolved', 'halted')
-                    """)
-            return try String.fetchOne(statement, arguments: [key.caseID, key.tenantID])
+            try String.fetchOne(db.cachedStatement(sql: SQLiteStateReader.sql), arguments: [key.caseID, key.tenantID])
         }
         guard let raw else { return nil }
         guard let state = RestorationState(rawValue: raw) else {

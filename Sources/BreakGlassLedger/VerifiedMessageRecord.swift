@@ -26,6 +26,12 @@ public struct VerifiedMessageRecord: Sendable, Hashable {
         self.keyID = keyID
         self.publicKey = publicKey
     }
+
+    /// Whether the record may ride on a claim of `key` for `requestID`: same key and request id, a 32-byte digest
+    /// and public key, a key id.
+    public func fits(_ key: RestorationKey, requestID: String) -> Bool {
+        self.key == key && self.requestID == requestID && digest.count == 32 && publicKey.count == 32 && !keyID.isEmpty
+    }
 }
 
 /// What the ledger knows of a message by its digest: the record, and its key's decided state now (nil when the key

@@ -18,10 +18,8 @@ extension PostgresLedger {
         try Self.validate(key)
         guard Identifier.isValid(requestID) else { throw LedgerError.invalidInput("request id") }
         guard !owner.isEmpty else { throw LedgerError.invalidInput("owner") }
-        if let verified {
-            guard verified.key == key, verified.requestID == requestID, verified.digest.count == 32,
-                verified.publicKey.count == 32, !verified.keyID.isEmpty
-            else { throw LedgerError.invalidInput("verified message record") }
+        if let verified, !verified.fits(key, requestID: requestID) {
+            throw LedgerError.invalidInput("verified message record")
         }
         let leaseSeconds = (lease ?? configuration.leaseDuration).ledgerSeconds
         let outcome: ClaimOutcome = try await write(key) { session in

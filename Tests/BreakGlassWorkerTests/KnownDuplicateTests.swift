@@ -23,9 +23,7 @@ import Testing
         #expect(f.console.clicks(key) == 1)
 
         // Other bytes are never taken for the verified ones: a forged signature, an altered body, too-deep headers.
-        let forger = RequestSigner.generate(keyID: "escalation-test").signer
-        let forged = InboundMessage(
-            body: message.body, signatureHeader: forger.signature(for: message.body).value, redelivered: true)
+        let forged = PipelineFixture.forgedCopy(of: message)
         #expect(await f.pipeline.answerKnownDuplicate(forged) == nil)
         #expect(await f.pipeline.process(forged).reasons == [.signatureInvalid])
         var body = message.body
@@ -99,9 +97,7 @@ import Testing
         #expect(fresh.interposed.knownMessageReads == 1, "the second copy is answered from memory")
 
         // A forged signature over the same body is other bytes: not in the ledger, verified, rejected.
-        let forger = RequestSigner.generate(keyID: "escalation-test").signer
-        let forged = InboundMessage(
-            body: message.body, signatureHeader: forger.signature(for: message.body).value, redelivered: true)
+        let forged = PipelineFixture.forgedCopy(of: message)
         let third = try PipelineFixture(directory: f.directory)
         #expect(await third.pipeline.answerKnownDuplicate(forged) == nil)
         #expect(await third.pipeline.process(forged).reasons == [.signatureInvalid])

@@ -271,10 +271,7 @@ import BreakGlassEvidence
         let f = try PipelineFixture()
         let message = PipelineFixture.message()
         #expect(await f.pipeline.process(message).result == .granted)
-        let forger = RequestSigner.generate(keyID: "escalation-test").signer
-        let forged = InboundMessage(
-            body: message.body, signatureHeader: forger.signature(for: message.body).value,
-            messageID: message.messageID, redelivered: true, deliveryCount: 1)
+        let forged = PipelineFixture.forgedCopy(of: message)
         let result = await f.pipeline.process(forged)
         #expect(result.result == .rejected)
         #expect(result.reasons == [.signatureInvalid])

@@ -42,12 +42,8 @@ extension RestorationPipeline {
     /// the counts for the next one; the copies were acked on their durable decision, which a lost count never
     /// changes.
     public func writeSightings() async {
-        do {
+        await writingSightings("could not write duplicates' sightings; they are kept for the next write") {
             try await sightings.writeDue()
-        } catch {
-            logger.warning(
-                "could not write duplicates' sightings; they are kept for the next write",
-                metadata: ["breakglass.error": "\((error as? LedgerError)?.code.rawValue ?? "\(type(of: error))")"])
         }
     }
 

@@ -98,11 +98,17 @@ public final class RestorationPipeline: Sendable {
 
     /// Writes the duplicates' sightings still counted in memory (the consumer calls it when it stops).
     public func flushSightings() async {
+        await writingSightings("could not write the last duplicates' sightings") { try await sightings.flush() }
+    }
+
+    /// Runs a sightings write; a failure is logged (the counts stay pending), never thrown: the copies were answered
+    /// on their durable decision.
+    func writingSightings(_ failure: Logger.Message, _ write: () async throws -> Void) async {
         do {
-            try await sightings.flush()
+            try await write()
         } catch {
             logger.warning(
-                "could not write the last duplicates' sightings",
+                failure,
                 metadata: ["breakglass.error": "\((error as? LedgerError)?.code.rawValue ?? "\(type(of: error))")"])
         }
     }

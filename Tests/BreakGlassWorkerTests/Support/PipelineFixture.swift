@@ -133,6 +133,14 @@ struct PipelineFixture {
             redelivered: (deliveryCount ?? 0) > 0, deliveryCount: deliveryCount)
     }
 
+    /// `message`'s body signed by another key under the trusted key's id: a redelivered forgery.
+    static func forgedCopy(of message: InboundMessage) -> InboundMessage {
+        let forger = RequestSigner.generate(keyID: "escalation-test").signer
+        return InboundMessage(
+            body: message.body, signatureHeader: forger.signature(for: message.body).value,
+            messageID: message.messageID, redelivered: true, deliveryCount: 1)
+    }
+
     func deliver(requestID: String = "REQ-T-1", deliveryCount: Int? = nil) async -> PipelineResult {
         await pipeline.process(Self.message(requestID: requestID, deliveryCount: deliveryCount))
     }
