@@ -1,3 +1,4 @@
+import BreakGlassCore
 public import Foundation
 
 /// `manifest.json` of a bundle: who and what it is about, and the SHA-256 of every artifact. Its exact bytes are
@@ -78,10 +79,8 @@ public struct EvidenceManifest: Sendable, Hashable, Codable {
 
     /// Deterministic bytes (sorted keys, pretty, trailing newline).
     public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings and ints cannot fail.
-        return (try! encoder.encode(self)) + Data("\n".utf8)
+        Data(try! SortedJSONEncoder(.pretty).encodeBytes(self) + [UInt8(ascii: "\n")])
     }
 }
 
@@ -109,8 +108,6 @@ public struct EvidenceSeal: Sendable, Hashable, Codable {
     }
 
     public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return (try! encoder.encode(self)) + Data("\n".utf8)
+        Data(try! SortedJSONEncoder(.pretty).encodeBytes(self) + [UInt8(ascii: "\n")])
     }
 }

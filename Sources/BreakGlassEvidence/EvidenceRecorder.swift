@@ -82,13 +82,11 @@ public struct EvidenceRecorder: Sendable {
 
     /// A JSON document (`gate.json`, `sources.json`, ...), encoded with sorted keys and then masked as text.
     public mutating func document(_ name: String, _ value: some Encodable) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data: Data
-        do { data = try encoder.encode(value) } catch {
-            data = Data("{\"error\": \"not encodable\"}".utf8)
+        let bytes: [UInt8]
+        do { bytes = try SortedJSONEncoder(.pretty).encodeBytes(value) } catch {
+            bytes = Array("{\"error\": \"not encodable\"}".utf8)
         }
-        documents[name] = Data(masker.mask(String(decoding: data, as: UTF8.self)).utf8) + Data("\n".utf8)
+        documents[name] = Data(masker.mask(String(decoding: bytes, as: UTF8.self)).utf8) + Data("\n".utf8)
     }
 
     /// The timing document: every mark, and the derived windows in milliseconds.
@@ -127,14 +125,13 @@ public struct EvidenceRecorder: Sendable {
             createdAt: now)
         // Paths below are generated here and always valid.
         for shot in screenshots { try? bundle.add(path: shot.path, data: shot.png, mediaType: "image/png") }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var log = Data()
+        let encoder = SortedJSONEncoder(.compact)
+        var log: [UInt8] = []
         for step in steps {
-            log += (try? encoder.encode(step)) ?? Data()
-            log += Data("\n".utf8)
+            log += (try? encoder.encodeBytes(step)) ?? []
+            log.append(UInt8(ascii: "\n"))
         }
-        try? bundle.add(path: "steps.jsonl", data: log, mediaType: "application/x-ndjson")
+        try? bundle.add(path: "steps.jsonl", data: Data(log), mediaType: "application/x-ndjson")
         for (name, data) in documents { try? bundle.add(path: name, data: data, mediaType: "application/json") }
         document("timing.json", timing)
         if let data = documents["timing.json"] {

@@ -38,7 +38,7 @@ package struct DecisionPlan {
             let sequence = resumeCount + 1
             takeover = Takeover(
                 id: TakeoverEntry.id(for: claim.key, sequence: sequence), sequence: sequence, record: record,
-                json: String(decoding: try JSONEncoder.ledger.encode(record), as: UTF8.self))
+                json: String(decoding: try SortedJSONEncoder(.ledger).encodeBytes(record), as: UTF8.self))
         case .rejected(let codes):
             try self.machine.reject(epoch: claim.epoch)
             reasons = codes
@@ -50,15 +50,6 @@ package struct DecisionPlan {
         Decision(
             key: key, state: machine.state, requestID: requestID, confirmationID: confirmationID, reasons: reasons,
             decidedAt: now, revocation: nil)
-    }
-}
-
-extension JSONEncoder {
-    /// How both ledgers store JSON records (sorted keys: the same record, the same text).
-    package static var ledger: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
     }
 }
 

@@ -66,6 +66,19 @@ struct JSONLogHandlerTests {
                 LogRedaction.bearerRange(in: text) == text.range(of: "Bearer ", options: .caseInsensitive), "\(text)")
             #expect(LogRedaction.firstRange(of: Array("://".utf8), in: text) == text.range(of: "://"), "\(text)")
         }
+        // The secret-key test: the same answer as lowercasing and Foundation's search, on generated keys.
+        let keyPieces = [
+            "breakglass.", "Token", "TOKEN", "tok", "en", "pass", "word", "Secret", "cookie", "AUTHORIZATION", "seed",
+            "private", "credential", "_", ".", "\u{212A}", "İ", "é", "x",
+        ]
+        for _ in 0..<5_000 {
+            let key = (0..<Int.random(in: 0...5, using: &generator)).map { _ in
+                keyPieces.randomElement(using: &generator)!
+            }.joined()
+            let lowered = key.lowercased()
+            let expected = LogRedaction.secretKeyWords.contains(where: { lowered.contains($0) })
+            #expect(LogRedaction.namesSecret(key) == expected, "\(key)")
+        }
         #expect(LogRedaction.text("Authorization: bearer abc.def, next") == "Authorization: bearer <redacted>, next")
         #expect(LogRedaction.text("amqp://guest:hunter2@host:5672/") == "amqp://guest:<redacted>@host:5672/")
     }

@@ -55,9 +55,7 @@ public struct CloudEvent<Payload: Encodable & Sendable>: Sendable, Encodable {
 
     /// The wire bytes: compact JSON with sorted keys, so the same event always encodes the same way.
     public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding these value types cannot fail: they hold only strings, numbers, booleans and arrays.
-        return try! encoder.encode(self)
+        try! SortedJSONEncoder(.compact).encode(self)
     }
 }

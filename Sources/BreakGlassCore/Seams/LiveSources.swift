@@ -19,33 +19,54 @@ extension LiveSources {
     /// a source still unanswered then is `.unavailable` (its fetch is cancelled), whatever its own retry window.
     public func snapshot(for request: RestorationRequest, deadline: Duration? = nil) async -> SourceSnapshot {
         let started = Date()
-        let end = deadline.map { ContinuousClock.now.advanced(by: $0) }
-        async let escalationCase = Self.answer("case", by: end) { await fetchCase(caseID: request.caseID) }
-        async let tenant = Self.answer("tenant", by: end) { await fetchTenant(tenantID: request.tenant.id) }
-        async let incident = Self.answer("incident", by: end) { await fetchIncident(incidentID: request.incident.id) }
-        async let identity = Self.answer("identity", by: end) {
-            await fetchIdentityAssurance(
-                adminID: request.requester.adminID, ref: request.requester.identityAssuranceRef)
-        }
-        async let iam = Self.answer("iam-admin-state", by: end) {
-            await fetchIAMAdminState(tenantID: request.tenant.id)
+        var answers = SourceAnswers()
+        await Self.gather(into: &answers, by: deadline.map { ContinuousClock.now.advanced(by: $0) }) { group in
+            group.addTask {
+                .escalationCase(await Self.traced("case") { await fetchCase(caseID: request.caseID) })
+            }
+            group.addTask { .tenant(await Self.traced("tenant") { await fetchTenant(tenantID: request.tenant.id) }) }
+            group.addTask {
+                .incident(await Self.traced("incident") { await fetchIncident(incidentID: request.incident.id) })
+            }
+            group.addTask {
+                .identity(
+                    await Self.traced("identity") {
+                        await fetchIdentityAssurance(
+                            adminID: request.requester.adminID, ref: request.requester.identityAssuranceRef)
+                    })
+            }
+            group.addTask {
+                .iamAdminState(
+                    await Self.traced("iam-admin-state") { await fetchIAMAdminState(tenantID: request.tenant.id) })
+            }
+            return 5
         }
         return SourceSnapshot(
-            escalationCase: await escalationCase, tenant: await tenant, incident: await incident,
-            identity: await identity, iamAdminState: await iam, fetchStartedAt: started, fetchFinishedAt: Date())
+            escalationCase: answers.escalationCase ?? SourceAnswers.late(),
+            tenant: answers.tenant ?? SourceAnswers.late(),
+            incident: answers.incident ?? SourceAnswers.late(), identity: answers.identity ?? SourceAnswers.late(),
+            iamAdminState: answers.iamAdminState ?? SourceAnswers.late(), fetchStartedAt: started,
+            fetchFinishedAt: Date())
     }
 
     /// The case and the IAM admin state, fetched concurrently, for the pre-submit recheck.
     public func preSubmitSnapshot(for request: RestorationRequest, deadline: Duration? = nil) async -> PreSubmitSnapshot
     {
         let started = Date()
-        let end = deadline.map { ContinuousClock.now.advanced(by: $0) }
-        async let escalationCase = Self.answer("case", by: end) { await fetchCase(caseID: request.caseID) }
-        async let iam = Self.answer("iam-admin-state", by: end) {
-            await fetchIAMAdminState(tenantID: request.tenant.id)
+        var answers = SourceAnswers()
+        await Self.gather(into: &answers, by: deadline.map { ContinuousClock.now.advanced(by: $0) }) { group in
+            group.addTask {
+                .escalationCase(await Self.traced("case") { await fetchCase(caseID: request.caseID) })
+            }
+            group.addTask {
+                .iamAdminState(
+                    await Self.traced("iam-admin-state") { await fetchIAMAdminState(tenantID: request.tenant.id) })
+            }
+            return 2
         }
         return PreSubmitSnapshot(
-            escalationCase: await escalationCase, iamAdminState: await iam, fetchStartedAt: started,
+            escalationCase: answers.escalationCase ?? SourceAnswers.late(),
+            iamAdminState: answers.iamAdminState ?? SourceAnswers.late(), fetchStartedAt: started,
             fetchFinishedAt: Date())
     }
 
@@ -67,36 +88,43 @@ extension LiveSources {
         return (Gate.preSubmitRecheck(request: request, snapshot: snapshot, policy: policy, now: clock()), snapshot)
     }
 
-    /// `fetch`'s answer, or `.unavailable` when `end` passes first (the fetch is then cancelled; the real client and
-    /// the in-memory twin both end promptly on cancellation).
-    static func answer<Value>(
-        _ source: String, by end: ContinuousClock.Instant?, _ fetch: @escaping @Sendable () async -> SourceAnswer<Value>
+    /// Runs the fetches `start` adds (it returns how many) and fills `answers` as they arrive. With an `end`, one
+    /// timer for all of them (issue 21: a timer and a task group per source were a twentieth of a halt's CPU): when it
+    /// fires, the fetches still running are cancelled and their answers stay nil (the caller's `.unavailable`); the
+    /// real client and the in-memory twin both end promptly on cancellation.
+    static func gather(
+        into answers: inout SourceAnswers, by end: ContinuousClock.Instant?,
+        _ start: (inout TaskGroup<SourceAnswers.Piece>) -> Int
+    ) async {
+        await withTaskGroup(of: SourceAnswers.Piece.self) { group in
+            var pending = start(&group)
+            if let end {
+                group.addTask {
+                    try? await Task.sleep(until: end, clock: .continuous)
+                    return .deadline
+                }
+            }
+            while pending > 0, let piece = await group.next() {
+                guard answers.take(piece) else { break }
+                pending -= 1
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// `fetch`'s answer inside the source's span.
+    static func traced<Value>(
+        _ source: String, _ fetch: () async -> SourceAnswer<Value>
     ) async -> SourceAnswer<Value> {
         await Spans.with("gate.source \(source)", kind: .client, attributes: ["breakglass.source": .string(source)]) {
             span in
-            let answer = await answer(by: end, fetch)
+            let answer = await fetch()
             switch answer {
             case .found: span["breakglass.answer"] = .string("found")
             case .notFound: span["breakglass.answer"] = .string("not-found")
             case .unavailable: span.fail("unavailable")
             }
             return answer
-        }
-    }
-
-    static func answer<Value>(
-        by end: ContinuousClock.Instant?, _ fetch: @escaping @Sendable () async -> SourceAnswer<Value>
-    ) async -> SourceAnswer<Value> {
-        guard let end else { return await fetch() }
-        return await withTaskGroup(of: SourceAnswer<Value>?.self) { group in
-            group.addTask { await fetch() }
-            group.addTask {
-                try? await Task.sleep(until: end, clock: .continuous)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? .unavailable(detail: "no answer within the gate deadline")
         }
     }
 }

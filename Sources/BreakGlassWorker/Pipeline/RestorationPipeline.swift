@@ -595,9 +595,7 @@ public final class RestorationPipeline: Sendable {
     }
 
     static func json(_ value: some Encodable) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(value)) ?? Data()
+        (try? SortedJSONEncoder(.pretty).encode(value)) ?? Data()
     }
 }
 
