@@ -210,7 +210,12 @@ public final class LiveSourcesClient: LiveSources {
         guard case .object = parsed else { return .retryable("malformed answer: not a JSON object") }
         let value: Value
         do {
-            value = try JSONDecoder().decode(Value.self, from: Data(bytes))
+            // Decoded from the tree just parsed (JSONDecoder's answers, without parsing the bytes again).
+            do {
+                value = try JSONValueDecoder().decode(Value.self, from: parsed)
+            } catch is JSONValueDecoder.Unsupported {
+                value = try JSONDecoder().decode(Value.self, from: Data(bytes))
+            }
         } catch let error as DecodingError {
             return .retryable("malformed answer: \(Self.describe(error))")
         } catch {

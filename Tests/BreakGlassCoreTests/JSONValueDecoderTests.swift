@@ -1,0 +1,144 @@
+import BreakGlassCore
+import Foundation
+import Testing
+
+/// `JSONValueDecoder` must answer as `JSONDecoder` does on the live sources' records: the same value, or the same
+/// `DecodingError` case at the same coding path (what `LiveSourcesClient` puts in a `SOURCE_UNAVAILABLE` detail).
+@Suite struct JSONValueDecoderTests {
+    /// The outcome as the live-sources client reports it.
+    static func outcome<T: Decodable & Equatable>(_ decode: () throws -> T) -> Outcome<T> {
+        do {
+            return .value(try decode())
+        } catch let error as DecodingError {
+            func path(_ codingPath: [any CodingKey]) -> String {
+                codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            }
+            switch error {
+            case .keyNotFound(let key, let context): return .failure("missing \(path(context.codingPath + [key]))")
+            case .typeMismatch(_, let context), .valueNotFound(_, let context):
+                return .failure("wrong type \(path(context.codingPath))")
+            case .dataCorrupted(let context): return .failure("invalid \(path(context.codingPath))")
+            @unknown default: return .failure("unknown")
+            }
+        } catch {
+            return .failure("other \(type(of: error))")
+        }
+    }
+
+    enum Outcome<T: Equatable>: Equatable {
+        case value(T)
+        case failure(String)
+    }
+
+    /// Every mutation of `valid` at every path: removed, null, and a value of each JSON kind (numbers as raw text).
+    static func corpus(_ valid: Data) -> [Data] {
+        let object = try! JSONSerialization.jsonObject(with: valid)
+        var paths: [[String]] = []
+        func walk(_ value: Any, _ path: [String]) {
+            if !path.isEmpty { paths.append(path) }
+            if let object = value as? [String: Any] {
+                for (key, member) in object { walk(member, path + [key]) }
+            } else if let array = value as? [Any] {
+                for (index, item) in array.enumerated() { walk(item, path + [String(index)]) }
+            }
+        }
+        walk(object, [])
+        let changes: [Any?] = [
+            nil, NSNull(), "x", "paused", "", true, "#1", "#1.0", "#1.5", "#1e2", "#-0", "#-1", "#1E400", "#1e-400",
+            "#99999999999999999999", "#2.5e1", [Any](), ["x"], [String: Any](), ["k": ["v"]],
+        ]
+        var texts: [Data] = [valid]
+        for path in paths {
+            for change in changes {
+                let mutated = apply(object, path[...], change)
+                var text = String(decoding: try! JSONSerialization.data(withJSONObject: mutated), as: UTF8.self)
+                // Raw number text where the change is "#<digits>".
+                while let range = text.range(of: ##""#[^"]*""##, options: .regularExpression) {
+                    text.replaceSubrange(range, with: text[range].dropFirst(2).dropLast())
+                }
+                texts.append(Data(text.utf8))
+            }
+        }
+        return texts
+    }
+
+    static func apply(_ value: Any, _ path: ArraySlice<String>, _ change: Any?) -> Any {
+        guard let head = path.first else { return change ?? NSNull() }
+        if var object = value as? [String: Any] {
+            if path.count == 1, change == nil {
+                object[head] = nil
+            } else if let member = object[head] {
+                object[head] = apply(member, path.dropFirst(), change)
+            }
+            return object
+        }
+        if var array = value as? [Any], let index = Int(head), array.indices.contains(index) {
+            if path.count == 1, change == nil {
+                array.remove(at: index)
+            } else {
+                array[index] = apply(array[index], path.dropFirst(), change)
+            }
+            return array
+        }
+        return value
+    }
+
+    static func expectSameAnswers<T: Codable & Equatable>(_ type: T.Type, _ valid: T) throws -> Int {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var compared = 0
+        for text in corpus(try encoder.encode(valid)) {
+            guard let parsed = try? JSONParser.parse(text) else { continue }
+            let ours = outcome { try JSONValueDecoder().decode(type, from: parsed) }
+            let theirs = outcome { try JSONDecoder().decode(type, from: text) }
+            #expect(ours == theirs, "\(type): \(String(decoding: text, as: UTF8.self))")
+            compared += 1
+        }
+        return compared
+    }
+
+    @Test func theLiveSourcesRecordsDecodeAsJSONDecoderDecodesThem() throws {
+        var fixture = GateFixture()
+        var compared = 0
+        compared += try Self.expectSameAnswers(CaseRecord.self, fixture.caseRecord)
+        compared += try Self.expectSameAnswers(TenantRecord.self, fixture.tenant)
+        compared += try Self.expectSameAnswers(IncidentRecord.self, fixture.incident)
+        compared += try Self.expectSameAnswers(IdentityAssurance.self, fixture.identity)
+        compared += try Self.expectSameAnswers(IAMAdminState.self, fixture.iam)
+        fixture.identity.verifiedAt = nil
+        compared += try Self.expectSameAnswers(IdentityAssurance.self, fixture.identity)
+        // Every path of every record, twenty changes each: no corpus shrinking unnoticed.
+        #expect(compared > 1_000, "\(compared)")
+    }
+
+    @Test func numbersAndContainersAnswerAsJSONDecoderAnswers() throws {
+        let texts = [
+            "[1]", "[1.0]", "[1e2]", "[1.5]", "[-0]", "[1E400]", "[99999999999999999999]", "[-1]", "[null]", "[true]",
+            "[\"1\"]", "[]", "[[1]]", "{}",
+        ]
+        for text in texts {
+            let data = Data(text.utf8)
+            let parsed = try JSONParser.parse(data)
+            for check in [
+                { (decoder: (Data, JSONValue) throws -> [Int]) in "\(Self.outcome { try decoder(data, parsed) })" }
+            ] {
+                let ours = check { _, value in try JSONValueDecoder().decode([Int].self, from: value) }
+                let theirs = check { data, _ in try JSONDecoder().decode([Int].self, from: data) }
+                #expect(ours == theirs, "[Int] \(text)")
+            }
+            #expect(
+                Self.outcome { try JSONValueDecoder().decode([UInt8].self, from: parsed) }
+                    == Self.outcome { try JSONDecoder().decode([UInt8].self, from: data) }, "[UInt8] \(text)")
+            #expect(
+                Self.outcome { try JSONValueDecoder().decode([Double].self, from: parsed) }
+                    == Self.outcome { try JSONDecoder().decode([Double].self, from: data) }, "[Double] \(text)")
+            #expect(
+                Self.outcome { try JSONValueDecoder().decode([Int?].self, from: parsed) }
+                    == Self.outcome { try JSONDecoder().decode([Int?].self, from: data) }, "[Int?] \(text)")
+            #expect(
+                Self.outcome { try JSONValueDecoder().decode([String: [Int]].self, from: parsed) }
+                    == Self.outcome { try JSONDecoder().decode([String: [Int]].self, from: data) },
+                "[String: [Int]] \(text)")
+        }
+    }
+}
