@@ -15,8 +15,8 @@ import Testing
             }
             switch error {
             case .keyNotFound(let key, let context): return .failure("missing \(path(context.codingPath + [key]))")
-            case .typeMismatch(_, let context), .valueNotFound(_, let context):
-                return .failure("wrong type \(path(context.codingPath))")
+            case .typeMismatch(_, let context): return .failure("type mismatch \(path(context.codingPath))")
+            case .valueNotFound(_, let context): return .failure("value not found \(path(context.codingPath))")
             case .dataCorrupted(let context): return .failure("invalid \(path(context.codingPath))")
             @unknown default: return .failure("unknown")
             }
@@ -89,12 +89,21 @@ import Testing
         var compared = 0
         for text in corpus(try encoder.encode(valid)) {
             guard let parsed = try? JSONParser.parse(text) else { continue }
-            let ours = outcome { try JSONValueDecoder().decode(type, from: parsed) }
+            let ours = outcome { try decodeOrFallBack(type, parsed, text) }
             let theirs = outcome { try JSONDecoder().decode(type, from: text) }
             #expect(ours == theirs, "\(type): \(String(decoding: text, as: UTF8.self))")
             compared += 1
         }
         return compared
+    }
+
+    /// As the live-sources client decodes: from the tree, or with JSONDecoder where the tree's decoder defers.
+    static func decodeOrFallBack<T: Decodable>(_ type: T.Type, _ parsed: JSONValue, _ data: Data) throws -> T {
+        do {
+            return try JSONValueDecoder().decode(type, from: parsed)
+        } catch is JSONValueDecoder.Unsupported {
+            return try JSONDecoder().decode(type, from: data)
+        }
     }
 
     @Test func theLiveSourcesRecordsDecodeAsJSONDecoderDecodesThem() throws {
@@ -114,7 +123,8 @@ import Testing
     @Test func numbersAndContainersAnswerAsJSONDecoderAnswers() throws {
         let texts = [
             "[1]", "[1.0]", "[1e2]", "[1.5]", "[-0]", "[1E400]", "[99999999999999999999]", "[-1]", "[null]", "[true]",
-            "[\"1\"]", "[]", "[[1]]", "{}",
+            "[\"1\"]", "[]", "[[1]]", "{}", "[1e-400]", "[0e5]", "[0E0]", "[9007199254740993.0]", "[2e-324]", "[1e309]",
+            "[1.5e3]", "[12345678901234567.0]",
         ]
         for text in texts {
             let data = Data(text.utf8)
@@ -122,21 +132,27 @@ import Testing
             for check in [
                 { (decoder: (Data, JSONValue) throws -> [Int]) in "\(Self.outcome { try decoder(data, parsed) })" }
             ] {
-                let ours = check { _, value in try JSONValueDecoder().decode([Int].self, from: value) }
+                let ours = check { data, value in try Self.decodeOrFallBack([Int].self, value, data) }
                 let theirs = check { data, _ in try JSONDecoder().decode([Int].self, from: data) }
                 #expect(ours == theirs, "[Int] \(text)")
             }
             #expect(
-                Self.outcome { try JSONValueDecoder().decode([UInt8].self, from: parsed) }
+                Self.outcome { try Self.decodeOrFallBack([UInt8].self, parsed, data) }
                     == Self.outcome { try JSONDecoder().decode([UInt8].self, from: data) }, "[UInt8] \(text)")
             #expect(
-                Self.outcome { try JSONValueDecoder().decode([Double].self, from: parsed) }
+                Self.outcome { try Self.decodeOrFallBack([Float].self, parsed, data) }
+                    == Self.outcome { try JSONDecoder().decode([Float].self, from: data) }, "[Float] \(text)")
+            #expect(
+                Self.outcome { try JSONValueDecoder().decode([Bool].self, from: parsed) }
+                    == Self.outcome { try JSONDecoder().decode([Bool].self, from: data) }, "[Bool] \(text)")
+            #expect(
+                Self.outcome { try Self.decodeOrFallBack([Double].self, parsed, data) }
                     == Self.outcome { try JSONDecoder().decode([Double].self, from: data) }, "[Double] \(text)")
             #expect(
-                Self.outcome { try JSONValueDecoder().decode([Int?].self, from: parsed) }
+                Self.outcome { try Self.decodeOrFallBack([Int?].self, parsed, data) }
                     == Self.outcome { try JSONDecoder().decode([Int?].self, from: data) }, "[Int?] \(text)")
             #expect(
-                Self.outcome { try JSONValueDecoder().decode([String: [Int]].self, from: parsed) }
+                Self.outcome { try Self.decodeOrFallBack([String: [Int]].self, parsed, data) }
                     == Self.outcome { try JSONDecoder().decode([String: [Int]].self, from: data) },
                 "[String: [Int]] \(text)")
         }

@@ -7,7 +7,10 @@ public import Foundation
 /// Evidence bundles, the ledger's records and the events are all written this way, so the same value always has the
 /// same bytes. `SortedJSONEncoderTests` holds the two encoders to the same output on every document type of a
 /// bundle and on generated values. The few values Foundation's encoder treats specially (`Data`, `URL`, `Decimal`,
-/// non-finite numbers) are handed to Foundation's encoder whole, so their output and errors stay Foundation's.
+/// non-finite numbers) are handed to Foundation's encoder whole, so their output and errors stay Foundation's; that
+/// works as long as no `encode(to:)` swallows the error (`try?`), which none of ours does. Not carried over, because
+/// nothing here uses them: Foundation's nesting limit (512 levels), `Int128`, and a keyed `superEncoder` that is
+/// written over by a later value at the same key (Foundation places it when the encoder is released).
 public struct SortedJSONEncoder: Sendable {
     public struct Options: Sendable, Hashable {
         public var prettyPrinted: Bool

@@ -20,26 +20,25 @@ extension LiveSources {
     public func snapshot(for request: RestorationRequest, deadline: Duration? = nil) async -> SourceSnapshot {
         let started = Date()
         var answers = SourceAnswers()
-        await Self.gather(into: &answers, by: deadline.map { ContinuousClock.now.advanced(by: $0) }) { group in
-            group.addTask {
+        await Self.gather(into: &answers, by: deadline.map { ContinuousClock.now.advanced(by: $0) }) { add in
+            add {
                 .escalationCase(await Self.traced("case") { await fetchCase(caseID: request.caseID) })
             }
-            group.addTask { .tenant(await Self.traced("tenant") { await fetchTenant(tenantID: request.tenant.id) }) }
-            group.addTask {
+            add { .tenant(await Self.traced("tenant") { await fetchTenant(tenantID: request.tenant.id) }) }
+            add {
                 .incident(await Self.traced("incident") { await fetchIncident(incidentID: request.incident.id) })
             }
-            group.addTask {
+            add {
                 .identity(
                     await Self.traced("identity") {
                         await fetchIdentityAssurance(
                             adminID: request.requester.adminID, ref: request.requester.identityAssuranceRef)
                     })
             }
-            group.addTask {
+            add {
                 .iamAdminState(
                     await Self.traced("iam-admin-state") { await fetchIAMAdminState(tenantID: request.tenant.id) })
             }
-            return 5
         }
         return SourceSnapshot(
             escalationCase: answers.escalationCase ?? SourceAnswers.late(),
@@ -54,15 +53,14 @@ extension LiveSources {
     {
         let started = Date()
         var answers = SourceAnswers()
-        await Self.gather(into: &answers, by: deadline.map { ContinuousClock.now.advanced(by: $0) }) { group in
-            group.addTask {
+        await Self.gather(into: &answers, by: deadline.map { ContinuousClock.now.advanced(by: $0) }) { add in
+            add {
                 .escalationCase(await Self.traced("case") { await fetchCase(caseID: request.caseID) })
             }
-            group.addTask {
+            add {
                 .iamAdminState(
                     await Self.traced("iam-admin-state") { await fetchIAMAdminState(tenantID: request.tenant.id) })
             }
-            return 2
         }
         return PreSubmitSnapshot(
             escalationCase: answers.escalationCase ?? SourceAnswers.late(),
@@ -88,16 +86,20 @@ extension LiveSources {
         return (Gate.preSubmitRecheck(request: request, snapshot: snapshot, policy: policy, now: clock()), snapshot)
     }
 
-    /// Runs the fetches `start` adds (it returns how many) and fills `answers` as they arrive. With an `end`, one
+    /// Runs the fetches `start` adds and fills `answers` as they arrive. With an `end`, one
     /// timer for all of them (issue 21: a timer and a task group per source were a twentieth of a halt's CPU): when it
     /// fires, the fetches still running are cancelled and their answers stay nil (the caller's `.unavailable`); the
     /// real client and the in-memory twin both end promptly on cancellation.
     static func gather(
         into answers: inout SourceAnswers, by end: ContinuousClock.Instant?,
-        _ start: (inout TaskGroup<SourceAnswers.Piece>) -> Int
+        _ start: (_ add: (@escaping @Sendable () async -> SourceAnswers.Piece) -> Void) -> Void
     ) async {
         await withTaskGroup(of: SourceAnswers.Piece.self) { group in
-            var pending = start(&group)
+            var pending = 0
+            start { fetch in
+                group.addTask(operation: fetch)
+                pending += 1
+            }
             if let end {
                 group.addTask {
                     try? await Task.sleep(until: end, clock: .continuous)
