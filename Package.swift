@@ -215,17 +215,28 @@ let package = Package(
         .testTarget(
             name: "BreakGlassLiveSourcesTests",
             dependencies: [
-                "BreakGlassLiveSources", "BreakGlassCore", "BreakGlassSimulator",
+                "BreakGlassLiveSources", "BreakGlassCore", "BreakGlassSimulator", "BreakGlassTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Test helpers shared by test targets (a scripted HTTP server); never linked into a product.
+        .target(
+            name: "BreakGlassTestSupport",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/BreakGlassTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "BreakGlassConsoleTests",
             dependencies: [
-                "BreakGlassConsole", "BreakGlassEvidence", "BreakGlassCore",
+                "BreakGlassConsole", "BreakGlassEvidence", "BreakGlassCore", "BreakGlassTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

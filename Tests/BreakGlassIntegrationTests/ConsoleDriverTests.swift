@@ -201,7 +201,7 @@ struct ConsoleDriverTests {
             let request = ConsoleHarness.request()
             let outcome = await h.driver.submit(request, hooks: h.hooks())
             let record = try #require(outcome.takeover)
-            #expect(record.reasons == [.consoleTimeout])
+            #expect(record.reasons == [.consoleTimeout], "\(record.note ?? "no note")")
             #expect(record.escalate)
             #expect(record.stage == .postSubmit)
             await h.sim.state.releaseHangingRequests()

@@ -1,6 +1,7 @@
 import BreakGlassCore
 import BreakGlassSimulator
 import BreakGlassLiveSources
+import BreakGlassTestSupport
 import Foundation
 import Logging
 import Synchronization

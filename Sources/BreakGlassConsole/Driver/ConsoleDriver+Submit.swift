@@ -150,6 +150,7 @@ extension ConsoleDriver {
         state.recorder.mark("click")
         state.recorder.step("post-submit", screen: submitScreen, action: "final click")
         let click = Spans.start("console.click", attributes: ["breakglass.screen": .string(submitScreen)])
+        let clicked = ContinuousClock.now
         let confirmation: Confirmed
         do {
             try await console.press(
@@ -158,8 +159,10 @@ extension ConsoleDriver {
             CrashPoint.reach(.afterClick)
             confirmation = try await awaitConfirmation(console, request: request, state: &state)
         } catch {
-            click?.end(error: error.reasons.map(\.rawValue).joined(separator: ","))
-            throw error
+            // A console error once the confirmation's bound has passed is the console not answering in time.
+            let failure = error.late(ContinuousClock.now - clicked, bound: .milliseconds(map.timeouts.confirmationMs))
+            click?.end(error: failure.reasons.map(\.rawValue).joined(separator: ","))
+            throw failure
         }
         click?.end()
         CrashPoint.reach(.afterConfirmation)

@@ -27,6 +27,18 @@ public struct ConsoleFailure: Error, Sendable, Hashable, CustomStringConvertible
 
     public var description: String { "console flow stopped: \(reasons.map(\.rawValue).joined(separator: ", "))" }
 
+    /// This failure as the console not answering in time, when it is a console error that came after `bound` had
+    /// passed (`elapsed`) in a flow not cancelled. Under load chromedriver does not always hold a command to its
+    /// page-load bound: it answers when the page finally does, sometimes with an unknown error (a clean-clone CI run
+    /// saw a 3 s confirmation bound end after 60 s as CONSOLE_ERROR, where the person taking over must read
+    /// CONSOLE_TIMEOUT).
+    func late(_ elapsed: Duration, bound: Duration) -> ConsoleFailure {
+        guard reasons == [.consoleError], elapsed >= bound, !Task.isCancelled else { return self }
+        return ConsoleFailure(
+            .consoleTimeout, "\(detail), after \(elapsed) against a bound of \(bound)", screen: screen,
+            sessionBroken: true)
+    }
+
     static func unexpectedScreen(_ detail: String, screen: String?) -> ConsoleFailure {
         .init(.consoleUnexpectedScreen, detail, screen: screen)
     }

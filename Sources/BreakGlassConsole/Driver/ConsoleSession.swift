@@ -479,16 +479,23 @@ public struct ConsoleSession: Sendable {
         originChecked: Bool = false
     ) async throws(ConsoleFailure) {
         if !originChecked { try await requireConsoleOrigin("press \(what)", screen: screen) }
-        try await wd("press \(what) (\(selector))", screen: screen) {
-            // One script: the screenshot's mask boxes removed, the page marked (to see it replaced), the button found.
-            let found = try await browser.executeScript(Self.pressScript, arguments: [.string(selector)])
-            guard let element = WebDriverElement(json: found) else {
-                throw WebDriverError(code: .noSuchElement, command: "POST /session/{id}/execute/sync")
-            }
-            try await browser.click(element)
-        }
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .milliseconds(navigationTimeoutMs ?? map.timeouts.screenMs))
+        let bound = Duration.milliseconds(navigationTimeoutMs ?? map.timeouts.screenMs)
+        let pressed = clock.now
+        do {
+            try await wd("press \(what) (\(selector))", screen: screen) {
+                // One script: the screenshot's mask boxes removed, the page marked (to see it replaced), the button
+                // found.
+                let found = try await browser.executeScript(Self.pressScript, arguments: [.string(selector)])
+                guard let element = WebDriverElement(json: found) else {
+                    throw WebDriverError(code: .noSuchElement, command: "POST /session/{id}/execute/sync")
+                }
+                try await browser.click(element)
+            }
+        } catch {
+            throw error.late(clock.now - pressed, bound: bound)
+        }
+        let deadline = clock.now.advanced(by: bound)
         while clock.now < deadline {
             let old = try? await browser.executeScript("return window.__breakglassPage === true;")
             if old?.bool == false { return }

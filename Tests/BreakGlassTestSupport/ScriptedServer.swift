@@ -3,25 +3,35 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// A tiny misbehaving HTTP server for the client's failure paths: every GET goes to `handler`, which decides the
-/// status, body and content type (or hangs). Runs on a free loopback port for the duration of `body`.
-enum ScriptedServer {
-    struct Answer: Sendable {
-        var status: Int
-        var body: String
-        var contentType: String = "application/json"
+/// A tiny misbehaving HTTP server for clients' failure paths (the live sources, WebDriver): every GET and POST goes to
+/// `handler`, which decides the status, body and content type (or hangs). Runs on a free loopback port for the
+/// duration of `body`.
+public enum ScriptedServer {
+    public struct Answer: Sendable {
+        public var status: Int
+        public var body: String
+        public var contentType: String = "application/json"
         /// Sends the body one byte at a time with this pause between bytes (a slow-drip source).
-        var dripInterval: Duration?
-        static func json(_ body: String) -> Answer { Answer(status: 200, body: body) }
-        static func status(_ code: Int) -> Answer { Answer(status: code, body: #"{"error":"x"}"#) }
+        public var dripInterval: Duration?
+
+        public init(status: Int, body: String, contentType: String = "application/json", dripInterval: Duration? = nil)
+        {
+            self.status = status
+            self.body = body
+            self.contentType = contentType
+            self.dripInterval = dripInterval
+        }
+
+        public static func json(_ body: String) -> Answer { Answer(status: 200, body: body) }
+        public static func status(_ code: Int) -> Answer { Answer(status: code, body: #"{"error":"x"}"#) }
     }
 
-    static func with<R>(
+    public static func with<R>(
         _ handler: @escaping @Sendable (_ path: String, _ authorization: String?) async -> Answer,
         _ body: (_ baseURL: String) async throws -> R
     ) async throws -> R {
         let router = Router(context: BasicRequestContext.self)
-        router.get("**") { request, _ -> Response in
+        let respond: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             let answer = await handler(request.uri.path, request.headers[.authorization])
             var headers = HTTPFields()
             headers[.contentType] = answer.contentType
@@ -41,6 +51,8 @@ enum ScriptedServer {
                 status: .init(code: answer.status), headers: headers,
                 body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
+        router.get("**", use: respond)
+        router.post("**", use: respond)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
