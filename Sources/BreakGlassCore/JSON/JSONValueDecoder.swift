@@ -23,22 +23,6 @@ public struct JSONValueDecoder: Sendable {
         DecodingError.Context(codingPath: path, debugDescription: description)
     }
 
-    struct IndexKey: CodingKey {
-        let index: Int
-        init(_ index: Int) { self.index = index }
-        init?(stringValue: String) { nil }
-        init?(intValue: Int) { self.init(intValue) }
-        var intValue: Int? { index }
-        var stringValue: String { "Index \(index)" }
-    }
-
-    struct SuperKey: CodingKey {
-        let stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     /// One value of the tree, at its coding path.
     struct ValueDecoder: Decoder, SingleValueDecodingContainer {
         let value: JSONValue
@@ -201,7 +185,7 @@ public struct JSONValueDecoder: Sendable {
         }
 
         func superDecoder() throws -> any Decoder {
-            ValueDecoder(object["super"] ?? .null, path: codingPath + [SuperKey(stringValue: "super")])
+            ValueDecoder(object["super"] ?? .null, path: codingPath + [JSONCodingKey(stringValue: "super")])
         }
 
         func superDecoder(forKey key: Key) throws -> any Decoder {
@@ -223,7 +207,7 @@ public struct JSONValueDecoder: Sendable {
         var isAtEnd: Bool { currentIndex >= items.count }
 
         func current(_ type: Any.Type) throws -> ValueDecoder {
-            let path = codingPath + [IndexKey(currentIndex)]
+            let path = codingPath + [JSONCodingKey(index: currentIndex)]
             guard !isAtEnd else {
                 throw DecodingError.valueNotFound(type, context(path, "Unkeyed container is at end."))
             }

@@ -88,19 +88,6 @@ extension SortedJSONEncoder {
         }
     }
 
-    struct IndexKey: CodingKey {
-        let index: Int
-
-        init(_ index: Int) { self.index = index }
-
-        init?(stringValue: String) { nil }
-
-        init?(intValue: Int) { self.init(intValue) }
-
-        var intValue: Int? { index }
-        var stringValue: String { "Index \(index)" }
-    }
-
     /// The value at one place of the tree: a leaf, or the container its type asked for.
     static func node(_ value: some Encodable, parent: Path?, key: (any CodingKey)?) throws -> Node {
         if let leaf = try Node.leaf(value) { return leaf }
@@ -112,16 +99,10 @@ extension SortedJSONEncoder {
     final class TreeEncoder: Path, Encoder, SingleValueEncodingContainer {
         var storage: Node?
 
-        override init(parent: Path?, key: (any CodingKey)?) {
-            super.init(parent: parent, key: key)
-        }
-
-        var path: Path { self }
-
         /// A value that encoded nothing is an empty object, as in Foundation's encoder.
         var result: Node { storage ?? .object(ObjectBox()) }
 
-        var codingPath: [any CodingKey] { path.keys }
+        var codingPath: [any CodingKey] { keys }
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
@@ -132,7 +113,7 @@ extension SortedJSONEncoder {
                 box = ObjectBox()
                 storage = .object(box)
             }
-            return KeyedEncodingContainer(KeyedContainer<Key>(box: box, path: path))
+            return KeyedEncodingContainer(KeyedContainer<Key>(box: box, path: self))
         }
 
         func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -143,7 +124,7 @@ extension SortedJSONEncoder {
                 box = ArrayBox()
                 storage = .array(box)
             }
-            return UnkeyedContainer(box: box, path: path)
+            return UnkeyedContainer(box: box, path: self)
         }
 
         func singleValueContainer() -> any SingleValueEncodingContainer { self }
@@ -232,17 +213,10 @@ extension SortedJSONEncoder {
         mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(named: key.stringValue) }
 
         private func superEncoder(named name: String) -> any Encoder {
-            let encoder = TreeEncoder(parent: path, key: SuperKey(stringValue: name))
+            let encoder = TreeEncoder(parent: path, key: JSONCodingKey(stringValue: name))
             box.set(name, .deferred(encoder))
             return encoder
         }
-    }
-
-    struct SuperKey: CodingKey {
-        let stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
     }
 
     struct UnkeyedContainer: UnkeyedEncodingContainer {
@@ -270,7 +244,7 @@ extension SortedJSONEncoder {
 
         mutating func encode(_ value: some Encodable) throws {
             let index = box.items.count
-            box.items.append(try SortedJSONEncoder.node(value, parent: path, key: IndexKey(index)))
+            box.items.append(try SortedJSONEncoder.node(value, parent: path, key: JSONCodingKey(index: index)))
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(
@@ -279,18 +253,19 @@ extension SortedJSONEncoder {
             let nested = ObjectBox()
             let index = box.items.count
             box.items.append(.object(nested))
-            return KeyedEncodingContainer(KeyedContainer<NestedKey>(box: nested, path: path.appending(IndexKey(index))))
+            return KeyedEncodingContainer(
+                KeyedContainer<NestedKey>(box: nested, path: path.appending(JSONCodingKey(index: index))))
         }
 
         mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
             let nested = ArrayBox()
             let index = box.items.count
             box.items.append(.array(nested))
-            return UnkeyedContainer(box: nested, path: path.appending(IndexKey(index)))
+            return UnkeyedContainer(box: nested, path: path.appending(JSONCodingKey(index: index)))
         }
 
         mutating func superEncoder() -> any Encoder {
-            let encoder = TreeEncoder(parent: path, key: IndexKey(box.items.count))
+            let encoder = TreeEncoder(parent: path, key: JSONCodingKey(index: box.items.count))
             box.items.append(.deferred(encoder))
             return encoder
         }

@@ -20,7 +20,7 @@ extension SortedJSONEncoder {
             case .deferred(let encoder): write(encoder.result, depth: depth)
             case .array(let box):
                 bytes.append(UInt8(ascii: "["))
-                open(depth)
+                open()
                 for (index, item) in box.items.enumerated() {
                     separate(first: index == 0, depth: depth + 1)
                     write(item, depth: depth + 1)
@@ -29,7 +29,7 @@ extension SortedJSONEncoder {
                 bytes.append(UInt8(ascii: "]"))
             case .object(let box):
                 bytes.append(UInt8(ascii: "{"))
-                open(depth)
+                open()
                 for (index, member) in Self.sorted(box.members).enumerated() {
                     separate(first: index == 0, depth: depth + 1)
                     write(string: member.key)
@@ -73,7 +73,7 @@ extension SortedJSONEncoder {
             return result
         }
 
-        private mutating func open(_ depth: Int) {
+        private mutating func open() {
             if options.prettyPrinted { bytes.append(UInt8(ascii: "\n")) }
         }
 

@@ -40,12 +40,7 @@ extension LiveSources {
                     await Self.traced("iam-admin-state") { await fetchIAMAdminState(tenantID: request.tenant.id) })
             }
         }
-        return SourceSnapshot(
-            escalationCase: answers.escalationCase ?? SourceAnswers.late(),
-            tenant: answers.tenant ?? SourceAnswers.late(),
-            incident: answers.incident ?? SourceAnswers.late(), identity: answers.identity ?? SourceAnswers.late(),
-            iamAdminState: answers.iamAdminState ?? SourceAnswers.late(), fetchStartedAt: started,
-            fetchFinishedAt: Date())
+        return answers.snapshot(startedAt: started)
     }
 
     /// The case and the IAM admin state, fetched concurrently, for the pre-submit recheck.
@@ -62,10 +57,7 @@ extension LiveSources {
                     await Self.traced("iam-admin-state") { await fetchIAMAdminState(tenantID: request.tenant.id) })
             }
         }
-        return PreSubmitSnapshot(
-            escalationCase: answers.escalationCase ?? SourceAnswers.late(),
-            iamAdminState: answers.iamAdminState ?? SourceAnswers.late(), fetchStartedAt: started,
-            fetchFinishedAt: Date())
+        return answers.preSubmitSnapshot(startedAt: started)
     }
 
     /// Fetches the sources concurrently and runs the full gate at the instant the answers arrived.
@@ -86,10 +78,10 @@ extension LiveSources {
         return (Gate.preSubmitRecheck(request: request, snapshot: snapshot, policy: policy, now: clock()), snapshot)
     }
 
-    /// Runs the fetches `start` adds and fills `answers` as they arrive. With an `end`, one
-    /// timer for all of them (issue 21: a timer and a task group per source were a twentieth of a halt's CPU): when it
-    /// fires, the fetches still running are cancelled and their answers stay nil (the caller's `.unavailable`); the
-    /// real client and the in-memory twin both end promptly on cancellation.
+    /// Runs the fetches `start` adds and fills `answers` as they arrive. With an `end`, one timer for all of them
+    /// (issue 21: a timer and a task group per source were a twentieth of a halt's CPU): when it fires, the fetches
+    /// still running are cancelled and their answers stay nil (`.unavailable` in the snapshot); the real client and
+    /// the in-memory twin both end promptly on cancellation.
     static func gather(
         into answers: inout SourceAnswers, by end: ContinuousClock.Instant?,
         _ start: (_ add: (@escaping @Sendable () async -> SourceAnswers.Piece) -> Void) -> Void

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The answers of one gathering of live sources (`LiveSources.gather`), filled as they arrive; a source whose answer
 /// is still nil when the deadline passed is `late`.
 struct SourceAnswers: Sendable {
@@ -29,6 +31,21 @@ struct SourceAnswers: Sendable {
         case .deadline: return false
         }
         return true
+    }
+
+    /// The gate's snapshot of these answers, a late source `.unavailable`.
+    func snapshot(startedAt: Date) -> SourceSnapshot {
+        SourceSnapshot(
+            escalationCase: escalationCase ?? Self.late(), tenant: tenant ?? Self.late(),
+            incident: incident ?? Self.late(), identity: identity ?? Self.late(),
+            iamAdminState: iamAdminState ?? Self.late(), fetchStartedAt: startedAt, fetchFinishedAt: Date())
+    }
+
+    /// The pre-submit recheck's snapshot of these answers, a late source `.unavailable`.
+    func preSubmitSnapshot(startedAt: Date) -> PreSubmitSnapshot {
+        PreSubmitSnapshot(
+            escalationCase: escalationCase ?? Self.late(), iamAdminState: iamAdminState ?? Self.late(),
+            fetchStartedAt: startedAt, fetchFinishedAt: Date())
     }
 
     /// The answer of a source that did not answer within the deadline.
