@@ -148,7 +148,7 @@ public final class LiveSourcesClient: LiveSources {
                     "live source unavailable, retrying",
                     metadata: ["breakglass.reason": "\(detail)", "breakglass.attempt": .stringConvertible(attempts)])
                 do {
-                    try await Task.sleep(for: pause)
+                    try await DeadlineTimers.shared.sleep(for: pause)
                 } catch {
                     return .unavailable(detail: "the fetch was cancelled after \(attempts) attempt(s)")
                 }
@@ -236,7 +236,8 @@ public final class LiveSourcesClient: LiveSources {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await operation() }
             group.addTask {
-                try await Task.sleep(for: limit)
+                // Cancelled in nearly every call: a sleep that leaves nothing queued then (issue 21).
+                try await DeadlineTimers.shared.sleep(for: limit)
                 return nil
             }
             defer { group.cancelAll() }

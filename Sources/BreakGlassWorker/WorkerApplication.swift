@@ -59,6 +59,9 @@ public struct WorkerApplication: Sendable {
         // every such file whose worker no longer runs is reaped (its driver killed if the pid still runs
         // `chromedriver --port=<port>`), whatever id wrote it: the default id `host-<pid>` changes at every start.
         services.append(ChromeDriverService(supervisor: supervisor))
+        // Before everything that holds claims (the consumer, the recovery scan): it stops after them, so their flows'
+        // leases are renewed until they have drained.
+        services.append(pipeline.leases)
 
         var consumerConfiguration = ConsumerService.Configuration()
         consumerConfiguration.queue = values.topologyConfiguration().requestQueue

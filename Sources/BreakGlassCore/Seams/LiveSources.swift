@@ -79,7 +79,8 @@ extension LiveSources {
     }
 
     /// Runs the fetches `start` adds and fills `answers` as they arrive. With an `end`, one timer for all of them
-    /// (issue 21: a timer and a task group per source were a twentieth of a halt's CPU): when it fires, the fetches
+    /// (issue 21: a timer and a task group per source were a twentieth of a halt's CPU), a `DeadlineTimers` sleep that
+    /// leaves nothing queued once the answers are in: when it fires, the fetches
     /// still running are cancelled and their answers stay nil (`.unavailable` in the snapshot); the real client and
     /// the in-memory twin both end promptly on cancellation.
     static func gather(
@@ -94,7 +95,7 @@ extension LiveSources {
             }
             if let end {
                 group.addTask {
-                    try? await Task.sleep(until: end, clock: .continuous)
+                    try? await DeadlineTimers.shared.sleep(until: end)
                     return .deadline
                 }
             }

@@ -43,6 +43,8 @@ public final class RestorationPipeline: Sendable {
         /// How many verified messages the duplicate's fast path remembers (about 150 bytes each). Default 16,384: a
         /// redelivered backlog of that many messages is answered without verifying a copy twice.
         public var verifiedCacheCapacity: Int = 16_384
+        /// How often a claim's lease is renewed while its flow runs. Default nil: a third of the ledger's lease.
+        public var leaseRenewalInterval: Duration?
 
         /// The `location` an `evidence-ready` event announces for `evidence`.
         func location(of evidence: EvidenceLocation) -> String {
@@ -71,6 +73,8 @@ public final class RestorationPipeline: Sendable {
     let verified: VerifiedMessageCache
     /// Duplicates' sightings, written in batches.
     let sightings: SightingBatcher
+    /// Renews the leases of the claims in flight, from one loop, when run as a service (``WorkerApplication`` does).
+    public let leases: LeaseKeeper
 
     public init(
         configuration: Configuration, verifier: MessageVerifier, ledger: any Ledger, sources: any LiveSources,
@@ -91,6 +95,8 @@ public final class RestorationPipeline: Sendable {
         self.events = EventFactory(source: configuration.eventSource)
         self.verified = VerifiedMessageCache(capacity: configuration.verifiedCacheCapacity)
         self.sightings = SightingBatcher(ledger: ledger)
+        self.leases = LeaseKeeper(
+            ledger: ledger, renewEvery: configuration.leaseRenewalInterval ?? ledger.leaseDuration / 3)
     }
 
     /// How many verified messages the duplicate's fast path remembers now.
@@ -459,20 +465,33 @@ public final class RestorationPipeline: Sendable {
         }
     }
 
-    /// Runs `body` while the claim's lease is renewed every third of the lease. A renewal that fails for any reason
-    /// but a fence is logged and retried with backoff (the lease is still live for a while); a fence stops it.
+    /// Runs `body` while the claim's lease is renewed every third of the lease: by ``leases`` when it runs, with no
+    /// task or timer of this flow's own, else by a renewal task beside `body`.
     func withLeaseRenewal<T: Sendable>(
         _ box: ClaimBox, logger log: Logger, _ body: @escaping @Sendable () async -> T
     ) async -> T {
+        guard let registration = leases.register(box, logger: log) else {
+            return await renewingAlone(box, logger: log, body)
+        }
+        defer { leases.unregister(registration) }
+        return await body()
+    }
+
+    /// `withLeaseRenewal` without the keeper (a takeover command, a pipeline built alone): a renewal task beside
+    /// `body`. A renewal that fails for any reason but a fence is logged and retried with backoff (the lease is still
+    /// live for a while); a fence or a lapsed lease stops it.
+    func renewingAlone<T: Sendable>(
+        _ box: ClaimBox, logger log: Logger, _ body: @escaping @Sendable () async -> T
+    ) async -> T {
         let ledger = self.ledger
-        let renewEvery = ledger.leaseDuration / 3
+        let renewEvery = leases.renewEvery
         return await withTaskGroup(of: T?.self) { group in
             group.addTask {
                 var delay = renewEvery
                 var failures = 0
                 while !Task.isCancelled {
                     do {
-                        try await Task.sleep(for: delay)
+                        try await DeadlineTimers.shared.sleep(for: delay)
                     } catch {
                         return nil
                     }

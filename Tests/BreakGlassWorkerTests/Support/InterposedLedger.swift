@@ -12,6 +12,8 @@ final class InterposedLedger: Ledger {
     private let failingSightingWrites = Atomic<Bool>(false)
     private let decidedStateReadCount = Atomic<Int>(0)
     private let knownMessageReadCount = Atomic<Int>(0)
+    private let renewalCount = Atomic<Int>(0)
+    private let failingRenewalsLeft = Atomic<Int>(0)
 
     /// How many times `recordSighting` or `recordSightings` wrote.
     var sightingWrites: Int { sightingWriteCount.load(ordering: .relaxed) }
@@ -20,6 +22,12 @@ final class InterposedLedger: Ledger {
 
     /// While true, sighting writes fail as a full disk would.
     func setFailingSightingWrites(_ failing: Bool) { failingSightingWrites.store(failing, ordering: .relaxed) }
+
+    /// How many times `renew` was called (failed calls included).
+    var renewals: Int { renewalCount.load(ordering: .relaxed) }
+
+    /// The next `count` renewals fail as a busy database would, before reaching the ledger.
+    func failNextRenewals(_ count: Int) { failingRenewalsLeft.store(count, ordering: .relaxed) }
 
     /// How many times `knownMessage(digest:)` was asked.
     var knownMessageReads: Int { knownMessageReadCount.load(ordering: .relaxed) }
@@ -59,7 +67,14 @@ final class InterposedLedger: Ledger {
         }
         try await inner.recordSightings(tallies)
     }
-    func renew(_ claim: Claim, lease: Duration?) async throws -> Claim { try await inner.renew(claim, lease: lease) }
+    func renew(_ claim: Claim, lease: Duration?) async throws -> Claim {
+        renewalCount.add(1, ordering: .relaxed)
+        if failingRenewalsLeft.load(ordering: .relaxed) > 0 {
+            failingRenewalsLeft.subtract(1, ordering: .relaxed)
+            throw LedgerError.database(claim.key, detail: "database is locked (test)", underlying: nil)
+        }
+        return try await inner.renew(claim, lease: lease)
+    }
     func passGate(_ claim: Claim, approvalRefs: [String], checkedAt: Date) async throws -> Claim {
         try await inner.passGate(claim, approvalRefs: approvalRefs, checkedAt: checkedAt)
     }
