@@ -58,10 +58,13 @@ class Page(http.server.BaseHTTPRequestHandler):
 
 class CPUGroup:
     """A cgroup holding one process tree; usage() in ns, exited members included."""
+    made = 0
 
     def __init__(self, name):
         v1 = pathlib.Path("/sys/fs/cgroup/cpuacct")
-        self.path = (v1 if v1.is_dir() else pathlib.Path("/sys/fs/cgroup")) / f"breakglass-{name}-{os.getpid()}"
+        CPUGroup.made += 1
+        self.path = (v1 if v1.is_dir() else pathlib.Path("/sys/fs/cgroup")) / \
+            f"breakglass-{name}-{os.getpid()}-{CPUGroup.made}"
         self.v1 = v1.is_dir()
         self.path.mkdir()
 
@@ -72,20 +75,30 @@ class CPUGroup:
         return int(stat["usage_usec"]) * 1000
 
     def remove(self):
+        """Waits (10 s at most) for the browser's processes to leave, kills what is left, removes the group."""
+        def members():
+            return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
         try:
-            self.path.rmdir()
-        except OSError:
-            pass
+            wait_until(lambda: not members(), 10, what="the browser's processes to exit")
+        except Exception:
+            for pid in members():
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
+            wait_until(lambda: not members(), 10, what="the browser's processes to be killed")
+        self.path.rmdir()
 
 
-def measure(name, args, prefs, page, seconds):
+def measure(name, args, prefs, page, seconds, exclude=None):
     group = CPUGroup(name)
     port = free_port()
     driver = subprocess.Popen(["sh", "-c", f"echo $$ > {group.path}/cgroup.procs; exec chromedriver --port={port}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: http_status(f"http://127.0.0.1:{port}/status") == 200, 30, what="chromedriver")
-        session = webdriver_flow.Session(f"http://127.0.0.1:{port}", args=args, prefs=prefs)
+        session = webdriver_flow.Session(f"http://127.0.0.1:{port}", args=args, prefs=prefs,
+                                          exclude=exclude)
         try:
             session.navigate(page)
             results = {}
@@ -132,6 +145,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
+                        help="also measure the worker's options plus FLAGS (space-separated; '!switch' removes one "
+                             "of chromedriver's default switches through excludeSwitches, '-flag' drops a worker flag)")
+    parser.add_argument("--only-variants", action="store_true", help="measure the worker's set and the variants only")
     options = parser.parse_args()
     port = free_port()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Page)
@@ -139,12 +156,23 @@ def main():
     page = f"http://127.0.0.1:{port}/p"
     sets = {"script": (webdriver_flow.CHROMIUM_ARGS, None),
             "worker": (webdriver_flow.WORKER_CHROMIUM_ARGS, webdriver_flow.WORKER_CHROMIUM_PREFS)}
+    if options.only_variants:
+        del sets["script"]
+    excludes = {}
+    for variant in options.variant:
+        name, _, flags = variant.partition("=")
+        words = flags.split()
+        dropped = {w[1:] for w in words if w.startswith("-") and not w.startswith("--")}
+        args = [a for a in webdriver_flow.WORKER_CHROMIUM_ARGS if a not in dropped]
+        args += [w for w in words if w.startswith("--")]
+        sets[name] = (args, webdriver_flow.WORKER_CHROMIUM_PREFS)
+        excludes[name] = [w[1:] for w in words if w.startswith("!")]
     print(f"browser CPU per operation (ms CPU / ms wall), {options.seconds:g} s each, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f}")
     for round_ in range(options.rounds):
         for name, (args, prefs) in sets.items():
-            results = measure(name, args, prefs, page, options.seconds)
-            print(f"  round {round_ + 1} {name:6s} " + " | ".join(
+            results = measure(name, args, prefs, page, options.seconds, excludes.get(name))
+            print(f"  round {round_ + 1} {name:10s} " + " | ".join(
                 f"{label} {cpu:6.1f} / {wall:5.1f}" for label, (cpu, wall) in results.items()), flush=True)
     server.shutdown()
 

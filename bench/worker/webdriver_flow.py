@@ -46,12 +46,14 @@ class WebDriverFailure(Exception):
 
 
 class Session:
-    def __init__(self, url, chromium="/usr/bin/chromium", args=None, prefs=None):
+    def __init__(self, url, chromium="/usr/bin/chromium", args=None, prefs=None, exclude=None):
         parsed = urllib.parse.urlparse(url)
         self.conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
         options = {"args": args or CHROMIUM_ARGS, "binary": chromium}
         if prefs:
             options["prefs"] = prefs
+        if exclude:
+            options["excludeSwitches"] = exclude
         caps = {"capabilities": {"alwaysMatch": {
             "browserName": "chrome", "pageLoadStrategy": "normal", "goog:chromeOptions": options}}}
         self.id = self._call("POST", "/session", caps)["sessionId"]
