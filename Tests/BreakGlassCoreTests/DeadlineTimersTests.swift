@@ -60,6 +60,31 @@ struct DeadlineTimersTests {
         #expect(timers.waitingCount == 0 && timers.heapCount == 0)
     }
 
+    /// Yields until `condition` holds; records an issue after 30 s instead of hanging.
+    private static func wait(
+        until condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("condition not met within 30 s", sourceLocation: sourceLocation)
+                return
+            }
+            await Task.yield()
+        }
+    }
+
+    /// A sleep of centuries neither traps nor wakes early.
+    @Test func aSleepOfCenturiesCanBeCancelled() async throws {
+        let timers = DeadlineTimers()
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await timers.sleep(for: .seconds(Int64.max / 2)) }
+            await Self.wait(until: { timers.waitingCount >= 1 })
+            group.cancelAll()
+        }
+        #expect(timers.waitingCount == 0)
+    }
+
     private final class Order: Sendable {
         let items = Mutex<[Int]>([])
     }
@@ -79,7 +104,7 @@ struct DeadlineTimersTests {
                     }
                 }
             }
-            while timers.waitingCount < 1_000, ContinuousClock.now - start < .seconds(10) { await Task.yield() }
+            await Self.wait(until: { timers.waitingCount >= 1_000 })
             #expect(timers.waitingCount == 1_000)
             group.cancelAll()
             var cancelled = 0
@@ -96,10 +121,10 @@ struct DeadlineTimersTests {
         let timers = DeadlineTimers()
         await withThrowingTaskGroup(of: Void.self) { long in
             long.addTask { try await timers.sleep(for: .seconds(60)) }
-            while timers.waitingCount < 1 { await Task.yield() }
+            await Self.wait(until: { timers.waitingCount >= 1 })
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<5_000 { group.addTask { try? await timers.sleep(for: .seconds(90)) } }
-                while timers.waitingCount < 5_001 { await Task.yield() }
+                await Self.wait(until: { timers.waitingCount >= 5_001 })
                 group.cancelAll()
             }
             #expect(timers.waitingCount == 1)
@@ -124,7 +149,7 @@ struct DeadlineTimersTests {
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await timers.sleep(for: .seconds(60)) }
-            while timers.waitingCount < 1 { await Task.yield() }
+            await Self.wait(until: { timers.waitingCount >= 1 })
             try await timers.sleep(for: .milliseconds(20))
             #expect(ContinuousClock.now - start < .seconds(30), "the 20 ms sleep waited behind the minute")
             group.cancelAll()

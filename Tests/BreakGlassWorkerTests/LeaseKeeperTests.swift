@@ -35,6 +35,13 @@ import Testing
         return f
     }
 
+    /// A fixture renewing every 50 ms of real time, and a claim of the sample key taken in its ledger.
+    private func claimedFixture() async throws -> (PipelineFixture, Claim) {
+        let f = try PipelineFixture(pipeline: { $0.leaseRenewalInterval = .milliseconds(50) })
+        let outcome = try await f.ledger.claim(key, requestID: "REQ-T-1", owner: f.workerID)
+        return (f, try #require(outcome.claim))
+    }
+
     /// Runs the keeper of `f`'s pipeline around `body`.
     private func withKeeper<T: Sendable>(
         _ f: PipelineFixture, _ body: @escaping @Sendable () async throws -> T
@@ -88,12 +95,7 @@ import Testing
     }
 
     @Test func aFencedClaimIsNoLongerRenewed() async throws {
-        let f = try PipelineFixture(pipeline: { $0.leaseRenewalInterval = .milliseconds(50) })
-        guard case .claimed(let claim) = try await f.ledger.claim(key, requestID: "REQ-T-1", owner: f.workerID)
-        else {
-            Issue.record("not claimed")
-            return
-        }
+        let (f, claim) = try await claimedFixture()
         let leases = f.pipeline.leases
         let interposed = f.interposed
         try await withKeeper(f) {
@@ -118,6 +120,69 @@ import Testing
         }
         #expect(!leases.isRunning)
         #expect(leases.register(ClaimBox(try Self.someClaim(f)), logger: Logger(label: "test")) == nil)
+    }
+
+    /// At graceful shutdown the keeper goes on renewing the claims still registered, and stops once none is left.
+    @Test func atGracefulShutdownTheKeeperRenewsUntilNoClaimIsLeft() async throws {
+        let (f, claim) = try await claimedFixture()
+        let leases = f.pipeline.leases
+        let interposed = f.interposed
+        let group = ServiceGroup(services: [leases], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await eventually("the keeper runs") { leases.isRunning }
+            let registration = try #require(leases.register(ClaimBox(claim), logger: Logger(label: "test")))
+            await group.triggerGracefulShutdown()
+            let before = interposed.renewals
+            try await eventually("renewals after the shutdown began") { interposed.renewals >= before + 2 }
+            #expect(leases.isRunning, "a claim in flight is still renewed")
+            leases.unregister(registration)
+            try await tasks.waitForAll()
+        }
+        #expect(!leases.isRunning)
+    }
+
+    /// A cancelled flow is no longer renewed, as its own renewal task used to stop: a flow that ignores cancellation
+    /// (here: held in the console until the test lets it go) lets its lease lapse, and the key can be recovered.
+    @Test func aCancelledFlowIsNoLongerRenewed() async throws {
+        let f = try PipelineFixture(pipeline: { $0.leaseRenewalInterval = .milliseconds(50) })
+        let hold = Hold()
+        f.console.setPauseBeforeSubmitting { _ in await hold.wait() }
+        let leases = f.pipeline.leases
+        try await withKeeper(f) {
+            await withTaskGroup(of: Void.self) { flow in
+                flow.addTask { _ = await f.deliver() }
+                try? await eventually("the flow's claim registered") { leases.count == 1 }
+                flow.cancelAll()
+                try? await eventually("the cancelled flow, still held, unregistered") { leases.count == 0 }
+                hold.release()
+            }
+        }
+        #expect(leases.count == 0)
+    }
+
+    /// Holds its waiters, whatever their cancellation, until released.
+    private final class Hold: Sendable {
+        private let state = Mutex<(released: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+        func wait() async {
+            await withCheckedContinuation { continuation in
+                let released = state.withLock { state -> Bool in
+                    if !state.released { state.waiters.append(continuation) }
+                    return state.released
+                }
+                if released { continuation.resume() }
+            }
+        }
+
+        func release() {
+            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.released = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
     }
 
     private final class Registered: Sendable {

@@ -41,6 +41,13 @@ public final class DeadlineTimers: Sendable {
         }
     }
 
+    deinit {
+        state.withLock { state in
+            state.timer.setEventHandler(handler: nil)
+            state.timer.cancel()
+        }
+    }
+
     /// How many sleepers wait now (for tests and metrics).
     public var waitingCount: Int { state.withLock { $0.waiting.count } }
 
@@ -123,12 +130,14 @@ public final class DeadlineTimers: Sendable {
             return
         }
         if let armed = state.armedFor, armed <= next { return }
-        let wait = ContinuousClock.now.duration(to: next)
+        // At most a second ahead: the dispatch timer counts uptime, which stops while the host is suspended, and
+        // the deadlines count boot time, which does not; a sleeper wakes at most a second late after a suspend.
+        let now = ContinuousClock.now
+        let wait = min(now.duration(to: next), .seconds(1))
         let (seconds, attoseconds) = wait.components
         let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds / 1_000_000_000)
-        state.timer.schedule(
-            deadline: .now() + .nanoseconds(Int(clamping: nanoseconds)), leeway: .milliseconds(1))
-        state.armedFor = next
+        state.timer.schedule(deadline: .now() + .nanoseconds(Int(nanoseconds)), leeway: .milliseconds(1))
+        state.armedFor = now.advanced(by: wait)
     }
 
     private static func dropCancelledTop(_ state: inout State) {

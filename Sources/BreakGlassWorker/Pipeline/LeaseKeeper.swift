@@ -43,7 +43,7 @@ public final class LeaseKeeper: Service, Sendable {
     init(ledger: any Ledger, renewEvery: Duration) {
         self.ledger = ledger
         self.renewEvery = renewEvery
-        tick = min(renewEvery / 4, .seconds(1))
+        tick = max(min(renewEvery / 4, .seconds(1)), .milliseconds(1))
     }
 
     /// The claims registered now (for tests and metrics).
@@ -60,7 +60,8 @@ public final class LeaseKeeper: Service, Sendable {
         }
     }
 
-    /// Stops renewing the claim registered as `id`; a renewal under way finishes, and only updates its box.
+    /// Stops renewing the claim registered as `id`. A renewal already under way still completes in the ledger (where a
+    /// lease only grows, fenced by the epoch); its answer is dropped.
     func unregister(_ id: Int) {
         _ = state.withLock { $0.entries.removeValue(forKey: id) }
     }
@@ -68,17 +69,32 @@ public final class LeaseKeeper: Service, Sendable {
     /// Whether the loop runs (claims registered now are renewed by it).
     public var isRunning: Bool { state.withLock { $0.running } }
 
-    /// Renews every due claim each `tick`, until cancelled or told to shut down gracefully. The renewals under way
-    /// then finish; claims still registered are no longer renewed (their flows' writes are fenced once it lapses).
+    /// Renews every due claim each `tick`, until cancelled. At graceful shutdown it goes on until no claim is
+    /// registered (it stops after the consumer and the recovery scan, whose flows have ended or been cancelled by
+    /// then; a cancelled flow unregisters at once), so no flow in flight loses its renewals.
     public func run() async throws {
         state.withLock { $0.running = true }
         defer { state.withLock { $0.running = false } }
         await withDiscardingTaskGroup { group in
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            while !Task.isCancelled {
+                if Task.isShuttingDownGracefully {
+                    let stopped = state.withLock { state -> Bool in
+                        guard state.entries.isEmpty else { return false }
+                        state.running = false
+                        return true
+                    }
+                    if stopped { break }
+                }
                 do {
-                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.tick) }
+                    if Task.isShuttingDownGracefully {
+                        try await Task.sleep(for: tick)
+                    } else {
+                        // Woken early by a graceful shutdown, to stop at once when nothing is registered.
+                        try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.tick) }
+                    }
                 } catch {
-                    break
+                    if Task.isCancelled { break }
+                    continue
                 }
                 let now = ContinuousClock.now
                 let due = state.withLock { state -> [(Int, ClaimBox)] in
@@ -99,8 +115,9 @@ public final class LeaseKeeper: Service, Sendable {
     /// One renewal of the claim registered as `id`, and when the next one is due.
     private func renew(_ id: Int, _ box: ClaimBox) async {
         let outcome: Result<Claim, any Error>
+        let current = box.withLock { $0 }
         do {
-            outcome = .success(try await ledger.renew(box.withLock { $0 }))
+            outcome = .success(try await ledger.renew(current))
         } catch {
             outcome = .failure(error)
         }
@@ -111,7 +128,7 @@ public final class LeaseKeeper: Service, Sendable {
             entry.renewing = false
             switch outcome {
             case .success(let renewed):
-                box.withLock { $0 = renewed }
+                box.replace(current, with: renewed)
                 let failures = entry.failures
                 entry.failures = 0
                 entry.due = next + renewEvery

@@ -474,7 +474,14 @@ public final class RestorationPipeline: Sendable {
             return await renewingAlone(box, logger: log, body)
         }
         defer { leases.unregister(registration) }
-        return await body()
+        // A cancelled flow is no longer renewed (as its own renewal task used to stop): if it ignores cancellation,
+        // its lease lapses and the key can be recovered.
+        let leases = self.leases
+        return await withTaskCancellationHandler {
+            await body()
+        } onCancel: {
+            leases.unregister(registration)
+        }
     }
 
     /// `withLeaseRenewal` without the keeper (a takeover command, a pipeline built alone): a renewal task beside
@@ -498,7 +505,7 @@ public final class RestorationPipeline: Sendable {
                     do {
                         let current = box.withLock { $0 }
                         let renewed = try await ledger.renew(current)
-                        box.withLock { $0 = renewed }
+                        box.replace(current, with: renewed)
                         if failures > 0 {
                             log.notice(
                                 "lease renewal works again",
@@ -635,6 +642,12 @@ final class ClaimBox: Sendable {
 
     func withLock<T>(_ body: (inout Claim) -> T) -> T {
         claim.withLock { body(&$0) }
+    }
+
+    /// A renewal's answer: kept only when the claim is still the one renewed. `submitting`, written meanwhile,
+    /// holds a newer state and its own extended lease, which a renewal read before it must not overwrite.
+    func replace(_ renewedFrom: Claim, with renewed: Claim) {
+        claim.withLock { if $0 == renewedFrom { $0 = renewed } }
     }
 }
 
