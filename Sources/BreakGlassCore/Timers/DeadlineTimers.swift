@@ -90,12 +90,9 @@ public final class DeadlineTimers: Sendable {
             }
             continuation?.resume(returning: false)
         }
-        if !fired {
-            // A sleep that fired but raced a late cancellation leaves its id in `cancelledEarly`: remove it.
-            state.withLock { _ = $0.cancelledEarly.remove(id) }
-            throw CancellationError()
-        }
+        // A cancellation that came after the wake (or after the registration took it) left its id behind.
         state.withLock { _ = $0.cancelledEarly.remove(id) }
+        if !fired { throw CancellationError() }
     }
 
     /// Sleeps for `duration` (see `sleep(until:)`).

@@ -97,73 +97,73 @@ public final class LeaseKeeper: Service, Sendable {
                     continue
                 }
                 let now = ContinuousClock.now
-                let due = state.withLock { state -> [(Int, ClaimBox)] in
-                    var due: [(Int, ClaimBox)] = []
+                let due = state.withLock { state -> [(Int, Entry)] in
+                    var due: [(Int, Entry)] = []
                     for (id, entry) in state.entries where !entry.renewing && entry.due <= now {
                         state.entries[id]?.renewing = true
-                        due.append((id, entry.box))
+                        due.append((id, entry))
                     }
                     return due
                 }
-                for (id, box) in due {
-                    group.addTask { await self.renew(id, box) }
+                for (id, entry) in due {
+                    group.addTask { await self.renew(id, entry) }
                 }
             }
         }
     }
 
-    /// One renewal of the claim registered as `id`, and when the next one is due.
-    private func renew(_ id: Int, _ box: ClaimBox) async {
-        let outcome: Result<Claim, any Error>
+    /// What a renewal leaves to do: renew again after a delay, with the failures so far, or stop.
+    enum Next: Equatable {
+        case again(after: Duration, failures: Int)
+        case stop
+    }
+
+    /// One renewal of `box`'s claim, logged, for the loop and for a flow that renews alone. The answer is kept unless
+    /// the claim changed meanwhile; a fence or a lapsed lease stops the claim's renewals; any other failure is retried
+    /// with backoff (the lease is still live for a while).
+    func renewOnce(_ box: ClaimBox, failures: Int, logger log: Logger) async -> Next {
         let current = box.withLock { $0 }
         do {
-            outcome = .success(try await ledger.renew(current))
-        } catch {
-            outcome = .failure(error)
-        }
-        let next = ContinuousClock.now
-        let renewEvery = self.renewEvery
-        let report = state.withLock { state -> (Logger, Int, Bool)? in
-            guard var entry = state.entries[id] else { return nil }
-            entry.renewing = false
-            switch outcome {
-            case .success(let renewed):
-                box.replace(current, with: renewed)
-                let failures = entry.failures
-                entry.failures = 0
-                entry.due = next + renewEvery
-                state.entries[id] = entry
-                return (entry.logger, failures, true)
-            case .failure(let error as LedgerError) where error.code == .fenced || error.code == .leaseLapsed:
-                state.entries[id] = nil
-                return (entry.logger, entry.failures, false)
-            case .failure:
-                entry.failures += 1
-                entry.due = next + min(renewEvery, .milliseconds(250) * (1 << min(entry.failures, 6)))
-                state.entries[id] = entry
-                return (entry.logger, entry.failures, false)
-            }
-        }
-        guard let (log, failures, renewed) = report else { return }
-        switch outcome {
-        case .success:
-            if renewed, failures > 0 {
+            box.replace(current, with: try await ledger.renew(current))
+            if failures > 0 {
                 log.notice(
                     "lease renewal works again", metadata: ["breakglass.failures": .stringConvertible(failures)])
             }
-        case .failure(let error as LedgerError) where error.code == .fenced:
+            return .again(after: renewEvery, failures: 0)
+        } catch let error as LedgerError where error.code == .fenced {
             log.warning("lease renewal fenced: a newer owner holds the key")
-        case .failure(let error as LedgerError) where error.code == .leaseLapsed:
+            return .stop
+        } catch let error as LedgerError where error.code == .leaseLapsed {
             // Never revived: the key may be someone else's now. The flow's own writes are fenced and its click
             // refused; a person sees the key through the takeover record whoever ends it.
             log.warning("lease renewal refused: the lease lapsed before it could be renewed")
-        case .failure(let error):
+            return .stop
+        } catch {
+            let failures = failures + 1
             log.warning(
                 "lease renewal failed; retrying",
                 metadata: [
                     "breakglass.error": "\((error as? LedgerError)?.code.rawValue ?? "\(type(of: error))")",
                     "breakglass.failures": .stringConvertible(failures),
                 ])
+            return .again(after: min(renewEvery, .milliseconds(250) * (1 << min(failures, 6))), failures: failures)
+        }
+    }
+
+    /// The loop's renewal of the claim registered as `id`, and when its next one is due.
+    private func renew(_ id: Int, _ entry: Entry) async {
+        let next = await renewOnce(entry.box, failures: entry.failures, logger: entry.logger)
+        let now = ContinuousClock.now
+        state.withLock { state in
+            guard state.entries[id] != nil else { return }
+            switch next {
+            case .stop:
+                state.entries[id] = nil
+            case .again(let delay, let failures):
+                state.entries[id]?.renewing = false
+                state.entries[id]?.failures = failures
+                state.entries[id]?.due = now + delay
+            }
         }
     }
 }

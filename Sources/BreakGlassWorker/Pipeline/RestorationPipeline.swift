@@ -484,53 +484,22 @@ public final class RestorationPipeline: Sendable {
         }
     }
 
-    /// `withLeaseRenewal` without the keeper (a takeover command, a pipeline built alone): a renewal task beside
-    /// `body`. A renewal that fails for any reason but a fence is logged and retried with backoff (the lease is still
-    /// live for a while); a fence or a lapsed lease stops it.
+    /// `withLeaseRenewal` without the keeper's loop (a takeover command, a pipeline built alone): a renewal task beside
+    /// `body`, renewing as the loop does (`LeaseKeeper.renewOnce`).
     func renewingAlone<T: Sendable>(
         _ box: ClaimBox, logger log: Logger, _ body: @escaping @Sendable () async -> T
     ) async -> T {
-        let ledger = self.ledger
-        let renewEvery = leases.renewEvery
+        let leases = self.leases
         return await withTaskGroup(of: T?.self) { group in
             group.addTask {
-                var delay = renewEvery
-                var failures = 0
-                while !Task.isCancelled {
+                var next = LeaseKeeper.Next.again(after: leases.renewEvery, failures: 0)
+                while case .again(let delay, let failures) = next, !Task.isCancelled {
                     do {
                         try await DeadlineTimers.shared.sleep(for: delay)
                     } catch {
                         return nil
                     }
-                    do {
-                        let current = box.withLock { $0 }
-                        let renewed = try await ledger.renew(current)
-                        box.replace(current, with: renewed)
-                        if failures > 0 {
-                            log.notice(
-                                "lease renewal works again",
-                                metadata: ["breakglass.failures": .stringConvertible(failures)])
-                        }
-                        failures = 0
-                        delay = renewEvery
-                    } catch let error as LedgerError where error.code == .fenced {
-                        log.warning("lease renewal fenced: a newer owner holds the key")
-                        return nil
-                    } catch let error as LedgerError where error.code == .leaseLapsed {
-                        // Never revived: the key may be someone else's now. The flow's own writes are fenced and its
-                        // click refused; a person sees the key through the takeover record whoever ends it.
-                        log.warning("lease renewal refused: the lease lapsed before it could be renewed")
-                        return nil
-                    } catch {
-                        failures += 1
-                        log.warning(
-                            "lease renewal failed; retrying",
-                            metadata: [
-                                "breakglass.error": "\((error as? LedgerError)?.code.rawValue ?? "\(type(of: error))")",
-                                "breakglass.failures": .stringConvertible(failures),
-                            ])
-                        delay = min(renewEvery, .milliseconds(250) * (1 << min(failures, 6)))
-                    }
+                    next = await leases.renewOnce(box, failures: failures, logger: log)
                 }
                 return nil
             }
